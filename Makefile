@@ -1,0 +1,34 @@
+# uplinkctl: `make demo` shows it, `make test` checks it. Both install what they need.
+SWIFT ?= swift
+APT_PACKAGES = libmnl-dev libnftnl-dev pkg-config iproute2 nftables iptables conntrack iperf3 python3
+BIN = .build/debug/uplinkctl
+
+.PHONY: all build test demo deps clean
+
+all: build
+
+# Debian/Ubuntu packages, installed only when one is missing (apt-get update once, first).
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then echo "missing packages:$$missing (run as root, or: sudo apt-get install$$missing)"; exit 1; fi; \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+demo: build
+	@echo "== uplinkctl check examples/three-uplinks-nth.yaml"
+	@$(BIN) check examples/three-uplinks-nth.yaml
+	@echo
+	@echo "== uplinkctl apply --dry-run examples/three-uplinks-nth.yaml"
+	@$(BIN) apply --dry-run examples/three-uplinks-nth.yaml
+
+clean:
+	rm -rf .build

@@ -1,0 +1,40 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "uplinkctl",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "uplinkctl", targets: ["uplinkctl"]),
+        .library(name: "UplinkCore", targets: ["UplinkCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // The pure core: config, desired-state model, planning, rendering, diff.
+        .target(
+            name: "UplinkCore",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The command line: thin, parses arguments and calls the core.
+        .executableTarget(
+            name: "uplinkctl",
+            dependencies: [
+                "UplinkCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "UplinkCoreTests",
+            dependencies: ["UplinkCore"],
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)

@@ -1,0 +1,26 @@
+import Foundation
+
+/// Where a config comes from: a file path, or `-` for standard input.
+public enum ConfigSource {
+    /// Reads and checks the config at `path`; `-` reads standard input and names it `<stdin>`.
+    public static func load(_ path: String) throws(UnreadableConfig) -> ConfigCheck {
+        if path == "-" {
+            let data = FileHandle.standardInput.readDataToEndOfFile()
+            return ConfigParser.parse(try decode(data, path: "<stdin>"), file: "<stdin>")
+        }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw UnreadableConfig(path: path, reason: "no such file")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw UnreadableConfig(path: path, reason: "cannot be read (permissions?)")
+        }
+        return ConfigParser.parse(try decode(data, path: path), file: path)
+    }
+
+    private static func decode(_ data: Data, path: String) throws(UnreadableConfig) -> String {
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw UnreadableConfig(path: path, reason: "is not UTF-8 text")
+        }
+        return text
+    }
+}

@@ -1,0 +1,29 @@
+/// Every kernel object uplinkctl owns, as one value. Planning builds it from the config; the
+/// kernel is read back into it; dry-run, apply, diff, flush and status all work from it.
+public struct DesiredState: Sendable, Hashable, Codable {
+    /// What the objects are for, per uplink: the names status and comments need.
+    public var uplinks: [PlannedUplink]
+    public var rules: [RoutingRule]
+    public var routes: [Route]
+    public var nftables: NftTable
+    public var sysctls: [Sysctl]
+
+    public init(uplinks: [PlannedUplink], rules: [RoutingRule], routes: [Route], nftables: NftTable, sysctls: [Sysctl]) {
+        self.uplinks = uplinks
+        self.rules = rules.sorted()
+        self.routes = routes.sorted()
+        self.nftables = nftables
+        self.sysctls = sysctls.sorted()
+    }
+}
+
+/// One uplink as planned: its config and the names of the objects that belong to it.
+public struct PlannedUplink: Sendable, Hashable, Codable {
+    public var uplink: Uplink
+    /// The reduced weight: how many of the balancing slots are this uplink's.
+    public var slots: Int
+    /// Counter of new connections balanced onto this uplink.
+    public var connectionCounter: String
+    /// Counter of packets and bytes sent through this uplink by mark.
+    public var trafficCounter: String
+}

@@ -1,0 +1,58 @@
+/// A rule: all matches must hold, then the statements run in order, then the verdict.
+/// The vocabulary is closed on purpose: every case has one nft text form, one netlink
+/// encoding and one iptables translation.
+public struct NftRule: Sendable, Hashable, Codable {
+    public var matches: [NftMatch]
+    public var statements: [NftStatement]
+    public var verdict: NftVerdict?
+
+    public init(_ matches: [NftMatch] = [], _ statements: [NftStatement] = [], _ verdict: NftVerdict? = nil) {
+        self.matches = matches
+        self.statements = statements
+        self.verdict = verdict
+    }
+}
+
+public enum NftMatch: Sendable, Hashable, Codable {
+    /// `ct state != new`: a packet of a connection conntrack already knew.
+    case connectionNotNew
+    /// `ip daddr @set` / `ip6 daddr @set`.
+    case destinationInSet(IPFamily, set: String)
+    /// `iifname @set`.
+    case inputInterfaceInSet(set: String)
+    /// `oifname "NAME"`.
+    case outputInterface(String)
+    /// `fib daddr type local`: addressed to this host.
+    case destinationIsLocal
+}
+
+public enum NftStatement: Sendable, Hashable, Codable {
+    /// `meta mark set meta mark & ~mask | value`: only the mask's bits change.
+    case setPacketMark(MarkedBits)
+    /// `ct mark set ct mark & ~mask | value`.
+    case setConnectionMark(MarkedBits)
+    /// `counter name "NAME"`.
+    case count(counter: String)
+    /// `masquerade`.
+    case masquerade
+}
+
+public enum NftVerdict: Sendable, Hashable, Codable {
+    case jump(String)
+    case goto(String)
+    case `return`
+    /// Look the key up in a named verdict map and follow the element's verdict; no element: go on.
+    case map(NftMapKey, map: String)
+}
+
+/// What a verdict map is looked up by.
+public enum NftMapKey: Sendable, Hashable, Codable {
+    /// `ct mark & mask`.
+    case connectionMark(mask: UInt32)
+    /// `numgen inc mod N` (round-robin) or `numgen random mod N`.
+    case numberGenerator(NumberGenerator, modulus: UInt32)
+}
+
+public enum NumberGenerator: String, Sendable, Hashable, Codable {
+    case inc, random
+}

@@ -1,0 +1,34 @@
+/// A kernel setting under /proc/sys and the value uplinkctl wants in it.
+public struct Sysctl: Sendable, Hashable, Codable, Comparable {
+    /// Path components below /proc/sys; an interface name may itself contain dots.
+    public var path: [String]
+    public var value: String
+
+    public init(_ path: [String], _ value: String) {
+        self.path = path
+        self.value = value
+    }
+
+    /// `net.ipv4.conf.eth0/100.rp_filter`: sysctl(8) writes a dot inside a component as '/'.
+    public var key: String {
+        path.map { $0.replacingDots(with: "/") }.joined(separator: ".")
+    }
+
+    public var procPath: String { "/proc/sys/" + path.joined(separator: "/") }
+
+    public static func < (a: Sysctl, b: Sysctl) -> Bool { a.path.lexicographicallyPrecedes(b.path) }
+
+    public static func ipForwarding() -> Sysctl { Sysctl(["net", "ipv4", "ip_forward"], "1") }
+
+    /// Loose reverse-path filtering (2): replies to a connection balanced onto another uplink
+    /// arrive on an interface that is not the main table's way back, and strict mode drops them.
+    public static func looseReversePath(_ interface: String) -> Sysctl {
+        Sysctl(["net", "ipv4", "conf", interface, "rp_filter"], "2")
+    }
+}
+
+private extension String {
+    func replacingDots(with replacement: Character) -> String {
+        String(map { $0 == "." ? replacement : $0 })
+    }
+}

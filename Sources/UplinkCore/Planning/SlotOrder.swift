@@ -1,0 +1,55 @@
+/// The order in which round-robin hands out uplinks: one cycle of W = sum of weights slots,
+/// where uplink i holds exactly w_i of them, spread as evenly as possible.
+///
+/// Earliest deadline first over ideal positions: uplink i's j-th turn is due by (j+1)·W/w_i and
+/// may not start before j·W/w_i; ties go to the heavier uplink, then to slot order. After every
+/// prefix of t connections each uplink is less than one connection away from its exact share
+/// t·w_i/W. Weights 2:1:1 give A B A C, so A never comes twice in a row, not even across cycles.
+public func smoothSlotOrder(weights: [Int]) -> [Int] {
+    precondition(weights.allSatisfy { $0 > 0 }, "weights must be positive")
+    let total = weights.reduce(0, +)
+    var turnsTaken = [Int](repeating: 0, count: weights.count)
+    var order: [Int] = []
+    order.reserveCapacity(total)
+    for time in 0..<total {
+        var best: Int?
+        for (index, weight) in weights.enumerated() where turnsTaken[index] < weight {
+            // Released: j·W/w ≤ time, compared without division.
+            guard turnsTaken[index] * total <= time * weight else { continue }
+            guard let current = best else { best = index; continue }
+            if precedes(index, current, weights: weights, taken: turnsTaken, total: total) { best = index }
+        }
+        // Deadlines always leave a released uplink (EDF is exact at full utilisation).
+        let chosen = best!
+        order.append(chosen)
+        turnsTaken[chosen] += 1
+    }
+    return order
+}
+
+/// Whether uplink `a`'s next turn is due before `b`'s: (j_a+1)·W/w_a < (j_b+1)·W/w_b.
+private func precedes(_ a: Int, _ b: Int, weights: [Int], taken: [Int], total: Int) -> Bool {
+    let dueA = (taken[a] + 1) * weights[b]
+    let dueB = (taken[b] + 1) * weights[a]
+    if dueA != dueB { return dueA < dueB }
+    if weights[a] != weights[b] { return weights[a] > weights[b] }
+    return a < b
+}
+
+/// Weights divided by their greatest common divisor: 100:50 and 2:1 balance alike, with fewer slots.
+public func reducedWeights(_ weights: [Int]) -> [Int] {
+    let divisor = weights.reduce(0, greatestCommonDivisor)
+    return divisor > 1 ? weights.map { $0 / divisor } : weights
+}
+
+private func greatestCommonDivisor(_ a: Int, _ b: Int) -> Int { b == 0 ? a : greatestCommonDivisor(b, a % b) }
+
+/// For `random` as cascaded iptables rules: uplink i is taken with probability
+/// w_i / (sum of the weights not yet passed), so that overall it gets exactly w_i / W.
+public func cascadedProbabilities(weights: [Int]) -> [Double] {
+    var remaining = weights.reduce(0, +)
+    return weights.map { weight in
+        defer { remaining -= weight }
+        return Double(weight) / Double(remaining)
+    }
+}

@@ -1,0 +1,29 @@
+/// The iproute2 and sysctl(8) commands that create or remove routing objects: the shared
+/// part of both dry-run forms and the language diff speaks in.
+public enum IPCommands {
+    public enum Verb: String { case add, del }
+
+    public static func rule(_ rule: RoutingRule, _ verb: Verb = .add) -> [String] {
+        var arguments = ["ip"] + familyFlag(rule.family) + ["rule", verb.rawValue]
+        if rule.inverted { arguments.append("not") }
+        if let fwmark = rule.fwmark { arguments += ["fwmark", fwmark.description] }
+        arguments += ["lookup", RoutingTable.name(rule.table)]
+        if let length = rule.suppressPrefixLength { arguments += ["suppress_prefixlength", String(length)] }
+        arguments += ["priority", String(rule.priority), "protocol", String(Ownership.routeProtocol)]
+        return arguments
+    }
+
+    public static func route(_ route: Route, _ verb: Verb = .add) -> [String] {
+        var arguments = ["ip"] + familyFlag(route.family) + ["route", verb.rawValue]
+        arguments.append(route.destination.isDefault ? "default" : route.destination.description)
+        if let gateway = route.gateway { arguments += ["via", gateway.description] }
+        arguments += ["dev", route.device, "table", RoutingTable.name(route.table), "proto", String(Ownership.routeProtocol)]
+        return arguments
+    }
+
+    public static func sysctl(_ setting: Sysctl) -> [String] {
+        ["sysctl", "-w", "\(setting.key)=\(setting.value)"]
+    }
+
+    private static func familyFlag(_ family: IPFamily) -> [String] { family == .ipv6 ? ["-6"] : [] }
+}

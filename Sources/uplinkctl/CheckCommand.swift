@@ -1,0 +1,19 @@
+import ArgumentParser
+import UplinkCore
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate a config without touching the kernel.",
+        discussion: "Prints every problem as FILE:LINE:COLUMN: error: MESSAGE. Exit 0 valid, 65 invalid, 66 missing file."
+    )
+
+    @OptionGroup var config: ConfigArgument
+
+    func run() throws {
+        let loaded = try config.load()
+        let state = Planner.plan(loaded)
+        let summary = state.uplinks.map { "\($0.uplink.name) (\($0.uplink.interface), \($0.slots)/\(state.uplinks.map(\.slots).reduce(0, +)))" }
+        print("\(config.path == "-" ? "<stdin>" : config.path): valid; \(loaded.balance.rawValue) over \(summary.joined(separator: ", "))")
+    }
+}
