@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(
             name: "UplinkCoreTests",
             dependencies: ["UplinkCore"],
-            resources: [.copy("Fixtures")]
+            exclude: ["Fixtures"]
         ),
     ]
 )

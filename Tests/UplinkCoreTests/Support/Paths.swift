@@ -1,0 +1,13 @@
+import Foundation
+
+/// Files of the repository, found from this source file so tests run from any directory.
+enum Paths {
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let fixtures = repository.appendingPathComponent("Tests/UplinkCoreTests/Fixtures")
+    static let examples = repository.appendingPathComponent("examples")
+    /// Built by `make test` (swift build --build-tests builds the executable too).
+    static let uplinkctl = repository.appendingPathComponent(".build/debug/uplinkctl")
+
+    static func read(_ url: URL) throws -> String { try String(contentsOf: url, encoding: .utf8) }
+}
