@@ -22,18 +22,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // libmnl and libnftnl headers, and wrappers for the macros Swift cannot import.
+        .systemLibrary(name: "CNetlink", providers: [.apt(["libmnl-dev", "libnftnl-dev"])]),
+        // The kernel edge: netlink sockets, reading the live state back into the model, applying changes.
+        .target(
+            name: "UplinkKernel",
+            dependencies: ["UplinkCore", "CNetlink"]
+        ),
         // The command line: thin, parses arguments and calls the core.
         .executableTarget(
             name: "uplinkctl",
             dependencies: [
                 "UplinkCore",
+                "UplinkKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "UplinkCoreTests",
-            dependencies: ["UplinkCore"],
+            dependencies: ["UplinkCore", "UplinkKernel"],
             exclude: ["Fixtures"]
         ),
     ]

@@ -1,0 +1,24 @@
+import CNetlink
+import Glibc
+
+/// Runs code inside a named network namespace (/run/netns/NAME, as `ip netns` makes them),
+/// the way `ip -n NAME` does: the calling thread switches, and switches back afterwards.
+/// Sockets opened inside stay bound to that namespace for their whole life.
+public enum NetworkNamespace {
+    public static func run<T>(_ name: String?, _ body: () throws -> T) throws -> T {
+        guard let name else { return try body() }
+        let original = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
+        guard original >= 0 else { throw KernelRefusal(object: "current network namespace", errno: errno, detail: nil) }
+        defer { close(original) }
+        let target = open("/run/netns/\(name)", O_RDONLY | O_CLOEXEC)
+        guard target >= 0 else {
+            throw KernelRefusal(object: "network namespace \(name)", errno: errno, detail: "no /run/netns/\(name); list them with `ip netns list`")
+        }
+        defer { close(target) }
+        guard uplinkctl_enter_network_namespace(target) == 0 else {
+            throw KernelRefusal(object: "network namespace \(name)", errno: errno, detail: nil)
+        }
+        defer { _ = uplinkctl_enter_network_namespace(original) }
+        return try body()
+    }
+}

@@ -1,0 +1,66 @@
+import CNetlink
+import Glibc
+import UplinkCore
+
+/// A route as the kernel holds it.
+struct LiveRoute {
+    let route: Route
+    let protocolTag: UInt8
+    var isOurs: Bool { protocolTag == Ownership.routeProtocol }
+}
+
+/// `ip route` over rtnetlink (RTM_*ROUTE with struct rtmsg and RTA_* attributes).
+struct RouteNetlink {
+    let socket: NetlinkSocket
+    /// Interface name → index in the socket's namespace.
+    let interfaces: [String: UInt32]
+
+    /// Every route of every table of the family.
+    func dump(_ family: IPFamily) throws -> [LiveRoute] {
+        let messages = try socket.request(object: "ip route list", type: UInt16(RTM_GETROUTE), flags: Int32(NLM_F_REQUEST | NLM_F_DUMP)) { header in
+            header.putExtraHeader(rtmsg(rtm_family: UInt8(family.addressFamily), rtm_dst_len: 0, rtm_src_len: 0, rtm_tos: 0,
+                                        rtm_table: 0, rtm_protocol: 0, rtm_scope: 0, rtm_type: 0, rtm_flags: 0))
+        }
+        return messages.filter { $0.type == UInt16(RTM_NEWROUTE) }.compactMap { message in
+            message.withHeader { header -> LiveRoute? in
+                let fixed = UnsafeRawPointer(header).advanced(by: MemoryLayout<nlmsghdr>.size).loadUnaligned(as: rtmsg.self)
+                guard fixed.rtm_type == UInt8(RTN_UNICAST) else { return nil }
+                let attributes = NetlinkAttributes(header, headerSize: MemoryLayout<rtmsg>.size)
+                let destinationAddress = attributes.bytes(Int32(RTA_DST.rawValue)).flatMap(IPAddress.init(bytes:)) ?? .zero(family)
+                guard let destination = IPPrefix(address: destinationAddress, length: Int(fixed.rtm_dst_len)) else { return nil }
+                let device = attributes.u32(Int32(RTA_OIF.rawValue)).map(interfaceName) ?? ""
+                let route = Route(table: attributes.u32(Int32(RTA_TABLE.rawValue)) ?? UInt32(fixed.rtm_table),
+                                  destination: destination,
+                                  gateway: attributes.bytes(Int32(RTA_GATEWAY.rawValue)).flatMap(IPAddress.init(bytes:)),
+                                  device: device)
+                return LiveRoute(route: route, protocolTag: fixed.rtm_protocol)
+            }
+        }
+    }
+
+    func add(_ route: Route) throws { try change(route, type: RTM_NEWROUTE, flags: Int32(NLM_F_CREATE | NLM_F_EXCL), verb: "add") }
+    func delete(_ route: Route) throws { try change(route, type: RTM_DELROUTE, flags: 0, verb: "delete") }
+
+    private func change(_ route: Route, type: Int, flags: Int32, verb: String) throws {
+        let object = "\(verb) ip route \(IPCommands.route(route).dropFirst(3).joined(separator: " "))"
+        guard let index = interfaces[route.device] else {
+            throw KernelRefusal(object: object, errno: ENODEV, detail: "interface \(route.device) does not exist")
+        }
+        _ = try socket.request(object: object, type: UInt16(type), flags: Int32(NLM_F_REQUEST | NLM_F_ACK) | flags) { header in
+            header.putExtraHeader(rtmsg(rtm_family: UInt8(route.family.addressFamily), rtm_dst_len: UInt8(route.destination.length),
+                                        rtm_src_len: 0, rtm_tos: 0, rtm_table: UInt8(RT_TABLE_UNSPEC.rawValue),
+                                        rtm_protocol: Ownership.routeProtocol,
+                                        rtm_scope: UInt8(route.gateway == nil ? RT_SCOPE_LINK.rawValue : RT_SCOPE_UNIVERSE.rawValue),
+                                        rtm_type: UInt8(RTN_UNICAST), rtm_flags: 0))
+            header.put(Int32(RTA_TABLE.rawValue), u32: route.table)
+            if route.destination.length > 0 { header.put(Int32(RTA_DST.rawValue), bytes: route.destination.address.bytes) }
+            if let gateway = route.gateway { header.put(Int32(RTA_GATEWAY.rawValue), bytes: gateway.bytes) }
+            header.put(Int32(RTA_OIF.rawValue), u32: index)
+        }
+    }
+
+    /// The name of an interface index, or `#INDEX` if it is gone.
+    private func interfaceName(_ index: UInt32) -> String {
+        interfaces.first { $0.value == index }?.key ?? "#\(index)"
+    }
+}

@@ -1,0 +1,38 @@
+import CNetlink
+import UplinkCore
+
+/// The routing half of the kernel, bound to one network namespace: uplinkctl's own ip rules
+/// and routes (those carrying its protocol tag), read and changed over rtnetlink.
+public final class RoutingKernel {
+    private let socket: NetlinkSocket
+    private let interfaces: [String: UInt32]
+
+    /// Opens the rtnetlink socket inside `namespace` (nil: the caller's own).
+    public init(namespace: String?) throws {
+        let socket = try NetworkNamespace.run(namespace) { try NetlinkSocket(NETLINK_ROUTE) }
+        self.socket = socket
+        self.interfaces = try LinkNetlink(socket: socket).indexes()
+    }
+
+    public func interfaceExists(_ name: String) -> Bool { interfaces[name] != nil }
+
+    /// Our rules of the family, in the model's form.
+    public func ownedRules(_ family: IPFamily = .ipv4) throws -> [RoutingRule] {
+        try RuleNetlink(socket: socket).dump(family).filter(\.isOurs).map(\.rule).sorted()
+    }
+
+    /// Rules of other programs: never changed, but checked for clashes.
+    public func foreignRules(_ family: IPFamily = .ipv4) throws -> [RoutingRule] {
+        try RuleNetlink(socket: socket).dump(family).filter { !$0.isOurs }.map(\.rule)
+    }
+
+    /// Our routes of the family in every table.
+    public func ownedRoutes(_ family: IPFamily = .ipv4) throws -> [Route] {
+        try RouteNetlink(socket: socket, interfaces: interfaces).dump(family).filter(\.isOurs).map(\.route).sorted()
+    }
+
+    public func add(_ rule: RoutingRule) throws { try RuleNetlink(socket: socket).add(rule) }
+    public func delete(_ rule: RoutingRule) throws { try RuleNetlink(socket: socket).delete(rule) }
+    public func add(_ route: Route) throws { try RouteNetlink(socket: socket, interfaces: interfaces).add(route) }
+    public func delete(_ route: Route) throws { try RouteNetlink(socket: socket, interfaces: interfaces).delete(route) }
+}
