@@ -1,4 +1,5 @@
-/// Plans the `inet uplinkctl` table.
+/// Plans the `inet uplinkctl` table. IPv4 only for now: the jumps into `balance` and the
+/// masquerade rules match `meta nfproto ipv4`, so IPv6 traffic passes untouched.
 ///
 /// Packet path: both hooks jump to `balance`. A packet of a known connection finds its uplink
 /// through `known` (conntrack mark → `via-NAME`, which stamps the packet mark). A new connection
@@ -20,7 +21,7 @@ struct NftPlanner {
         var chains = uplinks.map(viaChain) + uplinks.map(newConnectionChain) + [balanceChain()]
         if config.traffic.contains(.local) {
             chains.append(NftChain(name: "output", hook: NftHook(type: .route, point: .output, priority: NftHook.manglePriority),
-                                   rules: [NftRule([], [], .jump(Self.balanceChain))]))
+                                   rules: [NftRule([.family(.ipv4)], [], .jump(Self.balanceChain))]))
         }
         if config.traffic.contains(.forwarded) {
             sets.append(NftSet(name: Self.uplinkInterfacesSet, type: .interfaceNames, elements: uplinks.map { .interfaceName($0.uplink.interface) }))
@@ -29,13 +30,13 @@ struct NftPlanner {
                 NftRule([.inputInterfaceInSet(set: Self.uplinkInterfacesSet)], [], .return),
                 // Addressed to this host: input, not forwarding.
                 NftRule([.destinationIsLocal], [], .return),
-                NftRule([], [], .jump(Self.balanceChain)),
+                NftRule([.family(.ipv4)], [], .jump(Self.balanceChain)),
             ]))
         }
         let masquerading = uplinks.filter(\.uplink.masquerade).map(\.uplink.interface).uniqued()
         if !masquerading.isEmpty {
             chains.append(NftChain(name: "postrouting", hook: NftHook(type: .nat, point: .postrouting, priority: NftHook.srcnatPriority),
-                                   rules: masquerading.map { NftRule([.outputInterface($0)], [.masquerade]) }))
+                                   rules: masquerading.map { NftRule([.family(.ipv4), .outputInterface($0)], [.masquerade]) }))
         }
         return NftTable(
             counters: uplinks.flatMap { [$0.connectionCounter, $0.trafficCounter] },

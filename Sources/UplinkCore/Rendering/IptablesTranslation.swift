@@ -85,6 +85,9 @@ public struct IptablesTranslation {
 
     private func match(_ match: NftMatch) -> [[String]] {
         switch match {
+        case .family:
+            // iptables sees IPv4 only: the match holds by construction.
+            return [[]]
         case .connectionNotNew:
             return [["-m", "conntrack", "!", "--ctstate", "NEW"]]
         case .destinationInSet(_, let name):

@@ -54,6 +54,7 @@ public enum NftText {
 
     static func match(_ match: NftMatch) -> String {
         switch match {
+        case .family(let family): return "meta nfproto \(family == .ipv4 ? "ipv4" : "ipv6")"
         case .connectionNotNew: return "ct state != new"
         case .destinationInSet(let family, let set): return "\(family == .ipv4 ? "ip" : "ip6") daddr @\(set)"
         case .inputInterfaceInSet(let set): return "iifname @\(set)"

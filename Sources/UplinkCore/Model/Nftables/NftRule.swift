@@ -14,6 +14,8 @@ public struct NftRule: Sendable, Hashable, Codable {
 }
 
 public enum NftMatch: Sendable, Hashable, Codable {
+    /// `meta nfproto ipv4`: the inet table sees both families; this keeps a rule to one.
+    case family(IPFamily)
     /// `ct state != new`: a packet of a connection conntrack already knew.
     case connectionNotNew
     /// `ip daddr @set` / `ip6 daddr @set`.
