@@ -23,6 +23,11 @@ public enum ConfigParser {
     static let reservedTables: Set<UInt32> = [0, 253, 254, 255]
     static let maximumWeight: UInt64 = 1000
     static let firstDerivedTable: UInt32 = 110
+    /// Other names people give the balance modes, for the did-you-mean hint.
+    static let balanceSynonyms: [String: BalanceMode] = [
+        "roundrobin": .nth, "round-robin": .nth, "round_robin": .nth, "rr": .nth, "wrr": .nth, "weighted": .nth,
+        "rand": .random, "shuffle": .random,
+    ]
 
     public static func parse(_ text: String, file: String) -> ConfigCheck {
         var reader = YAMLReader(file: file)
@@ -30,7 +35,7 @@ public enum ConfigParser {
         do {
             root = try Yams.compose(yaml: text)
         } catch {
-            reader.record(syntaxDiagnostic(error, file: file))
+            reader.record(syntaxDiagnostic(error, text: text, file: file))
             return ConfigCheck(config: nil, diagnostics: reader.diagnostics)
         }
         guard let root else {
@@ -45,11 +50,15 @@ public enum ConfigParser {
 
     private static func readConfig(_ root: Node, reader: inout YAMLReader) -> Config? {
         let fields = reader.fields(of: root, named: "the config", allowed: topLevelKeys)
+        guard root.mapping != nil else { return nil }
         var config = Config(uplinks: [])
-        var usable = !fields.isEmpty || root.mapping != nil
+        var usable = true
+        var markMask: UInt32? = config.markMask
 
         if let node = fields["balance"]?.value {
-            if let mode = reader.choice(node, key: "balance", as: BalanceMode.self) { config.balance = mode } else { usable = false }
+            if let mode = reader.choice(node, key: "balance", as: BalanceMode.self, synonyms: balanceSynonyms) {
+                config.balance = mode
+            } else { usable = false }
         }
         if let node = fields["traffic"]?.value {
             if let kinds = readTraffic(node, reader: &reader) { config.traffic = kinds } else { usable = false }
@@ -57,25 +66,26 @@ public enum ConfigParser {
         if let node = fields["mark-mask"]?.value {
             if let mask = reader.integer(node, key: "mark-mask", in: 1...0xffff_ffff, what: "a non-zero 32-bit mask such as 0xff00") {
                 config.markMask = UInt32(mask)
-            } else { usable = false }
+                markMask = config.markMask
+            } else { usable = false; markMask = nil }
         }
         if let node = fields["rule-priority"]?.value {
             if let priority = reader.integer(node, key: "rule-priority", in: 2...32765,
-                                             what: "a rule priority from 2 to 32765 (before the main table's rule at 32766; the one below it is used for the exemption rule)") {
+                                             what: "a whole number from 2 to 32765 (uplinkctl's rules use this priority and the one below it, which must stay after the local table's rule at 0 and before the main table's at 32766)") {
                 config.rulePriority = UInt32(priority)
             } else { usable = false }
         }
-        guard let (uplinksKey, uplinksNode) = fields["uplinks"] else {
+        guard let uplinksNode = fields["uplinks"]?.value else {
             reader.error(root, "the config has no 'uplinks:' list; it needs at least one uplink with a name and an interface")
             return nil
         }
         guard let items = reader.sequence(uplinksNode, key: "uplinks", example: "'- name: wired'") else { return nil }
         if items.isEmpty {
-            reader.error(uplinksKey, "'uplinks' is empty; list at least one uplink with a name and an interface")
+            reader.error(uplinksNode, "'uplinks' is empty; list at least one uplink with a name and an interface")
             return nil
         }
-        let drafts = items.map { readUplink($0, reader: &reader) }
-        guard let uplinks = resolveUplinks(drafts, markMask: config.markMask, reader: &reader), usable else { return nil }
+        let drafts = items.map { readUplink($0, markMask: markMask, reader: &reader) }
+        guard let uplinks = resolveUplinks(drafts, markMask: markMask, reader: &reader), usable else { return nil }
         config.uplinks = uplinks
         return config
     }
@@ -90,7 +100,10 @@ public enum ConfigParser {
         var ok = true
         for item in items {
             guard let kind = reader.choice(item, key: "traffic", as: TrafficKind.self) else { ok = false; continue }
-            if !kinds.insert(kind).inserted { reader.error(item, "'\(kind.rawValue)' is listed twice in 'traffic'"); ok = false }
+            if !kinds.insert(kind).inserted {
+                reader.error(item, "'\(kind.rawValue)' is listed twice in 'traffic'; list each of 'local' and 'forwarded' at most once")
+                ok = false
+            }
         }
         return ok ? kinds : nil
     }
@@ -109,49 +122,50 @@ public enum ConfigParser {
         var valid = true
     }
 
-    private static func readUplink(_ node: Node, reader: inout YAMLReader) -> UplinkDraft {
+    private static func readUplink(_ node: Node, markMask: UInt32?, reader: inout YAMLReader) -> UplinkDraft {
         var draft = UplinkDraft(node: node)
         let before = reader.diagnostics.count
         let fields = reader.fields(of: node, named: "an uplink", allowed: uplinkKeys)
         if node.mapping == nil { draft.valid = false; return draft }
 
-        if let (_, value) = fields["name"], let name = reader.string(value, key: "name") {
-            if name.isEmpty || name.utf8.count > 15 || !name.unicodeScalars.allSatisfy(isNameScalar) {
-                reader.error(value, "uplink name '\(name)' is not allowed; use 1 to 15 letters, digits, '-' or '_'")
+        if let (_, value) = fields["name"], let name = reader.string(value, key: "name", what: "a name of 1 to 15 letters, digits, '-' or '_'") {
+            if let problem = nameProblem(name) {
+                reader.error(value, problem)
             } else {
                 draft.name = name
                 draft.nameNode = value
             }
         } else if fields["name"] == nil {
-            reader.error(node, "this uplink has no 'name'; give it a unique name of letters, digits, '-' or '_'")
+            reader.error(node, "this uplink has no 'name'; give it a unique name of 1 to 15 letters, digits, '-' or '_'")
         }
-        if let (_, value) = fields["interface"], let interface = reader.string(value, key: "interface") {
+        if let (_, value) = fields["interface"], let interface = reader.string(value, key: "interface", what: "a network interface name such as eth0") {
             if let problem = interfaceNameProblem(interface) { reader.error(value, problem) } else { draft.interface = interface }
         } else if fields["interface"] == nil {
             reader.error(node, "this uplink has no 'interface'; name the network interface it leaves by, such as eth0")
         }
-        if let (_, value) = fields["gateway"], let text = reader.string(value, key: "gateway") {
+        if let (_, value) = fields["gateway"], let text = reader.string(value, key: "gateway", what: "an IPv4 address such as 198.18.1.1") {
             switch IPAddress(text) {
             case .some(let address) where address.family == .ipv4:
                 draft.gateway = address
             case .some:
                 reader.error(value, "gateway '\(text)' is an IPv6 address; this version balances IPv4 only: give an IPv4 gateway, or leave 'gateway' out on a point-to-point link")
             case .none:
-                reader.error(value, "gateway '\(text)' is not an IPv4 address; write it as four decimal numbers such as 198.18.1.1, or leave 'gateway' out on a point-to-point link")
+                reader.error(value, "gateway '\(text)' is not an IPv4 address; write it as four numbers from 0 to 255 joined by dots, such as 198.18.1.1, or leave 'gateway' out on a point-to-point link")
             }
         }
         if let (_, value) = fields["weight"],
            let weight = reader.integer(value, key: "weight", in: 1...maximumWeight, what: "a whole number from 1 to \(maximumWeight)") {
             draft.weight = Int(weight)
         }
-        if let (_, value) = fields["mark"],
-           let mark = reader.integer(value, key: "mark", in: 1...0xffff_ffff, what: "a non-zero 32-bit mark such as 0x100") {
+        let markWhat = markMask.map { "a non-zero mark inside mark-mask \(hex($0)), such as \(hex(depositBits(1, into: $0) ?? $0))" }
+            ?? "a non-zero 32-bit mark such as 0x100"
+        if let (_, value) = fields["mark"], let mark = reader.integer(value, key: "mark", in: 1...0xffff_ffff, what: markWhat) {
             draft.mark = (UInt32(mark), value)
         }
         if let (_, value) = fields["table"],
            let table = reader.integer(value, key: "table", in: 1...0xffff_ffff, what: "a routing table number from 1 to 4294967295, except 253, 254 and 255") {
             if reservedTables.contains(UInt32(table)) {
-                reader.error(value, "table \(table) is the kernel's \(table == 253 ? "'default'" : table == 254 ? "'main'" : "'local'") table; choose another number from 1 to 4294967295")
+                reader.error(value, "table \(table) is the kernel's \(table == 253 ? "'default'" : table == 254 ? "'main'" : "'local'") table; choose a number from 1 to 4294967295 other than 253, 254 and 255")
             } else {
                 draft.table = (UInt32(table), value)
             }
@@ -164,7 +178,8 @@ public enum ConfigParser {
     }
 
     /// Checks what must be unique across uplinks and derives the default marks and tables.
-    private static func resolveUplinks(_ drafts: [UplinkDraft], markMask: UInt32, reader: inout YAMLReader) -> [Uplink]? {
+    /// Without a usable `markMask` (an invalid one was reported), marks are only checked for duplicates.
+    private static func resolveUplinks(_ drafts: [UplinkDraft], markMask: UInt32?, reader: inout YAMLReader) -> [Uplink]? {
         var ok = drafts.allSatisfy(\.valid)
         var names: [String: Node] = [:]
         var marks: [UInt32: Node] = [:]
@@ -177,11 +192,11 @@ public enum ConfigParser {
                 } else { names[name] = node }
             }
             if let (mark, node) = draft.mark {
-                if mark & ~markMask != 0 {
-                    reader.error(node, "mark \(hex(mark)) has bits outside mark-mask \(hex(markMask)); uplinkctl only sets bits of its mask, so the mark must lie inside it (for example \(hex(depositBits(1, into: markMask) ?? markMask)))")
+                if let markMask, mark & ~markMask != 0 {
+                    reader.error(node, "mark \(shown(mark, node)) has bits outside mark-mask \(hex(markMask)); uplinkctl only sets bits of its mask, so the mark must lie inside it (for example \(hex(depositBits(1, into: markMask) ?? markMask)))")
                     ok = false
                 } else if let first = marks[mark] {
-                    reader.error(node, "mark \(hex(mark)) is used by two uplinks (first at line \(reader.location(of: first).line)); each uplink needs its own mark")
+                    reader.error(node, "mark \(shown(mark, node)) is used by two uplinks (first at line \(reader.location(of: first).line)); each uplink needs its own mark")
                     ok = false
                 } else { marks[mark] = node }
             }
@@ -192,7 +207,7 @@ public enum ConfigParser {
                 } else { tables[table] = node }
             }
         }
-        guard ok else { return nil }
+        guard ok, let markMask else { return nil }
 
         // Defaults follow the slot: the n-th value that fits the mask, table 110 + slot;
         // values taken explicitly by other uplinks are skipped.
@@ -203,7 +218,8 @@ public enum ConfigParser {
             var mark = draft.mark?.value
             while mark == nil {
                 guard let candidate = depositBits(nextMarkIndex, into: markMask), candidate != 0 else {
-                    reader.error(draft.node, "mark-mask \(hex(markMask)) has room for \((1 << markMask.nonzeroBitCount) - 1) marks, too few for uplink \(slot + 1); widen the mask or give marks explicitly")
+                    let room = (1 << markMask.nonzeroBitCount) - 1
+                    reader.error(draft.node, "no mark left for uplink \(slot + 1): mark-mask \(hex(markMask)) has room for only \(room) mark\(room == 1 ? "" : "s") and there are \(drafts.count) uplinks; widen the mask (the default 0xff00 holds 255)")
                     return nil
                 }
                 nextMarkIndex += 1
@@ -223,19 +239,66 @@ public enum ConfigParser {
         return uplinks
     }
 
+    /// Why `name` cannot name an uplink, or nil if it can.
+    private static func nameProblem(_ name: String) -> String? {
+        let allowed = "use only letters, digits, '-' or '_', at most 15 of them"
+        if name.isEmpty { return "an uplink name cannot be empty; \(allowed)" }
+        if let bad = name.unicodeScalars.first(where: { !isNameScalar($0) }) {
+            return "uplink name '\(name)' contains \(bad == " " ? "a space" : "'\(bad)'"); \(allowed)"
+        }
+        if name.count > 15 { return "uplink name '\(name)' is \(name.count) characters long; \(allowed)" }
+        return nil
+    }
+
+    /// A number as the file wrote it, followed by its hex form when that differs: `10 (0xa)`.
+    private static func shown(_ value: UInt32, _ node: Node) -> String {
+        let written = node.scalar?.string ?? hex(value)
+        return written.lowercased() == hex(value) ? written : "\(written) (\(hex(value)))"
+    }
+
     private static func isNameScalar(_ scalar: Unicode.Scalar) -> Bool {
         scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_")
     }
 
-    private static func syntaxDiagnostic(_ error: Error, file: String) -> ConfigDiagnostic {
+    private static func syntaxDiagnostic(_ error: Error, text: String, file: String) -> ConfigDiagnostic {
         func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
         switch error as? YamlError {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-            return ConfigDiagnostic(at: at(mark), "not valid YAML: \(problem)")
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            // libyaml's context says what it was reading, which often shows where the indentation went wrong;
+            // some problems ("but found ...") finish a sentence the context begins ("expected ...").
+            let message: String
+            switch context {
+            case .some(let context) where problem.hasPrefix("but "): message = "\(context.text), \(problem)"
+            case .some(let context): message = "\(problem) \(context.text) that starts at line \(context.mark.line)"
+            case .none: message = problem
+            }
+            return ConfigDiagnostic(at: at(mark), "not valid YAML: \(message)")
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return ConfigDiagnostic(at: at(context.mark), "key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) appears twice in the same mapping; each key may be given once")
+            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
+            // Yams marks the first occurrence; point at the repetition, which is the line to change.
+            if let key = duplicates.first, let again = repetition(of: key, after: context.mark, in: text) {
+                return ConfigDiagnostic(at: SourceLocation(file: file, line: again.line, column: again.column),
+                                        "key \(keys) is given again in the same mapping (first at line \(context.mark.line)); each key may be given once")
+            }
+            return ConfigDiagnostic(at: at(context.mark), "key \(keys) is given more than once in the same mapping; each key may be given once")
         default:
             return ConfigDiagnostic(at: SourceLocation(file: file, line: 1, column: 1), "not valid YAML: \(error)")
         }
+    }
+
+    /// Where block-style `key:` comes again at the indentation of its first occurrence, before that mapping ends.
+    private static func repetition(of key: String, after first: Mark, in text: String) -> (line: Int, column: Int)? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for (index, line) in lines.enumerated().dropFirst(first.line) {
+            let indent = line.prefix { $0 == " " }.count
+            let rest = line.dropFirst(indent)
+            if rest.isEmpty || rest.hasPrefix("#") { continue }
+            if indent < first.column - 1 { return nil }
+            if indent == first.column - 1, rest.hasPrefix(key), rest.dropFirst(key.count).drop(while: { $0 == " " }).hasPrefix(":") {
+                return (index + 1, indent + 1)
+            }
+        }
+        return nil
     }
 }

@@ -48,10 +48,10 @@ struct YAMLReader {
         return result
     }
 
-    /// A plain string scalar, or nil after reporting what was found instead.
-    mutating func string(_ node: Node, key: String) -> String? {
+    /// A string scalar, or nil after reporting what was found instead; `what` says what is expected.
+    mutating func string(_ node: Node, key: String, what: String) -> String? {
         guard case .scalar(let scalar) = node, !isNull(scalar) else {
-            error(node, "'\(key)' must be a single value (\(kindName(node)) found)")
+            error(node, "'\(key)' must be \(what) (\(kindName(node)) found)")
             return nil
         }
         return scalar.string
@@ -59,8 +59,12 @@ struct YAMLReader {
 
     /// An integer written in decimal or as 0x-prefixed hexadecimal, within `range`.
     mutating func integer(_ node: Node, key: String, in range: ClosedRange<UInt64>, what: String) -> UInt64? {
-        guard case .scalar(let scalar) = node, !isNull(scalar), scalar.style == .plain else {
+        guard case .scalar(let scalar) = node, !isNull(scalar) else {
             error(node, "'\(key)' must be \(what) (\(kindName(node)) found)")
+            return nil
+        }
+        guard scalar.style == .plain else {
+            error(node, "'\(key)' must be \(what), written without quotes ('\(scalar.string)' is quoted)")
             return nil
         }
         let text = scalar.string
@@ -85,17 +89,19 @@ struct YAMLReader {
             default: break
             }
         }
-        error(node, "'\(key)' must be true or false (found \(describe(node)))")
+        error(node, "'\(key)' must be true or false (\(kindName(node)) found)")
         return nil
     }
 
-    /// One of a fixed set of words.
-    mutating func choice<Choice: RawRepresentable & CaseIterable>(_ node: Node, key: String, as type: Choice.Type) -> Choice?
+    /// One of a fixed set of words; `synonyms` (lowercase) are other names for them, offered as the hint.
+    mutating func choice<Choice: RawRepresentable & CaseIterable>(_ node: Node, key: String, as type: Choice.Type,
+                                                                  synonyms: [String: Choice] = [:]) -> Choice?
         where Choice.RawValue == String {
-        guard let text = string(node, key: key) else { return nil }
-        if let value = Choice(rawValue: text) { return value }
         let allowed = Choice.allCases.map(\.rawValue)
-        let hint = closestMatch(to: text, among: allowed).map { " (did you mean '\($0)'?)" } ?? ""
+        guard let text = string(node, key: key, what: quotedAlternatives(allowed)) else { return nil }
+        if let value = Choice(rawValue: text) { return value }
+        let suggestion = synonyms[text.lowercased()]?.rawValue ?? closestMatch(to: text, among: allowed)
+        let hint = suggestion.map { " (did you mean '\($0)'?)" } ?? ""
         error(node, "'\(key)' cannot be '\(text)'\(hint); allowed: \(quotedAlternatives(allowed))")
         return nil
     }
@@ -120,6 +126,4 @@ struct YAMLReader {
         case .scalar(let scalar): return isNull(scalar) ? "an empty value" : "'\(scalar.string)'"
         }
     }
-
-    private func describe(_ node: Node) -> String { kindName(node) }
 }
