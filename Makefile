@@ -24,11 +24,14 @@ test: deps
 	$(SWIFT) test --skip-build
 
 demo: build
-	@echo "== uplinkctl check examples/three-uplinks-nth.yaml"
-	@$(BIN) check examples/three-uplinks-nth.yaml
+	@echo "== uplinkctl check examples/lab.yaml"
+	@$(BIN) check examples/lab.yaml
 	@echo
-	@echo "== uplinkctl apply --dry-run examples/three-uplinks-nth.yaml"
-	@$(BIN) apply --dry-run examples/three-uplinks-nth.yaml
+	@echo "== uplinkctl apply --dry-run examples/lab.yaml    (iptables form, the default)"
+	@$(BIN) apply --dry-run examples/lab.yaml
+	@echo
+	@echo "== uplinkctl apply --dry-run --format nft examples/lab.yaml"
+	@$(BIN) apply --dry-run --format nft examples/lab.yaml
 
 clean:
 	rm -rf .build
