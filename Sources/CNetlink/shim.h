@@ -1,11 +1,6 @@
 #ifndef UPLINKCTL_CNETLINK_SHIM_H
 #define UPLINKCTL_CNETLINK_SHIM_H
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-#include <sched.h>
-
 #include <stdint.h>
 #include <stddef.h>
 #include <unistd.h>
@@ -29,7 +24,10 @@
 #include <libnftnl/batch.h>
 #include <libnftnl/common.h>
 
-/* setns(2) for network namespaces (needs _GNU_SOURCE, which Swift does not define). */
+/* setns(2): glibc declares it only under _GNU_SOURCE, and defining that here would make
+   this module's libc structs differ from the Glibc module's. */
+#include <linux/sched.h>
+extern int setns(int fd, int nstype);
 static inline int uplinkctl_enter_network_namespace(int fd) { return setns(fd, CLONE_NEWNET); }
 
 /* Function-like macros Swift cannot import, as functions. */
