@@ -92,15 +92,12 @@ final class NetlinkSocket {
     enum Outcome {
         case reply(NetlinkMessage)
         case acknowledged(sequence: UInt32)
-        case refused(sequence: UInt32, KernelRefusal)
     }
 
     enum Progress { case `continue`, finished }
 
-    /// Reads messages for `sequences` until `handle` says it is finished. Refusals are thrown
-    /// unless `handle` is given them (batches map them to objects themselves).
-    func receive(object: String, sequences: Set<UInt32>, collectRefusals: Bool = false,
-                 _ handle: (Outcome) throws -> Progress) throws -> [NetlinkMessage] {
+    /// Reads messages for `sequences` until `handle` says it is finished; a refusal is thrown.
+    func receive(object: String, sequences: Set<UInt32>, _ handle: (Outcome) throws -> Progress) throws -> [NetlinkMessage] {
         var replies: [NetlinkMessage] = []
         while true {
             let count = receiveBuffer.withUnsafeMutableBytes { mnl_socket_recvfrom(socket, $0.baseAddress, $0.count) }
@@ -123,9 +120,7 @@ final class NetlinkSocket {
                         if error == 0 {
                             outcome = .acknowledged(sequence: message.nlmsg_seq)
                         } else {
-                            let refusal = KernelRefusal(object: object, errno: -error, detail: extendedAckMessage(header))
-                            if !collectRefusals { throw refusal }
-                            outcome = .refused(sequence: message.nlmsg_seq, refusal)
+                            throw KernelRefusal(object: object, errno: -error, detail: extendedAckMessage(header))
                         }
                     } else {
                         let bytes = Array(UnsafeRawBufferPointer(start: header, count: Int(message.nlmsg_len)))

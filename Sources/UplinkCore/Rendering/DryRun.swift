@@ -24,7 +24,8 @@ public enum DryRun {
         case .nft:
             lines.append("# Per-connection balancing, kept in the conntrack mark, and masquerading.")
             lines.append("nft -f - <<'UPLINKCTL_NFT'")
-            lines.append(NftText.table(state.nftables), terminator: "")
+            // The table text ends in a newline; the joined lines supply it.
+            lines.append(String(NftText.table(state.nftables).dropLast()))
             lines.append("UPLINKCTL_NFT")
         }
         return lines.joined(separator: "\n") + "\n"
@@ -50,11 +51,4 @@ public enum DryRun {
 
 private extension String {
     func padded(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
-}
-
-private extension Array where Element == String {
-    mutating func append(_ text: String, terminator: String) {
-        // A multi-line text keeps its own lines; the trailing newline is dropped.
-        append(text.hasSuffix("\n") ? String(text.dropLast()) : text)
-    }
 }
