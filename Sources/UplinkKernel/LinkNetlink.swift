@@ -1,21 +1,44 @@
 import CNetlink
 import UplinkCore
 
-/// Interface names and indexes of the socket's namespace (RTM_GETLINK), so that names are
-/// resolved where the socket lives, not where the calling thread happens to be.
+/// Interfaces and their IPv4 addresses over rtnetlink (RTM_GETLINK, RTM_GETADDR), so that names
+/// are resolved where the socket lives, not where the calling thread happens to be.
 struct LinkNetlink {
     let socket: NetlinkSocket
 
-    func indexes() throws -> [String: UInt32] {
+    func links() throws -> [String: InterfaceState] {
         let messages = try socket.request(object: "ip link list", type: UInt16(RTM_GETLINK), flags: Int32(NLM_F_REQUEST | NLM_F_DUMP)) { header in
             header.putExtraHeader(ifinfomsg())
         }
-        var result: [String: UInt32] = [:]
+        var result: [String: InterfaceState] = [:]
         for message in messages where message.type == UInt16(RTM_NEWLINK) {
             message.withHeader { header in
                 let info = UnsafeRawPointer(header).advanced(by: MemoryLayout<nlmsghdr>.size).loadUnaligned(as: ifinfomsg.self)
                 let attributes = NetlinkAttributes(header, headerSize: MemoryLayout<ifinfomsg>.size)
-                if let name = attributes.string(Int32(IFLA_IFNAME)) { result[name] = UInt32(bitPattern: info.ifi_index) }
+                guard let name = attributes.string(Int32(IFLA_IFNAME)) else { return }
+                result[name] = InterfaceState(name: name, index: UInt32(bitPattern: info.ifi_index),
+                                        isUp: info.ifi_flags & UInt32(IFF_UP) != 0,
+                                        hasCarrier: info.ifi_flags & 0x10000 /* IFF_LOWER_UP */ != 0)
+            }
+        }
+        let addresses = try socket.request(object: "ip address list", type: UInt16(RTM_GETADDR), flags: Int32(NLM_F_REQUEST | NLM_F_DUMP)) { header in
+            header.putExtraHeader(ifaddrmsg(ifa_family: UInt8(AF_INET), ifa_prefixlen: 0, ifa_flags: 0, ifa_scope: 0, ifa_index: 0))
+        }
+        for message in addresses where message.type == UInt16(RTM_NEWADDR) {
+            message.withHeader { header in
+                let info = UnsafeRawPointer(header).advanced(by: MemoryLayout<nlmsghdr>.size).loadUnaligned(as: ifaddrmsg.self)
+                let attributes = NetlinkAttributes(header, headerSize: MemoryLayout<ifaddrmsg>.size)
+                guard let key = result.first(where: { $0.value.index == info.ifa_index })?.key else { return }
+                // IFA_ADDRESS is the peer on a point-to-point link, IFA_LOCAL our own address.
+                for type in [IFA_ADDRESS, IFA_LOCAL] {
+                    if let address = attributes.bytes(Int32(type)).flatMap(IPAddress.init(bytes:)),
+                       let prefix = IPPrefix(address: address, length: Int(info.ifa_prefixlen)) {
+                        if !result[key]!.addresses.contains(prefix) { result[key]!.addresses.append(prefix) }
+                    }
+                }
+                if let local = (attributes.bytes(Int32(IFA_LOCAL)) ?? attributes.bytes(Int32(IFA_ADDRESS))).flatMap(IPAddress.init(bytes:)) {
+                    result[key]!.localAddresses.append(local)
+                }
             }
         }
         return result

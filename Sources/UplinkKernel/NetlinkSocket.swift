@@ -58,6 +58,21 @@ final class NetlinkSocket {
 
     deinit { mnl_socket_close(socket) }
 
+    /// Reads what is queued without waiting; 0 or less when nothing is.
+    fileprivate func receiveBufferRecv() -> Int {
+        receiveBuffer.withUnsafeMutableBytes { recv(mnl_socket_get_fd(socket), $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+    }
+
+    fileprivate func receiveBufferWithBytes(_ body: (UnsafeRawBufferPointer) -> Void) {
+        receiveBuffer.withUnsafeBytes(body)
+    }
+
+    /// Room for large batches (a policy set of thousands of elements goes in one message).
+    func enlargeSendBuffer(_ bytes: Int32) {
+        var size = bytes
+        _ = setsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, SO_SNDBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size))
+    }
+
     func sequence() -> UInt32 {
         nextSequence &+= 1
         return nextSequence
@@ -133,6 +148,37 @@ final class NetlinkSocket {
                 }
             }
             if finished { return replies }
+        }
+    }
+}
+
+extension NetlinkSocket {
+    /// One acknowledgement or refusal: the request's sequence number, 0 or an errno, the kernel's words.
+    struct Answer {
+        let sequence: UInt32
+        let errno: Int32
+        let detail: String?
+    }
+
+    /// The answers already waiting, without blocking: nfnetlink handles a whole batch inside
+    /// sendmsg, so every acknowledgement and error is queued when `send` returns.
+    func pendingAnswers() -> [Answer] {
+        var answers: [Answer] = []
+        while true {
+            let count = receiveBufferRecv()
+            guard count > 0 else { return answers }
+            receiveBufferWithBytes { raw in
+                var remaining = Int32(count)
+                var header = raw.baseAddress!.assumingMemoryBound(to: nlmsghdr.self)
+                while mnl_nlmsg_ok(header, remaining) {
+                    if header.pointee.nlmsg_type == UInt16(NLMSG_ERROR) {
+                        let error = uplinkctl_nlmsg_error(header)!.pointee.error
+                        answers.append(Answer(sequence: header.pointee.nlmsg_seq, errno: -error,
+                                              detail: error == 0 ? nil : extendedAckMessage(header)))
+                    }
+                    header = UnsafePointer(mnl_nlmsg_next(header, &remaining))
+                }
+            }
         }
     }
 }

@@ -38,11 +38,24 @@ struct RouteNetlink {
         }
     }
 
-    func add(_ route: Route) throws { try change(route, type: RTM_NEWROUTE, flags: Int32(NLM_F_CREATE | NLM_F_EXCL), verb: "add") }
-    func delete(_ route: Route) throws { try change(route, type: RTM_DELROUTE, flags: 0, verb: "delete") }
+    func add(_ route: Route) throws { try change(route, type: RTM_NEWROUTE, flags: Int32(NLM_F_CREATE | NLM_F_EXCL), verb: .add) }
+    /// Swaps the route with the same table and destination for this one, in place.
+    func replace(_ route: Route) throws { try change(route, type: RTM_NEWROUTE, flags: Int32(NLM_F_CREATE | NLM_F_REPLACE), verb: .replace) }
+    func delete(_ route: Route) throws { try change(route, type: RTM_DELROUTE, flags: 0, verb: .del) }
 
-    private func change(_ route: Route, type: Int, flags: Int32, verb: String) throws {
-        let object = "\(verb) ip route \(IPCommands.route(route).dropFirst(3).joined(separator: " "))"
+    /// A request the kernel refuses for certain (a route through an interface index that does
+    /// not exist): lets tests check that a refusal in the middle of an apply is undone.
+    func sendRefusedRequest() throws {
+        _ = try socket.request(object: "refusal injected by UPLINKCTL_FAULT_AT", type: UInt16(RTM_NEWROUTE), flags: Int32(NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE)) { header in
+            header.putExtraHeader(rtmsg(rtm_family: UInt8(AF_INET), rtm_dst_len: 0, rtm_src_len: 0, rtm_tos: 0, rtm_table: UInt8(RT_TABLE_UNSPEC.rawValue),
+                                        rtm_protocol: Ownership.routeProtocol, rtm_scope: UInt8(RT_SCOPE_LINK.rawValue), rtm_type: UInt8(RTN_UNICAST), rtm_flags: 0))
+            header.put(Int32(RTA_TABLE.rawValue), u32: 100_000)
+            header.put(Int32(RTA_OIF.rawValue), u32: UInt32(Int32.max))
+        }
+    }
+
+    private func change(_ route: Route, type: Int, flags: Int32, verb: IPCommands.Verb) throws {
+        let object = shellCommand(IPCommands.route(route, verb))
         guard let index = interfaces[route.device] else {
             throw KernelRefusal(object: object, errno: ENODEV, detail: "interface \(route.device) does not exist")
         }

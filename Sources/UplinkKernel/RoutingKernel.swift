@@ -11,8 +11,12 @@ public final class RoutingKernel {
     public init(namespace: String?) throws {
         let socket = try NetworkNamespace.run(namespace) { try NetlinkSocket(NETLINK_ROUTE) }
         self.socket = socket
-        self.interfaces = try LinkNetlink(socket: socket).indexes()
+        self.links = try LinkNetlink(socket: socket).links()
+        self.interfaces = links.mapValues(\.index)
     }
+
+    /// The interfaces of the namespace when this was opened, by name.
+    public let links: [String: InterfaceState]
 
     public func interfaceExists(_ name: String) -> Bool { interfaces[name] != nil }
 
@@ -33,6 +37,13 @@ public final class RoutingKernel {
 
     public func add(_ rule: RoutingRule) throws { try RuleNetlink(socket: socket).add(rule) }
     public func delete(_ rule: RoutingRule) throws { try RuleNetlink(socket: socket).delete(rule) }
+    /// Routes of other programs, in every table: never changed, but checked for clashes.
+    public func foreignRoutes(_ family: IPFamily = .ipv4) throws -> [Route] {
+        try RouteNetlink(socket: socket, interfaces: interfaces).dump(family).filter { !$0.isOurs }.map(\.route)
+    }
+
     public func add(_ route: Route) throws { try RouteNetlink(socket: socket, interfaces: interfaces).add(route) }
+    public func replace(_ route: Route) throws { try RouteNetlink(socket: socket, interfaces: interfaces).replace(route) }
+    func sendRefusedRequest() throws { try RouteNetlink(socket: socket, interfaces: interfaces).sendRefusedRequest() }
     public func delete(_ route: Route) throws { try RouteNetlink(socket: socket, interfaces: interfaces).delete(route) }
 }

@@ -39,11 +39,11 @@ struct RuleNetlink {
         }
     }
 
-    func add(_ rule: RoutingRule) throws { try change(rule, type: RTM_NEWRULE, flags: Int32(NLM_F_CREATE | NLM_F_EXCL), verb: "add") }
-    func delete(_ rule: RoutingRule) throws { try change(rule, type: RTM_DELRULE, flags: 0, verb: "delete") }
+    func add(_ rule: RoutingRule) throws { try change(rule, type: RTM_NEWRULE, flags: Int32(NLM_F_CREATE | NLM_F_EXCL), verb: .add) }
+    func delete(_ rule: RoutingRule) throws { try change(rule, type: RTM_DELRULE, flags: 0, verb: .del) }
 
-    private func change(_ rule: RoutingRule, type: Int, flags: Int32, verb: String) throws {
-        let object = "\(verb) ip rule \(IPCommands.rule(rule).dropFirst(3).joined(separator: " "))"
+    private func change(_ rule: RoutingRule, type: Int, flags: Int32, verb: IPCommands.Verb) throws {
+        let object = shellCommand(IPCommands.rule(rule, verb))
         _ = try socket.request(object: object, type: UInt16(type), flags: Int32(NLM_F_REQUEST | NLM_F_ACK) | flags) { header in
             header.putExtraHeader(fib_rule_hdr(family: UInt8(rule.family.addressFamily), dst_len: 0, src_len: 0, tos: 0,
                                                table: rule.table < 256 ? UInt8(rule.table) : UInt8(RT_TABLE_UNSPEC.rawValue),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import UplinkCore
+import UplinkKernel
 
 extension DryRunFormat: ExpressibleByArgument {}
 
@@ -8,12 +9,20 @@ struct ApplyCommand: ParsableCommand {
         commandName: "apply",
         abstract: "Install the config's policy routing and balancing.",
         discussion: """
+        Reads what uplinkctl has installed, and changes only the difference: routes and ip rules \
+        over rtnetlink (new before old, every step undone if a later one fails), the nft table in \
+        one transaction. Re-applying the same config changes nothing.
+
         With --dry-run, prints a POSIX sh script of the equivalent commands instead and needs no \
         root and no kernel: iptables form by default, or nft with --format nft.
+
+        Exit status: 0 applied (or already in sync), 1 refused by a check or by the kernel (nothing \
+        changed), 64 usage, 65 invalid config, 66 config missing.
         """
     )
 
     @OptionGroup var config: ConfigArgument
+    @OptionGroup var kernelOptions: KernelOptions
 
     @Flag(help: "Print the equivalent shell script instead of changing the kernel.")
     var dryRun = false
@@ -21,14 +30,40 @@ struct ApplyCommand: ParsableCommand {
     @Option(help: "The dry-run's language: iptables or nft.")
     var format: DryRunFormat = .iptables
 
-    func validate() throws {
-        guard dryRun else {
-            throw ValidationError("this build of uplinkctl can only print the dry-run; add --dry-run (applying over netlink is not in this build)")
-        }
-    }
-
     func run() throws {
-        let state = Planner.plan(try config.load())
-        print(DryRun.script(state, format: format), terminator: "")
+        let loaded = try config.load()
+        let desired = Planner.plan(loaded)
+        if dryRun {
+            print(DryRun.script(desired, format: format), terminator: "")
+            return
+        }
+        let (kernel, store) = try kernelOptions.open()
+        do {
+            let problems = Preflight.problems(loaded, interfaces: kernel.routing.links,
+                                              foreignRules: try kernel.routing.foreignRules(), foreignRoutes: try kernel.routing.foreignRoutes())
+            guard problems.isEmpty else {
+                for problem in problems { printError("uplinkctl: \(problem)") }
+                printError("uplinkctl: nothing was changed")
+                throw ExitStatus.kernelRefused
+            }
+            let (live, record) = try liveState(kernel, store, desired: desired)
+            let changes = StateDiff.changes(from: live, to: desired, record: record)
+            guard !changes.isEmpty else {
+                print("uplinkctl: in sync with \(config.path); nothing changed")
+                return
+            }
+            try kernel.apply(changes, nftBefore: live.nftables)
+            try store.save(record.updated(desired: desired.sysctls, changes: changes.sysctls))
+            for line in changes.lines { print(line) }
+            print("uplinkctl: applied \(changes.lines.count) change\(changes.lines.count == 1 ? "" : "s")")
+        } catch let error as ExitCode {
+            throw error
+        } catch let error as IncompleteUndo {
+            printError("uplinkctl: \(error)")
+            throw ExitStatus.kernelRefused
+        } catch {
+            printError("uplinkctl: \(error); nothing was changed")
+            throw ExitStatus.kernelRefused
+        }
     }
 }

@@ -54,7 +54,7 @@ struct RoutingKernelTests {
             let kernel = try RoutingKernel(namespace: names[0])
             let route = Route(table: 110, destination: .defaultRoute(.ipv4), gateway: IPAddress("198.18.9.1"), device: "missing0")
             let error = #expect(throws: KernelRefusal.self) { try kernel.add(route) }
-            #expect(error?.description.contains("add ip route default via 198.18.9.1 dev missing0 table 110") == true)
+            #expect(error?.description.contains("ip route add default via 198.18.9.1 dev missing0 table 110 proto 117") == true)
         }
     }
 }

@@ -85,7 +85,7 @@ struct NftPlanner {
     private var totalSlots: Int { uplinks.map(\.slots).reduce(0, +) }
 
     private func knownMap() -> NftVerdictMap {
-        NftVerdictMap(name: Self.knownMap, key: .connectionMark(mask: mask),
+        NftVerdictMap(name: Self.knownMap, typeof: .connectionMark,
                       elements: uplinks.map { .init(key: $0.uplink.mark, verdict: .goto(Self.viaChainName($0))) })
     }
 
@@ -93,7 +93,7 @@ struct NftPlanner {
     /// uniformly, so each uplink gets exactly its share of slots.
     private func slotsMap() -> NftVerdictMap {
         let order = smoothSlotOrder(weights: uplinks.map(\.slots))
-        return NftVerdictMap(name: Self.slotsMap, key: .numberGenerator(numberGenerator, modulus: UInt32(totalSlots)),
+        return NftVerdictMap(name: Self.slotsMap, typeof: .numberGenerator(numberGenerator, modulus: UInt32(totalSlots)),
                              elements: order.enumerated().map { slot, index in
                                  .init(key: UInt32(slot), verdict: .goto(Self.newChainName(uplinks[index])))
                              })

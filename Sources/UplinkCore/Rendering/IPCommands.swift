@@ -1,7 +1,7 @@
 /// The iproute2 and sysctl(8) commands that create or remove routing objects: the shared
 /// part of both dry-run forms and the language diff speaks in.
 public enum IPCommands {
-    public enum Verb: String { case add, del }
+    public enum Verb: String { case add, replace, del }
 
     public static func rule(_ rule: RoutingRule, _ verb: Verb = .add) -> [String] {
         var arguments = ["ip"] + familyFlag(rule.family) + ["rule", verb.rawValue]

@@ -30,18 +30,25 @@ public enum NftText {
     }
 
     static func map(_ map: NftVerdictMap) -> String {
-        var lines = ["\tmap \(map.name) {", "\t\ttypeof \(keyExpression(map.key, bare: true)) : verdict"]
+        var lines = ["\tmap \(map.name) {", "\t\ttypeof \(typeof(map.typeof)) : verdict"]
         if !map.elements.isEmpty {
-            let elements = map.elements.map { "\(mapKey($0.key, of: map.key)) : \(verdict($0.verdict))" }
-            lines.append("\t\telements = { " + elements.joined(separator: ", ") + " }")
+            lines.append("\t\telements = { " + mapElements(map) + " }")
         }
         return (lines + ["\t}"]).joined(separator: "\n")
+    }
+
+    static func mapElements(_ map: NftVerdictMap) -> String {
+        map.elements.map { "\(mapKey($0.key, of: map.typeof)) : \(verdict($0.verdict))" }.joined(separator: ", ")
+    }
+
+    static func hookLine(_ hook: NftHook) -> String {
+        "type \(hook.type.rawValue) hook \(hook.point.rawValue) priority \(priorityName(hook)); policy accept;"
     }
 
     static func chain(_ chain: NftChain) -> String {
         var lines = ["\tchain \(chain.name) {"]
         if let hook = chain.hook {
-            lines.append("\t\ttype \(hook.type.rawValue) hook \(hook.point.rawValue) priority \(priorityName(hook)); policy accept;")
+            lines.append("\t\t" + hookLine(hook))
         }
         lines += chain.rules.map { "\t\t" + rule($0) }
         return (lines + ["\t}"]).joined(separator: "\n")
@@ -77,19 +84,25 @@ public enum NftText {
         case .jump(let chain): return "jump \(chain)"
         case .goto(let chain): return "goto \(chain)"
         case .return: return "return"
-        case .map(let key, let map): return "\(keyExpression(key, bare: false)) vmap @\(map)"
+        case .map(let key, let map): return "\(keyExpression(key)) vmap @\(map)"
         }
     }
 
-    /// The looked-up expression; `bare` leaves out the mask, as `typeof` wants it.
-    static func keyExpression(_ key: NftMapKey, bare: Bool) -> String {
+    static func keyExpression(_ key: NftMapKey) -> String {
         switch key {
-        case .connectionMark(let mask): return bare ? "ct mark" : "ct mark & \(hex(mask))"
-        case .numberGenerator(let generator, let modulus): return "numgen \(generator.rawValue) mod \(modulus)"
+        case .connectionMark(let mask): return "ct mark & \(hex(mask))"
+        case .numberGenerator: return typeof(key.typeof)
         }
     }
 
-    static func mapKey(_ value: UInt32, of key: NftMapKey) -> String {
+    static func typeof(_ typeof: NftMapTypeof) -> String {
+        switch typeof {
+        case .connectionMark: return "ct mark"
+        case let .numberGenerator(generator, modulus): return "numgen \(generator.rawValue) mod \(modulus)"
+        }
+    }
+
+    public static func mapKey(_ value: UInt32, of key: NftMapTypeof) -> String {
         switch key {
         case .connectionMark: return hex(value)
         case .numberGenerator: return String(value)

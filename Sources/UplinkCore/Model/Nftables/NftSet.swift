@@ -31,6 +31,21 @@ public struct NftSet: Sendable, Hashable, Codable {
     public init(name: String, type: ElementType, elements: [Element]) {
         self.name = name
         self.type = type
-        self.elements = Array(Set(elements)).sorted()
+        self.elements = Self.canonical(elements)
+    }
+
+    /// Sorted, without repeats; prefixes joined where they overlap or touch and split into the
+    /// fewest prefixes, which is also how they read back from the kernel's interval set.
+    static func canonical(_ elements: [Element]) -> [Element] {
+        var prefixes: [IPFamily: [IPPrefix]] = [:]
+        var names: Set<String> = []
+        for element in elements {
+            switch element {
+            case .prefix(let prefix): prefixes[prefix.family, default: []].append(prefix)
+            case .interfaceName(let name): names.insert(name)
+            }
+        }
+        let joined = prefixes.values.flatMap { AddressRange.merged($0).flatMap(\.prefixes) }
+        return (joined.map(Element.prefix) + names.map(Element.interfaceName)).sorted()
     }
 }

@@ -12,14 +12,29 @@ public struct NftVerdictMap: Sendable, Hashable, Codable {
     }
 
     public var name: String
-    /// The expression whose value is looked up (nft's `typeof`).
-    public var key: NftMapKey
+    /// The expression its keys are values of (nft's `typeof`).
+    public var typeof: NftMapTypeof
     /// Sorted by key.
     public var elements: [Element]
 
-    public init(name: String, key: NftMapKey, elements: [Element]) {
+    public init(name: String, typeof: NftMapTypeof, elements: [Element]) {
         self.name = name
-        self.key = key
+        self.typeof = typeof
         self.elements = elements.sorted { $0.key < $1.key }
+    }
+}
+
+/// What a map's keys are, as `typeof` names it: the looked-up expression without its mask.
+public enum NftMapTypeof: Sendable, Hashable, Codable {
+    case connectionMark
+    case numberGenerator(NumberGenerator, modulus: UInt32)
+}
+
+extension NftMapKey {
+    public var typeof: NftMapTypeof {
+        switch self {
+        case .connectionMark: return .connectionMark
+        case let .numberGenerator(generator, modulus): return .numberGenerator(generator, modulus: modulus)
+        }
     }
 }

@@ -1,0 +1,50 @@
+/// Everything that must change to bring the live state to the desired one, in the order apply
+/// makes the changes: routes, then the rules that point at them, then the nft batch, then the
+/// removal of old rules and routes, then sysctls. New before old: nothing is ever without a way.
+public struct ChangeSet: Sendable, Hashable {
+    public var routesToAdd: [Route] = []
+    public var rulesToAdd: [RoutingRule] = []
+    public var nftables: [NftChange] = []
+    public var rulesToDelete: [RoutingRule] = []
+    public var routesToDelete: [Route] = []
+    /// Settings to write, with the value each had (for undo and for the record flush restores).
+    public var sysctls: [SysctlChange] = []
+
+    public init() {}
+
+    public var isEmpty: Bool {
+        routesToAdd.isEmpty && rulesToAdd.isEmpty && nftables.isEmpty && rulesToDelete.isEmpty
+            && routesToDelete.isEmpty && sysctls.isEmpty
+    }
+
+    /// The changes as `+`/`-` lines in the dry-run's language (diff's output).
+    public var lines: [String] {
+        var result: [String] = []
+        result += routesToAdd.map { "+ " + shellCommand(IPCommands.route($0, .add)) }
+        result += rulesToAdd.map { "+ " + shellCommand(IPCommands.rule($0, .add)) }
+        result += nftables.map { ($0.isAddition ? "+ " : "- ") + $0.command }
+        result += rulesToDelete.map { "- " + shellCommand(IPCommands.rule($0, .del)) }
+        result += routesToDelete.map { "- " + shellCommand(IPCommands.route($0, .del)) }
+        result += sysctls.map { change in
+            let line = shellCommand(IPCommands.sysctl(Sysctl(change.path, change.value)))
+            return (change.isRestore ? "- " : "+ ") + line + (change.previous.map { " # now \($0)" } ?? "")
+        }
+        return result
+    }
+}
+
+/// A sysctl to write: the value wanted, the value it has now, and whether this puts back a
+/// value uplinkctl had changed.
+public struct SysctlChange: Sendable, Hashable {
+    public var path: [String]
+    public var value: String
+    public var previous: String?
+    public var isRestore: Bool
+
+    public init(path: [String], value: String, previous: String?, isRestore: Bool) {
+        self.path = path
+        self.value = value
+        self.previous = previous
+        self.isRestore = isRestore
+    }
+}

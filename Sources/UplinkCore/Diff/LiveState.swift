@@ -1,0 +1,77 @@
+/// What the kernel holds of ours, read back into the model: our ip rules and routes (our
+/// protocol tag), our nft table, and the current values of the sysctls we manage.
+public struct LiveState: Sendable, Hashable {
+    public var rules: [RoutingRule]
+    public var routes: [Route]
+    /// Nil when the table does not exist.
+    public var nftables: LiveNftTable?
+    /// The current value of every sysctl the desired state names or the record holds.
+    public var sysctls: [Sysctl]
+
+    public init(rules: [RoutingRule], routes: [Route], nftables: LiveNftTable?, sysctls: [Sysctl]) {
+        self.rules = rules.sorted()
+        self.routes = routes.sorted()
+        self.nftables = nftables
+        self.sysctls = sysctls.sorted()
+    }
+}
+
+/// Our nft table as listed: sets, maps and chains in the model's form; rules with the handles
+/// they have and the exact expressions the kernel runs.
+public struct LiveNftTable: Sendable, Hashable {
+    public var counters: [String]
+    public var sets: [NftSet]
+    public var maps: [NftVerdictMap]
+    /// Sets and maps in our table that are not of a kind uplinkctl writes: they will be replaced.
+    public var unreadableSets: [String]
+    public var chains: [LiveNftChain]
+
+    public init(counters: [String], sets: [NftSet], maps: [NftVerdictMap], unreadableSets: [String], chains: [LiveNftChain]) {
+        self.counters = counters
+        self.sets = sets
+        self.maps = maps
+        self.unreadableSets = unreadableSets
+        self.chains = chains
+    }
+
+    public func chain(named name: String) -> LiveNftChain? { chains.first { $0.name == name } }
+
+    /// The same table in the planning model (rules outside our vocabulary left out).
+    public var model: NftTable {
+        NftTable(counters: counters, sets: sets, maps: maps,
+                 chains: chains.map { NftChain(name: $0.name, hook: $0.hook, rules: $0.rules.compactMap(\.rule)) })
+    }
+}
+
+public struct LiveNftChain: Sendable, Hashable {
+    public var name: String
+    public var hook: NftHook?
+    /// False when the chain is a base chain we cannot describe (another type, hook or policy).
+    public var hookReadable: Bool
+    public var rules: [LiveNftRule]
+
+    public init(name: String, hook: NftHook?, hookReadable: Bool = true, rules: [LiveNftRule]) {
+        self.name = name
+        self.hook = hook
+        self.hookReadable = hookReadable
+        self.rules = rules
+    }
+}
+
+public struct LiveNftRule: Sendable, Hashable {
+    public var handle: UInt64
+    public var expressions: [NftExpression]
+
+    public init(handle: UInt64, expressions: [NftExpression]) {
+        self.handle = handle
+        self.expressions = expressions
+    }
+
+    /// The rule in the model's vocabulary, when it is one uplinkctl writes.
+    public var rule: NftRule? { NftRuleDecoding.rule(expressions) }
+
+    /// How diff names it: the nft text, or the raw expressions of a rule we do not know.
+    public var text: String {
+        rule.map(NftText.rule) ?? expressions.map(\.description).joined(separator: " ")
+    }
+}

@@ -1,0 +1,64 @@
+/// One change to our nft table, in the order a batch must make them. Every change has one nft
+/// command form (what diff prints) and one netlink message (what apply sends).
+public enum NftChange: Sendable, Hashable {
+    case addTable
+    case deleteTable
+    case addCounter(String)
+    case deleteCounter(String)
+    /// A set with its elements.
+    case addSet(NftSet)
+    case deleteSet(String)
+    case addSetElements(NftSet)
+    case deleteSetElements(NftSet)
+    /// Removes every element (interval sets are rewritten whole: their ranges may merge).
+    case flushSet(String)
+    case addMap(NftVerdictMap)
+    case deleteMap(String)
+    case addMapElements(NftVerdictMap)
+    case deleteMapElements(NftVerdictMap)
+    /// A chain without its rules.
+    case addChain(name: String, hook: NftHook?)
+    case deleteChain(String)
+    /// Appended, or inserted in front of the rule with handle `before`.
+    case addRule(chain: String, rule: NftRule, before: UInt64?)
+    case deleteRule(chain: String, handle: UInt64, text: String)
+
+    /// The nft(8) command that makes the same change.
+    public var command: String {
+        let table = "inet \(Ownership.nftTableName)"
+        switch self {
+        case .addTable: return "nft add table \(table)"
+        case .deleteTable: return "nft delete table \(table)"
+        case .addCounter(let name): return "nft add counter \(table) \(name)"
+        case .deleteCounter(let name): return "nft delete counter \(table) \(name)"
+        case .addSet(let set):
+            let body = NftText.set(set).split(separator: "\n").dropFirst().dropLast().map { $0.trimmingCharacters(in: .whitespaces) }
+            return "nft add set \(table) \(set.name) { \(body.joined(separator: "; ")) }"
+        case .deleteSet(let name): return "nft delete set \(table) \(name)"
+        case .deleteMap(let name): return "nft delete map \(table) \(name)"
+        case .addSetElements(let set): return "nft add element \(table) \(set.name) { \(set.elements.map(NftText.element).joined(separator: ", ")) }"
+        case .deleteSetElements(let set): return "nft delete element \(table) \(set.name) { \(set.elements.map(NftText.element).joined(separator: ", ")) }"
+        case .flushSet(let name): return "nft flush set \(table) \(name)"
+        case .addMap(let map):
+            let body = NftText.map(map).split(separator: "\n").dropFirst().dropLast().map { $0.trimmingCharacters(in: .whitespaces) }
+            return "nft add map \(table) \(map.name) { \(body.joined(separator: "; ")) }"
+        case .addMapElements(let map): return "nft add element \(table) \(map.name) { \(NftText.mapElements(map)) }"
+        case .deleteMapElements(let map): return "nft delete element \(table) \(map.name) { \(NftText.mapElements(map)) }"
+        case let .addChain(name, hook):
+            guard let hook else { return "nft add chain \(table) \(name)" }
+            return "nft add chain \(table) \(name) { \(NftText.hookLine(hook)) }"
+        case .deleteChain(let name): return "nft delete chain \(table) \(name)"
+        case let .addRule(chain, rule, before):
+            if let before { return "nft insert rule \(table) \(chain) position \(before) \(NftText.rule(rule))" }
+            return "nft add rule \(table) \(chain) \(NftText.rule(rule))"
+        case let .deleteRule(chain, handle, text): return "nft delete rule \(table) \(chain) handle \(handle) # \(text)"
+        }
+    }
+
+    public var isAddition: Bool {
+        switch self {
+        case .addTable, .addCounter, .addSet, .addSetElements, .addMap, .addMapElements, .addChain, .addRule: return true
+        case .deleteTable, .deleteCounter, .deleteSet, .deleteSetElements, .flushSet, .deleteMap, .deleteMapElements, .deleteChain, .deleteRule: return false
+        }
+    }
+}

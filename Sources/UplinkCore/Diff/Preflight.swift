@@ -1,0 +1,61 @@
+/// One network interface as the kernel reports it.
+public struct InterfaceState: Sendable, Hashable {
+    public let name: String
+    public let index: UInt32
+    /// Administratively up (`ip link set NAME up`).
+    public let isUp: Bool
+    /// Carrier present (IFF_LOWER_UP): a cable, an associated radio, a peer.
+    public let hasCarrier: Bool
+    /// The IPv4 networks on it (and a point-to-point peer).
+    public var addresses: [IPPrefix] = []
+    public var localAddresses: [IPAddress] = []
+
+    public init(name: String, index: UInt32, isUp: Bool, hasCarrier: Bool) {
+        self.name = name
+        self.index = index
+        self.isUp = isUp
+        self.hasCarrier = hasCarrier
+    }
+}
+
+/// What must hold before apply changes anything, checked against the kernel's facts so that a
+/// doomed apply stops with every problem named and nothing touched.
+public enum Preflight {
+    public static func problems(_ config: Config, interfaces: [String: InterfaceState], foreignRules: [RoutingRule],
+                                foreignRoutes: [Route]) -> [String] {
+        var problems: [String] = []
+        for uplink in config.uplinks {
+            guard let interface = interfaces[uplink.interface] else {
+                problems.append("uplink \(uplink.name): interface \(uplink.interface) does not exist")
+                continue
+            }
+            if !interface.isUp {
+                problems.append("uplink \(uplink.name): interface \(uplink.interface) is down (ip link set \(uplink.interface) up)")
+            }
+            if let gateway = uplink.gateway, !interface.addresses.contains(where: { $0.contains(gateway) }) {
+                let networks = interface.addresses.map(\.description).joined(separator: ", ")
+                problems.append("uplink \(uplink.name): gateway \(gateway) is not on a network of \(uplink.interface) (it has \(networks.isEmpty ? "no IPv4 address" : networks))")
+            }
+            for rule in foreignRules where rule.table == uplink.table {
+                problems.append("uplink \(uplink.name): table \(RoutingTable.name(uplink.table)) is already used by a rule that is not ours (\(shellCommand(IPCommands.rule(rule)).replacingOccurrences(of: " protocol 117", with: ""))); choose another with `table:`")
+            }
+            if foreignRoutes.contains(where: { $0.table == uplink.table }) {
+                problems.append("uplink \(uplink.name): table \(RoutingTable.name(uplink.table)) already holds routes that are not ours (ip route show table \(uplink.table)); choose another with `table:`")
+            }
+            let ours = MarkedBits(value: uplink.mark, mask: config.markMask)
+            for rule in foreignRules where !rule.inverted && rule.priority <= config.rulePriority {
+                // A foreign rule in front of ours that matches on our bits alone would catch our packets.
+                guard let mark = rule.fwmark, mark.mask != 0, mark.mask & ~config.markMask == 0, ours.value & mark.mask == mark.value else { continue }
+                problems.append("uplink \(uplink.name): mark \(ours) is already used by a rule that is not ours (priority \(rule.priority), fwmark \(mark)); choose another mark-mask or mark")
+            }
+        }
+        return problems
+    }
+}
+
+extension IPPrefix {
+    public func contains(_ address: IPAddress) -> Bool {
+        guard address.family == family else { return false }
+        return IPPrefix(address: address, length: length)?.address == self.address
+    }
+}

@@ -1,0 +1,135 @@
+/// One nf_tables expression as the kernel runs it: the register-level form of a rule, the same
+/// words `nft --debug=netlink` prints. Rules are encoded into these and decoded back from them,
+/// so what we compare with the kernel is exactly what the kernel holds.
+public enum NftExpression: Sendable, Hashable {
+    case metaLoad(NftMetaKey, register: UInt32)
+    case metaSet(NftMetaKey, register: UInt32)
+    case conntrackLoad(NftConntrackKey, register: UInt32)
+    case conntrackSet(NftConntrackKey, register: UInt32)
+    /// Load `length` bytes at `offset` of the network header.
+    case networkHeaderLoad(offset: UInt32, length: UInt32, register: UInt32)
+    case compare(NftCompareOperator, register: UInt32, data: [UInt8])
+    /// register = (register & mask) ^ xor
+    case bitwise(register: UInt32, mask: [UInt8], xor: [UInt8])
+    /// Look the register up in a set; with a destination register 0 the element's verdict is followed.
+    case lookup(set: String, register: UInt32, verdictRegister: Bool)
+    case verdict(NftVerdictCode)
+    /// `fib daddr type`: the address type of the destination (RTN_LOCAL, ...).
+    case fibDestinationType(register: UInt32)
+    case numberGenerator(NumberGenerator, modulus: UInt32, register: UInt32)
+    /// A named stateful object; type 1 is a counter.
+    case objectReference(type: UInt32, name: String)
+    case masquerade
+    /// An expression outside uplinkctl's vocabulary, by its kernel name: never ours to write.
+    case unrecognized(String)
+}
+
+/// `meta` keys, with the kernel's numbers (NFT_META_*).
+public enum NftMetaKey: UInt32, Sendable, Hashable {
+    case mark = 3
+    case inputInterfaceName = 6
+    case outputInterfaceName = 7
+    case nfproto = 15
+
+    var text: String {
+        switch self {
+        case .mark: return "mark"
+        case .inputInterfaceName: return "iifname"
+        case .outputInterfaceName: return "oifname"
+        case .nfproto: return "nfproto"
+        }
+    }
+}
+
+/// `ct` keys (NFT_CT_*).
+public enum NftConntrackKey: UInt32, Sendable, Hashable {
+    case state = 0
+    case mark = 3
+
+    var text: String { self == .state ? "state" : "mark" }
+}
+
+/// NFT_CMP_*.
+public enum NftCompareOperator: UInt32, Sendable, Hashable {
+    case equal = 0
+    case notEqual = 1
+}
+
+/// The verdict of an `immediate` expression into the verdict register.
+public enum NftVerdictCode: Sendable, Hashable {
+    case jump(String)
+    case goto(String)
+    case `return`
+
+    /// NFT_JUMP, NFT_GOTO, NFT_RETURN.
+    public var code: Int32 {
+        switch self {
+        case .jump: return -3
+        case .goto: return -4
+        case .return: return -5
+        }
+    }
+
+    public var chain: String? {
+        switch self {
+        case .jump(let chain), .goto(let chain): return chain
+        case .return: return nil
+        }
+    }
+
+    public init?(code: Int32, chain: String?) {
+        switch (code, chain) {
+        case (-3, let chain?): self = .jump(chain)
+        case (-4, let chain?): self = .goto(chain)
+        case (-5, nil): self = .return
+        default: return nil
+        }
+    }
+}
+
+extension NftExpression: CustomStringConvertible {
+    /// The `nft --debug=netlink` form, so encodings can be checked against nft's own output.
+    public var description: String {
+        switch self {
+        case let .metaLoad(key, register): return "[ meta load \(key.text) => reg \(register) ]"
+        case let .metaSet(key, register): return "[ meta set \(key.text) with reg \(register) ]"
+        case let .conntrackLoad(key, register): return "[ ct load \(key.text) => reg \(register) ]"
+        case let .conntrackSet(key, register): return "[ ct set \(key.text) with reg \(register) ]"
+        case let .networkHeaderLoad(offset, length, register):
+            return "[ payload load \(length)b @ network header + \(offset) => reg \(register) ]"
+        case let .compare(op, register, data):
+            return "[ cmp \(op == .equal ? "eq" : "neq") reg \(register) \(Self.words(data)) ]"
+        case let .bitwise(register, mask, xor):
+            return "[ bitwise reg \(register) = ( reg \(register) & \(Self.words(mask)) ) ^ \(Self.words(xor)) ]"
+        case let .lookup(set, register, verdictRegister):
+            return "[ lookup reg \(register) set \(set)\(verdictRegister ? " dreg 0" : "") ]"
+        case let .verdict(code):
+            switch code {
+            case .jump(let chain): return "[ immediate reg 0 jump -> \(chain) ]"
+            case .goto(let chain): return "[ immediate reg 0 goto -> \(chain) ]"
+            case .return: return "[ immediate reg 0 return ]"
+            }
+        case let .fibDestinationType(register): return "[ fib daddr type => reg \(register) ]"
+        case let .numberGenerator(generator, modulus, register):
+            return "[ numgen reg \(register) = \(generator.rawValue) mod \(modulus) ]"
+        case let .objectReference(type, name): return "[ objref type \(type) name \(name) ]"
+        case .masquerade: return "[ masq ]"
+        case .unrecognized(let name): return "[ \(name) ]"
+        }
+    }
+
+    /// Data as nft prints it: 32-bit words in host (little-endian) order, zero-padded.
+    static func words(_ bytes: [UInt8]) -> String {
+        stride(from: 0, to: bytes.count, by: 4).map { start in
+            let word = bytes[start..<min(start + 4, bytes.count)].enumerated()
+                .reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+            return "0x" + String(word, radix: 16).leftPadded(to: 8)
+        }.joined(separator: " ")
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int, with pad: Character = "0") -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+}

@@ -1,0 +1,69 @@
+/// nft's userdata on sets and elements (libnftnl's NFTNL_UDATA_SET_* TLVs: one byte type, one
+/// byte length, the value). The kernel stores it untouched; nft reads it to print `typeof`,
+/// byte order and open intervals, so we write what nft writes.
+enum NftUserdata {
+    enum ByteOrder: UInt32 {
+        case host = 1
+        case bigEndian = 2
+    }
+
+    // NFTNL_UDATA_SET_*
+    static let keyByteOrderType: UInt8 = 0
+    static let dataByteOrderType: UInt8 = 1
+    static let keyTypeofType: UInt8 = 3
+    static let dataTypeofType: UInt8 = 4
+    static let dataIntervalType: UInt8 = 6
+    // nft's expression type numbers inside typeof.
+    static let conntrackExpression: UInt32 = 12
+    static let numberGeneratorExpression: UInt32 = 23
+    static let verdictExpression: UInt32 = 1
+
+    static func tlv(_ type: UInt8, _ value: [UInt8]) -> [UInt8] { [type, UInt8(value.count)] + value }
+    static func tlv(_ type: UInt8, u32 value: UInt32) -> [UInt8] { tlv(type, NftRuleEncoding.word(value)) }
+
+    static func keyByteOrder(_ order: ByteOrder) -> [UInt8] { tlv(keyByteOrderType, u32: order.rawValue) }
+
+    /// NFTNL_UDATA_SET_ELEM_FLAGS = NFTNL_SET_ELEM_F_INTERVAL_OPEN.
+    static let openInterval: [UInt8] = tlv(1, u32: 1)
+
+    static func verdictMap(keyedBy typeof: NftMapTypeof) -> [UInt8] {
+        keyByteOrder(.host)
+            + tlv(dataByteOrderType, u32: 0)
+            + tlv(keyTypeofType, expression(typeof))
+            + tlv(dataTypeofType, tlv(0, u32: verdictExpression) + tlv(1, []))
+            + tlv(dataIntervalType, u32: 0)
+    }
+
+    /// An expression inside typeof: its type, then its own fields.
+    static func expression(_ typeof: NftMapTypeof) -> [UInt8] {
+        switch typeof {
+        case .connectionMark:
+            // ct key mark, no direction.
+            return tlv(0, u32: conntrackExpression) + tlv(1, tlv(0, u32: NftConntrackKey.mark.rawValue) + tlv(1, u32: .max))
+        case let .numberGenerator(generator, modulus):
+            return tlv(0, u32: numberGeneratorExpression)
+                + tlv(1, tlv(0, u32: generator == .inc ? 0 : 1) + tlv(1, u32: modulus) + tlv(2, u32: 0))
+        }
+    }
+
+    /// The map's typeof, when it is one uplinkctl writes.
+    static func mapTypeof(_ userdata: [UInt8]) -> NftMapTypeof? {
+        for candidate in [NftMapTypeof.connectionMark] where verdictMap(keyedBy: candidate) == userdata { return candidate }
+        guard let key = field(keyTypeofType, in: userdata), let nested = field(1, in: key),
+              let generator = field(0, in: nested).flatMap(NftRuleDecoding.Reader.value),
+              let modulus = field(1, in: nested).flatMap(NftRuleDecoding.Reader.value) else { return nil }
+        let typeof = NftMapTypeof.numberGenerator(generator == 0 ? .inc : .random, modulus: modulus)
+        return verdictMap(keyedBy: typeof) == userdata ? typeof : nil
+    }
+
+    static func field(_ type: UInt8, in bytes: [UInt8]) -> [UInt8]? {
+        var index = 0
+        while index + 2 <= bytes.count {
+            let length = Int(bytes[index + 1])
+            guard index + 2 + length <= bytes.count else { return nil }
+            if bytes[index] == type { return Array(bytes[(index + 2)..<(index + 2 + length)]) }
+            index += 2 + length
+        }
+        return nil
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+
+/// `uplinkctl status`: what is installed, and per uplink its link, routing and what it carried,
+/// with each uplink's share of new connections and of bytes as a bar.
+public struct StatusReport: Sendable {
+    public struct Count: Sendable, Hashable, Codable {
+        public var packets: UInt64
+        public var bytes: UInt64
+        public init(packets: UInt64, bytes: UInt64) {
+            self.packets = packets
+            self.bytes = bytes
+        }
+    }
+
+    public struct UplinkLine: Sendable, Codable {
+        public var name: String
+        public var interface: String
+        /// up, down, no-carrier or missing.
+        public var state: String
+        public var gateway: String?
+        public var mark: String
+        public var table: UInt32
+        public var weight: Int
+        public var connections: UInt64
+        public var packets: UInt64
+        public var bytes: UInt64
+    }
+
+    public struct Summary: Sendable, Codable {
+        public var installed: Bool
+        public var inSync: Bool
+        public var differences: Int
+        public var balance: String
+        public var uplinks: [UplinkLine]
+    }
+
+    public let summary: Summary
+
+    public init(desired: DesiredState, live: LiveState, record: SysctlRecord, interfaces: [String: InterfaceState], counters: [String: Count]) {
+        let changes = StateDiff.changes(from: live, to: desired, record: record)
+        let uplinks = desired.uplinks.map { planned -> UplinkLine in
+            let uplink = planned.uplink
+            let state: String
+            switch interfaces[uplink.interface] {
+            case nil: state = "missing"
+            case let interface? where !interface.isUp: state = "down"
+            case let interface? where !interface.hasCarrier: state = "no-carrier"
+            default: state = "up"
+            }
+            let traffic = counters[planned.trafficCounter]
+            return UplinkLine(name: uplink.name, interface: uplink.interface, state: state, gateway: uplink.gateway?.description,
+                              mark: hex(uplink.mark), table: uplink.table, weight: uplink.weight,
+                              connections: counters[planned.connectionCounter]?.packets ?? 0,
+                              packets: traffic?.packets ?? 0, bytes: traffic?.bytes ?? 0)
+        }
+        summary = Summary(installed: live.nftables != nil || !live.rules.isEmpty, inSync: changes.isEmpty,
+                          differences: changes.lines.count, balance: desired.nftables.maps.contains { if case .numberGenerator(.random, _) = $0.typeof { return true } else { return false } } ? "random" : "nth",
+                          uplinks: uplinks)
+    }
+
+    public var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: (try? encoder.encode(summary)) ?? Data(), as: UTF8.self) + "\n"
+    }
+
+    public var text: String {
+        var lines: [String] = []
+        if !summary.installed {
+            lines.append("not installed (uplinkctl apply installs it)")
+        } else if summary.inSync {
+            lines.append("installed, in sync with the config; balance: \(summary.balance)")
+        } else {
+            lines.append("installed, \(summary.differences) difference\(summary.differences == 1 ? "" : "s") from the config (uplinkctl diff shows them); balance: \(summary.balance)")
+        }
+        lines.append("")
+        let header = ["uplink", "interface", "state", "gateway", "mark", "table", "weight", "conns", "packets", "bytes"]
+        let rows = summary.uplinks.map { u in
+            [u.name, u.interface, u.state, u.gateway ?? "-", u.mark, String(u.table), String(u.weight), String(u.connections), String(u.packets), Self.bytes(u.bytes)]
+        }
+        lines += Self.columns([header] + rows)
+        let totalConnections = summary.uplinks.map(\.connections).reduce(0, +)
+        let totalBytes = summary.uplinks.map(\.bytes).reduce(0, +)
+        if totalConnections > 0 || totalBytes > 0 {
+            lines.append("")
+            lines.append("share of new connections and of bytes sent:")
+            let width = summary.uplinks.map(\.name.count).max() ?? 0
+            for u in summary.uplinks {
+                let name = u.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                lines.append("  \(name) conns \(Self.bar(u.connections, of: totalConnections))  bytes \(Self.bar(u.bytes, of: totalBytes))")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A 20-cell bar and the percentage.
+    static func bar(_ part: UInt64, of total: UInt64) -> String {
+        guard total > 0 else { return String(repeating: "·", count: 20) + "   0%" }
+        let share = Double(part) / Double(total)
+        let cells = Int((share * 20).rounded())
+        let percent = String(Int((share * 100).rounded()))
+        return String(repeating: "█", count: cells) + String(repeating: "·", count: 20 - cells) + " " + percent.leftPadded(to: 3, with: " ") + "%"
+    }
+
+    static func bytes(_ count: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
+    }
+
+    static func columns(_ rows: [[String]]) -> [String] {
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import CNetlink
+import Foundation
+import UplinkCore
+
+/// Everything uplinkctl owns in one network namespace: read back into the model, and changed
+/// as a whole. Opens its sockets inside the namespace (as `ip -n` does) and never starts a process.
+public final class Kernel {
+    public let namespace: String?
+    public let routing: RoutingKernel
+    private let netfilter: NetlinkSocket
+    private let sysctlFiles: SysctlFiles
+    /// UPLINKCTL_FAULT_AT=N replaces the N-th change of an apply with a request the kernel
+    /// refuses, so tests can check that a refusal half-way leaves nothing changed.
+    private let faultAt = ProcessInfo.processInfo.environment["UPLINKCTL_FAULT_AT"].flatMap { Int($0) }
+
+    public init(namespace: String?) throws {
+        self.namespace = namespace
+        routing = try RoutingKernel(namespace: namespace)
+        netfilter = try NetworkNamespace.run(namespace) { try NetlinkSocket(NETLINK_NETFILTER) }
+        sysctlFiles = SysctlFiles(namespace: namespace)
+    }
+
+    private var nft: NftTableReader { NftTableReader(socket: netfilter, table: Ownership.nftTableName) }
+
+    /// Our objects as they are now, and the current values of the sysctls we want or changed.
+    public func live(desired: DesiredState?, record: SysctlRecord) throws -> LiveState {
+        let paths = (desired?.sysctls.map(\.path) ?? []) + record.originals.map(\.path)
+        var sysctls: [Sysctl] = []
+        for path in Set(paths) {
+            if let value = try sysctlFiles.read(path) { sysctls.append(Sysctl(path, value)) }
+        }
+        return LiveState(rules: try routing.ownedRules(), routes: try routing.ownedRoutes(),
+                         nftables: try nft.read(), sysctls: sysctls)
+    }
+
+    /// Packets and bytes of our named counters.
+    public func counters() throws -> [String: (packets: UInt64, bytes: UInt64)] {
+        Dictionary(try nft.counters().map { ($0.name, (packets: $0.packets, bytes: $0.bytes)) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Makes the changes in make-before-break order; if any step fails, every step already made
+    /// is undone in reverse, so the kernel is left as it was, and the first refusal is thrown.
+    public func apply(_ changes: ChangeSet, nftBefore: LiveNftTable?) throws {
+        var transaction = Transaction(faultAt: faultAt, routing: routing)
+        do {
+            let replaced = changes.routesToAdd.compactMap { new in
+                changes.routesToDelete.first { $0.table == new.table && $0.destination == new.destination }.map { (old: $0, new: new) }
+            }
+            for route in changes.routesToAdd {
+                if let pair = replaced.first(where: { $0.new == route }) {
+                    try transaction.step({ try self.routing.replace(pair.new) }, undo: { try self.routing.replace(pair.old) })
+                } else {
+                    try transaction.step({ try self.routing.add(route) }, undo: { try self.routing.delete(route) })
+                }
+            }
+            for rule in changes.rulesToAdd {
+                try transaction.step({ try self.routing.add(rule) }, undo: { try self.routing.delete(rule) })
+            }
+            for change in changes.sysctls {
+                guard let previous = change.previous else {
+                    try transaction.step({ try self.sysctlFiles.write(change.path, change.value) }, undo: {})
+                    continue
+                }
+                try transaction.step({ try self.sysctlFiles.write(change.path, change.value) },
+                                     undo: { try self.sysctlFiles.write(change.path, previous) })
+            }
+            if !changes.nftables.isEmpty {
+                try transaction.step({ try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(changes.nftables) }, undo: {
+                    // Back to the table as it was: the same diff, the other way round.
+                    let undo = NftDiff.changes(from: try self.nft.read(), to: nftBefore?.model)
+                    try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(undo)
+                })
+            }
+            for rule in changes.rulesToDelete {
+                try transaction.step({ try ignoringAbsence { try self.routing.delete(rule) } }, undo: { try self.routing.add(rule) })
+            }
+            for route in changes.routesToDelete where !replaced.contains(where: { $0.old == route }) {
+                try transaction.step({ try ignoringAbsence { try self.routing.delete(route) } }, undo: { try self.routing.add(route) })
+            }
+        } catch {
+            let failures = transaction.rollBack()
+            if !failures.isEmpty { throw IncompleteUndo(cause: error, failures: failures) }
+            throw error
+        }
+    }
+}
+
+/// Steps made so far, with how to undo each.
+private struct Transaction {
+    let faultAt: Int?
+    let routing: RoutingKernel
+    private var undos: [() throws -> Void] = []
+    private var count = 0
+
+    init(faultAt: Int?, routing: RoutingKernel) {
+        self.faultAt = faultAt
+        self.routing = routing
+    }
+
+    mutating func step(_ make: () throws -> Void, undo: @escaping () throws -> Void) throws {
+        count += 1
+        if count == faultAt { try routing.sendRefusedRequest() }
+        try make()
+        undos.append(undo)
+    }
+
+    /// Undoes every step, newest first; returns what could not be undone.
+    func rollBack() -> [String] {
+        undos.reversed().compactMap { undo in
+            do { try undo(); return nil } catch { return "\(error)" }
+        }
+    }
+}
+
+/// A delete of something already gone is what we wanted.
+private func ignoringAbsence(_ body: () throws -> Void) throws {
+    do { try body() } catch let refusal as KernelRefusal where refusal.errno == ENOENT || refusal.errno == ESRCH {}
+}
+
+/// The apply failed and could not be undone entirely: both are reported.
+public struct IncompleteUndo: Error, CustomStringConvertible {
+    public let cause: Error
+    public let failures: [String]
+    public var description: String {
+        "\(cause); undoing the steps already made failed too: " + failures.joined(separator: "; ") + " (run `uplinkctl diff` to see the state)"
+    }
+}

@@ -1,0 +1,57 @@
+import CNetlink
+import Glibc
+import UplinkCore
+
+/// Sends changes to our table as one nfnetlink transaction: the kernel applies all of them or
+/// none. A refusal names the change it was for (matched by sequence number).
+struct NftBatch {
+    let socket: NetlinkSocket
+    let table: String
+
+    func apply(_ changes: [NftChange]) throws {
+        guard !changes.isEmpty else { return }
+        var bytes: [UInt8] = []
+        var objects: [UInt32: String] = [:]
+        let messages = NftMessages(table: table)
+        let begin = socket.sequence()
+        append(to: &bytes) { nftnl_batch_begin($0, begin) }
+        for (index, change) in changes.enumerated() {
+            for (type, flags, build) in messages.messages(change, setID: UInt32(index + 1)) {
+                let sequence = socket.sequence()
+                objects[sequence] = change.command
+                append(to: &bytes) { buffer in
+                    let header = nftnl_nlmsg_build_hdr(buffer, UInt16(type), UInt16(NFPROTO_INET), UInt16(Int32(NLM_F_ACK) | flags), sequence)!
+                    build(header)
+                    return header
+                }
+            }
+        }
+        let end = socket.sequence()
+        append(to: &bytes) { nftnl_batch_end($0, end) }
+
+        socket.enlargeSendBuffer(Int32(max(bytes.count * 2, 1 << 20)))
+        try bytes.withUnsafeBytes { try socket.send($0) }
+        let answers = socket.pendingAnswers()
+        if let refusal = answers.first(where: { $0.errno != 0 }) {
+            let object = objects[refusal.sequence] ?? "nftables transaction"
+            throw KernelRefusal(object: object, errno: refusal.errno, detail: refusal.detail ?? Self.hint(refusal.errno))
+        }
+        let acknowledged = Set(answers.map(\.sequence))
+        guard objects.keys.allSatisfy(acknowledged.contains) else {
+            throw KernelRefusal(object: "nftables transaction", errno: EPROTO, detail: "the kernel did not acknowledge every change")
+        }
+    }
+
+    /// Builds one message in a scratch buffer and appends its bytes.
+    private func append(to bytes: inout [UInt8], _ build: (UnsafeMutablePointer<CChar>) -> UnsafeMutablePointer<nlmsghdr>) {
+        var scratch = [UInt8](repeating: 0, count: 1 << 20)
+        scratch.withUnsafeMutableBytes { raw in
+            let header = build(raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            bytes += UnsafeRawBufferPointer(start: header, count: Int(header.pointee.nlmsg_len))
+        }
+    }
+
+    static func hint(_ errno: Int32) -> String? {
+        errno == EPROTONOSUPPORT ? "nf_tables is not available in this kernel (modprobe nf_tables)" : nil
+    }
+}

@@ -1,0 +1,125 @@
+import CNetlink
+import UplinkCore
+
+/// The model's expressions to libnftnl's and back: the only place that knows libnftnl's
+/// attribute names for each expression.
+enum NftExpressionNetlink {
+    /// A new libnftnl expression; the caller hands it to a rule, which frees it.
+    static func make(_ expression: NftExpression) -> OpaquePointer {
+        func new(_ name: String) -> OpaquePointer { nftnl_expr_alloc(name)! }
+        func u32(_ e: OpaquePointer, _ attribute: Int, _ value: UInt32) { nftnl_expr_set_u32(e, UInt16(attribute), value) }
+        func bytes(_ e: OpaquePointer, _ attribute: Int, _ value: [UInt8]) {
+            value.withUnsafeBytes { _ = nftnl_expr_set(e, UInt16(attribute), $0.baseAddress, UInt32($0.count)) }
+        }
+        switch expression {
+        case let .metaLoad(key, register):
+            let e = new("meta"); u32(e, NFTNL_EXPR_META_KEY, key.rawValue); u32(e, NFTNL_EXPR_META_DREG, register); return e
+        case let .metaSet(key, register):
+            let e = new("meta"); u32(e, NFTNL_EXPR_META_KEY, key.rawValue); u32(e, NFTNL_EXPR_META_SREG, register); return e
+        case let .conntrackLoad(key, register):
+            let e = new("ct"); u32(e, NFTNL_EXPR_CT_KEY, key.rawValue); u32(e, NFTNL_EXPR_CT_DREG, register); return e
+        case let .conntrackSet(key, register):
+            let e = new("ct"); u32(e, NFTNL_EXPR_CT_KEY, key.rawValue); u32(e, NFTNL_EXPR_CT_SREG, register); return e
+        case let .networkHeaderLoad(offset, length, register):
+            let e = new("payload")
+            u32(e, NFTNL_EXPR_PAYLOAD_DREG, register)
+            u32(e, NFTNL_EXPR_PAYLOAD_BASE, UInt32(NFT_PAYLOAD_NETWORK_HEADER.rawValue))
+            u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset)
+            u32(e, NFTNL_EXPR_PAYLOAD_LEN, length)
+            return e
+        case let .compare(op, register, data):
+            let e = new("cmp"); u32(e, NFTNL_EXPR_CMP_SREG, register); u32(e, NFTNL_EXPR_CMP_OP, op.rawValue)
+            bytes(e, NFTNL_EXPR_CMP_DATA, data); return e
+        case let .bitwise(register, mask, xor):
+            let e = new("bitwise")
+            u32(e, NFTNL_EXPR_BITWISE_SREG, register); u32(e, NFTNL_EXPR_BITWISE_DREG, register)
+            u32(e, NFTNL_EXPR_BITWISE_LEN, UInt32(mask.count))
+            bytes(e, NFTNL_EXPR_BITWISE_MASK, mask); bytes(e, NFTNL_EXPR_BITWISE_XOR, xor)
+            return e
+        case let .lookup(set, register, verdictRegister):
+            let e = new("lookup"); u32(e, NFTNL_EXPR_LOOKUP_SREG, register)
+            if verdictRegister { u32(e, NFTNL_EXPR_LOOKUP_DREG, UInt32(NFT_REG_VERDICT.rawValue)) }
+            nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_LOOKUP_SET), set)
+            return e
+        case let .verdict(code):
+            let e = new("immediate")
+            u32(e, NFTNL_EXPR_IMM_DREG, UInt32(NFT_REG_VERDICT.rawValue))
+            u32(e, NFTNL_EXPR_IMM_VERDICT, UInt32(bitPattern: code.code))
+            if let chain = code.chain { nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_IMM_CHAIN), chain) }
+            return e
+        case let .fibDestinationType(register):
+            let e = new("fib"); u32(e, NFTNL_EXPR_FIB_DREG, register)
+            u32(e, NFTNL_EXPR_FIB_RESULT, UInt32(NFT_FIB_RESULT_ADDRTYPE.rawValue))
+            u32(e, NFTNL_EXPR_FIB_FLAGS, UInt32(NFTA_FIB_F_DADDR.rawValue)); return e
+        case let .numberGenerator(generator, modulus, register):
+            let e = new("numgen"); u32(e, NFTNL_EXPR_NG_DREG, register); u32(e, NFTNL_EXPR_NG_MODULUS, modulus)
+            u32(e, NFTNL_EXPR_NG_TYPE, generator == .inc ? UInt32(NFT_NG_INCREMENTAL.rawValue) : UInt32(NFT_NG_RANDOM.rawValue))
+            u32(e, NFTNL_EXPR_NG_OFFSET, 0); return e
+        case let .objectReference(type, name):
+            let e = new("objref"); u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, type)
+            nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_OBJREF_IMM_NAME), name); return e
+        case .masquerade:
+            return new("masq")
+        case .unrecognized(let name):
+            preconditionFailure("uplinkctl never writes an expression it does not know: \(name)")
+        }
+    }
+
+    /// A kernel expression in the model's terms; anything else is `.unrecognized`.
+    static func read(_ e: OpaquePointer) -> NftExpression {
+        let name = String(cString: nftnl_expr_get_str(e, UInt16(NFTNL_EXPR_NAME)))
+        func has(_ attribute: Int) -> Bool { nftnl_expr_is_set(e, UInt16(attribute)) }
+        func u32(_ attribute: Int) -> UInt32 { nftnl_expr_get_u32(e, UInt16(attribute)) }
+        func str(_ attribute: Int) -> String? { nftnl_expr_get_str(e, UInt16(attribute)).map { String(cString: $0) } }
+        func bytes(_ attribute: Int) -> [UInt8] {
+            var length: UInt32 = 0
+            guard let data = nftnl_expr_get(e, UInt16(attribute), &length) else { return [] }
+            return Array(UnsafeRawBufferPointer(start: data, count: Int(length)))
+        }
+        let unknown = NftExpression.unrecognized(name)
+        switch name {
+        case "meta":
+            guard let key = NftMetaKey(rawValue: u32(NFTNL_EXPR_META_KEY)) else { return unknown }
+            if has(NFTNL_EXPR_META_DREG) { return .metaLoad(key, register: u32(NFTNL_EXPR_META_DREG)) }
+            if has(NFTNL_EXPR_META_SREG) { return .metaSet(key, register: u32(NFTNL_EXPR_META_SREG)) }
+        case "ct":
+            guard let key = NftConntrackKey(rawValue: u32(NFTNL_EXPR_CT_KEY)), !has(NFTNL_EXPR_CT_DIR) else { return unknown }
+            if has(NFTNL_EXPR_CT_DREG) { return .conntrackLoad(key, register: u32(NFTNL_EXPR_CT_DREG)) }
+            if has(NFTNL_EXPR_CT_SREG) { return .conntrackSet(key, register: u32(NFTNL_EXPR_CT_SREG)) }
+        case "payload":
+            guard u32(NFTNL_EXPR_PAYLOAD_BASE) == UInt32(NFT_PAYLOAD_NETWORK_HEADER.rawValue), has(NFTNL_EXPR_PAYLOAD_DREG) else { return unknown }
+            return .networkHeaderLoad(offset: u32(NFTNL_EXPR_PAYLOAD_OFFSET), length: u32(NFTNL_EXPR_PAYLOAD_LEN), register: u32(NFTNL_EXPR_PAYLOAD_DREG))
+        case "cmp":
+            guard let op = NftCompareOperator(rawValue: u32(NFTNL_EXPR_CMP_OP)) else { return unknown }
+            return .compare(op, register: u32(NFTNL_EXPR_CMP_SREG), data: bytes(NFTNL_EXPR_CMP_DATA))
+        case "bitwise":
+            let register = u32(NFTNL_EXPR_BITWISE_SREG)
+            guard u32(NFTNL_EXPR_BITWISE_DREG) == register, !has(NFTNL_EXPR_BITWISE_OP) || u32(NFTNL_EXPR_BITWISE_OP) == 0 else { return unknown }
+            return .bitwise(register: register, mask: bytes(NFTNL_EXPR_BITWISE_MASK), xor: bytes(NFTNL_EXPR_BITWISE_XOR))
+        case "lookup":
+            guard let set = str(NFTNL_EXPR_LOOKUP_SET), !has(NFTNL_EXPR_LOOKUP_FLAGS) || u32(NFTNL_EXPR_LOOKUP_FLAGS) == 0 else { return unknown }
+            if has(NFTNL_EXPR_LOOKUP_DREG) && u32(NFTNL_EXPR_LOOKUP_DREG) != UInt32(NFT_REG_VERDICT.rawValue) { return unknown }
+            return .lookup(set: set, register: u32(NFTNL_EXPR_LOOKUP_SREG), verdictRegister: has(NFTNL_EXPR_LOOKUP_DREG))
+        case "immediate":
+            guard u32(NFTNL_EXPR_IMM_DREG) == UInt32(NFT_REG_VERDICT.rawValue),
+                  let code = NftVerdictCode(code: Int32(bitPattern: u32(NFTNL_EXPR_IMM_VERDICT)), chain: str(NFTNL_EXPR_IMM_CHAIN)) else { return unknown }
+            return .verdict(code)
+        case "fib":
+            guard u32(NFTNL_EXPR_FIB_RESULT) == UInt32(NFT_FIB_RESULT_ADDRTYPE.rawValue),
+                  u32(NFTNL_EXPR_FIB_FLAGS) == UInt32(NFTA_FIB_F_DADDR.rawValue) else { return unknown }
+            return .fibDestinationType(register: u32(NFTNL_EXPR_FIB_DREG))
+        case "numgen":
+            guard !has(NFTNL_EXPR_NG_OFFSET) || u32(NFTNL_EXPR_NG_OFFSET) == 0 else { return unknown }
+            let generator: NumberGenerator = u32(NFTNL_EXPR_NG_TYPE) == UInt32(NFT_NG_INCREMENTAL.rawValue) ? .inc : .random
+            return .numberGenerator(generator, modulus: u32(NFTNL_EXPR_NG_MODULUS), register: u32(NFTNL_EXPR_NG_DREG))
+        case "objref":
+            guard has(NFTNL_EXPR_OBJREF_IMM_NAME), let objectName = str(NFTNL_EXPR_OBJREF_IMM_NAME) else { return unknown }
+            return .objectReference(type: u32(NFTNL_EXPR_OBJREF_IMM_TYPE), name: objectName)
+        case "masq":
+            return has(NFTNL_EXPR_MASQ_FLAGS) && u32(NFTNL_EXPR_MASQ_FLAGS) != 0 ? unknown : .masquerade
+        default:
+            break
+        }
+        return unknown
+    }
+}

@@ -1,0 +1,201 @@
+import CNetlink
+import UplinkCore
+
+/// One nfnetlink message for each change to our table, built with libnftnl objects.
+/// Every message carries the inet family and asks for an acknowledgement.
+struct NftMessages {
+    let table: String
+
+    typealias Build = (UnsafeMutablePointer<nlmsghdr>) -> Void
+
+    typealias Message = (type: UInt32, flags: Int32, build: Build)
+
+    /// The messages of a change: one, or for a new set or map its definition and its elements.
+    func messages(_ change: NftChange, setID: UInt32) -> [Message] {
+        let create = Int32(NLM_F_CREATE | NLM_F_EXCL)
+        switch change {
+        case .addSet(let set):
+            let elements = NftSetEncoding.elements(set)
+            return [(NFT_MSG_NEWSET.rawValue, create, setObject(NftSetEncoding.definition(set), id: setID))]
+                + (elements.isEmpty ? [] : [(NFT_MSG_NEWSETELEM.rawValue, create, self.elements(set.name, elements))])
+        case .addMap(let map):
+            let elements = NftSetEncoding.elements(map)
+            return [(NFT_MSG_NEWSET.rawValue, create, setObject(NftSetEncoding.definition(map), id: setID))]
+                + (elements.isEmpty ? [] : [(NFT_MSG_NEWSETELEM.rawValue, create, self.elements(map.name, elements))])
+        default:
+            return [message(change)]
+        }
+    }
+
+    /// The message type, netlink flags and payload of a change that is one message.
+    private func message(_ change: NftChange) -> Message {
+        let create = Int32(NLM_F_CREATE | NLM_F_EXCL)
+        switch change {
+        case .addTable:
+            return (NFT_MSG_NEWTABLE.rawValue, create, tableObject)
+        case .deleteTable:
+            return (NFT_MSG_DELTABLE.rawValue, 0, tableObject)
+        case .addCounter(let name):
+            return (NFT_MSG_NEWOBJ.rawValue, create, counterObject(name, withValues: true))
+        case .deleteCounter(let name):
+            return (NFT_MSG_DELOBJ.rawValue, 0, counterObject(name, withValues: false))
+        case .addSet, .addMap:
+            preconditionFailure("sets and maps are more than one message")
+        case .deleteSet(let name), .deleteMap(let name):
+            return (NFT_MSG_DELSET.rawValue, 0, setReference(name))
+        case .addSetElements(let set):
+            return (NFT_MSG_NEWSETELEM.rawValue, create, elements(set.name, NftSetEncoding.elements(set)))
+        case .deleteSetElements(let set):
+            return (NFT_MSG_DELSETELEM.rawValue, 0, elements(set.name, NftSetEncoding.elements(set)))
+        case .addMapElements(let map):
+            return (NFT_MSG_NEWSETELEM.rawValue, create, elements(map.name, NftSetEncoding.elements(map)))
+        case .deleteMapElements(let map):
+            return (NFT_MSG_DELSETELEM.rawValue, 0, elements(map.name, NftSetEncoding.elements(map)))
+        case .flushSet(let name):
+            // DELSETELEM without an element list empties the set.
+            return (NFT_MSG_DELSETELEM.rawValue, 0, { header in
+                header.put(Int32(NFTA_SET_ELEM_LIST_TABLE.rawValue), string: table)
+                header.put(Int32(NFTA_SET_ELEM_LIST_SET.rawValue), string: name)
+            })
+        case let .addChain(name, hook):
+            return (NFT_MSG_NEWCHAIN.rawValue, create, chainObject(name, hook))
+        case .deleteChain(let name):
+            return (NFT_MSG_DELCHAIN.rawValue, 0, chainObject(name, nil))
+        case let .addRule(chain, rule, before):
+            return (NFT_MSG_NEWRULE.rawValue, create | (before == nil ? Int32(NLM_F_APPEND) : 0), ruleObject(chain, rule: rule, before: before))
+        case let .deleteRule(chain, handle, _):
+            return (NFT_MSG_DELRULE.rawValue, 0, { header in
+                let rule = nftnl_rule_alloc()!
+                defer { nftnl_rule_free(rule) }
+                nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_TABLE.rawValue), table)
+                nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_CHAIN.rawValue), chain)
+                nftnl_rule_set_u64(rule, UInt16(NFTNL_RULE_HANDLE.rawValue), handle)
+                nftnl_rule_nlmsg_build_payload(header, rule)
+            })
+        }
+    }
+
+    private func tableObject(_ header: UnsafeMutablePointer<nlmsghdr>) {
+        let object = nftnl_table_alloc()!
+        defer { nftnl_table_free(object) }
+        nftnl_table_set_str(object, UInt16(NFTNL_TABLE_NAME.rawValue), table)
+        nftnl_table_nlmsg_build_payload(header, object)
+    }
+
+    private func counterObject(_ name: String, withValues: Bool) -> Build {
+        { header in
+            let object = nftnl_obj_alloc()!
+            defer { nftnl_obj_free(object) }
+            nftnl_obj_set_str(object, UInt16(NFTNL_OBJ_TABLE), table)
+            nftnl_obj_set_str(object, UInt16(NFTNL_OBJ_NAME), name)
+            nftnl_obj_set_u32(object, UInt16(NFTNL_OBJ_TYPE), UInt32(NFT_OBJECT_COUNTER))
+            if withValues {
+                nftnl_obj_set_u64(object, UInt16(NFTNL_OBJ_CTR_PKTS), 0)
+                nftnl_obj_set_u64(object, UInt16(NFTNL_OBJ_CTR_BYTES), 0)
+            }
+            nftnl_obj_nlmsg_build_payload(header, object)
+        }
+    }
+
+    /// A new set; the kernel wants an ID for it, unique within the transaction.
+    private func setObject(_ definition: NftSetDefinition, id: UInt32) -> Build {
+        { header in
+            let set = nftnl_set_alloc()!
+            defer { nftnl_set_free(set) }
+            nftnl_set_set_u32(set, UInt16(NFTNL_SET_ID.rawValue), id)
+            nftnl_set_set_str(set, UInt16(NFTNL_SET_TABLE.rawValue), table)
+            nftnl_set_set_str(set, UInt16(NFTNL_SET_NAME.rawValue), definition.name)
+            nftnl_set_set_u32(set, UInt16(NFTNL_SET_FLAGS.rawValue), definition.flags)
+            nftnl_set_set_u32(set, UInt16(NFTNL_SET_KEY_TYPE.rawValue), definition.keyType)
+            nftnl_set_set_u32(set, UInt16(NFTNL_SET_KEY_LEN.rawValue), definition.keyLength)
+            if let dataType = definition.dataType {
+                nftnl_set_set_u32(set, UInt16(NFTNL_SET_DATA_TYPE.rawValue), dataType)
+                nftnl_set_set_u32(set, UInt16(NFTNL_SET_DATA_LEN.rawValue), 0)
+            }
+            definition.userdata.withUnsafeBytes {
+                _ = nftnl_set_set_data(set, UInt16(NFTNL_SET_USERDATA.rawValue), $0.baseAddress, UInt32($0.count))
+            }
+            nftnl_set_nlmsg_build_payload(header, set)
+        }
+    }
+
+    private func setReference(_ name: String) -> Build {
+        { header in
+            let set = nftnl_set_alloc()!
+            defer { nftnl_set_free(set) }
+            nftnl_set_set_str(set, UInt16(NFTNL_SET_TABLE.rawValue), table)
+            nftnl_set_set_str(set, UInt16(NFTNL_SET_NAME.rawValue), name)
+            nftnl_set_nlmsg_build_payload(header, set)
+        }
+    }
+
+    private func elements(_ setName: String, _ elements: [NftSetElement]) -> Build {
+        { header in
+            let set = nftnl_set_alloc()!
+            defer { nftnl_set_free(set) }
+            nftnl_set_set_str(set, UInt16(NFTNL_SET_TABLE.rawValue), table)
+            nftnl_set_set_str(set, UInt16(NFTNL_SET_NAME.rawValue), setName)
+            for element in elements {
+                let e = nftnl_set_elem_alloc()!
+                element.key.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count)) }
+                if element.intervalEnd { nftnl_set_elem_set_u32(e, UInt16(NFTNL_SET_ELEM_FLAGS), UInt32(NFT_SET_ELEM_INTERVAL_END.rawValue)) }
+                if let verdict = element.verdict {
+                    nftnl_set_elem_set_u32(e, UInt16(NFTNL_SET_ELEM_VERDICT), UInt32(bitPattern: verdict.code))
+                    if let chain = verdict.chain { nftnl_set_elem_set_str(e, UInt16(NFTNL_SET_ELEM_CHAIN), chain) }
+                }
+                if let userdata = element.userdata {
+                    userdata.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_USERDATA), $0.baseAddress, UInt32($0.count)) }
+                }
+                nftnl_set_elem_add(set, e)
+            }
+            nftnl_set_elems_nlmsg_build_payload(header, set)
+        }
+    }
+
+    private func chainObject(_ name: String, _ hook: NftHook?) -> Build {
+        { header in
+            let chain = nftnl_chain_alloc()!
+            defer { nftnl_chain_free(chain) }
+            nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TABLE.rawValue), table)
+            nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_NAME.rawValue), name)
+            if let hook {
+                nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue), NftHookNumbers.number(hook.point))
+                nftnl_chain_set_s32(chain, UInt16(NFTNL_CHAIN_PRIO.rawValue), hook.priority)
+                nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TYPE.rawValue), hook.type.rawValue)
+                nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_POLICY.rawValue), UInt32(NF_ACCEPT))
+            }
+            nftnl_chain_nlmsg_build_payload(header, chain)
+        }
+    }
+
+    private func ruleObject(_ chainName: String, rule model: NftRule, before: UInt64?) -> Build {
+        { header in
+            let rule = nftnl_rule_alloc()!
+            defer { nftnl_rule_free(rule) }
+            nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_TABLE.rawValue), table)
+            nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_CHAIN.rawValue), chainName)
+            if let before { nftnl_rule_set_u64(rule, UInt16(NFTNL_RULE_POSITION.rawValue), before) }
+            for expression in NftRuleEncoding.expressions(model) {
+                nftnl_rule_add_expr(rule, NftExpressionNetlink.make(expression))
+            }
+            nftnl_rule_nlmsg_build_payload(header, rule)
+        }
+    }
+}
+
+/// Netfilter hook numbers (NF_INET_*).
+enum NftHookNumbers {
+    static func number(_ point: NftHook.Point) -> UInt32 {
+        switch point {
+        case .prerouting: return UInt32(NF_INET_PRE_ROUTING.rawValue)
+        case .input: return UInt32(NF_INET_LOCAL_IN.rawValue)
+        case .forward: return UInt32(NF_INET_FORWARD.rawValue)
+        case .output: return UInt32(NF_INET_LOCAL_OUT.rawValue)
+        case .postrouting: return UInt32(NF_INET_POST_ROUTING.rawValue)
+        }
+    }
+
+    static func point(_ number: UInt32) -> NftHook.Point? {
+        [NftHook.Point.prerouting, .input, .forward, .output, .postrouting].first { self.number($0) == number }
+    }
+}

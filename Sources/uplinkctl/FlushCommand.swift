@@ -1,0 +1,32 @@
+import ArgumentParser
+import UplinkCore
+import UplinkKernel
+
+struct FlushCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flush",
+        abstract: "Remove everything uplinkctl installed and put back the sysctls it changed.",
+        discussion: """
+        Removes the `inet uplinkctl` nft table, and the ip rules and routes that carry protocol \
+        117; nothing else. Needs no config. Exit status: 0 done, 1 refused by the kernel.
+        """
+    )
+
+    @OptionGroup var kernelOptions: KernelOptions
+
+    func run() throws {
+        let (kernel, store) = try kernelOptions.open()
+        do {
+            let record = store.record
+            let live = try kernel.live(desired: nil, record: record)
+            let changes = StateDiff.changes(from: live, to: nil, record: record)
+            try kernel.apply(changes, nftBefore: live.nftables)
+            try store.save(SysctlRecord())
+            for line in changes.lines { print(line) }
+            print(changes.isEmpty ? "uplinkctl: nothing to flush" : "uplinkctl: removed everything uplinkctl had installed")
+        } catch {
+            printError("uplinkctl: \(error)")
+            throw ExitStatus.kernelRefused
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import UplinkCore
+import UplinkKernel
+
+/// `--netns`, shared by the commands that talk to the kernel.
+struct KernelOptions: ParsableArguments {
+    @Option(name: .customLong("netns"), help: ArgumentHelp("Act inside the network namespace /run/netns/NAME, as `ip -n NAME` does.", valueName: "name"))
+    var namespace: String?
+
+    /// The namespace's kernel, its lock held, and the record of sysctls we changed.
+    func open() throws -> (kernel: Kernel, store: StateStore) {
+        do {
+            try Self.checkKernelVersion()
+            let kernel = try Kernel(namespace: namespace)
+            let store = try StateStore(namespace: namespace)
+            try store.lock { printError("uplinkctl: waiting for another uplinkctl working on this namespace…") }
+            return (kernel, store)
+        } catch {
+            printError("uplinkctl: \(error)")
+            throw ExitStatus.kernelRefused
+        }
+    }
+
+    /// nf_tables `inet` nat chains need Linux 5.2; numgen, fib and named counters are older.
+    static let minimumKernel = (5, 2)
+
+    static func checkKernelVersion() throws {
+        var name = utsname()
+        uname(&name)
+        let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let numbers = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        guard numbers.count == 2, (numbers[0], numbers[1]) >= minimumKernel else {
+            throw UnsupportedKernel(release: release)
+        }
+    }
+}
+
+struct UnsupportedKernel: Error, CustomStringConvertible {
+    let release: String
+    var description: String {
+        "Linux \(release) is too old: uplinkctl needs \(KernelOptions.minimumKernel.0).\(KernelOptions.minimumKernel.1) or later (nf_tables inet nat chains)"
+    }
+}
+
+/// The live state, and the sysctl record when it still describes it: a record without our
+/// table is left over from an earlier life of the namespace and is dropped.
+func liveState(_ kernel: Kernel, _ store: StateStore, desired: DesiredState?) throws -> (LiveState, SysctlRecord) {
+    var record = store.record
+    var live = try kernel.live(desired: desired, record: record)
+    if live.nftables == nil && live.rules.isEmpty && !record.originals.isEmpty {
+        record = SysctlRecord()
+        live = try kernel.live(desired: desired, record: record)
+    }
+    return (live, record)
+}
