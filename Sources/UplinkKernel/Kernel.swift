@@ -66,9 +66,9 @@ public final class Kernel {
             }
             if !changes.nftables.isEmpty {
                 try transaction.step({ try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(changes.nftables) }, undo: {
-                    // Back to the table as it was: the same diff, the other way round.
-                    let undo = NftDiff.changes(from: try self.nft.read(), to: nftBefore?.model)
-                    try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(undo)
+                    // Back to the table as it was, in one transaction: rebuilt whole, so that its
+                    // objects are listed in their old order (named counters restart from zero).
+                    try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(NftDiff.restoration(of: nftBefore, replacing: try self.nft.read() != nil))
                 })
             }
             for rule in changes.rulesToDelete {

@@ -173,7 +173,7 @@ struct SlotOrderTests {
             let reduced = reducedWeights(weights)
             let total = reduced.reduce(0, +)
             let slots = try #require(state.nftables.map(named: NftPlanner.slotsMap), "config \(number)")
-            #expect(slots.key == .numberGenerator(mode == .nth ? .inc : .random, modulus: UInt32(total)))
+            #expect(slots.typeof == .numberGenerator(mode == .nth ? .inc : .random, modulus: UInt32(total)))
             #expect(slots.elements.map(\.key) == (0..<UInt32(total)).map { $0 }, "weights \(weights)")
             for (index, uplink) in config.uplinks.enumerated() {
                 let chain = "new-\(uplink.name)"

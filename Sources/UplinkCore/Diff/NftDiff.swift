@@ -11,6 +11,11 @@ public enum NftDiff {
         }
     }
 
+    /// Replaces whatever our table holds now (if it `exists`) with `table` as it was read (nil: no table).
+    public static func restoration(of table: LiveNftTable?, replacing exists: Bool) -> [NftChange] {
+        (exists ? [.deleteTable] : []) + (table.map { creation(of: $0.model) } ?? [])
+    }
+
     static func creation(of table: NftTable) -> [NftChange] {
         // Chains before the maps whose elements jump to them.
         [.addTable] + table.counters.map(NftChange.addCounter) + table.sets.map(NftChange.addSet)
@@ -73,8 +78,9 @@ public enum NftDiff {
         let countersToAdd = desired.counters.filter { !live.counters.contains($0) }
 
         // References first: rules, then elements, then what they pointed at.
-        return ruleDeletions + deletions + chainsToDelete.map(NftChange.deleteChain) + setsToDelete.map { name in live.maps.contains { $0.name == name } ? .deleteMap(name) : .deleteSet(name) }
-            + countersToDelete.map(NftChange.deleteCounter)
+        // Maps go before chains: their elements jump to them.
+        return ruleDeletions + deletions + setsToDelete.map { name in live.maps.contains { $0.name == name } ? .deleteMap(name) : .deleteSet(name) }
+            + chainsToDelete.map(NftChange.deleteChain) + countersToDelete.map(NftChange.deleteCounter)
             + countersToAdd.map(NftChange.addCounter) + chainAdditions + additions.filter(isDefinition)
             + additions.filter { !isDefinition($0) } + ruleAdditions
     }

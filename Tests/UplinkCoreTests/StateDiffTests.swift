@@ -1,0 +1,87 @@
+import Testing
+@testable import UplinkCore
+
+/// The pure diff: what apply would change, computed from a live state read back into the model.
+@Suite struct StateDiffTests {
+    static func plan(_ yaml: String) throws -> DesiredState {
+        Planner.plan(try ConfigParser.parse(yaml, file: "test.yaml").get())
+    }
+
+    static let threeEqual = """
+        uplinks:
+          - {name: a, interface: eth0, gateway: 198.18.1.1}
+          - {name: b, interface: eth1, gateway: 198.18.2.1}
+          - {name: c, interface: eth2, gateway: 198.18.3.1}
+        """
+
+    /// The live state as the kernel would give it back once `state` is installed.
+    static func installed(_ state: DesiredState) -> LiveState {
+        var handle: UInt64 = 0
+        let table = state.nftables
+        let chains = table.chains.map { chain in
+            LiveNftChain(name: chain.name, hook: chain.hook, rules: chain.rules.map { rule in
+                handle += 1
+                return LiveNftRule(handle: handle, expressions: NftRuleEncoding.expressions(rule))
+            })
+        }
+        return LiveState(rules: state.rules, routes: state.routes,
+                         nftables: LiveNftTable(counters: table.counters, sets: table.sets, maps: table.maps, unreadableSets: [], chains: chains),
+                         sysctls: state.sysctls)
+    }
+
+    @Test func inSyncMeansNoChange() throws {
+        let state = try Self.plan(Self.threeEqual)
+        #expect(StateDiff.changes(from: Self.installed(state), to: state, record: SysctlRecord()).isEmpty)
+    }
+
+    @Test func aWeightChangeTouchesOnlyTheSlots() throws {
+        let before = try Self.plan(Self.threeEqual)
+        let after = try Self.plan(Self.threeEqual.replacingOccurrences(of: "gateway: 198.18.1.1}", with: "gateway: 198.18.1.1, weight: 2}"))
+        let changes = StateDiff.changes(from: Self.installed(before), to: after, record: SysctlRecord())
+        #expect(changes.routesToAdd.isEmpty && changes.rulesToAdd.isEmpty && changes.rulesToDelete.isEmpty && changes.routesToDelete.isEmpty)
+        #expect(changes.lines == [
+            "- nft delete rule inet uplinkctl balance handle 10 # numgen inc mod 3 vmap @slots",
+            "- nft delete map inet uplinkctl slots",
+            "+ nft add map inet uplinkctl slots { typeof numgen inc mod 4 : verdict; elements = { 0 : goto new-a, 1 : goto new-b, 2 : goto new-a, 3 : goto new-c } }",
+            "+ nft add rule inet uplinkctl balance numgen inc mod 4 vmap @slots",
+        ])
+    }
+
+    @Test func aRuleMissingInTheMiddleIsInsertedInPlace() throws {
+        let state = try Self.plan(Self.threeEqual)
+        var live = Self.installed(state)
+        let index = live.nftables!.chains.firstIndex { $0.name == "balance" }!
+        live.nftables!.chains[index].rules.remove(at: 1)
+        let changes = StateDiff.changes(from: live, to: state, record: SysctlRecord())
+        #expect(changes.lines == ["+ nft insert rule inet uplinkctl balance position 9 ct state != new return"])
+    }
+
+    @Test func removingAnUplinkRemovesOnlyItsObjects() throws {
+        let before = try Self.plan(Self.threeEqual)
+        let after = try Self.plan(Self.threeEqual.split(separator: "\n").dropLast().joined(separator: "\n"))
+        let changes = StateDiff.changes(from: Self.installed(before), to: after, record: SysctlRecord())
+        #expect(changes.routesToAdd.isEmpty && changes.rulesToAdd.isEmpty)
+        #expect(changes.rulesToDelete.map(\.table) == [112])
+        #expect(changes.routesToDelete.map(\.device) == ["eth2"])
+        let removed = changes.nftables.filter { !$0.isAddition }.map(\.command)
+        #expect(removed.contains("nft delete chain inet uplinkctl via-c") && removed.contains("nft delete counter inet uplinkctl conns-c"))
+        #expect(!removed.contains { $0.contains("via-a") || $0.contains("via-b") })
+    }
+
+    @Test func flushRestoresOnlyWhatWasChanged() throws {
+        let state = try Self.plan(Self.threeEqual)
+        let record = SysctlRecord(originals: [Sysctl(["net", "ipv4", "conf", "eth0", "rp_filter"], "1")])
+        let changes = StateDiff.changes(from: Self.installed(state), to: nil, record: record)
+        #expect(changes.nftables == [.deleteTable])
+        #expect(changes.rulesToDelete.count == 4 && changes.routesToDelete.count == 3)
+        #expect(changes.sysctls == [SysctlChange(path: ["net", "ipv4", "conf", "eth0", "rp_filter"], value: "1", previous: "2", isRestore: true)])
+    }
+
+    @Test func theRecordKeepsTheFirstValueOnly() {
+        let path = ["net", "ipv4", "ip_forward"]
+        let first = SysctlRecord().updated(desired: [Sysctl(path, "1")], changes: [SysctlChange(path: path, value: "1", previous: "0", isRestore: false)])
+        let again = first.updated(desired: [Sysctl(path, "1")], changes: [SysctlChange(path: path, value: "1", previous: "1", isRestore: false)])
+        #expect(again.originals == [Sysctl(path, "0")])
+        #expect(again.updated(desired: [], changes: []).originals.isEmpty)
+    }
+}
