@@ -34,7 +34,7 @@ struct NftBatch {
         let answers = socket.pendingAnswers()
         if let refusal = answers.first(where: { $0.errno != 0 }) {
             let object = objects[refusal.sequence] ?? "nftables transaction"
-            throw KernelRefusal(object: object, errno: refusal.errno, detail: refusal.detail ?? Self.hint(refusal.errno))
+            throw KernelRefusal(object: object, errno: refusal.errno, detail: refusal.detail)
         }
         let acknowledged = Set(answers.map(\.sequence))
         guard objects.keys.allSatisfy(acknowledged.contains) else {
@@ -49,9 +49,5 @@ struct NftBatch {
             let header = build(raw.baseAddress!.assumingMemoryBound(to: CChar.self))
             bytes += UnsafeRawBufferPointer(start: header, count: Int(header.pointee.nlmsg_len))
         }
-    }
-
-    static func hint(_ errno: Int32) -> String? {
-        errno == EPROTONOSUPPORT ? "nf_tables is not available in this kernel (modprobe nf_tables)" : nil
     }
 }

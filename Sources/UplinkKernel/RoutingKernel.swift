@@ -18,7 +18,6 @@ public final class RoutingKernel {
     /// The interfaces of the namespace when this was opened, by name.
     public let links: [String: InterfaceState]
 
-    public func interfaceExists(_ name: String) -> Bool { interfaces[name] != nil }
 
     /// Our rules of the family, in the model's form.
     public func ownedRules(_ family: IPFamily = .ipv4) throws -> [RoutingRule] {

@@ -16,20 +16,24 @@ struct DiffCommand: ParsableCommand {
     @OptionGroup var kernelOptions: KernelOptions
 
     func run() throws {
+        let differs: Bool
         do {
-            let desired = Planner.plan(try config.load())
-            let (kernel, store) = try kernelOptions.open()
-            let (live, record) = try liveState(kernel, store, desired: desired)
-            let changes = StateDiff.changes(from: live, to: desired, record: record)
-            for line in changes.lines { print(line) }
-            if !changes.isEmpty { throw ExitCode(1) }
-        } catch let exit as ExitCode where exit == ExitCode(1) {
-            throw exit
-        } catch let exit as ExitCode {
-            throw ExitCode(exit == ExitCode.success ? 0 : 2)
+            differs = try compare()
         } catch {
-            printError("uplinkctl: \(error)")
+            // Every trouble (bad config, no namespace, a refusal) has been printed: diff(1)'s 2.
+            if !(error is ExitCode) { printError("uplinkctl: \(error)") }
             throw ExitCode(2)
         }
+        if differs { throw ExitCode(1) }
+    }
+
+    /// Prints the differences; true when there are any.
+    private func compare() throws -> Bool {
+        let desired = Planner.plan(try config.load())
+        let (kernel, store) = try kernelOptions.open()
+        let (live, record) = try liveState(kernel, store, desired: desired)
+        let changes = StateDiff.changes(from: live, to: desired, record: record)
+        for line in changes.lines { print(line) }
+        return !changes.isEmpty
     }
 }
