@@ -23,15 +23,9 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+# Live, in a lab of network namespaces (tools/lab.py); needs root, removes the lab on exit.
 demo: build
-	@echo "== uplinkctl check examples/lab.yaml"
-	@$(BIN) check examples/lab.yaml
-	@echo
-	@echo "== uplinkctl apply --dry-run examples/lab.yaml    (iptables form, the default)"
-	@$(BIN) apply --dry-run examples/lab.yaml
-	@echo
-	@echo "== uplinkctl apply --dry-run --format nft examples/lab.yaml"
-	@$(BIN) apply --dry-run --format nft examples/lab.yaml
+	@python3 tools/demo.py $(BIN) examples/lab.yaml
 
 clean:
 	rm -rf .build

@@ -1,0 +1,162 @@
+"""The lab: network namespaces in which uplinkctl balances real traffic, for `make demo` and
+`make bench`. The same layout as the tests' lab (Tests/UplinkCoreTests/Support/Lab.swift):
+
+    lan ─(eth0 · lan0)─ host ─(upN · dn)─ gwN ─(srv · gN)─ server     N = 1 … uplinks
+
+Uplink N: upN 198.18.N.2/24 in host, gateway 198.18.N.1 on dn in gwN; gwN reaches the server
+(198.19.0.1 on its lo) over 198.18.(100+N).0/24 without NAT, and the server routes
+198.18.N.0/24 back through gwN. The LAN client is 198.18.200.2/24 behind the host's lan0.
+Each uplink can be shaped with tc tbf, both ways (host upN egress = upload, gwN dn egress =
+download). Nothing is connected to the machine's own namespace; every address is in the
+benchmarking range 198.18.0.0/15.
+"""
+import json
+import os
+import signal
+import subprocess
+import time
+
+SERVICE = "198.19.0.1"
+LAN_CLIENT = "198.18.200.2"
+
+
+def sh(*args, input=None, check=True):
+    """Runs a lab tool (ip, tc, nft, iperf3) and returns its stdout."""
+    result = subprocess.run(args, input=input, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} exited {result.returncode}: {result.stderr.strip()}")
+    return result.stdout
+
+
+class Lab:
+    def __init__(self, prefix, uplinks=3, rates_mbit=None, lan=True):
+        self.prefix = prefix
+        self.count = uplinks
+        self.rates = rates_mbit
+        self.lan_enabled = lan
+        self.host = f"{prefix}-host"
+        self.server = f"{prefix}-server"
+        self.lan = f"{prefix}-lan"
+        self.gateways = [f"{prefix}-gw{n}" for n in range(1, uplinks + 1)]
+        self.processes = []
+        self.made = []
+
+    # Building and removing
+
+    def __enter__(self):
+        try:
+            self.build()
+        except BaseException:
+            self.destroy()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.destroy()
+        return False
+
+    def namespaces(self):
+        return [self.host, self.server] + self.gateways + ([self.lan] if self.lan_enabled else [])
+
+    def build(self):
+        for name in self.namespaces():
+            sh("ip", "netns", "add", name)
+            self.made.append(name)
+            sh("ip", "-n", name, "link", "set", "lo", "up")
+            settings = ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]
+            if name in self.gateways:
+                settings.append("net.ipv4.ip_forward=1")
+            sh("ip", "netns", "exec", name, "sysctl", "-qw", *settings)
+        uplinks = range(1, self.count + 1)
+        root = []
+        for n in uplinks:
+            root.append(f"link add up{n} netns {self.host} type veth peer name dn netns {self.gateways[n - 1]}")
+            root.append(f"link add srv netns {self.gateways[n - 1]} type veth peer name g{n} netns {self.server}")
+        if self.lan_enabled:
+            root.append(f"link add lan0 netns {self.host} type veth peer name eth0 netns {self.lan}")
+        self.batch(None, root)
+        host = []
+        for n in uplinks:
+            host += [f"addr add 198.18.{n}.2/24 dev up{n}", f"link set up{n} up"]
+        if self.lan_enabled:
+            host += ["addr add 198.18.200.1/24 dev lan0", "link set lan0 up"]
+        # Local sockets need a first route; uplinkctl's output hook reroutes by mark.
+        host.append("route add default via 198.18.1.1")
+        self.batch(self.host, host)
+        for n in uplinks:
+            self.batch(self.gateways[n - 1], [
+                f"addr add 198.18.{n}.1/24 dev dn", "link set dn up",
+                f"addr add 198.18.{100 + n}.1/24 dev srv", "link set srv up",
+                f"route add {SERVICE}/32 via 198.18.{100 + n}.2",
+            ])
+        server = [f"addr add {SERVICE}/32 dev lo"]
+        for n in uplinks:
+            server += [f"addr add 198.18.{100 + n}.2/24 dev g{n}", f"link set g{n} up",
+                       f"route add 198.18.{n}.0/24 via 198.18.{100 + n}.1"]
+        self.batch(self.server, server)
+        if self.lan_enabled:
+            self.batch(self.lan, [f"addr add {LAN_CLIENT}/24 dev eth0", "link set eth0 up", "route add default via 198.18.200.1"])
+        if self.rates:
+            self.shape(self.rates)
+
+    def batch(self, namespace, commands):
+        where = ["-n", namespace] if namespace else []
+        sh("ip", *where, "-batch", "-", input="\n".join(commands) + "\n")
+
+    def shape(self, rates_mbit):
+        """tc tbf on both ends of each uplink: upload on host upN, download on gwN dn."""
+        for n, rate in enumerate(rates_mbit, start=1):
+            for namespace, device in ((self.host, f"up{n}"), (self.gateways[n - 1], "dn")):
+                sh("ip", "netns", "exec", namespace, "tc", "qdisc", "replace", "dev", device, "root",
+                   "tbf", "rate", f"{rate}mbit", "burst", "64kb", "latency", "50ms")
+
+    def destroy(self):
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        self.processes = []
+        for name in reversed(self.made):
+            sh("ip", "netns", "del", name, check=False)
+        self.made = []
+
+    # Traffic
+
+    def start_iperf_server(self):
+        process = subprocess.Popen(["ip", "netns", "exec", self.server, "iperf3", "-s", "-B", SERVICE],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.processes.append(process)
+        for _ in range(100):
+            if f"{SERVICE}:5201" in sh("ip", "netns", "exec", self.server, "ss", "-ltnH"):
+                return
+            time.sleep(0.02)
+        raise RuntimeError("iperf3 server did not start")
+
+    def download(self, namespace, streams, seconds=3, bind=None):
+        """Goodput in Mbit/s of a download from the server with `streams` parallel TCP streams."""
+        args = ["ip", "netns", "exec", namespace, "iperf3", "-c", SERVICE, "-R", "-J", "-P", str(streams),
+                "-t", str(seconds), "-O", "1"]
+        if bind:
+            args += ["-B", bind]
+        out = sh(*args)
+        return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e6
+
+    def received_bytes(self):
+        """Bytes each gateway sent toward the host: what came down each uplink."""
+        return [int(sh("ip", "netns", "exec", gateway, "cat", "/sys/class/net/dn/statistics/tx_bytes"))
+                for gateway in self.gateways]
+
+
+def install_signal_handlers():
+    """Ctrl-C and kill unwind through the `with Lab(...)` blocks, which remove the lab."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
+
+
+def require_root(what):
+    if os.geteuid() != 0:
+        raise SystemExit(f"{what} needs root: it makes network namespaces (ip netns add) and "
+                         f"applies uplinkctl inside them; run it as root (sudo make ...). "
+                         f"It never changes this machine's own network.")
