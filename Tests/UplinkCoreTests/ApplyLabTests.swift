@@ -29,20 +29,15 @@ struct ApplyLabTests {
         let yaml = Self.yaml(weights: weights)
         let state = Planner.plan(try ConfigParser.parse(yaml, file: "test.yaml").get())
         let order = smoothSlotOrder(weights: state.uplinks.map(\.slots)).map { $0 + 1 }
-        let batch = 2 * order.count + 1
         try Lab.with { lab in
             try UplinkctlCLI.withConfig(yaml) { config in
                 let applied = try Self.apply(lab, config)
                 try #require(applied.status == 0, "apply failed:\n\(applied.stderr)")
-                var counter = 0
-                for client in [Lab.Client.host, .lan] {
-                    for transport in [Lab.Transport.tcp, .udp] {
-                        let seen = try lab.connections(from: client, transport, count: batch)
-                        let expected: [Int?] = (counter..<counter + batch).map { order[$0 % order.count] }
-                        #expect(seen == expected, "\(client) \(transport) from connection \(counter) on")
-                        counter += batch
-                    }
+                let batches = try lab.slotOrderBatches(order)
+                for batch in batches {
+                    #expect(batch.seen == batch.expected, "\(batch.what): uplinks \(batch.seen), expected \(batch.expected)")
                 }
+                let counter = batches.map(\.seen.count).reduce(0, +)
                 // status counts what happened: every connection, by uplink.
                 let status = try UplinkctlCLI.run(["status", "--json", "--netns", lab.host, config])
                 let summary = try JSONDecoder().decode(StatusReport.Summary.self, from: Data(status.stdout.utf8))

@@ -49,19 +49,11 @@ struct LabTrafficTests {
         let state = Planner.plan(try labCase.config())
         // Uplink N is slot index N-1, as the lab numbers its uplinks in config order.
         let order = smoothSlotOrder(weights: state.uplinks.map(\.slots)).map { $0 + 1 }
-        let batch = 2 * order.count + 1
         try Lab.with { lab in
             let complaints = try lab.run(script: DryRun.script(state, format: format))
             #expect(complaints.isEmpty, "the script complained:\n\(complaints)")
-
-            var counter = 0
-            for client in [Lab.Client.host, .lan] {
-                for transport in [Lab.Transport.tcp, .udp] {
-                    let seen = try lab.connections(from: client, transport, count: batch)
-                    let expected: [Int?] = (counter..<counter + batch).map { order[$0 % order.count] }
-                    #expect(seen == expected, "\(client) \(transport) from connection \(counter) on: uplinks \(seen), expected \(expected)")
-                    counter += batch
-                }
+            for batch in try lab.slotOrderBatches(order) {
+                #expect(batch.seen == batch.expected, "\(batch.what): uplinks \(batch.seen), expected \(batch.expected)")
             }
         }
     }

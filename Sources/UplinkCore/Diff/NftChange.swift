@@ -31,17 +31,13 @@ public enum NftChange: Sendable, Hashable {
         case .deleteTable: return "nft delete table \(table)"
         case .addCounter(let name): return "nft add counter \(table) \(name)"
         case .deleteCounter(let name): return "nft delete counter \(table) \(name)"
-        case .addSet(let set):
-            let body = NftText.set(set).split(separator: "\n").dropFirst().dropLast().map { $0.trimmingCharacters(in: .whitespaces) }
-            return "nft add set \(table) \(set.name) { \(body.joined(separator: "; ")) }"
+        case .addSet(let set): return "nft add set \(table) \(set.name) { \(Self.oneLine(NftText.set(set))) }"
         case .deleteSet(let name): return "nft delete set \(table) \(name)"
         case .deleteMap(let name): return "nft delete map \(table) \(name)"
         case .addSetElements(let set): return "nft add element \(table) \(set.name) { \(set.elements.map(NftText.element).joined(separator: ", ")) }"
         case .deleteSetElements(let set): return "nft delete element \(table) \(set.name) { \(set.elements.map(NftText.element).joined(separator: ", ")) }"
         case .flushSet(let name): return "nft flush set \(table) \(name)"
-        case .addMap(let map):
-            let body = NftText.map(map).split(separator: "\n").dropFirst().dropLast().map { $0.trimmingCharacters(in: .whitespaces) }
-            return "nft add map \(table) \(map.name) { \(body.joined(separator: "; ")) }"
+        case .addMap(let map): return "nft add map \(table) \(map.name) { \(Self.oneLine(NftText.map(map))) }"
         case .addMapElements(let map): return "nft add element \(table) \(map.name) { \(NftText.mapElements(map)) }"
         case .deleteMapElements(let map): return "nft delete element \(table) \(map.name) { \(NftText.mapElements(map)) }"
         case let .addChain(name, hook):
@@ -53,6 +49,11 @@ public enum NftChange: Sendable, Hashable {
             return "nft add rule \(table) \(chain) \(NftText.rule(rule))"
         case let .deleteRule(chain, handle, text): return "nft delete rule \(table) \(chain) handle \(handle) # \(text)"
         }
+    }
+
+    /// The body of a set or map block on one line: `type ipv4_addr; flags interval; elements = { … }`.
+    static func oneLine(_ block: String) -> String {
+        block.split(separator: "\n").dropFirst().dropLast().map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "; ")
     }
 
     public var isAddition: Bool {

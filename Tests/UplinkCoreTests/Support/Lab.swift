@@ -73,6 +73,25 @@ struct Lab {
         try echo(from: client, transport, count: count).map(Self.uplink(answer:))
     }
 
+    /// Sends 2 cycles + 1 connections from each client by each transport, in turn, and
+    /// returns what each batch took next to what the slot `order` (1-based uplinks) predicts,
+    /// counting from connection `start`. The +1 starts each batch mid-cycle, so a counter kept
+    /// per hook or per protocol would show as a shifted sequence.
+    func slotOrderBatches(_ order: [Int], from start: Int = 0) throws -> [(what: String, seen: [Int?], expected: [Int?])] {
+        let batch = 2 * order.count + 1
+        var counter = start
+        var result: [(what: String, seen: [Int?], expected: [Int?])] = []
+        for client in [Client.host, .lan] {
+            for transport in [Transport.tcp, .udp] {
+                let seen = try connections(from: client, transport, count: batch)
+                let expected: [Int?] = (counter..<counter + batch).map { order[$0 % order.count] }
+                result.append(("\(client) \(transport) from connection \(counter) on", seen, expected))
+                counter += batch
+            }
+        }
+        return result
+    }
+
     static func uplink(answer: String) -> Int? {
         (1...uplinkCount).first { answer == "198.18.\($0).2 g\($0)" }
     }
