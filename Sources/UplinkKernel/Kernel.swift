@@ -24,13 +24,21 @@ public final class Kernel {
 
     /// Our objects as they are now, and the current values of the sysctls we want or changed.
     public func live(desired: DesiredState?, record: SysctlRecord) throws -> LiveState {
-        let paths = (desired?.sysctls.map(\.path) ?? []) + record.originals.map(\.path)
+        let paths = (desired?.sysctls.map(\.path) ?? []) + record.entries.map(\.path)
         var sysctls: [Sysctl] = []
         for path in Set(paths) {
             if let value = try sysctlFiles.read(path) { sysctls.append(Sysctl(path, value)) }
         }
-        return LiveState(rules: try routing.ownedRules(), routes: try routing.ownedRoutes(),
-                         nftables: try nft.read(), sysctls: sysctls)
+        var state = LiveState(rules: try routing.ownedRules(), routes: try routing.ownedRoutes(),
+                              nftables: try nft.read(), sysctls: sysctls)
+        state.unknownRules = try routing.unknownOwnedRules()
+        return state
+    }
+
+    private func sysctlStep(_ change: SysctlChange, _ transaction: inout Transaction) throws {
+        let previous = change.previous
+        try transaction.step({ try self.sysctlFiles.write(change.path, change.value) },
+                             undo: { if let previous { try self.sysctlFiles.write(change.path, previous) } })
     }
 
     /// Packets and bytes of our named counters.
@@ -43,39 +51,37 @@ public final class Kernel {
     public func apply(_ changes: ChangeSet, nftBefore: LiveNftTable?) throws {
         var transaction = Transaction(faultAt: faultAt, routing: routing)
         do {
-            let replaced = changes.routesToAdd.compactMap { new in
-                changes.routesToDelete.first { $0.table == new.table && $0.destination == new.destination }.map { (old: $0, new: new) }
-            }
             for route in changes.routesToAdd {
-                if let pair = replaced.first(where: { $0.new == route }) {
-                    try transaction.step({ try self.routing.replace(pair.new) }, undo: { try self.routing.replace(pair.old) })
-                } else {
-                    try transaction.step({ try self.routing.add(route) }, undo: { try self.routing.delete(route) })
-                }
+                try transaction.step({ try self.routing.add(route) }, undo: { try self.routing.delete(route) })
+            }
+            for pair in changes.routesToReplace {
+                try transaction.step({ try self.routing.replace(pair.new) }, undo: { try self.routing.replace(pair.old) })
             }
             for rule in changes.rulesToAdd {
                 try transaction.step({ try self.routing.add(rule) }, undo: { try self.routing.delete(rule) })
             }
-            for change in changes.sysctls {
-                guard let previous = change.previous else {
-                    try transaction.step({ try self.sysctlFiles.write(change.path, change.value) }, undo: {})
-                    continue
-                }
-                try transaction.step({ try self.sysctlFiles.write(change.path, change.value) },
-                                     undo: { try self.sysctlFiles.write(change.path, previous) })
+            for change in changes.sysctls where !change.isRestore {
+                try sysctlStep(change, &transaction)
             }
             if !changes.nftables.isEmpty {
-                try transaction.step({ try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(changes.nftables) }, undo: {
+                try transaction.step({ try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(changes.nftables) }, undoEvenIfUncertain: true, undo: {
                     // Back to the table as it was, in one transaction: rebuilt whole, so that its
                     // objects are listed in their old order (named counters restart from zero).
                     try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(NftDiff.restoration(of: nftBefore, replacing: try self.nft.read() != nil))
                 })
             }
             for rule in changes.rulesToDelete {
-                try transaction.step({ try ignoringAbsence { try self.routing.delete(rule) } }, undo: { try self.routing.add(rule) })
+                try transaction.step(ifChanged: { try deleted { try self.routing.delete(rule) } }, undo: { try self.routing.add(rule) })
             }
-            for route in changes.routesToDelete where !replaced.contains(where: { $0.old == route }) {
-                try transaction.step({ try ignoringAbsence { try self.routing.delete(route) } }, undo: { try self.routing.add(route) })
+            for rule in changes.unknownRulesToDelete {
+                try transaction.step(ifChanged: { try deleted { try self.routing.delete(rule) } }, undo: { try self.routing.recreate(rule) })
+            }
+            for route in changes.routesToDelete {
+                try transaction.step(ifChanged: { try deleted { try self.routing.delete(route) } }, undo: { try self.routing.add(route) })
+            }
+            // Old values go back last, once nothing of ours relies on the new ones.
+            for change in changes.sysctls where change.isRestore {
+                try sysctlStep(change, &transaction)
             }
         } catch {
             let failures = transaction.rollBack()
@@ -97,11 +103,26 @@ private struct Transaction {
         self.routing = routing
     }
 
-    mutating func step(_ make: () throws -> Void, undo: @escaping () throws -> Void) throws {
+    /// `undoEvenIfUncertain`: when the step cannot tell whether it took effect, undo it anyway
+    /// (the nft undo rebuilds the old table, which is right either way).
+    mutating func step(_ make: () throws -> Void, undoEvenIfUncertain: Bool = false, undo: @escaping () throws -> Void) throws {
         count += 1
         if count == faultAt { try routing.sendRefusedRequest() }
-        try make()
+        do {
+            try make()
+        } catch let error as UncertainBatch where undoEvenIfUncertain {
+            undos.append(undo)
+            throw error
+        }
         undos.append(undo)
+    }
+
+    /// A step that may find nothing to do (a delete of something already gone): undone only
+    /// when it did something.
+    mutating func step(ifChanged make: () throws -> Bool, undo: @escaping () throws -> Void) throws {
+        count += 1
+        if count == faultAt { try routing.sendRefusedRequest() }
+        if try make() { undos.append(undo) }
     }
 
     /// Undoes every step, newest first; returns what could not be undone.
@@ -112,9 +133,14 @@ private struct Transaction {
     }
 }
 
-/// A delete of something already gone is what we wanted.
-private func ignoringAbsence(_ body: () throws -> Void) throws {
-    do { try body() } catch let refusal as KernelRefusal where refusal.errno == ENOENT || refusal.errno == ESRCH {}
+/// Runs a delete; false when the object was already gone, which is what we wanted anyway.
+private func deleted(_ body: () throws -> Void) throws -> Bool {
+    do {
+        try body()
+        return true
+    } catch let refusal as KernelRefusal where refusal.errno == ENOENT || refusal.errno == ESRCH {
+        return false
+    }
 }
 
 /// The apply failed and could not be undone entirely: both are reported.

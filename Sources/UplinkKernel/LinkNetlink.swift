@@ -36,9 +36,6 @@ struct LinkNetlink {
                         if !result[key]!.addresses.contains(prefix) { result[key]!.addresses.append(prefix) }
                     }
                 }
-                if let local = (attributes.bytes(Int32(IFA_LOCAL)) ?? attributes.bytes(Int32(IFA_ADDRESS))).flatMap(IPAddress.init(bytes:)) {
-                    result[key]!.localAddresses.append(local)
-                }
             }
         }
         return result

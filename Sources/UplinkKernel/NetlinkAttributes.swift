@@ -17,6 +17,9 @@ struct NetlinkAttributes {
 
     func bytes(_ type: Int32) -> [UInt8]? { values[UInt16(type)] }
 
+    /// The attribute types present.
+    var types: Set<UInt16> { Set(values.keys) }
+
     func u32(_ type: Int32) -> UInt32? {
         guard let bytes = bytes(type), bytes.count >= 4 else { return nil }
         return bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }

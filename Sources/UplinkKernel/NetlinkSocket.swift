@@ -70,10 +70,12 @@ final class NetlinkSocket {
         receiveBuffer.withUnsafeBytes(body)
     }
 
-    /// Room for large batches (a policy set of thousands of elements goes in one message).
-    func enlargeSendBuffer(_ bytes: Int32) {
-        var size = bytes
-        _ = setsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, SO_SNDBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size))
+    /// Room for a large batch and for all its answers (root may exceed the sysctl limits).
+    func enlargeBuffers(send: Int, receive: Int) {
+        for (option, bytes) in [(SO_SNDBUFFORCE, send), (SO_RCVBUFFORCE, receive)] {
+            var size = Int32(clamping: bytes)
+            _ = setsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, option, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
     }
 
     func sequence() -> UInt32 {

@@ -14,22 +14,26 @@ struct NftBatch {
         var objects: [UInt32: String] = [:]
         let messages = NftMessages(table: table)
         let begin = socket.sequence()
-        append(to: &bytes) { nftnl_batch_begin($0, begin) }
+        append(to: &bytes, capacity: 4096) { nftnl_batch_begin($0, begin) }
+        var count = 0
         for (index, change) in changes.enumerated() {
-            for (type, flags, build) in messages.messages(change, setID: UInt32(index + 1)) {
+            for message in messages.messages(change, setID: UInt32(index + 1)) {
                 let sequence = socket.sequence()
                 objects[sequence] = change.command
-                append(to: &bytes) { buffer in
-                    let header = nftnl_nlmsg_build_hdr(buffer, UInt16(type), UInt16(NFPROTO_INET), UInt16(Int32(NLM_F_ACK) | flags), sequence)!
-                    build(header)
+                count += 1
+                append(to: &bytes, capacity: message.capacity) { buffer in
+                    let header = nftnl_nlmsg_build_hdr(buffer, UInt16(message.type), UInt16(NFPROTO_INET), UInt16(Int32(NLM_F_ACK) | message.flags), sequence)!
+                    message.build(header)
                     return header
                 }
             }
         }
         let end = socket.sequence()
-        append(to: &bytes) { nftnl_batch_end($0, end) }
+        append(to: &bytes, capacity: 4096) { nftnl_batch_end($0, end) }
 
-        socket.enlargeSendBuffer(Int32(max(bytes.count * 2, 1 << 20)))
+        // The kernel answers the whole batch before sendmsg returns: room for every answer
+        // (each acknowledgement takes about 1 KiB of receive buffer).
+        socket.enlargeBuffers(send: max(bytes.count * 2, 1 << 20), receive: max(count * 2048, 1 << 20))
         try bytes.withUnsafeBytes { try socket.send($0) }
         let answers = socket.pendingAnswers()
         if let refusal = answers.first(where: { $0.errno != 0 }) {
@@ -38,16 +42,25 @@ struct NftBatch {
         }
         let acknowledged = Set(answers.map(\.sequence))
         guard objects.keys.allSatisfy(acknowledged.contains) else {
-            throw KernelRefusal(object: "nftables transaction", errno: EPROTO, detail: "the kernel did not acknowledge every change")
+            throw UncertainBatch(acknowledged: acknowledged.count, sent: objects.count)
         }
     }
 
     /// Builds one message in a scratch buffer and appends its bytes.
-    private func append(to bytes: inout [UInt8], _ build: (UnsafeMutablePointer<CChar>) -> UnsafeMutablePointer<nlmsghdr>) {
-        var scratch = [UInt8](repeating: 0, count: 1 << 20)
+    private func append(to bytes: inout [UInt8], capacity: Int, _ build: (UnsafeMutablePointer<CChar>) -> UnsafeMutablePointer<nlmsghdr>) {
+        var scratch = [UInt8](repeating: 0, count: capacity)
         scratch.withUnsafeMutableBytes { raw in
             let header = build(raw.baseAddress!.assumingMemoryBound(to: CChar.self))
             bytes += UnsafeRawBufferPointer(start: header, count: Int(header.pointee.nlmsg_len))
         }
+    }
+}
+
+/// Some acknowledgements of a batch never came: it may or may not have been committed.
+struct UncertainBatch: Error, CustomStringConvertible {
+    let acknowledged: Int
+    let sent: Int
+    var description: String {
+        "nftables transaction: the kernel acknowledged \(acknowledged) of \(sent) changes; whether it committed is unknown"
     }
 }

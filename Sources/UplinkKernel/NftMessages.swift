@@ -8,27 +8,52 @@ struct NftMessages {
 
     typealias Build = (UnsafeMutablePointer<nlmsghdr>) -> Void
 
-    typealias Message = (type: UInt32, flags: Int32, build: Build)
+    /// One message: its type, netlink flags, payload, and room it needs.
+    struct Message {
+        let type: UInt32
+        let flags: Int32
+        let build: Build
+        var capacity = 4096
+    }
 
-    /// The messages of a change: one, or for a new set or map its definition and its elements.
+    /// An element list is one netlink attribute, whose length has 16 bits: lists are cut into
+    /// messages of at most this many elements (well under 64 KiB even for verdict maps).
+    static let elementsPerMessage = 400
+
+    /// The messages of a change: one, or for a new set or map its definition and its elements,
+    /// and for a long element list several.
     func messages(_ change: NftChange, setID: UInt32) -> [Message] {
         let create = Int32(NLM_F_CREATE | NLM_F_EXCL)
         switch change {
         case .addSet(let set):
-            let elements = NftSetEncoding.elements(set)
-            return [(NFT_MSG_NEWSET.rawValue, create, setObject(NftSetEncoding.definition(set), id: setID))]
-                + (elements.isEmpty ? [] : [(NFT_MSG_NEWSETELEM.rawValue, create, self.elements(set.name, elements))])
+            return [Message(type: NFT_MSG_NEWSET.rawValue, flags: create, build: setObject(NftSetEncoding.definition(set), id: setID))]
+                + elementMessages(NFT_MSG_NEWSETELEM, create, set.name, NftSetEncoding.elements(set))
         case .addMap(let map):
-            let elements = NftSetEncoding.elements(map)
-            return [(NFT_MSG_NEWSET.rawValue, create, setObject(NftSetEncoding.definition(map), id: setID))]
-                + (elements.isEmpty ? [] : [(NFT_MSG_NEWSETELEM.rawValue, create, self.elements(map.name, elements))])
+            return [Message(type: NFT_MSG_NEWSET.rawValue, flags: create, build: setObject(NftSetEncoding.definition(map), id: setID))]
+                + elementMessages(NFT_MSG_NEWSETELEM, create, map.name, NftSetEncoding.elements(map))
+        case .addSetElements(let set):
+            return elementMessages(NFT_MSG_NEWSETELEM, create, set.name, NftSetEncoding.elements(set))
+        case .deleteSetElements(let set):
+            return elementMessages(NFT_MSG_DELSETELEM, 0, set.name, NftSetEncoding.elements(set))
+        case .addMapElements(let map):
+            return elementMessages(NFT_MSG_NEWSETELEM, create, map.name, NftSetEncoding.elements(map))
+        case .deleteMapElements(let map):
+            return elementMessages(NFT_MSG_DELSETELEM, 0, map.name, NftSetEncoding.elements(map))
         default:
-            return [message(change)]
+            let (type, flags, build) = message(change)
+            return [Message(type: type, flags: flags, build: build)]
+        }
+    }
+
+    private func elementMessages(_ type: nf_tables_msg_types, _ flags: Int32, _ set: String, _ all: [NftSetElement]) -> [Message] {
+        stride(from: 0, to: all.count, by: Self.elementsPerMessage).map { start in
+            let chunk = Array(all[start..<min(start + Self.elementsPerMessage, all.count)])
+            return Message(type: type.rawValue, flags: flags, build: elements(set, chunk), capacity: 4096 + 256 * chunk.count)
         }
     }
 
     /// The message type, netlink flags and payload of a change that is one message.
-    private func message(_ change: NftChange) -> Message {
+    private func message(_ change: NftChange) -> (type: UInt32, flags: Int32, build: Build) {
         let create = Int32(NLM_F_CREATE | NLM_F_EXCL)
         switch change {
         case .addTable:
@@ -39,18 +64,10 @@ struct NftMessages {
             return (NFT_MSG_NEWOBJ.rawValue, create, counterObject(name, withValues: true))
         case .deleteCounter(let name):
             return (NFT_MSG_DELOBJ.rawValue, 0, counterObject(name, withValues: false))
-        case .addSet, .addMap:
-            preconditionFailure("sets and maps are more than one message")
+        case .addSet, .addMap, .addSetElements, .deleteSetElements, .addMapElements, .deleteMapElements:
+            preconditionFailure("element lists are built by elementMessages")
         case .deleteSet(let name), .deleteMap(let name):
             return (NFT_MSG_DELSET.rawValue, 0, setReference(name))
-        case .addSetElements(let set):
-            return (NFT_MSG_NEWSETELEM.rawValue, create, elements(set.name, NftSetEncoding.elements(set)))
-        case .deleteSetElements(let set):
-            return (NFT_MSG_DELSETELEM.rawValue, 0, elements(set.name, NftSetEncoding.elements(set)))
-        case .addMapElements(let map):
-            return (NFT_MSG_NEWSETELEM.rawValue, create, elements(map.name, NftSetEncoding.elements(map)))
-        case .deleteMapElements(let map):
-            return (NFT_MSG_DELSETELEM.rawValue, 0, elements(map.name, NftSetEncoding.elements(map)))
         case .flushSet(let name):
             // DELSETELEM without an element list empties the set.
             return (NFT_MSG_DELSETELEM.rawValue, 0, { header in

@@ -6,7 +6,9 @@ import UplinkCore
 struct LiveRoute {
     let route: Route
     let protocolTag: UInt8
-    var isOurs: Bool { protocolTag == Ownership.routeProtocol }
+    /// Unicast: the only kind uplinkctl writes (others, such as `unreachable`, still occupy a table).
+    let isUnicast: Bool
+    var isOurs: Bool { protocolTag == Ownership.routeProtocol && isUnicast }
 }
 
 /// `ip route` over rtnetlink (RTM_*ROUTE with struct rtmsg and RTA_* attributes).
@@ -24,7 +26,6 @@ struct RouteNetlink {
         return messages.filter { $0.type == UInt16(RTM_NEWROUTE) }.compactMap { message in
             message.withHeader { header -> LiveRoute? in
                 let fixed = UnsafeRawPointer(header).advanced(by: MemoryLayout<nlmsghdr>.size).loadUnaligned(as: rtmsg.self)
-                guard fixed.rtm_type == UInt8(RTN_UNICAST) else { return nil }
                 let attributes = NetlinkAttributes(header, headerSize: MemoryLayout<rtmsg>.size)
                 let destinationAddress = attributes.bytes(Int32(RTA_DST.rawValue)).flatMap(IPAddress.init(bytes:)) ?? .zero(family)
                 guard let destination = IPPrefix(address: destinationAddress, length: Int(fixed.rtm_dst_len)) else { return nil }
@@ -33,7 +34,7 @@ struct RouteNetlink {
                                   destination: destination,
                                   gateway: attributes.bytes(Int32(RTA_GATEWAY.rawValue)).flatMap(IPAddress.init(bytes:)),
                                   device: device)
-                return LiveRoute(route: route, protocolTag: fixed.rtm_protocol)
+                return LiveRoute(route: route, protocolTag: fixed.rtm_protocol, isUnicast: fixed.rtm_type == UInt8(RTN_UNICAST))
             }
         }
     }

@@ -21,7 +21,23 @@ public final class RoutingKernel {
 
     /// Our rules of the family, in the model's form.
     public func ownedRules(_ family: IPFamily = .ipv4) throws -> [RoutingRule] {
-        try RuleNetlink(socket: socket).dump(family).filter(\.isOurs).map(\.rule).sorted()
+        try RuleNetlink(socket: socket).dump(family).filter { $0.isOurs && $0.isPlain }.map(\.rule).sorted()
+    }
+
+    /// Rules with our tag that are not of the kind uplinkctl writes (made by hand, or by a
+    /// newer version): ours to remove.
+    public func unknownOwnedRules(_ family: IPFamily = .ipv4) throws -> [UnknownRule] {
+        try RuleNetlink(socket: socket).dump(family).filter { $0.isOurs && !$0.isPlain }.map {
+            UnknownRule(priority: $0.rule.priority, table: $0.rule.table, message: $0.message)
+        }
+    }
+
+    func delete(_ rule: UnknownRule) throws {
+        try RuleNetlink(socket: socket).resend(rule.message, type: Int(RTM_DELRULE), flags: 0, object: rule.deletion)
+    }
+
+    func recreate(_ rule: UnknownRule) throws {
+        try RuleNetlink(socket: socket).resend(rule.message, type: Int(RTM_NEWRULE), flags: Int32(NLM_F_CREATE | NLM_F_EXCL), object: "recreate " + rule.deletion)
     }
 
     /// Rules of other programs: never changed, but checked for clashes.

@@ -2,10 +2,15 @@ import CNetlink
 import Glibc
 import UplinkCore
 
-/// An ip rule as the kernel holds it, with what tells ours from foreign ones.
+/// An ip rule as the kernel holds it, with what tells ours from foreign ones. `rule` is what
+/// the model can say of it; `isPlain` is false for a rule with selectors or an action
+/// uplinkctl never writes. `message` is the rule as dumped, which deletes (or recreates) it
+/// exactly.
 struct LiveRule {
     let rule: RoutingRule
+    let isPlain: Bool
     let protocolTag: UInt8
+    let message: [UInt8]
     var isOurs: Bool { protocolTag == Ownership.routeProtocol }
 }
 
@@ -20,22 +25,39 @@ struct RuleNetlink {
         return messages.filter { $0.type == UInt16(RTM_NEWRULE) }.compactMap { message in
             message.withHeader { header -> LiveRule? in
                 let fixed = UnsafeRawPointer(header).advanced(by: MemoryLayout<nlmsghdr>.size).loadUnaligned(as: fib_rule_hdr.self)
-                // Only plain "lookup" rules without address selectors can be ours.
-                guard fixed.action == UInt8(FR_ACT_TO_TBL) else { return nil }
                 let attributes = NetlinkAttributes(header, headerSize: MemoryLayout<fib_rule_hdr>.size)
+                let priority = attributes.u32(Int32(FRA_PRIORITY)) ?? 0
+                let tag = attributes.u8(Int32(FRA_PROTOCOL)) ?? 0
+                // uplinkctl writes plain lookups by mark only: anything more is another kind of rule.
+                let plain = fixed.action == UInt8(FR_ACT_TO_TBL) && fixed.src_len == 0 && fixed.dst_len == 0 && fixed.tos == 0
+                    && attributes.types.isSubset(of: Self.plainAttributes)
                 let mark = attributes.u32(Int32(FRA_FWMARK))
                 let mask = attributes.u32(Int32(FRA_FWMASK))
                 let suppress = attributes.u32(Int32(FRA_SUPPRESS_PREFIXLEN)).flatMap { $0 == UInt32.max ? nil : Int($0) }
                 let rule = RoutingRule(
                     family: family,
-                    priority: attributes.u32(Int32(FRA_PRIORITY)) ?? 0,
+                    priority: priority,
                     // A zero mark is left out of the dump; only its mask comes back.
                     fwmark: mark == nil && mask == nil ? nil : MarkedBits(value: (mark ?? 0) & (mask ?? .max), mask: mask ?? .max),
                     inverted: fixed.flags & UInt32(FIB_RULE_INVERT) != 0,
                     table: attributes.u32(Int32(FRA_TABLE)) ?? UInt32(fixed.table),
                     suppressPrefixLength: suppress)
-                return LiveRule(rule: rule, protocolTag: attributes.u8(Int32(FRA_PROTOCOL)) ?? 0)
+                return LiveRule(rule: rule, isPlain: plain, protocolTag: tag, message: message.bytes)
             }
+        }
+    }
+
+    static let plainAttributes: Set<UInt16> = Set([FRA_PRIORITY, FRA_TABLE, FRA_FWMARK, FRA_FWMASK, FRA_SUPPRESS_PREFIXLEN, FRA_PROTOCOL].map { UInt16($0) })
+
+    /// Deletes (or recreates) a rule exactly as it was dumped: every selector it has.
+    func resend(_ message: [UInt8], type: Int, flags: Int32, object: String) throws {
+        _ = try socket.request(object: object, type: UInt16(type), flags: Int32(NLM_F_REQUEST | NLM_F_ACK) | flags) { header in
+            let payload = message.dropFirst(MemoryLayout<nlmsghdr>.size)
+            let length = MemoryLayout<nlmsghdr>.size + payload.count
+            payload.withUnsafeBytes { bytes in
+                UnsafeMutableRawPointer(header).advanced(by: MemoryLayout<nlmsghdr>.size).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            }
+            header.pointee.nlmsg_len = UInt32(length)
         }
     }
 

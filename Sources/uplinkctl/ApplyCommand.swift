@@ -52,10 +52,21 @@ struct ApplyCommand: ParsableCommand {
                 print("uplinkctl: in sync with \(config.path); nothing changed")
                 return
             }
-            try kernel.apply(changes, nftBefore: live.nftables)
-            try store.save(record.updated(desired: desired.sysctls, changes: changes.sysctls))
+            try store.save(record.including(changes.sysctls))
+            do {
+                try kernel.apply(changes, nftBefore: live.nftables)
+            } catch {
+                try? store.save(record)
+                throw error
+            }
             for line in changes.lines { print(line) }
             print("uplinkctl: applied \(changes.lines.count) change\(changes.lines.count == 1 ? "" : "s")")
+            do {
+                try store.save(record.updated(desired: desired.sysctls, changes: changes.sysctls))
+            } catch {
+                printError("uplinkctl: applied, but the sysctl record could not be written: \(error)")
+                throw ExitStatus.kernelRefused
+            }
         } catch let error as ExitCode {
             throw error
         } catch let error as IncompleteUndo {

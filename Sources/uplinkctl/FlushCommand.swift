@@ -17,8 +17,7 @@ struct FlushCommand: ParsableCommand {
     func run() throws {
         let (kernel, store) = try kernelOptions.open()
         do {
-            let record = store.record
-            let live = try kernel.live(desired: nil, record: record)
+            let (live, record) = try liveState(kernel, store, desired: nil)
             let changes = StateDiff.changes(from: live, to: nil, record: record)
             try kernel.apply(changes, nftBefore: live.nftables)
             try store.save(SysctlRecord())

@@ -46,9 +46,9 @@ struct UnsupportedKernel: Error, CustomStringConvertible {
 /// The live state, and the sysctl record when it still describes it: a record without our
 /// table is left over from an earlier life of the namespace and is dropped.
 func liveState(_ kernel: Kernel, _ store: StateStore, desired: DesiredState?) throws -> (LiveState, SysctlRecord) {
-    var record = store.record
+    var record = try store.record()
     var live = try kernel.live(desired: desired, record: record)
-    if live.nftables == nil && live.rules.isEmpty && !record.originals.isEmpty {
+    if live.nftables == nil && live.rules.isEmpty && live.unknownRules.isEmpty && !record.entries.isEmpty {
         record = SysctlRecord()
         live = try kernel.live(desired: desired, record: record)
     }

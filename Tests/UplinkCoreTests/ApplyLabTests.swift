@@ -110,6 +110,8 @@ struct ApplyLabTests {
                 try must(["ip", "netns", "exec", lab.host, "nft", "delete", "rule", "inet", "uplinkctl", "balance", "handle", handle])
                 try must(["ip", "netns", "exec", lab.host, "nft", "delete", "element", "inet", "uplinkctl", "slots", "{ 1 }"])
                 try must(["ip", "netns", "exec", lab.host, "sysctl", "-qw", "net.ipv4.conf.up1.rp_filter=1"])
+                // A rule with our tag but a selector uplinkctl never writes: ours, and not wanted.
+                try must(["ip", "-n", lab.host, "rule", "add", "from", "198.18.7.0/24", "lookup", "110", "priority", "31000", "protocol", "117"])
 
                 let diff = try Self.diff(lab, config)
                 #expect(diff.status == 1)
@@ -117,13 +119,19 @@ struct ApplyLabTests {
                                "+ ip route add default via 198.18.3.1 dev up3 table 112 proto 117",
                                "+ nft insert rule inet uplinkctl balance position", "ct state != new return",
                                "+ nft add element inet uplinkctl slots { 1 : goto new-up2 }",
-                               "+ sysctl -w net.ipv4.conf.up1.rp_filter=2 # now 1"] {
+                               "+ sysctl -w net.ipv4.conf.up1.rp_filter=2 # now 1",
+                               "- ip rule del priority 31000 lookup 110 protocol 117 # with selectors uplinkctl does not write"] {
                     #expect(diff.stdout.contains(needle), "diff does not name '\(needle)':\n\(diff.stdout)")
                 }
-                #expect(diff.stdout.split(separator: "\n").count == 5, "\(diff.stdout)")
+                #expect(diff.stdout.split(separator: "\n").count == 6, "\(diff.stdout)")
                 #expect(try Self.apply(lab, config).status == 0)
                 #expect(try Self.diff(lab, config).status == 0)
-                #expect(try KernelSnapshot(lab.host).sysctls == before.sysctls)
+                let repaired = try KernelSnapshot(lab.host)
+                // The repaired rule sits after the others of its priority: the same rules, another order.
+                #expect(repaired.rules.split(separator: "\n").sorted() == before.rules.split(separator: "\n").sorted())
+                #expect(repaired.routes == before.routes)
+                #expect(repaired.ruleset == before.ruleset)
+                #expect(repaired.sysctls == before.sysctls)
                 #expect(try lab.connections(from: .host, .udp, count: 3).allSatisfy { $0 != nil })
             }
         }
@@ -186,7 +194,7 @@ struct ApplyLabTests {
             // A refusal after the nft batch (while the removed uplink's rule is deleted) undoes the batch too.
             let installed = try KernelSnapshot(lab.host)
             try UplinkctlCLI.withConfig(Self.yaml(weights: [1, 1])) { config in
-                // Steps: restore up3's rp_filter, the nft batch, delete up3's rule, delete its route.
+                // Steps: the nft batch, delete up3's rule, delete its route, restore up3's rp_filter.
                 let result = try Self.apply(lab, config, environment: ["UPLINKCTL_FAULT_AT": "3"])
                 #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
             }
@@ -207,7 +215,8 @@ struct ApplyLabTests {
                 try #require(try Self.apply(lab, config).status == 0)
                 #expect(try Self.foreignObjects(lab) == foreign)
                 try UplinkctlCLI.withConfig(Self.yaml(weights: [1, 1])) { smaller in
-                    _ = try Self.apply(lab, smaller, environment: ["UPLINKCTL_FAULT_AT": "2"])
+                    let failed = try Self.apply(lab, smaller, environment: ["UPLINKCTL_FAULT_AT": "2"])
+                    #expect(failed.status == 1 && failed.stderr.contains("refusal injected"), "\(failed.stderr)")
                 }
                 #expect(try Self.foreignObjects(lab) == foreign)
             }
@@ -215,6 +224,49 @@ struct ApplyLabTests {
             #expect(flushed.status == 0, "\(flushed.stderr)")
             #expect(try KernelSnapshot(lab.host) == pristine)
             #expect(try UplinkctlCLI.run(["flush", "--netns", lab.host]).stdout.contains("nothing to flush"))
+        }
+    }
+
+    /// A setting someone changes after apply is theirs: flush puts back only what still holds
+    /// the value uplinkctl wrote.
+    @Test func flushLeavesASettingChangedSince() throws {
+        try Lab.with { lab in
+            let pristine = try KernelSnapshot(lab.host)
+            try UplinkctlCLI.withConfig(Self.lab) { config in
+                try #require(try Self.apply(lab, config).status == 0)
+            }
+            try must(["ip", "netns", "exec", lab.host, "sysctl", "-qw", "net.ipv4.conf.up1.rp_filter=1"])
+            #expect(try UplinkctlCLI.run(["flush", "--netns", lab.host]).status == 0)
+            let after = try KernelSnapshot(lab.host)
+            #expect(after.sysctls == pristine.sysctls.replacingOccurrences(of: "net.ipv4.conf.up1.rp_filter = 0", with: "net.ipv4.conf.up1.rp_filter = 1"))
+            #expect(after.rules == pristine.rules && after.routes == pristine.routes && after.ruleset == pristine.ruleset)
+        }
+    }
+
+    /// 40 uplinks (hundreds of messages in one nft transaction, as many acknowledgements) and
+    /// weights 1000:999:… (a slots map of thousands of elements, more than one netlink
+    /// attribute can hold): applied, in sync, flushed.
+    @Test(arguments: [(40, false), (3, true)])
+    func largeConfigs(uplinks: Int, heavy: Bool) throws {
+        try Namespaces.with(["host", "peer"]) { names in
+            let (host, peer) = (names[0], names[1])
+            let links = (1...uplinks).flatMap { n in ["link add u\(n) netns \(host) type veth peer name p\(n) netns \(peer)"] }
+            try must(["ip", "-batch", "-"], input: links.joined(separator: "\n") + "\n")
+            let addresses = (1...uplinks).flatMap { n in ["addr add 198.18.\(n).2/24 dev u\(n)", "link set u\(n) up"] }
+            try must(["ip", "-n", host, "-batch", "-"], input: addresses.joined(separator: "\n") + "\n")
+            let yaml = "uplinks:\n" + (1...uplinks).map { n in
+                "  - {name: u\(n), interface: u\(n), gateway: 198.18.\(n).1, weight: \(heavy ? 1001 - n : 1)}"
+            }.joined(separator: "\n") + "\n"
+            try UplinkctlCLI.withConfig(yaml) { config in
+                let applied = try UplinkctlCLI.run(["apply", "--netns", host, config])
+                #expect(applied.status == 0, "\(applied.stderr)")
+                #expect(try UplinkctlCLI.run(["diff", "--netns", host, config]).status == 0)
+                let slots = try must(["ip", "netns", "exec", host, "nft", "list", "map", "inet", "uplinkctl", "slots"])
+                let expected = heavy ? (1...uplinks).map { 1001 - $0 }.reduce(0, +) : uplinks
+                #expect(slots.components(separatedBy: "goto new-").count - 1 == expected)
+                #expect(try UplinkctlCLI.run(["flush", "--netns", host]).status == 0)
+                #expect(try must(["ip", "netns", "exec", host, "nft", "list", "ruleset"]).isEmpty)
+            }
         }
     }
 

@@ -59,9 +59,12 @@ struct ApplyRefusalTests {
     /// A second apply waits for the first to let go of the namespace's lock.
     @Test func twoAppliesDoNotInterleave() throws {
         try Lab.with { lab in
-            let inode = try must(["stat", "-L", "-c", "%i", "/run/netns/\(lab.host)"]).trimmingCharacters(in: .whitespacesAndNewlines)
+            // The namespace's cookie (SO_NETNS_COOKIE), by which uplinkctl names its lock.
+            let cookie = try must(["ip", "netns", "exec", lab.host, Lab.python, "-c",
+                                   "import socket, struct; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); print(struct.unpack('Q', s.getsockopt(socket.SOL_SOCKET, 71, 8))[0])"])
+                .trimmingCharacters(in: .whitespacesAndNewlines)
             try FileManager.default.createDirectory(atPath: "/run/uplinkctl", withIntermediateDirectories: true)
-            let lockFile = "/run/uplinkctl/netns-\(inode).lock"
+            let lockFile = "/run/uplinkctl/netns-cookie-\(cookie).lock"
             // Another holder of the lock, for a bounded moment.
             let holder = Process()
             holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")

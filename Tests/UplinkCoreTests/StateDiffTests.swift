@@ -70,18 +70,51 @@ import Testing
 
     @Test func flushRestoresOnlyWhatWasChanged() throws {
         let state = try Self.plan(Self.threeEqual)
-        let record = SysctlRecord(originals: [Sysctl(["net", "ipv4", "conf", "eth0", "rp_filter"], "1")])
+        let path = ["net", "ipv4", "conf", "eth0", "rp_filter"]
+        let record = SysctlRecord(entries: [.init(path: path, original: "1", written: "2")])
         let changes = StateDiff.changes(from: Self.installed(state), to: nil, record: record)
         #expect(changes.nftables == [.deleteTable])
         #expect(changes.rulesToDelete.count == 4 && changes.routesToDelete.count == 3)
-        #expect(changes.sysctls == [SysctlChange(path: ["net", "ipv4", "conf", "eth0", "rp_filter"], value: "1", previous: "2", isRestore: true)])
+        #expect(changes.sysctls == [SysctlChange(path: path, value: "1", previous: "2", isRestore: true)])
     }
 
-    @Test func theRecordKeepsTheFirstValueOnly() {
+    /// A setting someone changed after uplinkctl wrote it is theirs now: flush leaves it.
+    @Test func flushLeavesASettingChangedSince() throws {
+        let state = try Self.plan(Self.threeEqual)
+        var live = Self.installed(state)
+        let path = ["net", "ipv4", "conf", "eth0", "rp_filter"]
+        live.sysctls = live.sysctls.map { $0.path == path ? Sysctl(path, "0") : $0 }
+        let record = SysctlRecord(entries: [.init(path: path, original: "1", written: "2")])
+        #expect(StateDiff.changes(from: live, to: nil, record: record).sysctls.isEmpty)
+    }
+
+    @Test func theRecordKeepsTheFirstOriginalAndIsSavedBeforeTheWrite() {
         let path = ["net", "ipv4", "ip_forward"]
-        let first = SysctlRecord().updated(desired: [Sysctl(path, "1")], changes: [SysctlChange(path: path, value: "1", previous: "0", isRestore: false)])
+        let first = SysctlRecord().including([SysctlChange(path: path, value: "1", previous: "0", isRestore: false)])
+        #expect(first.entries == [.init(path: path, original: "0", written: "1")])
         let again = first.updated(desired: [Sysctl(path, "1")], changes: [SysctlChange(path: path, value: "1", previous: "1", isRestore: false)])
-        #expect(again.originals == [Sysctl(path, "0")])
-        #expect(again.updated(desired: [], changes: []).originals.isEmpty)
+        #expect(again.entries == [.init(path: path, original: "0", written: "1")])
+        #expect(again.updated(desired: [], changes: []).entries.isEmpty)
+    }
+
+    @Test func aGatewayChangeReplacesTheRouteInPlace() throws {
+        let before = try Self.plan(Self.threeEqual)
+        let after = try Self.plan(Self.threeEqual.replacingOccurrences(of: "198.18.2.1", with: "198.18.2.254"))
+        let changes = StateDiff.changes(from: Self.installed(before), to: after, record: SysctlRecord())
+        #expect(changes.lines == ["+ ip route replace default via 198.18.2.254 dev eth1 table 111 proto 117 # was via 198.18.2.1 dev eth1"])
+    }
+
+    @Test("a foreign fwmark rule in front of ours", arguments: [
+        ("0x100/0xffffffff", false, true),   // our bits, our value: takes our packets
+        ("0x100/0xff00", false, true),
+        ("0x200/0xff00", false, false),      // another value on our bits
+        ("0x4000/0x4000", false, false),     // bits outside our mask (kube-proxy's)
+        ("0x200/0xff00", true, true),        // `not fwmark 0x200/0xff00` takes our 0x100
+        ("0x100/0xff00", true, false),
+    ])
+    func foreignMarkRules(mark: String, inverted: Bool, clashes: Bool) throws {
+        let parts = mark.split(separator: "/").map { UInt32($0.dropFirst(2), radix: 16)! }
+        let rule = RoutingRule(priority: 100, fwmark: MarkedBits(value: parts[0], mask: parts[1]), inverted: inverted, table: 300)
+        #expect(Preflight.catches(rule, rule.fwmark!, MarkedBits(value: 0x100, mask: 0xff00)) == clashes)
     }
 }

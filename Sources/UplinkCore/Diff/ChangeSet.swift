@@ -1,11 +1,14 @@
 /// Everything that must change to bring the live state to the desired one, in the order apply
-/// makes the changes: routes, then the rules that point at them, then the nft batch, then the
-/// removal of old rules and routes, then sysctls. New before old: nothing is ever without a way.
+/// makes the changes: routes, then the rules that point at them, then new sysctl values, then
+/// the nft batch, then the removal of old rules and routes, then restored sysctls. New before
+/// old: traffic always has a way.
 public struct ChangeSet: Sendable, Hashable {
     public var routesToAdd: [Route] = []
+    public var routesToReplace: [RouteReplacement] = []
     public var rulesToAdd: [RoutingRule] = []
     public var nftables: [NftChange] = []
     public var rulesToDelete: [RoutingRule] = []
+    public var unknownRulesToDelete: [UnknownRule] = []
     public var routesToDelete: [Route] = []
     /// Settings to write, with the value each had (for undo and for the record flush restores).
     public var sysctls: [SysctlChange] = []
@@ -13,17 +16,19 @@ public struct ChangeSet: Sendable, Hashable {
     public init() {}
 
     public var isEmpty: Bool {
-        routesToAdd.isEmpty && rulesToAdd.isEmpty && nftables.isEmpty && rulesToDelete.isEmpty
-            && routesToDelete.isEmpty && sysctls.isEmpty
+        routesToAdd.isEmpty && routesToReplace.isEmpty && rulesToAdd.isEmpty && nftables.isEmpty && rulesToDelete.isEmpty
+            && unknownRulesToDelete.isEmpty && routesToDelete.isEmpty && sysctls.isEmpty
     }
 
     /// The changes as `+`/`-` lines in the dry-run's language (diff's output).
     public var lines: [String] {
         var result: [String] = []
         result += routesToAdd.map { "+ " + shellCommand(IPCommands.route($0, .add)) }
+        result += routesToReplace.map { "+ " + shellCommand(IPCommands.route($0.new, .replace)) + " # was via \($0.old.gateway?.description ?? "-") dev \($0.old.device)" }
         result += rulesToAdd.map { "+ " + shellCommand(IPCommands.rule($0, .add)) }
         result += nftables.map { ($0.isAddition ? "+ " : "- ") + $0.command }
         result += rulesToDelete.map { "- " + shellCommand(IPCommands.rule($0, .del)) }
+        result += unknownRulesToDelete.map { "- " + $0.deletion }
         result += routesToDelete.map { "- " + shellCommand(IPCommands.route($0, .del)) }
         result += sysctls.map { change in
             let line = shellCommand(IPCommands.sysctl(Sysctl(change.path, change.value)))
@@ -47,4 +52,10 @@ public struct SysctlChange: Sendable, Hashable {
         self.previous = previous
         self.isRestore = isRestore
     }
+}
+
+/// A route whose table and destination stay, with a new gateway or device.
+public struct RouteReplacement: Sendable, Hashable {
+    public var old: Route
+    public var new: Route
 }

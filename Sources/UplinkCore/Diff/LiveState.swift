@@ -2,6 +2,8 @@
 /// protocol tag), our nft table, and the current values of the sysctls we manage.
 public struct LiveState: Sendable, Hashable {
     public var rules: [RoutingRule]
+    /// Rules with our tag that uplinkctl does not write (other selectors or actions): removed.
+    public var unknownRules: [UnknownRule] = []
     public var routes: [Route]
     /// Nil when the table does not exist.
     public var nftables: LiveNftTable?
@@ -73,5 +75,24 @@ public struct LiveNftRule: Sendable, Hashable {
     /// How diff names it: the nft text, or the raw expressions of a rule we do not know.
     public var text: String {
         rule.map(NftText.rule) ?? expressions.map(\.description).joined(separator: " ")
+    }
+}
+
+/// An ip rule carrying our protocol tag that is not of the kind uplinkctl writes, kept as the
+/// kernel dumped it, so that it can be removed (or put back) exactly.
+public struct UnknownRule: Sendable, Hashable {
+    public var priority: UInt32
+    public var table: UInt32
+    public var message: [UInt8]
+
+    public init(priority: UInt32, table: UInt32, message: [UInt8]) {
+        self.priority = priority
+        self.table = table
+        self.message = message
+    }
+
+    /// How diff names its removal.
+    public var deletion: String {
+        "ip rule del priority \(priority) lookup \(RoutingTable.name(table)) protocol \(Ownership.routeProtocol) # with selectors uplinkctl does not write"
     }
 }

@@ -8,7 +8,6 @@ public struct InterfaceState: Sendable, Hashable {
     public let hasCarrier: Bool
     /// The IPv4 networks on it (and a point-to-point peer).
     public var addresses: [IPPrefix] = []
-    public var localAddresses: [IPAddress] = []
 
     public init(name: String, index: UInt32, isUp: Bool, hasCarrier: Bool) {
         self.name = name
@@ -43,19 +42,22 @@ public enum Preflight {
                 problems.append("uplink \(uplink.name): table \(RoutingTable.name(uplink.table)) already holds routes that are not ours (ip route show table \(uplink.table)); choose another with `table:`")
             }
             let ours = MarkedBits(value: uplink.mark, mask: config.markMask)
-            for rule in foreignRules where !rule.inverted && rule.priority <= config.rulePriority {
-                // A foreign rule in front of ours that matches on our bits alone would catch our packets.
-                guard let mark = rule.fwmark, mark.mask != 0, mark.mask & ~config.markMask == 0, ours.value & mark.mask == mark.value else { continue }
-                problems.append("uplink \(uplink.name): mark \(ours) is already used by a rule that is not ours (priority \(rule.priority), fwmark \(mark)); choose another mark-mask or mark")
+            for rule in foreignRules where rule.priority <= config.rulePriority {
+                guard let mark = rule.fwmark, Self.catches(rule, mark, ours) else { continue }
+                problems.append("uplink \(uplink.name): mark \(ours) is already used by a rule that is not ours (priority \(rule.priority), \(rule.inverted ? "not " : "")fwmark \(mark)); choose another mark-mask or mark")
             }
         }
         return problems
     }
 }
 
-extension IPPrefix {
-    public func contains(_ address: IPAddress) -> Bool {
-        guard address.family == family else { return false }
-        return IPPrefix(address: address, length: length)?.address == self.address
+extension Preflight {
+    /// Whether a foreign fwmark rule in front of ours would take packets carrying our mark: it
+    /// looks at bits of our mask, and on those bits it matches our value (or, for `not`, does not).
+    static func catches(_ rule: RoutingRule, _ mark: MarkedBits, _ ours: MarkedBits) -> Bool {
+        let shared = mark.mask & ours.mask
+        guard shared != 0 else { return false }
+        let agrees = (ours.value ^ mark.value) & shared == 0
+        return rule.inverted ? !agrees : agrees
     }
 }

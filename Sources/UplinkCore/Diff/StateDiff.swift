@@ -5,10 +5,17 @@ public enum StateDiff {
         var changes = ChangeSet()
         let wantedRules = desired?.rules ?? []
         let wantedRoutes = desired?.routes ?? []
-        changes.routesToAdd = wantedRoutes.filter { !live.routes.contains($0) }
+        let newRoutes = wantedRoutes.filter { !live.routes.contains($0) }
+        let oldRoutes = live.routes.filter { !wantedRoutes.contains($0) }
+        // The same table and destination by another way: replaced in place, never missing.
+        changes.routesToReplace = newRoutes.compactMap { new in
+            oldRoutes.first { $0.table == new.table && $0.destination == new.destination }.map { RouteReplacement(old: $0, new: new) }
+        }
+        changes.routesToAdd = newRoutes.filter { new in !changes.routesToReplace.contains { $0.new == new } }
+        changes.routesToDelete = oldRoutes.filter { old in !changes.routesToReplace.contains { $0.old == old } }
         changes.rulesToAdd = wantedRules.filter { !live.rules.contains($0) }
         changes.rulesToDelete = live.rules.filter { !wantedRules.contains($0) }
-        changes.routesToDelete = live.routes.filter { !wantedRoutes.contains($0) }
+        changes.unknownRulesToDelete = live.unknownRules
         changes.nftables = NftDiff.changes(from: live.nftables, to: desired?.nftables)
         changes.sysctls = sysctlChanges(current: live.sysctls, desired: desired?.sysctls ?? [], record: record)
         return changes
@@ -21,10 +28,10 @@ public enum StateDiff {
             result.append(SysctlChange(path: setting.path, value: setting.value, previous: now(setting.path), isRestore: false))
         }
         let wanted = Set(desired.map(\.path))
-        for original in record.originals where !wanted.contains(original.path) {
-            // A setting whose interface is gone has nothing to restore.
-            guard let value = now(original.path), value != original.value else { continue }
-            result.append(SysctlChange(path: original.path, value: original.value, previous: value, isRestore: true))
+        for entry in record.entries where !wanted.contains(entry.path) {
+            // Put back only what still holds our value: a setting changed since is not ours any more.
+            guard let value = now(entry.path), value == entry.written, value != entry.original else { continue }
+            result.append(SysctlChange(path: entry.path, value: entry.original, previous: value, isRestore: true))
         }
         return result
     }

@@ -32,6 +32,10 @@ public struct IPPrefix: Sendable, Hashable, Codable, Comparable, CustomStringCon
 
     public var isDefault: Bool { length == 0 }
 
+    public func contains(_ address: IPAddress) -> Bool {
+        address.family == family && IPPrefix(address: address, length: length)?.address == self.address
+    }
+
     /// `default`, a host address without `/32`, or `NETWORK/LENGTH`: the way `ip` prints it.
     public var description: String {
         length == family.bitCount ? address.description : "\(address)/\(length)"

@@ -119,7 +119,10 @@ public enum NftSetEncoding {
         var open: [UInt8]?
         for element in sorted {
             if element.intervalEnd {
-                guard let start = open else { continue } // the leading end at the zero address
+                guard let start = open else {
+                    // Only nft's leading end at the zero address stands alone.
+                    if element.key.allSatisfy({ $0 == 0 }) { continue } else { return nil }
+                }
                 guard let last = AddressRange.decrement(element.key) else { return nil }
                 result.append(AddressRange(first: start, last: last))
                 open = nil

@@ -48,7 +48,7 @@ enum NftUserdata {
 
     /// The map's typeof, when it is one uplinkctl writes.
     static func mapTypeof(_ userdata: [UInt8]) -> NftMapTypeof? {
-        for candidate in [NftMapTypeof.connectionMark] where verdictMap(keyedBy: candidate) == userdata { return candidate }
+        if verdictMap(keyedBy: .connectionMark) == userdata { return .connectionMark }
         guard let key = field(keyTypeofType, in: userdata), let nested = field(1, in: key),
               let generator = field(0, in: nested).flatMap(NftRuleDecoding.Reader.value),
               let modulus = field(1, in: nested).flatMap(NftRuleDecoding.Reader.value) else { return nil }
