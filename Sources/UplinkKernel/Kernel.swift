@@ -25,10 +25,7 @@ public final class Kernel {
     /// Our objects as they are now, and the current values of the sysctls we want or changed.
     public func live(desired: DesiredState?, record: SysctlRecord) throws -> LiveState {
         let paths = (desired?.sysctls.map(\.path) ?? []) + record.entries.map(\.path)
-        var sysctls: [Sysctl] = []
-        for path in Set(paths) {
-            if let value = try sysctlFiles.read(path) { sysctls.append(Sysctl(path, value)) }
-        }
+        let sysctls = try sysctlFiles.read(Array(Set(paths)))
         var state = LiveState(rules: try routing.ownedRules(), routes: try routing.ownedRoutes(),
                               nftables: try nft.read(), sysctls: sysctls)
         state.unknownRules = try routing.unknownOwnedRules()

@@ -16,9 +16,16 @@ struct LinkNetlink {
                 let info = UnsafeRawPointer(header).advanced(by: MemoryLayout<nlmsghdr>.size).loadUnaligned(as: ifinfomsg.self)
                 let attributes = NetlinkAttributes(header, headerSize: MemoryLayout<ifinfomsg>.size)
                 guard let name = attributes.string(Int32(IFLA_IFNAME)) else { return }
-                result[name] = InterfaceState(name: name, index: UInt32(bitPattern: info.ifi_index),
-                                        isUp: info.ifi_flags & UInt32(IFF_UP) != 0,
-                                        hasCarrier: info.ifi_flags & 0x10000 /* IFF_LOWER_UP */ != 0)
+                var state = InterfaceState(name: name, index: UInt32(bitPattern: info.ifi_index),
+                                           isUp: info.ifi_flags & UInt32(IFF_UP) != 0,
+                                           hasCarrier: info.ifi_flags & 0x10000 /* IFF_LOWER_UP */ != 0)
+                // struct rtnl_link_stats64 starts rx_packets, tx_packets, rx_bytes, tx_bytes.
+                if let stats = attributes.bytes(Int32(IFLA_STATS64)), stats.count >= 32 {
+                    let words = stats.withUnsafeBytes { raw in (0..<4).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self) } }
+                    state.received = .init(packets: words[0], bytes: words[2])
+                    state.sent = .init(packets: words[1], bytes: words[3])
+                }
+                result[name] = state
             }
         }
         let addresses = try socket.request(object: "ip address list", type: UInt16(RTM_GETADDR), flags: Int32(NLM_F_REQUEST | NLM_F_DUMP)) { header in

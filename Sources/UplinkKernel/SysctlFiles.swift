@@ -6,9 +6,13 @@ import UplinkCore
 struct SysctlFiles {
     let namespace: String?
 
-    func read(_ path: [String]) throws -> String? {
+    /// The current values of the settings that exist, read in one visit to the namespace.
+    func read(_ paths: [[String]]) throws -> [Sysctl] {
         try NetworkNamespace.run(namespace) {
-            (try? String(contentsOfFile: Sysctl(path, "").procPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            paths.compactMap { path in
+                (try? String(contentsOfFile: Sysctl(path, "").procPath, encoding: .utf8))
+                    .map { Sysctl(path, $0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            }
         }
     }
 

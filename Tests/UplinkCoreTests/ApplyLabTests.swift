@@ -46,7 +46,7 @@ struct ApplyLabTests {
                 #expect(summary.inSync && summary.uplinks.allSatisfy { $0.state == "up" })
                 let text = try UplinkctlCLI.run(["status", "--netns", lab.host, config]).stdout
                 #expect(text.hasPrefix("installed, in sync with the config; balance: nth\n"), "\(text)")
-                #expect(text.contains("share of new connections and of bytes sent:") && text.contains("█"), "\(text)")
+                #expect(text.contains("share of new connections (since apply) and of bytes both ways") && text.contains("█"), "\(text)")
                 // The LAN is reached directly, masqueraded by nothing: the LAN client sees the host's LAN address.
                 #expect(try lab.echo(from: .host, .udp, count: 1, to: Lab.lanClientAddress) == ["198.18.200.1 eth0"])
             }

@@ -8,6 +8,18 @@ public struct InterfaceState: Sendable, Hashable {
     public let hasCarrier: Bool
     /// The IPv4 networks on it (and a point-to-point peer).
     public var addresses: [IPPrefix] = []
+    /// The kernel's own counters of the interface since it was created.
+    public var received = Traffic()
+    public var sent = Traffic()
+
+    public struct Traffic: Sendable, Hashable, Codable {
+        public var packets: UInt64 = 0
+        public var bytes: UInt64 = 0
+        public init(packets: UInt64 = 0, bytes: UInt64 = 0) {
+            self.packets = packets
+            self.bytes = bytes
+        }
+    }
 
     public init(name: String, index: UInt32, isUp: Bool, hasCarrier: Bool) {
         self.name = name

@@ -24,6 +24,4 @@ public struct PlannedUplink: Sendable, Hashable, Codable {
     public var slots: Int
     /// Counter of new connections balanced onto this uplink.
     public var connectionCounter: String
-    /// Counter of packets and bytes sent through this uplink by mark.
-    public var trafficCounter: String
 }

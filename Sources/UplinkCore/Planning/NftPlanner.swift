@@ -39,7 +39,7 @@ struct NftPlanner {
                                    rules: masquerading.map { NftRule([.family(.ipv4), .outputInterface($0)], [.masquerade]) }))
         }
         return NftTable(
-            counters: uplinks.flatMap { [$0.connectionCounter, $0.trafficCounter] },
+            counters: uplinks.map(\.connectionCounter),
             sets: sets,
             maps: [knownMap(), slotsMap()],
             chains: chains
@@ -55,7 +55,8 @@ struct NftPlanner {
 
     private func viaChain(_ uplink: PlannedUplink) -> NftChain {
         NftChain(name: Self.viaChainName(uplink), rules: [
-            NftRule([], [.setPacketMark(bits(uplink)), .count(counter: uplink.trafficCounter)]),
+            // No per-packet counter: the interface's own statistics say what the uplink carried.
+            NftRule([], [.setPacketMark(bits(uplink))]),
         ])
     }
 

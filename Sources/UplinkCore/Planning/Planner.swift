@@ -9,7 +9,7 @@ public enum Planner {
         let weights = reducedWeights(config.uplinks.map(\.weight))
         let planned = zip(config.uplinks, weights).map { uplink, slots in
             PlannedUplink(uplink: uplink, slots: slots,
-                          connectionCounter: "conns-\(uplink.name)", trafficCounter: "traffic-\(uplink.name)")
+                          connectionCounter: "conns-\(uplink.name)")
         }
         return DesiredState(
             uplinks: planned,

@@ -1,7 +1,8 @@
 import Foundation
 
-/// `uplinkctl status`: what is installed, and per uplink its link, routing and what it carried,
-/// with each uplink's share of new connections and of bytes as a bar.
+/// `uplinkctl status`: what is installed, and per uplink its link, routing and what it carried
+/// (new connections by our counter; packets and bytes by the interface's own statistics), with
+/// each uplink's share of connections and of bytes as a bar.
 public struct StatusReport: Sendable {
     public struct Count: Sendable, Hashable, Codable {
         public var packets: UInt64
@@ -21,9 +22,11 @@ public struct StatusReport: Sendable {
         public var mark: String
         public var table: UInt32
         public var weight: Int
+        /// New connections balanced onto it since apply.
         public var connections: UInt64
-        public var packets: UInt64
-        public var bytes: UInt64
+        /// The interface's counters since it was created.
+        public var received: InterfaceState.Traffic
+        public var sent: InterfaceState.Traffic
     }
 
     public struct Summary: Sendable, Codable {
@@ -47,11 +50,10 @@ public struct StatusReport: Sendable {
             case let interface? where !interface.hasCarrier: state = "no-carrier"
             default: state = "up"
             }
-            let traffic = counters[planned.trafficCounter]
             return UplinkLine(name: uplink.name, interface: uplink.interface, state: state, gateway: uplink.gateway?.description,
                               mark: hex(uplink.mark), table: uplink.table, weight: uplink.weight,
                               connections: counters[planned.connectionCounter]?.packets ?? 0,
-                              packets: traffic?.packets ?? 0, bytes: traffic?.bytes ?? 0)
+                              received: interfaces[uplink.interface]?.received ?? .init(), sent: interfaces[uplink.interface]?.sent ?? .init())
         }
         summary = Summary(installed: live.nftables != nil || !live.rules.isEmpty, inSync: changes.isEmpty,
                           differences: changes.lines.count, balance: desired.nftables.maps.contains { if case .numberGenerator(.random, _) = $0.typeof { return true } else { return false } } ? "random" : "nth",
@@ -74,20 +76,22 @@ public struct StatusReport: Sendable {
             lines.append("installed, \(summary.differences) difference\(summary.differences == 1 ? "" : "s") from the config (uplinkctl diff shows them); balance: \(summary.balance)")
         }
         lines.append("")
-        let header = ["uplink", "interface", "state", "gateway", "mark", "table", "weight", "conns", "packets", "bytes"]
+        let header = ["uplink", "interface", "state", "gateway", "mark", "table", "weight", "conns", "received", "sent"]
         let rows = summary.uplinks.map { u in
-            [u.name, u.interface, u.state, u.gateway ?? "-", u.mark, String(u.table), String(u.weight), String(u.connections), String(u.packets), Self.bytes(u.bytes)]
+            [u.name, u.interface, u.state, u.gateway ?? "-", u.mark, String(u.table), String(u.weight), String(u.connections),
+             Self.bytes(u.received.bytes), Self.bytes(u.sent.bytes)]
         }
         lines += Self.columns([header] + rows)
         let totalConnections = summary.uplinks.map(\.connections).reduce(0, +)
-        let totalBytes = summary.uplinks.map(\.bytes).reduce(0, +)
+        let bytes = summary.uplinks.map { $0.received.bytes + $0.sent.bytes }
+        let totalBytes = bytes.reduce(0, +)
         if totalConnections > 0 || totalBytes > 0 {
             lines.append("")
-            lines.append("share of new connections and of bytes sent:")
+            lines.append("share of new connections (since apply) and of bytes both ways (since the interface came up):")
             let width = summary.uplinks.map(\.name.count).max() ?? 0
-            for u in summary.uplinks {
+            for (u, carried) in zip(summary.uplinks, bytes) {
                 let name = u.name.padding(toLength: width, withPad: " ", startingAt: 0)
-                lines.append("  \(name) conns \(Self.bar(u.connections, of: totalConnections))  bytes \(Self.bar(u.bytes, of: totalBytes))")
+                lines.append("  \(name) conns \(Self.bar(u.connections, of: totalConnections))  bytes \(Self.bar(carried, of: totalBytes))")
             }
         }
         return lines.joined(separator: "\n") + "\n"

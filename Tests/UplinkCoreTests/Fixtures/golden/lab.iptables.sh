@@ -35,11 +35,8 @@ iptables -t mangle -N UPL-output
 iptables -t mangle -N UPL-prerouting
 iptables -t nat -N UPL-postrouting
 iptables -t mangle -A UPL-via-up1 -j MARK --set-xmark 0x100/0xff00
-iptables -t mangle -A UPL-via-up1 -m comment --comment 'counter traffic-up1'
 iptables -t mangle -A UPL-via-up2 -j MARK --set-xmark 0x200/0xff00
-iptables -t mangle -A UPL-via-up2 -m comment --comment 'counter traffic-up2'
 iptables -t mangle -A UPL-via-up3 -j MARK --set-xmark 0x300/0xff00
-iptables -t mangle -A UPL-via-up3 -m comment --comment 'counter traffic-up3'
 iptables -t mangle -A UPL-new-up1 -j CONNMARK --set-xmark 0x100/0xff00
 iptables -t mangle -A UPL-new-up1 -m comment --comment 'counter conns-up1'
 iptables -t mangle -A UPL-new-up1 -g UPL-via-up1

@@ -28,15 +28,9 @@ nft -f - <<'UPLINKCTL_NFT'
 table inet uplinkctl {
 	counter conns-up1 {
 	}
-	counter traffic-up1 {
-	}
 	counter conns-up2 {
 	}
-	counter traffic-up2 {
-	}
 	counter conns-up3 {
-	}
-	counter traffic-up3 {
 	}
 	set never-balanced-v4 {
 		type ipv4_addr
@@ -56,13 +50,13 @@ table inet uplinkctl {
 		elements = { 0 : goto new-up1, 1 : goto new-up2, 2 : goto new-up3 }
 	}
 	chain via-up1 {
-		meta mark set meta mark & 0xffff00ff | 0x100 counter name "traffic-up1"
+		meta mark set meta mark & 0xffff00ff | 0x100
 	}
 	chain via-up2 {
-		meta mark set meta mark & 0xffff00ff | 0x200 counter name "traffic-up2"
+		meta mark set meta mark & 0xffff00ff | 0x200
 	}
 	chain via-up3 {
-		meta mark set meta mark & 0xffff00ff | 0x300 counter name "traffic-up3"
+		meta mark set meta mark & 0xffff00ff | 0x300
 	}
 	chain new-up1 {
 		ct mark set ct mark & 0xffff00ff | 0x100 counter name "conns-up1" goto via-up1

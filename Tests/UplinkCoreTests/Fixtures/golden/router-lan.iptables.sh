@@ -28,9 +28,7 @@ iptables -t mangle -N UPL-balance
 iptables -t mangle -N UPL-prerouting
 iptables -t nat -N UPL-postrouting
 iptables -t mangle -A UPL-via-isp-a -j MARK --set-xmark 0x100/0xff00
-iptables -t mangle -A UPL-via-isp-a -m comment --comment 'counter traffic-isp-a'
 iptables -t mangle -A UPL-via-isp-b -j MARK --set-xmark 0x200/0xff00
-iptables -t mangle -A UPL-via-isp-b -m comment --comment 'counter traffic-isp-b'
 iptables -t mangle -A UPL-new-isp-a -j CONNMARK --set-xmark 0x100/0xff00
 iptables -t mangle -A UPL-new-isp-a -m comment --comment 'counter conns-isp-a'
 iptables -t mangle -A UPL-new-isp-a -g UPL-via-isp-a

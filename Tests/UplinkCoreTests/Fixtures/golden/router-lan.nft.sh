@@ -24,11 +24,7 @@ nft -f - <<'UPLINKCTL_NFT'
 table inet uplinkctl {
 	counter conns-isp-a {
 	}
-	counter traffic-isp-a {
-	}
 	counter conns-isp-b {
-	}
-	counter traffic-isp-b {
 	}
 	set never-balanced-v4 {
 		type ipv4_addr
@@ -48,10 +44,10 @@ table inet uplinkctl {
 		elements = { 0 : goto new-isp-a, 1 : goto new-isp-b }
 	}
 	chain via-isp-a {
-		meta mark set meta mark & 0xffff00ff | 0x100 counter name "traffic-isp-a"
+		meta mark set meta mark & 0xffff00ff | 0x100
 	}
 	chain via-isp-b {
-		meta mark set meta mark & 0xffff00ff | 0x200 counter name "traffic-isp-b"
+		meta mark set meta mark & 0xffff00ff | 0x200
 	}
 	chain new-isp-a {
 		ct mark set ct mark & 0xffff00ff | 0x100 counter name "conns-isp-a" goto via-isp-a

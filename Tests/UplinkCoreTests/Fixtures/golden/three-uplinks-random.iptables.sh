@@ -33,11 +33,8 @@ iptables -t mangle -N UPL-balance
 iptables -t mangle -N UPL-output
 iptables -t nat -N UPL-postrouting
 iptables -t mangle -A UPL-via-wired -j MARK --set-xmark 0x100/0xff00
-iptables -t mangle -A UPL-via-wired -m comment --comment 'counter traffic-wired'
 iptables -t mangle -A UPL-via-wireless1 -j MARK --set-xmark 0x200/0xff00
-iptables -t mangle -A UPL-via-wireless1 -m comment --comment 'counter traffic-wireless1'
 iptables -t mangle -A UPL-via-wireless2 -j MARK --set-xmark 0x300/0xff00
-iptables -t mangle -A UPL-via-wireless2 -m comment --comment 'counter traffic-wireless2'
 iptables -t mangle -A UPL-new-wired -j CONNMARK --set-xmark 0x100/0xff00
 iptables -t mangle -A UPL-new-wired -m comment --comment 'counter conns-wired'
 iptables -t mangle -A UPL-new-wired -g UPL-via-wired

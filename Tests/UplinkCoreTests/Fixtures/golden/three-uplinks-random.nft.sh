@@ -27,15 +27,9 @@ nft -f - <<'UPLINKCTL_NFT'
 table inet uplinkctl {
 	counter conns-wired {
 	}
-	counter traffic-wired {
-	}
 	counter conns-wireless1 {
 	}
-	counter traffic-wireless1 {
-	}
 	counter conns-wireless2 {
-	}
-	counter traffic-wireless2 {
 	}
 	set never-balanced-v4 {
 		type ipv4_addr
@@ -51,13 +45,13 @@ table inet uplinkctl {
 		elements = { 0 : goto new-wired, 1 : goto new-wireless1, 2 : goto new-wireless2 }
 	}
 	chain via-wired {
-		meta mark set meta mark & 0xffff00ff | 0x100 counter name "traffic-wired"
+		meta mark set meta mark & 0xffff00ff | 0x100
 	}
 	chain via-wireless1 {
-		meta mark set meta mark & 0xffff00ff | 0x200 counter name "traffic-wireless1"
+		meta mark set meta mark & 0xffff00ff | 0x200
 	}
 	chain via-wireless2 {
-		meta mark set meta mark & 0xffff00ff | 0x300 counter name "traffic-wireless2"
+		meta mark set meta mark & 0xffff00ff | 0x300
 	}
 	chain new-wired {
 		ct mark set ct mark & 0xffff00ff | 0x100 counter name "conns-wired" goto via-wired

@@ -35,11 +35,8 @@ iptables -t mangle -N UPL-output
 iptables -t mangle -N UPL-prerouting
 iptables -t nat -N UPL-postrouting
 iptables -t mangle -A UPL-via-fibre -j MARK --set-xmark 0x100/0xff00
-iptables -t mangle -A UPL-via-fibre -m comment --comment 'counter traffic-fibre'
 iptables -t mangle -A UPL-via-cable -j MARK --set-xmark 0x200/0xff00
-iptables -t mangle -A UPL-via-cable -m comment --comment 'counter traffic-cable'
 iptables -t mangle -A UPL-via-ppp -j MARK --set-xmark 0x300/0xff00
-iptables -t mangle -A UPL-via-ppp -m comment --comment 'counter traffic-ppp'
 iptables -t mangle -A UPL-new-fibre -j CONNMARK --set-xmark 0x100/0xff00
 iptables -t mangle -A UPL-new-fibre -m comment --comment 'counter conns-fibre'
 iptables -t mangle -A UPL-new-fibre -g UPL-via-fibre

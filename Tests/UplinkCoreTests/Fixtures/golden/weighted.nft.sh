@@ -28,15 +28,9 @@ nft -f - <<'UPLINKCTL_NFT'
 table inet uplinkctl {
 	counter conns-fibre {
 	}
-	counter traffic-fibre {
-	}
 	counter conns-cable {
 	}
-	counter traffic-cable {
-	}
 	counter conns-ppp {
-	}
-	counter traffic-ppp {
 	}
 	set never-balanced-v4 {
 		type ipv4_addr
@@ -56,13 +50,13 @@ table inet uplinkctl {
 		elements = { 0 : goto new-fibre, 1 : goto new-cable, 2 : goto new-fibre, 3 : goto new-cable, 4 : goto new-fibre, 5 : goto new-ppp }
 	}
 	chain via-fibre {
-		meta mark set meta mark & 0xffff00ff | 0x100 counter name "traffic-fibre"
+		meta mark set meta mark & 0xffff00ff | 0x100
 	}
 	chain via-cable {
-		meta mark set meta mark & 0xffff00ff | 0x200 counter name "traffic-cable"
+		meta mark set meta mark & 0xffff00ff | 0x200
 	}
 	chain via-ppp {
-		meta mark set meta mark & 0xffff00ff | 0x300 counter name "traffic-ppp"
+		meta mark set meta mark & 0xffff00ff | 0x300
 	}
 	chain new-fibre {
 		ct mark set ct mark & 0xffff00ff | 0x100 counter name "conns-fibre" goto via-fibre

@@ -27,9 +27,7 @@ iptables -t mangle -N UPL-balance
 iptables -t mangle -N UPL-output
 iptables -t nat -N UPL-postrouting
 iptables -t mangle -A UPL-via-wired -j MARK --set-xmark 0xa/0xff
-iptables -t mangle -A UPL-via-wired -m comment --comment 'counter traffic-wired'
 iptables -t mangle -A UPL-via-wireless -j MARK --set-xmark 0xb/0xff
-iptables -t mangle -A UPL-via-wireless -m comment --comment 'counter traffic-wireless'
 iptables -t mangle -A UPL-new-wired -j CONNMARK --set-xmark 0xa/0xff
 iptables -t mangle -A UPL-new-wired -m comment --comment 'counter conns-wired'
 iptables -t mangle -A UPL-new-wired -g UPL-via-wired

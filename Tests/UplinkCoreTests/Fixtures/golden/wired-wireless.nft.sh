@@ -23,11 +23,7 @@ nft -f - <<'UPLINKCTL_NFT'
 table inet uplinkctl {
 	counter conns-wired {
 	}
-	counter traffic-wired {
-	}
 	counter conns-wireless {
-	}
-	counter traffic-wireless {
 	}
 	set never-balanced-v4 {
 		type ipv4_addr
@@ -43,10 +39,10 @@ table inet uplinkctl {
 		elements = { 0 : goto new-wired, 1 : goto new-wireless }
 	}
 	chain via-wired {
-		meta mark set meta mark & 0xffffff00 | 0xa counter name "traffic-wired"
+		meta mark set meta mark & 0xffffff00 | 0xa
 	}
 	chain via-wireless {
-		meta mark set meta mark & 0xffffff00 | 0xb counter name "traffic-wireless"
+		meta mark set meta mark & 0xffffff00 | 0xb
 	}
 	chain new-wired {
 		ct mark set ct mark & 0xffffff00 | 0xa counter name "conns-wired" goto via-wired
