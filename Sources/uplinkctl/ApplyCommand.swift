@@ -59,8 +59,9 @@ struct ApplyCommand: ParsableCommand {
                 try? store.save(record)
                 throw error
             }
-            for line in changes.lines { print(line) }
-            print("uplinkctl: applied \(changes.lines.count) change\(changes.lines.count == 1 ? "" : "s")")
+            let lines = changes.lines
+            print(lines.joined(separator: "\n"))
+            print("uplinkctl: applied \(lines.count) change\(lines.count == 1 ? "" : "s")")
             do {
                 try store.save(record.updated(desired: desired.sysctls, changes: changes.sysctls))
             } catch {

@@ -12,8 +12,10 @@ struct KernelOptions: ParsableArguments {
     func open() throws -> (kernel: Kernel, store: StateStore) {
         do {
             try Self.checkKernelVersion()
-            let kernel = try Kernel(namespace: namespace)
-            let store = try StateStore(namespace: namespace)
+            // The whole command runs inside the namespace (uplinkctl is single-threaded).
+            if let namespace { try NetworkNamespace.enter(namespace) }
+            let kernel = try Kernel(namespace: nil)
+            let store = try StateStore(namespace: nil)
             try store.lock { printError("uplinkctl: waiting for another uplinkctl working on this namespace…") }
             return (kernel, store)
         } catch {
