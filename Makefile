@@ -2,8 +2,10 @@
 SWIFT ?= swift
 APT_PACKAGES = libmnl-dev libnftnl-dev pkg-config iproute2 nftables iptables conntrack iperf3 python3
 BIN = .build/debug/uplinkctl
+# What users install: optimised, the Swift runtime linked in (a third of the start-up time).
+RELEASE_BIN = .build/release/uplinkctl
 
-.PHONY: all build test demo deps clean
+.PHONY: all build release test demo bench deps clean
 
 all: build
 
@@ -19,6 +21,9 @@ deps:
 build: deps
 	$(SWIFT) build
 
+release: deps
+	$(SWIFT) build -c release --static-swift-stdlib
+
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
@@ -26,6 +31,11 @@ test: deps
 # Live, in a lab of network namespaces (tools/lab.py); needs root, removes the lab on exit.
 demo: build
 	@python3 tools/demo.py $(BIN) examples/lab.yaml
+
+# Benchmarks in labs of network namespaces (tools/bench.py), about 7 minutes; needs root, removes
+# the labs on exit. Writes docs/benchmarks.md and docs/aggregation.svg. Measures the release build.
+bench: release
+	@python3 tools/bench.py $(RELEASE_BIN)
 
 clean:
 	rm -rf .build

@@ -132,12 +132,15 @@ class Lab:
             time.sleep(0.02)
         raise RuntimeError("iperf3 server did not start")
 
-    def download(self, namespace, streams, seconds=3, bind=None):
-        """Goodput in Mbit/s of a download from the server with `streams` parallel TCP streams."""
+    def download(self, namespace, streams, seconds=3, bind=None, cpu=None):
+        """Goodput in Mbit/s of a download from the server with `streams` parallel TCP streams.
+        cpu: pin both iperf3 ends to that CPU (iperf3 -A), for repeatable CPU-bound runs."""
         args = ["ip", "netns", "exec", namespace, "iperf3", "-c", SERVICE, "-R", "-J", "-P", str(streams),
                 "-t", str(seconds), "-O", "1"]
         if bind:
             args += ["-B", bind]
+        if cpu is not None:
+            args += ["-A", f"{cpu},{cpu}"]
         out = sh(*args)
         return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e6
 
