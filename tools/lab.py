@@ -154,8 +154,9 @@ def install_signal_handlers():
     """Ctrl-C and kill unwind through the `with Lab(...)` blocks, which remove the lab."""
     def stop(signum, frame):
         raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGHUP, stop)
+    # SIGINT too: a shell starts background jobs with it ignored, and Python keeps it so.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
 
 
 def require_root(what):
