@@ -23,7 +23,11 @@ public final class Kernel {
     private var nft: NftTableReader { NftTableReader(socket: netfilter, table: Ownership.nftTableName) }
 
     /// Our objects as they are now, and the current values of the sysctls we want or changed.
+    /// The nftables generation when the live state was last read.
+    private var generation: UInt32?
+
     public func live(desired: DesiredState?, record: SysctlRecord) throws -> LiveState {
+        generation = try nft.generation()
         let paths = (desired?.sysctls.map(\.path) ?? []) + record.entries.map(\.path)
         let sysctls = try sysctlFiles.read(Array(Set(paths)))
         var state = LiveState(rules: try routing.ownedRules(), routes: try routing.ownedRoutes(),
@@ -61,7 +65,7 @@ public final class Kernel {
                 try sysctlStep(change, &transaction)
             }
             if !changes.nftables.isEmpty {
-                try transaction.step({ try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(changes.nftables) }, undoEvenIfUncertain: true, undo: {
+                try transaction.step({ try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(changes.nftables, generation: self.generation) }, undoEvenIfUncertain: true, undo: {
                     // Back to the table as it was, in one transaction: rebuilt whole, so that its
                     // objects are listed in their old order (named counters restart from zero).
                     try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(NftDiff.restoration(of: nftBefore, replacing: try self.nft.read() != nil))

@@ -8,13 +8,19 @@ struct NftBatch {
     let socket: NetlinkSocket
     let table: String
 
-    func apply(_ changes: [NftChange]) throws {
+    /// `generation`: the ruleset generation the changes were computed from; if another program
+    /// committed anything since, the kernel refuses the whole batch (ERESTART).
+    func apply(_ changes: [NftChange], generation: UInt32? = nil) throws {
         guard !changes.isEmpty else { return }
         var bytes: [UInt8] = []
         var objects: [UInt32: String] = [:]
         let messages = NftMessages(table: table)
         let begin = socket.sequence()
-        append(to: &bytes, capacity: 4096) { nftnl_batch_begin($0, begin) }
+        append(to: &bytes, capacity: 4096) { buffer in
+            let header = nftnl_batch_begin(buffer, begin)!
+            if let generation { mnl_attr_put_u32(header, UInt16(NFNL_BATCH_GENID.rawValue), generation.bigEndian) }
+            return header
+        }
         var count = 0
         for (index, change) in changes.enumerated() {
             for message in messages.messages(change, setID: UInt32(index + 1)) {
@@ -38,7 +44,10 @@ struct NftBatch {
         let answers = socket.pendingAnswers()
         if let refusal = answers.first(where: { $0.errno != 0 }) {
             let object = objects[refusal.sequence] ?? "nftables transaction"
-            throw KernelRefusal(object: object, errno: refusal.errno, detail: refusal.detail)
+            let detail = refusal.errno == ERESTART && refusal.sequence == begin
+                ? "another program changed the nftables ruleset while uplinkctl was reading it; run uplinkctl again"
+                : refusal.detail
+            throw KernelRefusal(object: object, errno: refusal.errno, detail: detail)
         }
         let acknowledged = Set(answers.map(\.sequence))
         guard objects.keys.allSatisfy(acknowledged.contains) else {

@@ -36,6 +36,16 @@ struct NftTableReader {
         return LiveNftTable(counters: try counters().map(\.name), sets: sets, maps: maps, unreadableSets: unreadable, chains: chains)
     }
 
+    /// The ruleset's generation: it changes with every committed nftables transaction.
+    func generation() throws -> UInt32? {
+        let messages = try request(NFT_MSG_GETGEN, dump: false) { _ in }
+        return messages.lazy.compactMap { message in
+            message.withHeader { header in
+                NetlinkAttributes(header, headerSize: MemoryLayout<nfgenmsg>.size).u32(Int32(NFTA_GEN_ID.rawValue)).map { UInt32(bigEndian: $0) }
+            }
+        }.first
+    }
+
     struct CounterValue {
         let name: String
         let packets: UInt64
