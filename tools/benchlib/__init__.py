@@ -1,0 +1,11 @@
+"""The parts of `make bench` (tools/bench.py, the entry point that runs them).
+
+harness: what every case shares (the namespace prefix, the binary under test, scratch files).
+methods: how each balancing method is installed in a lab's host.
+fanout: the bare lab of case 2, one host with N on-link gateways.
+aggregation, latency, dataplane, accuracy: cases 1 to 4, each measured and written up.
+chart: case 1 as docs/aggregation.svg. report: docs/benchmarks.md around the sections.
+stats: min / median / max.
+
+The modules import tools/lab.py as `lab`: bench.py puts tools/ on sys.path first.
+"""

@@ -1,0 +1,41 @@
+"""docs/benchmarks.md (and, with case 1, docs/aggregation.svg): the machine, then each case's
+section in the order of the cases, from the figures of this run."""
+import os
+
+from . import accuracy, aggregation, chart, dataplane, latency
+
+
+def header(info, elapsed):
+    return ["# uplinkctl benchmarks", "",
+            f"Measured {info['date']} by `make bench` (tools/bench.py) in {elapsed / 60:.1f} minutes. "
+            f"To rerun, as root in a checkout: `make bench` (it rewrites this file and aggregation.svg). "
+            f"Every figure below was measured in that run; the comparisons are ratios within the run, since "
+            f"absolute figures move with the machine.", "",
+            "## Machine", "",
+            f"- {info['cores']} cores ({info['cpu']}), kernel {info['kernel']}",
+            f"- uplinkctl {info['commit']} (`{info['binary']}`)",
+            f"- {info['iperf3']}; {info['iptables']}; {info['nft']}",
+            "- Everything ran in network namespaces `ulk-bench-PID-*` that the harness made and removed; "
+            "the machine's own network was not touched.", ""]
+
+
+def write_report(out_dir, info, results, runs, elapsed):
+    """results: {case number: what that case's measure() returned}, for the cases that ran."""
+    md = header(info, elapsed)
+    if 1 in results:
+        md += aggregation.section(results[1], runs)
+        md += ["![Case 1: goodput as % of the practical sum](aggregation.svg)", ""]
+    if 2 in results:
+        md += latency.section(results[2], info["binary"])
+    if 3 in results:
+        md += dataplane.section(results[3])
+    if 4 in results:
+        md += accuracy.section(results[4])
+    if 1 in results:
+        md += chart.section() + aggregation.appendix()
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "benchmarks.md"), "w") as f:
+        f.write("\n".join(md))
+    if 1 in results:
+        with open(os.path.join(out_dir, "aggregation.svg"), "w") as f:
+            f.write(chart.aggregation_svg(chart.chart_groups(results[1])))
