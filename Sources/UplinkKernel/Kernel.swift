@@ -25,14 +25,19 @@ public final class Kernel {
     /// Our objects as they are now, and the current values of the sysctls we want or changed.
     /// The nftables generation when the live state was last read.
     private var generation: UInt32?
+    /// Everything routing held when the live state was last read, foreign objects included
+    /// (for the preflight checks, from the same dumps).
+    public private(set) var foreignRouting: RoutingSnapshot?
 
     public func live(desired: DesiredState?, record: SysctlRecord) throws -> LiveState {
         generation = try nft.generation()
         let paths = (desired?.sysctls.map(\.path) ?? []) + record.entries.map(\.path)
         let sysctls = try sysctlFiles.read(Array(Set(paths)))
-        var state = LiveState(rules: try routing.ownedRules(), routes: try routing.ownedRoutes(),
+        let routingState = try routing.snapshot()
+        foreignRouting = routingState
+        var state = LiveState(rules: routingState.ownedRules, routes: routingState.ownedRoutes,
                               nftables: try nft.read(), sysctls: sysctls)
-        state.unknownRules = try routing.unknownOwnedRules()
+        state.unknownRules = routingState.unknownOwnedRules
         return state
     }
 

@@ -19,18 +19,25 @@ public final class RoutingKernel {
     public let links: [String: InterfaceState]
 
 
-    /// Our rules of the family, in the model's form.
-    public func ownedRules(_ family: IPFamily = .ipv4) throws -> [RoutingRule] {
-        try RuleNetlink(socket: socket).dump(family).filter { $0.isOurs && $0.isPlain }.map(\.rule).sorted()
+    /// Every rule and route of the family, from one dump each, sorted into ours and foreign.
+    public func snapshot(_ family: IPFamily = .ipv4) throws -> RoutingSnapshot {
+        let rules = try RuleNetlink(socket: socket).dump(family)
+        let routes = try RouteNetlink(socket: socket, interfaces: interfaces).dump(family)
+        return RoutingSnapshot(
+            ownedRules: rules.filter { $0.isOurs && $0.isPlain }.map(\.rule).sorted(),
+            unknownOwnedRules: rules.filter { $0.isOurs && !$0.isPlain }.map {
+                UnknownRule(priority: $0.rule.priority, table: $0.rule.table, message: $0.message)
+            },
+            foreignRules: rules.filter { !$0.isOurs }.map(\.rule),
+            ownedRoutes: routes.filter(\.isOurs).map(\.route).sorted(),
+            foreignRoutes: routes.filter { !$0.isOurs }.map(\.route))
     }
 
-    /// Rules with our tag that are not of the kind uplinkctl writes (made by hand, or by a
-    /// newer version): ours to remove.
-    public func unknownOwnedRules(_ family: IPFamily = .ipv4) throws -> [UnknownRule] {
-        try RuleNetlink(socket: socket).dump(family).filter { $0.isOurs && !$0.isPlain }.map {
-            UnknownRule(priority: $0.rule.priority, table: $0.rule.table, message: $0.message)
-        }
-    }
+    /// Our rules of the family, in the model's form.
+    public func ownedRules(_ family: IPFamily = .ipv4) throws -> [RoutingRule] { try snapshot(family).ownedRules }
+
+    /// Our routes of the family in every table.
+    public func ownedRoutes(_ family: IPFamily = .ipv4) throws -> [Route] { try snapshot(family).ownedRoutes }
 
     func delete(_ rule: UnknownRule) throws {
         try RuleNetlink(socket: socket).resend(rule.message, type: Int(RTM_DELRULE), flags: 0, object: rule.deletion)
@@ -40,25 +47,22 @@ public final class RoutingKernel {
         try RuleNetlink(socket: socket).resend(rule.message, type: Int(RTM_NEWRULE), flags: Int32(NLM_F_CREATE | NLM_F_EXCL), object: "recreate " + rule.deletion)
     }
 
-    /// Rules of other programs: never changed, but checked for clashes.
-    public func foreignRules(_ family: IPFamily = .ipv4) throws -> [RoutingRule] {
-        try RuleNetlink(socket: socket).dump(family).filter { !$0.isOurs }.map(\.rule)
-    }
-
-    /// Our routes of the family in every table.
-    public func ownedRoutes(_ family: IPFamily = .ipv4) throws -> [Route] {
-        try RouteNetlink(socket: socket, interfaces: interfaces).dump(family).filter(\.isOurs).map(\.route).sorted()
-    }
-
     public func add(_ rule: RoutingRule) throws { try RuleNetlink(socket: socket).add(rule) }
     public func delete(_ rule: RoutingRule) throws { try RuleNetlink(socket: socket).delete(rule) }
-    /// Routes of other programs, in every table: never changed, but checked for clashes.
-    public func foreignRoutes(_ family: IPFamily = .ipv4) throws -> [Route] {
-        try RouteNetlink(socket: socket, interfaces: interfaces).dump(family).filter { !$0.isOurs }.map(\.route)
-    }
-
     public func add(_ route: Route) throws { try RouteNetlink(socket: socket, interfaces: interfaces).add(route) }
     public func replace(_ route: Route) throws { try RouteNetlink(socket: socket, interfaces: interfaces).replace(route) }
     func sendRefusedRequest() throws { try RouteNetlink(socket: socket, interfaces: interfaces).sendRefusedRequest() }
     public func delete(_ route: Route) throws { try RouteNetlink(socket: socket, interfaces: interfaces).delete(route) }
+}
+
+/// The routing state of one family: ours (protocol 117) and everything else.
+public struct RoutingSnapshot {
+    public let ownedRules: [RoutingRule]
+    /// Rules with our tag that are not of the kind uplinkctl writes: ours to remove.
+    public let unknownOwnedRules: [UnknownRule]
+    /// Rules of other programs: never changed, but checked for clashes.
+    public let foreignRules: [RoutingRule]
+    public let ownedRoutes: [Route]
+    /// Routes of other programs (any type) in every table: never changed, checked for clashes.
+    public let foreignRoutes: [Route]
 }

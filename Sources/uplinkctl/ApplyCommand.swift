@@ -39,14 +39,15 @@ struct ApplyCommand: ParsableCommand {
         }
         let (kernel, store) = try kernelOptions.open()
         do {
+            let (live, record) = try liveState(kernel, store, desired: desired)
+            let routing = try kernel.foreignRouting ?? kernel.routing.snapshot()
             let problems = Preflight.problems(loaded, interfaces: kernel.routing.links,
-                                              foreignRules: try kernel.routing.foreignRules(), foreignRoutes: try kernel.routing.foreignRoutes())
+                                              foreignRules: routing.foreignRules, foreignRoutes: routing.foreignRoutes)
             guard problems.isEmpty else {
                 for problem in problems { printError("uplinkctl: \(problem)") }
                 printError("uplinkctl: nothing was changed")
                 throw ExitStatus.kernelRefused
             }
-            let (live, record) = try liveState(kernel, store, desired: desired)
             let changes = StateDiff.changes(from: live, to: desired, record: record)
             guard !changes.isEmpty else {
                 print("uplinkctl: in sync with \(config.path); nothing changed")
