@@ -33,12 +33,6 @@ public final class RoutingKernel {
             foreignRoutes: routes.filter { !$0.isOurs }.map(\.route))
     }
 
-    /// Our rules of the family, in the model's form.
-    public func ownedRules(_ family: IPFamily = .ipv4) throws -> [RoutingRule] { try snapshot(family).ownedRules }
-
-    /// Our routes of the family in every table.
-    public func ownedRoutes(_ family: IPFamily = .ipv4) throws -> [Route] { try snapshot(family).ownedRoutes }
-
     func delete(_ rule: UnknownRule) throws {
         try RuleNetlink(socket: socket).resend(rule.message, type: Int(RTM_DELRULE), flags: 0, object: rule.deletion)
     }

@@ -31,9 +31,6 @@ public final class StateStore {
         base = "\(Self.directory)/\(name)"
     }
 
-    /// The lock file, for tests that hold it from outside.
-    public var lockPath: String { base + ".lock" }
-
     deinit { if lockDescriptor >= 0 { close(lockDescriptor) } }
 
     /// Waits for any other uplinkctl changing this namespace, then holds the lock until released.

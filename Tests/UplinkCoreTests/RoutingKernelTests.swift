@@ -25,14 +25,14 @@ struct RoutingKernelTests {
             let foreignRule = ["ip", "-n", host, "rule", "add", "fwmark", "0x5", "lookup", "200", "priority", "31000"]
             try must(foreignRule)
             let kernel = try RoutingKernel(namespace: host)
-            #expect(try kernel.ownedRules().isEmpty)
+            #expect(try kernel.snapshot().ownedRules.isEmpty)
 
             for route in state.routes { try kernel.add(route) }
             for rule in state.rules { try kernel.add(rule) }
 
             // Read back into the model: exactly what was planned, nothing foreign.
-            #expect(try kernel.ownedRoutes() == state.routes)
-            #expect(try kernel.ownedRules() == state.rules)
+            #expect(try kernel.snapshot().ownedRoutes == state.routes)
+            #expect(try kernel.snapshot().ownedRules == state.rules)
             // The witness agrees, line for line with the dry-run's commands.
             let rules = try must(["ip", "-n", host, "rule"])
             #expect(rules.contains("30999:\tnot from all fwmark 0/0xff00 lookup main suppress_prefixlength 0 proto 117"))
@@ -42,8 +42,8 @@ struct RoutingKernelTests {
 
             for rule in state.rules { try kernel.delete(rule) }
             for route in state.routes { try kernel.delete(route) }
-            #expect(try kernel.ownedRules().isEmpty)
-            #expect(try kernel.ownedRoutes().isEmpty)
+            #expect(try kernel.snapshot().ownedRules.isEmpty)
+            #expect(try kernel.snapshot().ownedRoutes.isEmpty)
             // The foreign rule at the same priority is still there.
             #expect(try must(["ip", "-n", host, "rule"]).contains("31000:\tfrom all fwmark 0x5 lookup 200"))
         }
