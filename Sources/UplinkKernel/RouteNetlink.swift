@@ -57,18 +57,20 @@ struct RouteNetlink {
 
     private func change(_ route: Route, type: Int, flags: Int32, verb: IPCommands.Verb) throws {
         let object = shellCommand(IPCommands.route(route, verb))
-        guard let index = interfaces[route.device] else {
-            throw KernelRefusal(object: object, errno: ENODEV, detail: "interface \(route.device) does not exist")
+        guard !route.isMultipath else { fatalError("TODO(issue 5): multipath routes") }
+        let nexthop = route.nexthops[0]
+        guard let index = interfaces[nexthop.device] else {
+            throw KernelRefusal(object: object, errno: ENODEV, detail: "interface \(nexthop.device) does not exist")
         }
         _ = try socket.request(object: object, type: UInt16(type), flags: Int32(NLM_F_REQUEST | NLM_F_ACK) | flags) { header in
             header.putExtraHeader(rtmsg(rtm_family: UInt8(route.family.addressFamily), rtm_dst_len: UInt8(route.destination.length),
                                         rtm_src_len: 0, rtm_tos: 0, rtm_table: UInt8(RT_TABLE_UNSPEC.rawValue),
                                         rtm_protocol: Ownership.routeProtocol,
-                                        rtm_scope: UInt8(route.gateway == nil ? RT_SCOPE_LINK.rawValue : RT_SCOPE_UNIVERSE.rawValue),
+                                        rtm_scope: UInt8(nexthop.gateway == nil ? RT_SCOPE_LINK.rawValue : RT_SCOPE_UNIVERSE.rawValue),
                                         rtm_type: UInt8(RTN_UNICAST), rtm_flags: 0))
             header.put(Int32(RTA_TABLE.rawValue), u32: route.table)
             if route.destination.length > 0 { header.put(Int32(RTA_DST.rawValue), bytes: route.destination.address.bytes) }
-            if let gateway = route.gateway { header.put(Int32(RTA_GATEWAY.rawValue), bytes: gateway.bytes) }
+            if let gateway = nexthop.gateway { header.put(Int32(RTA_GATEWAY.rawValue), bytes: gateway.bytes) }
             header.put(Int32(RTA_OIF.rawValue), u32: index)
         }
     }

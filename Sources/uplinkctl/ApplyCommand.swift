@@ -32,12 +32,13 @@ struct ApplyCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try config.load()
-        let desired = Planner.plan(loaded)
         if dryRun {
-            print(DryRun.script(desired, format: format), terminator: "")
+            let addresses = kernelOptions.addressesForDryRun() ?? LinkAddresses()
+            print(DryRun.script(Planner.plan(loaded, addresses: addresses), format: format), terminator: "")
             return
         }
         let (kernel, store) = try kernelOptions.open()
+        let desired = Planner.plan(loaded, addresses: LinkAddresses(links: kernel.routing.links))
         do {
             let (live, record) = try liveState(kernel, store, desired: desired)
             let routing = try kernel.foreignRouting ?? kernel.routing.snapshot()

@@ -29,8 +29,9 @@ struct DiffCommand: ParsableCommand {
 
     /// Prints the differences; true when there are any.
     private func compare() throws -> Bool {
-        let desired = Planner.plan(try config.load())
+        let loaded = try config.load()
         let (kernel, store) = try kernelOptions.open()
+        let desired = Planner.plan(loaded, addresses: LinkAddresses(links: kernel.routing.links))
         let (live, record) = try liveState(kernel, store, desired: desired)
         let changes = StateDiff.changes(from: live, to: desired, record: record)
         for line in changes.lines { print(line) }

@@ -24,6 +24,18 @@ struct KernelOptions: ParsableArguments {
         }
     }
 
+    /// The addresses the namespace's interfaces hold now, for a dry-run: read only, no lock.
+    /// Nil (and the reason on stderr) when they cannot be read.
+    func addressesForDryRun() -> LinkAddresses? {
+        do {
+            if let namespace { try NetworkNamespace.enter(namespace) }
+            return LinkAddresses(links: try RoutingKernel(namespace: nil).links)
+        } catch {
+            printError("uplinkctl: the interfaces' addresses could not be read (\(error)); the script has no `from ADDRESS` rules")
+            return nil
+        }
+    }
+
     /// nf_tables `inet` nat chains need Linux 5.2; numgen, fib and named counters are older.
     static let minimumKernel = (5, 2)
 

@@ -13,8 +13,9 @@ struct StatusCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let desired = Planner.plan(try config.load())
+        let loaded = try config.load()
         let (kernel, store) = try kernelOptions.open()
+        let desired = Planner.plan(loaded, addresses: LinkAddresses(links: kernel.routing.links))
         do {
             let (live, record) = try liveState(kernel, store, desired: desired)
             let counters = try kernel.counters()

@@ -60,7 +60,7 @@ struct ConfigParserTests {
         #expect(config.markMask == 0xf0)
         #expect(config.rulePriority == 20000)
         #expect(config.uplinks == [
-            Uplink(name: "fibre_1", interface: "enp3s0.100", gateway: IPAddress("198.18.1.1"),
+            Uplink(name: "fibre_1", interface: "enp3s0.100", gateways: [IPAddress("198.18.1.1")!],
                    weight: 3, mark: 0x30, table: 200, masquerade: false),
         ])
     }
@@ -192,8 +192,8 @@ struct ConfigParserTests {
                 interface: wwan0
                 gateway: 10.64.64.64
             """)
-        #expect(config.uplinks.map(\.gateway) == [nil, IPAddress("10.64.64.64")])
-        #expect(config.uplinks.last?.gateway?.family == .ipv4)
+        #expect(config.uplinks.map { $0.gateway(.ipv4) } == [nil, IPAddress("10.64.64.64")])
+        #expect(config.uplinks.map(\.families) == [[.ipv4], [.ipv4]])
     }
 
     @Test func flowStyleWorksToo() throws {
@@ -234,13 +234,13 @@ struct ConfigParserTests {
             markMask: 0xff,
             rulePriority: 31000,
             uplinks: [
-                Uplink(name: "wired", interface: "eth0", gateway: IPAddress("10.20.0.254"),
+                Uplink(name: "wired", interface: "eth0", gateways: [IPAddress("10.20.0.254")!],
                        weight: 1, mark: 10, table: 110, masquerade: true),
-                Uplink(name: "wireless", interface: "eth1", gateway: IPAddress("10.25.0.254"),
+                Uplink(name: "wireless", interface: "eth1", gateways: [IPAddress("10.25.0.254")!],
                        weight: 1, mark: 11, table: 111, masquerade: true),
             ]
         ))
-        #expect(config.uplinks.map { $0.gateway?.description } == ["10.20.0.254", "10.25.0.254"])
+        #expect(config.uplinks.map { $0.gateway(.ipv4)?.description } == ["10.20.0.254", "10.25.0.254"])
     }
 
     @Test func seedMarksAndTablesAreAlsoWhatTheDefaultsGiveInAnFfMask() throws {

@@ -41,7 +41,7 @@ import Testing
     /// The boundaries nft wrote for `{ 127.0.0.0/8, 169.254.0.0/16, 224.0.0.0/4, 255.255.255.255 }`:
     /// a leading end at 0.0.0.0, start and end+1 per range, the last range open.
     @Test func intervalSetsUseNftsBoundaries() throws {
-        let set = try Self.plan("lab").nftables.set(named: NftPlanner.neverBalancedSet)!
+        let set = try Self.plan("lab").nftables.set(named: NftPlanner.neverBalancedSet(.ipv4))!
         let elements = NftSetEncoding.elements(set)
         let described = elements.map { "\($0.key.map(String.init).joined(separator: "."))\($0.intervalEnd ? " end" : "")" }
         #expect(described == ["0.0.0.0 end", "127.0.0.0", "128.0.0.0 end", "169.254.0.0", "169.255.0.0 end",

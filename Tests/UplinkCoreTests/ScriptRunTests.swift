@@ -114,7 +114,7 @@ struct ScriptRunTests {
             for needle in needles {
                 #expect(listed.contains(needle), "'\(needle)' missing:\n\(listed)")
             }
-            let slots = try must(["ip", "netns", "exec", host, "nft", "list", "map", "inet", Ownership.nftTableName, NftPlanner.slotsMap])
+            let slots = try must(["ip", "netns", "exec", host, "nft", "list", "map", "inet", Ownership.nftTableName, NftPlanner.slotsMap(.ipv4)])
             let total = state.uplinks.map(\.slots).reduce(0, +)
             for planned in state.uplinks {
                 let held = slots.components(separatedBy: "goto new-\(planned.uplink.name)").count - 1
@@ -230,7 +230,7 @@ struct ScriptRunTests {
             #expect(hasRule(config.rulePriority, ["fwmark \(hex(uplink.mark))/\(hex(config.markMask))", "lookup \(uplink.table)", "proto 117"]),
                     "the rule of \(uplink.name) is missing:\n\(rules.joined(separator: "\n"))")
             let routes = try must(["ip", "-n", namespace, "route", "show", "table", String(uplink.table)])
-            let expected = uplink.gateway.map { "default via \($0) dev \(uplink.interface) proto 117" } ?? "default dev \(uplink.interface) proto 117"
+            let expected = uplink.gateway(.ipv4).map { "default via \($0) dev \(uplink.interface) proto 117" } ?? "default dev \(uplink.interface) proto 117"
             #expect(routes.split(separator: "\n").contains { $0.hasPrefix(expected) }, "table \(uplink.table) lacks '\(expected)':\n\(routes)")
         }
         #expect(state.rules.count == config.uplinks.count + 1)

@@ -172,9 +172,9 @@ struct SlotOrderTests {
             let state = Planner.plan(config)
             let reduced = reducedWeights(weights)
             let total = reduced.reduce(0, +)
-            let slots = try #require(state.nftables.map(named: NftPlanner.slotsMap), "config \(number)")
+            let slots = try #require(state.nftables.map(named: NftPlanner.slotsMap(.ipv4)), "config \(number)")
             #expect(slots.typeof == .numberGenerator(mode == .nth ? .inc : .random, modulus: UInt32(total)))
-            #expect(slots.elements.map(\.key) == (0..<UInt32(total)).map { $0 }, "weights \(weights)")
+            #expect(slots.elements.map(\.key) == (0..<UInt32(total)).map { [.number($0)] }, "weights \(weights)")
             for (index, uplink) in config.uplinks.enumerated() {
                 let chain = "new-\(uplink.name)"
                 let held = slots.elements.filter { $0.verdict == .goto(chain) }.count
@@ -199,7 +199,7 @@ struct SlotOrderTests {
 
     static func config(mode: BalanceMode, weights: [Int]) -> Config {
         Config(balance: mode, uplinks: weights.enumerated().map { index, weight in
-            Uplink(name: "u\(index)", interface: "eth\(index)", gateway: IPAddress("198.18.\(index).1"), weight: weight,
+            Uplink(name: "u\(index)", interface: "eth\(index)", gateways: [IPAddress("198.18.\(index).1")!], weight: weight,
                    mark: UInt32(index + 1) << 8, table: UInt32(110 + index), masquerade: true)
         })
     }

@@ -62,7 +62,7 @@ import Testing
         let changes = StateDiff.changes(from: Self.installed(before), to: after, record: SysctlRecord())
         #expect(changes.routesToAdd.isEmpty && changes.rulesToAdd.isEmpty)
         #expect(changes.rulesToDelete.map(\.table) == [112])
-        #expect(changes.routesToDelete.map(\.device) == ["eth2"])
+        #expect(changes.routesToDelete.map(\.nexthops) == [[Nexthop(gateway: IPAddress("198.18.3.1"), device: "eth2")]])
         let removed = changes.nftables.filter { !$0.isAddition }.map(\.command)
         #expect(removed.contains("nft delete chain inet uplinkctl via-c") && removed.contains("nft delete counter inet uplinkctl conns-c"))
         #expect(!removed.contains { $0.contains("via-a") || $0.contains("via-b") })

@@ -4,6 +4,11 @@ public enum BalanceMode: String, Sendable, Hashable, Codable, CaseIterable {
     case nth
     /// Each new connection picks a slot at random: uplink i with probability w_i / W.
     case random
+    /// Slot by a hash of source and destination address (nftables jhash): every connection
+    /// between the same two addresses takes the same uplink.
+    case hash
+    /// The kernel's weighted multipath route picks the uplink per flow (layer-4 hash).
+    case ecmp
 }
 
 /// Which new connections are balanced.
@@ -20,21 +25,45 @@ public enum TrafficKind: String, Sendable, Hashable, Codable, CaseIterable, Comp
 public struct Uplink: Sendable, Hashable, Codable {
     public var name: String
     public var interface: String
-    /// Nil on point-to-point links: the route goes by device only.
-    public var gateway: IPAddress?
+    /// The families this uplink carries, sorted: IPv4, IPv6 or both.
+    public var families: [IPFamily]
+    /// At most one per family. A family without a gateway routes by device only (point-to-point).
+    public var gateways: [IPAddress]
     public var weight: Int
     public var mark: UInt32
     public var table: UInt32
+    /// Masquerade IPv4 connections leaving by this uplink (default on).
     public var masquerade: Bool
+    /// Masquerade IPv6 connections too (NAT66; default off).
+    public var masquerade6: Bool
 
-    public init(name: String, interface: String, gateway: IPAddress?, weight: Int, mark: UInt32, table: UInt32, masquerade: Bool) {
+    public init(name: String, interface: String, families: [IPFamily]? = nil, gateways: [IPAddress] = [], weight: Int = 1,
+                mark: UInt32, table: UInt32, masquerade: Bool = true, masquerade6: Bool = false) {
         self.name = name
         self.interface = interface
-        self.gateway = gateway
+        self.families = (families ?? (gateways.isEmpty ? [.ipv4] : gateways.map(\.family))).uniqued().sorted()
+        self.gateways = gateways.sorted()
         self.weight = weight
         self.mark = mark
         self.table = table
         self.masquerade = masquerade
+        self.masquerade6 = masquerade6
+    }
+
+    public func carries(_ family: IPFamily) -> Bool { families.contains(family) }
+    public func gateway(_ family: IPFamily) -> IPAddress? { gateways.first { $0.family == family } }
+    public func masquerades(_ family: IPFamily) -> Bool { carries(family) && (family == .ipv4 ? masquerade : masquerade6) }
+}
+
+/// The target `balance: ecmp` marks new connections for: a table holding the weighted
+/// multipath default route, found by its own mark.
+public struct EcmpTarget: Sendable, Hashable, Codable {
+    public var mark: UInt32
+    public var table: UInt32
+
+    public init(mark: UInt32, table: UInt32) {
+        self.mark = mark
+        self.table = table
     }
 }
 
@@ -46,6 +75,10 @@ public struct Config: Sendable, Hashable, Codable {
     public var rulePriority: UInt32
     /// In slot order.
     public var uplinks: [Uplink]
+    /// First match wins.
+    public var policies: [Policy]
+    /// Set exactly when `balance` is `ecmp`.
+    public var ecmp: EcmpTarget?
 
     public static let defaultMarkMask: UInt32 = 0xff00
     public static let defaultRulePriority: UInt32 = 31000
@@ -53,11 +86,15 @@ public struct Config: Sendable, Hashable, Codable {
 
     public init(balance: BalanceMode = .nth, traffic: Set<TrafficKind> = [.local, .forwarded],
                 markMask: UInt32 = Config.defaultMarkMask, rulePriority: UInt32 = Config.defaultRulePriority,
-                uplinks: [Uplink]) {
+                uplinks: [Uplink], policies: [Policy] = [], ecmp: EcmpTarget? = nil) {
         self.balance = balance
         self.traffic = traffic
         self.markMask = markMask
         self.rulePriority = rulePriority
         self.uplinks = uplinks
+        self.policies = policies
+        self.ecmp = ecmp
     }
+
+    public func uplink(named name: String) -> Uplink? { uplinks.first { $0.name == name } }
 }

@@ -233,7 +233,7 @@ public enum ConfigParser {
                 }
                 nextTable += 1
             }
-            uplinks.append(Uplink(name: draft.name!, interface: draft.interface!, gateway: draft.gateway,
+            uplinks.append(Uplink(name: draft.name!, interface: draft.interface!, gateways: draft.gateway.map { [$0] } ?? [],
                                   weight: draft.weight, mark: mark!, table: table!, masquerade: draft.masquerade))
         }
         return uplinks

@@ -24,7 +24,7 @@ public struct ChangeSet: Sendable, Hashable {
     public var lines: [String] {
         var result: [String] = []
         result += routesToAdd.map { "+ " + shellCommand(IPCommands.route($0, .add)) }
-        result += routesToReplace.map { "+ " + shellCommand(IPCommands.route($0.new, .replace)) + " # was via \($0.old.gateway?.description ?? "-") dev \($0.old.device)" }
+        result += routesToReplace.map { "+ " + shellCommand(IPCommands.route($0.new, .replace)) + " # was " + $0.old.nexthops.map(\.description).joined(separator: ", ") }
         result += rulesToAdd.map { "+ " + shellCommand(IPCommands.rule($0, .add)) }
         result += nftables.map { ($0.isAddition ? "+ " : "- ") + $0.command }
         result += rulesToDelete.map { "- " + shellCommand(IPCommands.rule($0, .del)) }

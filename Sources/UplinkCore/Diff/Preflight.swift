@@ -12,9 +12,10 @@ public enum Preflight {
             if !interface.isUp {
                 problems.append("uplink \(uplink.name): interface \(uplink.interface) is down (ip link set \(uplink.interface) up)")
             }
-            if let gateway = uplink.gateway, !interface.addresses.contains(where: { $0.contains(gateway) }) {
-                let networks = interface.addresses.map(\.description).joined(separator: ", ")
-                problems.append("uplink \(uplink.name): gateway \(gateway) is not on a network of \(uplink.interface) (it has \(networks.isEmpty ? "no IPv4 address" : networks))")
+            for gateway in uplink.gateways where !interface.addresses.contains(where: { $0.family == gateway.family && $0.contains(gateway) }) {
+                let networks = interface.addresses.filter { $0.family == gateway.family }.map(\.description).joined(separator: ", ")
+                let family = gateway.family == .ipv4 ? "IPv4" : "IPv6"
+                problems.append("uplink \(uplink.name): gateway \(gateway) is not on a network of \(uplink.interface) (it has \(networks.isEmpty ? "no \(family) address" : networks))")
             }
             for rule in foreignRules where rule.table == uplink.table {
                 problems.append("uplink \(uplink.name): table \(RoutingTable.name(uplink.table)) is already used by a rule that is not ours (\(shellCommand(IPCommands.rule(rule)).replacingOccurrences(of: " protocol 117", with: ""))); choose another with `table:`")

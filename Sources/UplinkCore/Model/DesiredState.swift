@@ -3,13 +3,15 @@
 public struct DesiredState: Sendable, Hashable, Codable {
     /// What the objects are for, per uplink: the names status and comments need.
     public var uplinks: [PlannedUplink]
+    public var balance: BalanceMode
     public var rules: [RoutingRule]
     public var routes: [Route]
     public var nftables: NftTable
     public var sysctls: [Sysctl]
 
-    public init(uplinks: [PlannedUplink], rules: [RoutingRule], routes: [Route], nftables: NftTable, sysctls: [Sysctl]) {
+    public init(uplinks: [PlannedUplink], balance: BalanceMode = .nth, rules: [RoutingRule], routes: [Route], nftables: NftTable, sysctls: [Sysctl]) {
         self.uplinks = uplinks
+        self.balance = balance
         self.rules = rules.sorted()
         self.routes = routes.sorted()
         self.nftables = nftables

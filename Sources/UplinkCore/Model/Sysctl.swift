@@ -20,6 +20,16 @@ public struct Sysctl: Sendable, Hashable, Codable, Comparable {
 
     public static func ipForwarding() -> Sysctl { Sysctl(["net", "ipv4", "ip_forward"], "1") }
 
+    /// IPv6 forwarding. The kernel then ignores router advertisements on interfaces whose
+    /// accept_ra is 1: an uplink that learns its IPv6 gateway by SLAAC needs accept_ra 2.
+    public static func ipv6Forwarding() -> Sysctl { Sysctl(["net", "ipv6", "conf", "all", "forwarding"], "1") }
+
+    /// Multipath routes hash on addresses, protocol and ports (layer 4), so that the flows
+    /// between two hosts spread over the next hops.
+    public static func multipathLayer4Hash(_ family: IPFamily) -> Sysctl {
+        Sysctl(["net", family == .ipv4 ? "ipv4" : "ipv6", "fib_multipath_hash_policy"], "1")
+    }
+
     /// Loose reverse-path filtering (2): replies to a connection balanced onto another uplink
     /// arrive on an interface that is not the main table's way back, and strict mode drops them.
     public static func looseReversePath(_ interface: String) -> Sysctl {

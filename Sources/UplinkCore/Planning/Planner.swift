@@ -1,40 +1,90 @@
-/// Turns a valid config into the one value that describes every kernel object uplinkctl owns.
-/// Pure: no clock, no kernel, no environment.
+/// Turns a valid config (and the uplinks' current addresses) into the one value that describes
+/// every kernel object uplinkctl owns. Pure: no clock, no kernel, no environment.
 public enum Planner {
     /// Destinations never balanced whatever their route: loopback, link-local, multicast, broadcast.
-    public static let neverBalancedIPv4: [IPPrefix] = ["127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "255.255.255.255/32"]
-        .map { IPPrefix($0)! }
+    public static let neverBalanced: [IPFamily: [IPPrefix]] = [
+        .ipv4: ["127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "255.255.255.255/32"].map { IPPrefix($0)! },
+        .ipv6: ["::1/128", "fe80::/10", "ff00::/8"].map { IPPrefix($0)! },
+    ]
 
-    public static func plan(_ config: Config) -> DesiredState {
+    public static func plan(_ config: Config, addresses: LinkAddresses = LinkAddresses()) -> DesiredState {
         let weights = reducedWeights(config.uplinks.map(\.weight))
         let planned = zip(config.uplinks, weights).map { uplink, slots in
-            PlannedUplink(uplink: uplink, slots: slots,
-                          connectionCounter: "conns-\(uplink.name)")
+            PlannedUplink(uplink: uplink, slots: slots, connectionCounter: "conns-\(uplink.name)")
         }
         return DesiredState(
             uplinks: planned,
-            rules: routingRules(config),
-            routes: config.uplinks.map { Route(table: $0.table, destination: .defaultRoute(.ipv4), gateway: $0.gateway, device: $0.interface) },
-            nftables: NftPlanner(config: config, uplinks: planned).table(),
+            balance: config.balance,
+            rules: routingRules(config, addresses: addresses),
+            routes: routes(config),
+            nftables: NftPlanner(config: config, uplinks: planned, addresses: addresses).table(),
             sysctls: sysctls(config)
         )
     }
 
-    /// In front of the fwmark rules, marked packets first try the main table without its default
-    /// route, so the LAN and every directly reached network stay direct. `not fwmark 0/MASK`
-    /// limits that rule to packets we marked; everything else routes exactly as before.
-    static func routingRules(_ config: Config) -> [RoutingRule] {
-        let exemption = RoutingRule(priority: config.rulePriority - 1, fwmark: MarkedBits(value: 0, mask: config.markMask),
-                                    inverted: true, table: RoutingTable.main, suppressPrefixLength: 0)
-        let marks = config.uplinks.map {
-            RoutingRule(priority: config.rulePriority, fwmark: MarkedBits(value: $0.mark, mask: config.markMask), table: $0.table)
+    /// The families any uplink carries.
+    static func families(_ config: Config) -> [IPFamily] {
+        IPFamily.allCases.filter { family in config.uplinks.contains { $0.carries(family) } }
+    }
+
+    /// Per family, at three priorities around `rulePriority` (P):
+    /// - P-1: marked packets, and packets from an uplink's own address, first try the main table
+    ///   without its default route, so the LAN and every directly reached network stay direct.
+    ///   `not fwmark 0/MASK` limits that to packets we marked; everything else routes as before.
+    /// - P: each mark leads to its uplink's table (and the ECMP mark to the multipath table).
+    /// - P+1: a socket bound to an uplink's address leaves by that uplink, marked or not.
+    static func routingRules(_ config: Config, addresses: LinkAddresses) -> [RoutingRule] {
+        let p = config.rulePriority
+        var rules: [RoutingRule] = []
+        for family in families(config) {
+            rules.append(RoutingRule(family: family, priority: p - 1, fwmark: MarkedBits(value: 0, mask: config.markMask),
+                                     inverted: true, table: RoutingTable.main, suppressPrefixLength: 0))
+            for uplink in config.uplinks where uplink.carries(family) {
+                rules.append(RoutingRule(family: family, priority: p, fwmark: MarkedBits(value: uplink.mark, mask: config.markMask), table: uplink.table))
+                for address in addresses.addresses(of: uplink.interface, family: family) {
+                    let host = IPPrefix(address: address, length: family.bitCount)!
+                    rules.append(RoutingRule(priority: p - 1, source: host, table: RoutingTable.main, suppressPrefixLength: 0))
+                    rules.append(RoutingRule(priority: p + 1, source: host, table: uplink.table))
+                }
+            }
+            if let ecmp = config.ecmp {
+                rules.append(RoutingRule(family: family, priority: p, fwmark: MarkedBits(value: ecmp.mark, mask: config.markMask), table: ecmp.table))
+            }
         }
-        return [exemption] + marks
+        return rules
+    }
+
+    /// A default route per uplink and family in the uplink's table; with ECMP, one weighted
+    /// multipath default route per family over every uplink that carries it.
+    static func routes(_ config: Config) -> [Route] {
+        var routes: [Route] = []
+        for uplink in config.uplinks {
+            for family in uplink.families {
+                routes.append(Route(table: uplink.table, destination: .defaultRoute(family), gateway: uplink.gateway(family), device: uplink.interface))
+            }
+        }
+        if let ecmp = config.ecmp {
+            for family in families(config) {
+                let members = config.uplinks.filter { $0.carries(family) }
+                let weights = reducedWeights(members.map(\.weight))
+                let nexthops = zip(members, weights).map { Nexthop(gateway: $0.gateway(family), device: $0.interface, weight: $1) }
+                routes.append(Route(table: ecmp.table, destination: .defaultRoute(family), nexthops: nexthops))
+            }
+        }
+        return routes
     }
 
     static func sysctls(_ config: Config) -> [Sysctl] {
-        var settings = Set(config.uplinks.map { Sysctl.looseReversePath($0.interface) })
-        if config.traffic.contains(.forwarded) { settings.insert(.ipForwarding()) }
+        // rp_filter exists for IPv4 only; IPv6 has no reverse-path sysctl.
+        var settings = Set(config.uplinks.filter { $0.carries(.ipv4) }.map { Sysctl.looseReversePath($0.interface) })
+        let families = families(config)
+        if config.traffic.contains(.forwarded) {
+            if families.contains(.ipv4) { settings.insert(.ipForwarding()) }
+            if families.contains(.ipv6) { settings.insert(.ipv6Forwarding()) }
+        }
+        if config.ecmp != nil {
+            for family in families { settings.insert(.multipathLayer4Hash(family)) }
+        }
         return Array(settings)
     }
 }

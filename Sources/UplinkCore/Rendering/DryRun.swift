@@ -41,7 +41,7 @@ public enum DryRun {
         ]
         for planned in state.uplinks {
             let uplink = planned.uplink
-            lines.append("# " + [uplink.name.padded(10), uplink.interface.padded(16), (uplink.gateway?.description ?? "(device)").padded(16),
+            lines.append("# " + [uplink.name.padded(10), uplink.interface.padded(16), uplink.families.map { uplink.gateway($0)?.description ?? "(device)" }.joined(separator: ",").padded(16),
                                  hex(uplink.mark).padded(11), String(uplink.table).padded(6), String(planned.slots)].joined(separator: " "))
         }
         lines.append("set -e")

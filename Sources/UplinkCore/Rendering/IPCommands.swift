@@ -6,6 +6,7 @@ public enum IPCommands {
     public static func rule(_ rule: RoutingRule, _ verb: Verb = .add) -> [String] {
         var arguments = ["ip"] + familyFlag(rule.family) + ["rule", verb.rawValue]
         if rule.inverted { arguments.append("not") }
+        if let source = rule.source { arguments += ["from", source.description] }
         if let fwmark = rule.fwmark { arguments += ["fwmark", fwmark.description] }
         arguments += ["lookup", RoutingTable.name(rule.table)]
         if let length = rule.suppressPrefixLength { arguments += ["suppress_prefixlength", String(length)] }
@@ -16,13 +17,22 @@ public enum IPCommands {
     public static func route(_ route: Route, _ verb: Verb = .add) -> [String] {
         var arguments = ["ip"] + familyFlag(route.family) + ["route", verb.rawValue]
         arguments.append(route.destination.isDefault ? "default" : route.destination.description)
-        if let gateway = route.gateway { arguments += ["via", gateway.description] }
-        arguments += ["dev", route.device, "table", RoutingTable.name(route.table), "proto", String(Ownership.routeProtocol)]
+        if !route.isMultipath, let nexthop = route.nexthops.first { arguments += nexthopArguments(nexthop) }
+        arguments += ["table", RoutingTable.name(route.table), "proto", String(Ownership.routeProtocol)]
+        if route.isMultipath {
+            for nexthop in route.nexthops {
+                arguments += ["nexthop"] + nexthopArguments(nexthop) + ["weight", String(nexthop.weight)]
+            }
+        }
         return arguments
     }
 
     public static func sysctl(_ setting: Sysctl) -> [String] {
         ["sysctl", "-w", "\(setting.key)=\(setting.value)"]
+    }
+
+    private static func nexthopArguments(_ nexthop: Nexthop) -> [String] {
+        (nexthop.gateway.map { ["via", $0.description] } ?? []) + ["dev", nexthop.device]
     }
 
     private static func familyFlag(_ family: IPFamily) -> [String] { family == .ipv6 ? ["-6"] : [] }

@@ -98,6 +98,8 @@ public struct IptablesTranslation {
             return [["-o", name]]
         case .destinationIsLocal:
             return [["-m", "addrtype", "--dst-type", "LOCAL"]]
+        case .neighbourDiscovery:
+            fatalError("TODO(issue 5): iptables form of \(match)")
         }
     }
 
@@ -128,14 +130,16 @@ public struct IptablesTranslation {
             guard let map = table.map(named: mapName) else { return [] }
             switch key {
             case .connectionMark(let mask):
-                return map.elements.map { matches + ["-m", "connmark", "--mark", "\(hex($0.key))/\(hex(mask))"] + jumpOrGoto($0.verdict) }
+                return map.elements.map { matches + ["-m", "connmark", "--mark", "\(hex($0.key.number!))/\(hex(mask))"] + jumpOrGoto($0.verdict) }
             case .numberGenerator(.inc, let modulus):
                 return map.elements.map { element in
-                    matches + ["-m", "statistic", "--mode", "nth", "--every", String(modulus), "--packet", String(element.key),
+                    matches + ["-m", "statistic", "--mode", "nth", "--every", String(modulus), "--packet", String(element.key.number!),
                                "-j", Self.chainName(chainTarget(element.verdict) ?? "")]
                 }
             case .numberGenerator(.random, _):
                 return randomCascade(map, matches: matches)
+            case .addressHash, .fields:
+                fatalError("TODO(issue 5): iptables form of \(key)")
             }
         }
     }

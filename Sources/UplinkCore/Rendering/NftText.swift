@@ -30,7 +30,8 @@ public enum NftText {
     }
 
     static func map(_ map: NftVerdictMap) -> String {
-        var lines = ["\tmap \(map.name) {", "\t\ttypeof \(typeof(map.typeof)) : verdict"]
+        var lines = ["\tmap \(map.name) {", "\t\t\(declaration(map.typeof)) : verdict"]
+        if map.isInterval { lines.append("\t\tflags interval") }
         if !map.elements.isEmpty {
             lines.append("\t\telements = { " + mapElements(map) + " }")
         }
@@ -67,6 +68,7 @@ public enum NftText {
         case .inputInterfaceInSet(let set): return "iifname @\(set)"
         case .outputInterface(let name): return "oifname \"\(name)\""
         case .destinationIsLocal: return "fib daddr type local"
+        case .neighbourDiscovery: return "icmpv6 type 133-137"
         }
     }
 
@@ -91,7 +93,16 @@ public enum NftText {
     static func keyExpression(_ key: NftMapKey) -> String {
         switch key {
         case .connectionMark(let mask): return "ct mark & \(hex(mask))"
-        case .numberGenerator: return typeof(key.typeof)
+        case .numberGenerator, .addressHash: return typeof(key.typeof)
+        case .fields(let fields): return fields.map(field).joined(separator: " . ")
+        }
+    }
+
+    /// `typeof EXPR` for computed keys; `type T . U` for packet fields, whose types nft names.
+    static func declaration(_ typeof: NftMapTypeof) -> String {
+        switch typeof {
+        case .fields(let fields): return "type " + fields.map(typeName).joined(separator: " . ")
+        default: return "typeof " + self.typeof(typeof)
         }
     }
 
@@ -99,13 +110,45 @@ public enum NftText {
         switch typeof {
         case .connectionMark: return "ct mark"
         case let .numberGenerator(generator, modulus): return "numgen \(generator.rawValue) mod \(modulus)"
+        case let .addressHash(family, modulus, seed):
+            let ip = family == .ipv4 ? "ip" : "ip6"
+            return "jhash \(ip) saddr . \(ip) daddr mod \(modulus) seed \(hex(seed))"
+        case .fields(let fields): return fields.map(field).joined(separator: " . ")
         }
     }
 
-    public static func mapKey(_ value: UInt32, of key: NftMapTypeof) -> String {
-        switch key {
-        case .connectionMark: return hex(value)
-        case .numberGenerator: return String(value)
+    static func field(_ field: NftField) -> String {
+        switch field {
+        case .inputInterfaceName: return "iifname"
+        case .source(let family): return "\(family == .ipv4 ? "ip" : "ip6") saddr"
+        case .destination(let family): return "\(family == .ipv4 ? "ip" : "ip6") daddr"
+        case .transportProtocol: return "meta l4proto"
+        case .sourcePort: return "th sport"
+        case .destinationPort: return "th dport"
+        }
+    }
+
+    static func typeName(_ field: NftField) -> String {
+        switch field {
+        case .inputInterfaceName: return "ifname"
+        case .source(let family), .destination(let family): return family == .ipv4 ? "ipv4_addr" : "ipv6_addr"
+        case .transportProtocol: return "inet_proto"
+        case .sourcePort, .destinationPort: return "inet_service"
+        }
+    }
+
+    public static func mapKey(_ key: [NftFieldValue], of typeof: NftMapTypeof) -> String {
+        if typeof == .connectionMark, let mark = key.number { return hex(mark) }
+        return key.map(fieldValue).joined(separator: " . ")
+    }
+
+    static func fieldValue(_ value: NftFieldValue) -> String {
+        switch value {
+        case .number(let number): return String(number)
+        case .interfaceName(let name): return "\"\(name)\""
+        case .prefix(let prefix): return prefix.length == prefix.family.bitCount ? prefix.address.description : prefix.description
+        case .transportProtocol(let number): return IPProtocolNumber.name(number) ?? String(number)
+        case .ports(let range): return range.description
         }
     }
 

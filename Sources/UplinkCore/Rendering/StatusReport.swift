@@ -50,13 +50,13 @@ public struct StatusReport: Sendable {
             case let interface? where !interface.hasCarrier: state = "no-carrier"
             default: state = "up"
             }
-            return UplinkLine(name: uplink.name, interface: uplink.interface, state: state, gateway: uplink.gateway?.description,
+            return UplinkLine(name: uplink.name, interface: uplink.interface, state: state, gateway: uplink.gateways.isEmpty ? nil : uplink.gateways.map(\.description).joined(separator: ","),
                               mark: hex(uplink.mark), table: uplink.table, weight: uplink.weight,
                               connections: counters[planned.connectionCounter]?.packets ?? 0,
                               received: interfaces[uplink.interface]?.received ?? .init(), sent: interfaces[uplink.interface]?.sent ?? .init())
         }
         summary = Summary(installed: live.nftables != nil || !live.rules.isEmpty, inSync: changes.isEmpty,
-                          differences: changes.lines.count, balance: desired.nftables.maps.contains { if case .numberGenerator(.random, _) = $0.typeof { return true } else { return false } } ? "random" : "nth",
+                          differences: changes.lines.count, balance: desired.balance.rawValue,
                           uplinks: uplinks)
     }
 

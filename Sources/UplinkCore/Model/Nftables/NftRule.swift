@@ -26,6 +26,8 @@ public enum NftMatch: Sendable, Hashable, Codable {
     case outputInterface(String)
     /// `fib daddr type local`: addressed to this host.
     case destinationIsLocal
+    /// `icmpv6 type 133-137`: router and neighbour solicitations and advertisements, redirects.
+    case neighbourDiscovery
 }
 
 public enum NftStatement: Sendable, Hashable, Codable {
@@ -53,6 +55,10 @@ public enum NftMapKey: Sendable, Hashable, Codable {
     case connectionMark(mask: UInt32)
     /// `numgen inc mod N` (round-robin) or `numgen random mod N`.
     case numberGenerator(NumberGenerator, modulus: UInt32)
+    /// `jhash ip saddr . ip daddr mod N seed S`: the same two addresses, the same slot.
+    case addressHash(IPFamily, modulus: UInt32, seed: UInt32)
+    /// Packet fields, concatenated: `ip daddr . meta l4proto . th dport`.
+    case fields([NftField])
 }
 
 public enum NumberGenerator: String, Sendable, Hashable, Codable {

@@ -1,13 +1,19 @@
-/// A named verdict map: key value → jump or goto a chain. Named, so that its elements can be
-/// diffed one by one and swapped in place (a health monitor retargets slots of a dead uplink).
+/// A named verdict map: key → jump or goto a chain (or return). Named, so that its elements
+/// can be diffed one by one and swapped in place (a health monitor retargets slots of a dead uplink).
 public struct NftVerdictMap: Sendable, Hashable, Codable {
     public struct Element: Sendable, Hashable, Codable {
-        public var key: UInt32
+        /// One value per field of the map's key, in the key's order.
+        public var key: [NftFieldValue]
         public var verdict: NftVerdict
 
-        public init(key: UInt32, verdict: NftVerdict) {
+        public init(key: [NftFieldValue], verdict: NftVerdict) {
             self.key = key
             self.verdict = verdict
+        }
+
+        /// An element of a numeric map (ct mark, numgen, jhash).
+        public init(key: UInt32, verdict: NftVerdict) {
+            self.init(key: [.number(key)], verdict: verdict)
         }
     }
 
@@ -20,7 +26,13 @@ public struct NftVerdictMap: Sendable, Hashable, Codable {
     public init(name: String, typeof: NftMapTypeof, elements: [Element]) {
         self.name = name
         self.typeof = typeof
-        self.elements = elements.sorted { $0.key < $1.key }
+        self.elements = elements.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+    }
+
+    /// Keys are ranges (`flags interval`): some field is an address or a port.
+    public var isInterval: Bool {
+        if case .fields(let fields) = typeof { return fields.contains { $0.isRange } }
+        return false
     }
 }
 
@@ -28,6 +40,10 @@ public struct NftVerdictMap: Sendable, Hashable, Codable {
 public enum NftMapTypeof: Sendable, Hashable, Codable {
     case connectionMark
     case numberGenerator(NumberGenerator, modulus: UInt32)
+    /// `jhash ip saddr . ip daddr mod N seed S` (or `ip6`).
+    case addressHash(IPFamily, modulus: UInt32, seed: UInt32)
+    /// Packet fields, concatenated when more than one.
+    case fields([NftField])
 }
 
 extension NftMapKey {
@@ -35,6 +51,8 @@ extension NftMapKey {
         switch self {
         case .connectionMark: return .connectionMark
         case let .numberGenerator(generator, modulus): return .numberGenerator(generator, modulus: modulus)
+        case let .addressHash(family, modulus, seed): return .addressHash(family, modulus: modulus, seed: seed)
+        case let .fields(fields): return .fields(fields)
         }
     }
 }

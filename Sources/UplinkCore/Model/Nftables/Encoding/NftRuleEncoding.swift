@@ -15,6 +15,8 @@ public enum NftRuleEncoding {
         switch match {
         case .family(let family):
             return familyCheck(family)
+        case .neighbourDiscovery:
+            fatalError("TODO(issue 5): encode \(match)")
         case .connectionNotNew:
             return [.conntrackLoad(.state, register: register), .compare(.notEqual, register: register, data: word(conntrackStateNew))]
         case let .destinationInSet(family, set):
@@ -62,6 +64,8 @@ public enum NftRuleEncoding {
             return [.conntrackLoad(.mark, register: register), .bitwise(register: register, mask: word(mask), xor: word(0))]
         case let .numberGenerator(generator, modulus):
             return [.numberGenerator(generator, modulus: modulus, register: register)]
+        case .addressHash, .fields:
+            fatalError("TODO(issue 5): encode \(key)")
         }
     }
 

@@ -145,7 +145,7 @@ public enum NftSetEncoding {
 
     public static func elements(_ map: NftVerdictMap) -> [NftSetElement] {
         map.elements.map { element in
-            NftSetElement(key: NftRuleEncoding.word(element.key), verdict: verdictCode(element.verdict))
+            NftSetElement(key: NftRuleEncoding.word(element.key.number!), verdict: verdictCode(element.verdict))
         }
     }
 
@@ -162,7 +162,7 @@ public enum NftSetEncoding {
             case .goto(let chain): verdict = .goto(chain)
             case .return: verdict = .return
             }
-            result.append(.init(key: key, verdict: verdict))
+            result.append(NftVerdictMap.Element(key: key, verdict: verdict))
         }
         return NftVerdictMap(name: definition.name, typeof: typeof, elements: result)
     }

@@ -43,6 +43,8 @@ enum NftUserdata {
         case let .numberGenerator(generator, modulus):
             return tlv(0, u32: numberGeneratorExpression)
                 + tlv(1, tlv(0, u32: generator == .inc ? 0 : 1) + tlv(1, u32: modulus) + tlv(2, u32: 0))
+        case .addressHash, .fields:
+            fatalError("TODO(issue 5): userdata of \(typeof)")
         }
     }
 

@@ -1,0 +1,121 @@
+/// Compiles the `policies:` list, for one family, into verdict-map lookups whose cost per
+/// packet does not grow with the number of entries.
+///
+/// Consecutive entries that match the same fields share one map keyed by those fields
+/// concatenated (`ip daddr . meta l4proto . th dport`): one lookup decides among all of them.
+/// A new map starts where the fields change, or where an entry overlaps an earlier entry of the
+/// same map (the earlier one must win, and one map cannot rank its elements). An entry that
+/// matches anything becomes a plain rule. First match wins, exactly as written.
+struct PolicyCompiler {
+    let config: Config
+    let family: IPFamily
+    let tail: (IPFamily, [(name: String, weight: Int)], String) -> (rule: NftRule, map: NftVerdictMap?)
+
+    struct Output {
+        var rules: [NftRule] = []
+        var maps: [NftVerdictMap] = []
+        var chains: [NftChain] = []
+    }
+
+    private struct Run {
+        var fields: [NftField]
+        var elements: [NftVerdictMap.Element]
+    }
+
+    func compile() -> Output {
+        var output = Output()
+        var run: Run?
+        func close() {
+            guard let current = run else { return }
+            let name = "policy-\(NftPlanner.suffix(family))-\(output.maps.count { $0.name.hasPrefix("policy-") } + 1)"
+            output.maps.append(NftVerdictMap(name: name, typeof: .fields(current.fields), elements: current.elements))
+            output.rules.append(NftRule([], [], .map(.fields(current.fields), map: name)))
+            run = nil
+        }
+        for (index, policy) in config.policies.enumerated() {
+            guard let values = fieldValues(policy.match) else { continue }
+            let verdict = verdict(policy.action, entry: index + 1, output: &output)
+            let fields = values.map(\.field)
+            if fields.isEmpty {
+                close()
+                output.rules.append(NftRule([], [], verdict))
+                continue
+            }
+            let elements = crossProduct(values.map(\.values)).map { NftVerdictMap.Element(key: $0, verdict: verdict) }
+            if let current = run, current.fields == fields,
+               !elements.contains(where: { new in current.elements.contains { overlaps($0.key, new.key) } }) {
+                run!.elements += elements
+            } else {
+                close()
+                run = Run(fields: fields, elements: elements)
+            }
+        }
+        close()
+        return output
+    }
+
+    /// The fields an entry matches in this family, each with its values (prefixes and port
+    /// ranges joined where they touch), in the order of the key; nil if it cannot match here.
+    private func fieldValues(_ match: PolicyMatch) -> [(field: NftField, values: [NftFieldValue])]? {
+        var result: [(NftField, [NftFieldValue])] = []
+        if !match.inputInterfaces.isEmpty {
+            result.append((.inputInterfaceName, match.inputInterfaces.uniqued().sorted().map(NftFieldValue.interfaceName)))
+        }
+        for (field, prefixes) in [(NftField.source(family), match.sources), (.destination(family), match.destinations)] where !prefixes.isEmpty {
+            let here = prefixes.filter { $0.family == family }
+            if here.isEmpty { return nil }
+            result.append((field, AddressRange.merged(here).flatMap(\.prefixes).map(NftFieldValue.prefix)))
+        }
+        if !match.protocols.isEmpty {
+            let here = match.protocols.filter { IPProtocolNumber.family($0).map { $0 == family } ?? true }
+            if here.isEmpty { return nil }
+            result.append((.transportProtocol, here.uniqued().sorted().map(NftFieldValue.transportProtocol)))
+        }
+        for (field, ports) in [(NftField.sourcePort, match.sourcePorts), (.destinationPort, match.destinationPorts)] where !ports.isEmpty {
+            result.append((field, Self.joined(ports).map(NftFieldValue.ports)))
+        }
+        return result
+    }
+
+    /// Where an entry sends a connection. An uplink that does not carry this family cannot
+    /// take it: the connection is left to the main table (check warns about it).
+    private func verdict(_ action: PolicyAction, entry: Int, output: inout Output) -> NftVerdict {
+        switch action {
+        case .bypass:
+            return .return
+        case .uplink(let name):
+            guard config.uplink(named: name)?.carries(family) == true else { return .return }
+            return .goto(NftPlanner.newChainName(name))
+        case .balance(let shares):
+            let members = shares.filter { config.uplink(named: $0.uplink)?.carries(family) == true }.map { ($0.uplink, $0.weight) }
+            if members.isEmpty { return .return }
+            let name = "pick-\(NftPlanner.suffix(family))-\(entry)"
+            let picked = tail(family, members, name)
+            output.maps += picked.map.map { [$0] } ?? []
+            output.chains.append(NftChain(name: name, rules: [picked.rule]))
+            return .goto(name)
+        }
+    }
+
+    private func overlaps(_ a: [NftFieldValue], _ b: [NftFieldValue]) -> Bool {
+        zip(a, b).allSatisfy { $0.overlaps($1) }
+    }
+
+    /// Port ranges sorted, overlapping and adjacent ones joined.
+    static func joined(_ ranges: [PortRange]) -> [PortRange] {
+        var result: [PortRange] = []
+        for range in ranges.sorted() {
+            if let last = result.last, Int(range.lower) <= Int(last.upper) + 1 {
+                result[result.count - 1].upper = max(last.upper, range.upper)
+            } else {
+                result.append(range)
+            }
+        }
+        return result
+    }
+}
+
+/// Every combination of one value from each list, in order.
+func crossProduct<T>(_ lists: [[T]]) -> [[T]] {
+    lists.reduce([[]]) { partial, list in partial.flatMap { prefix in list.map { prefix + [$0] } } }
+}
