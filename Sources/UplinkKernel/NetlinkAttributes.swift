@@ -15,6 +15,22 @@ struct NetlinkAttributes {
         }
     }
 
+    /// Attributes packed one after another in `bytes`: the payload of a nested attribute, or
+    /// what follows a struct inside one (the RTA_GATEWAY after a struct rtnexthop).
+    init(packed bytes: ArraySlice<UInt8>) {
+        let packed = Array(bytes)
+        var offset = 0
+        // struct nlattr: u16 length (header included), u16 type, in host order; each padded to 4 bytes.
+        while offset + 4 <= packed.count {
+            let (length, type) = packed.withUnsafeBytes {
+                (Int($0.loadUnaligned(fromByteOffset: offset, as: UInt16.self)), $0.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self))
+            }
+            guard length >= 4, offset + length <= packed.count else { break }
+            values[type & 0x3fff /* NLA_TYPE_MASK: without the nested and byte-order flags */] = Array(packed[(offset + 4)..<(offset + length)])
+            offset += (length + 3) & ~3
+        }
+    }
+
     func bytes(_ type: Int32) -> [UInt8]? { values[UInt16(type)] }
 
     /// The attribute types present.
@@ -38,6 +54,10 @@ extension UnsafeMutablePointer where Pointee == nlmsghdr {
     func put(_ type: Int32, u8 value: UInt8) { mnl_attr_put_u8(self, UInt16(type), value) }
     func put(_ type: Int32, bytes: [UInt8]) { bytes.withUnsafeBytes { mnl_attr_put(self, UInt16(type), $0.count, $0.baseAddress) } }
     func put(_ type: Int32, string: String) { mnl_attr_put_strz(self, UInt16(type), string) }
+
+    /// Opens a nested attribute; `endNest` closes it once its contents are in.
+    func startNest(_ type: Int32) -> UnsafeMutablePointer<nlattr> { mnl_attr_nest_start(self, UInt16(type)) }
+    func endNest(_ nest: UnsafeMutablePointer<nlattr>) { mnl_attr_nest_end(self, nest) }
 
     /// Reserves the fixed header that follows the netlink header.
     func putExtraHeader<T>(_ value: T) {

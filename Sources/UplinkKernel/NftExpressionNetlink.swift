@@ -20,10 +20,10 @@ enum NftExpressionNetlink {
             let e = new("ct"); u32(e, NFTNL_EXPR_CT_KEY, key.rawValue); u32(e, NFTNL_EXPR_CT_DREG, register); return e
         case let .conntrackSet(key, register):
             let e = new("ct"); u32(e, NFTNL_EXPR_CT_KEY, key.rawValue); u32(e, NFTNL_EXPR_CT_SREG, register); return e
-        case let .networkHeaderLoad(offset, length, register):
+        case let .payloadLoad(base, offset, length, register):
             let e = new("payload")
             u32(e, NFTNL_EXPR_PAYLOAD_DREG, register)
-            u32(e, NFTNL_EXPR_PAYLOAD_BASE, UInt32(NFT_PAYLOAD_NETWORK_HEADER.rawValue))
+            u32(e, NFTNL_EXPR_PAYLOAD_BASE, base.rawValue)
             u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset)
             u32(e, NFTNL_EXPR_PAYLOAD_LEN, length)
             return e
@@ -33,8 +33,22 @@ enum NftExpressionNetlink {
         case let .bitwise(register, mask, xor):
             let e = new("bitwise")
             u32(e, NFTNL_EXPR_BITWISE_SREG, register); u32(e, NFTNL_EXPR_BITWISE_DREG, register)
+            // NFT_BITWISE_BOOL, said explicitly as nft does.
+            u32(e, NFTNL_EXPR_BITWISE_OP, 0)
             u32(e, NFTNL_EXPR_BITWISE_LEN, UInt32(mask.count))
             bytes(e, NFTNL_EXPR_BITWISE_MASK, mask); bytes(e, NFTNL_EXPR_BITWISE_XOR, xor)
+            return e
+        case let .hostToNetwork(register, length, size):
+            let e = new("byteorder")
+            u32(e, NFTNL_EXPR_BYTEORDER_SREG, register); u32(e, NFTNL_EXPR_BYTEORDER_DREG, register)
+            u32(e, NFTNL_EXPR_BYTEORDER_OP, UInt32(NFT_BYTEORDER_HTON.rawValue))
+            u32(e, NFTNL_EXPR_BYTEORDER_LEN, length); u32(e, NFTNL_EXPR_BYTEORDER_SIZE, size)
+            return e
+        case let .jenkinsHash(source, length, modulus, seed, register):
+            let e = new("hash")
+            u32(e, NFTNL_EXPR_HASH_SREG, source); u32(e, NFTNL_EXPR_HASH_DREG, register); u32(e, NFTNL_EXPR_HASH_LEN, length)
+            u32(e, NFTNL_EXPR_HASH_MODULUS, modulus); u32(e, NFTNL_EXPR_HASH_SEED, seed); u32(e, NFTNL_EXPR_HASH_OFFSET, 0)
+            u32(e, NFTNL_EXPR_HASH_TYPE, UInt32(NFT_HASH_JENKINS.rawValue))
             return e
         case let .lookup(set, register, verdictRegister):
             let e = new("lookup"); u32(e, NFTNL_EXPR_LOOKUP_SREG, register)
@@ -55,6 +69,8 @@ enum NftExpressionNetlink {
             let e = new("numgen"); u32(e, NFTNL_EXPR_NG_DREG, register); u32(e, NFTNL_EXPR_NG_MODULUS, modulus)
             u32(e, NFTNL_EXPR_NG_TYPE, generator == .inc ? UInt32(NFT_NG_INCREMENTAL.rawValue) : UInt32(NFT_NG_RANDOM.rawValue))
             u32(e, NFTNL_EXPR_NG_OFFSET, 0); return e
+        case let .routeRealmLoad(register):
+            let e = new("rt"); u32(e, NFTNL_EXPR_RT_KEY, UInt32(NFT_RT_CLASSID.rawValue)); u32(e, NFTNL_EXPR_RT_DREG, register); return e
         case let .objectReference(type, name):
             let e = new("objref"); u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, type)
             nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_OBJREF_IMM_NAME), name); return e
@@ -87,8 +103,16 @@ enum NftExpressionNetlink {
             if has(NFTNL_EXPR_CT_DREG) { return .conntrackLoad(key, register: u32(NFTNL_EXPR_CT_DREG)) }
             if has(NFTNL_EXPR_CT_SREG) { return .conntrackSet(key, register: u32(NFTNL_EXPR_CT_SREG)) }
         case "payload":
-            guard u32(NFTNL_EXPR_PAYLOAD_BASE) == UInt32(NFT_PAYLOAD_NETWORK_HEADER.rawValue), has(NFTNL_EXPR_PAYLOAD_DREG) else { return unknown }
-            return .networkHeaderLoad(offset: u32(NFTNL_EXPR_PAYLOAD_OFFSET), length: u32(NFTNL_EXPR_PAYLOAD_LEN), register: u32(NFTNL_EXPR_PAYLOAD_DREG))
+            guard let base = NftPayloadBase(rawValue: u32(NFTNL_EXPR_PAYLOAD_BASE)), has(NFTNL_EXPR_PAYLOAD_DREG) else { return unknown }
+            return .payloadLoad(base, offset: u32(NFTNL_EXPR_PAYLOAD_OFFSET), length: u32(NFTNL_EXPR_PAYLOAD_LEN), register: u32(NFTNL_EXPR_PAYLOAD_DREG))
+        case "byteorder":
+            let register = u32(NFTNL_EXPR_BYTEORDER_SREG)
+            guard u32(NFTNL_EXPR_BYTEORDER_DREG) == register, u32(NFTNL_EXPR_BYTEORDER_OP) == UInt32(NFT_BYTEORDER_HTON.rawValue) else { return unknown }
+            return .hostToNetwork(register: register, length: u32(NFTNL_EXPR_BYTEORDER_LEN), size: u32(NFTNL_EXPR_BYTEORDER_SIZE))
+        case "hash":
+            guard u32(NFTNL_EXPR_HASH_TYPE) == UInt32(NFT_HASH_JENKINS.rawValue), !has(NFTNL_EXPR_HASH_OFFSET) || u32(NFTNL_EXPR_HASH_OFFSET) == 0 else { return unknown }
+            return .jenkinsHash(source: u32(NFTNL_EXPR_HASH_SREG), length: u32(NFTNL_EXPR_HASH_LEN), modulus: u32(NFTNL_EXPR_HASH_MODULUS),
+                                seed: u32(NFTNL_EXPR_HASH_SEED), register: u32(NFTNL_EXPR_HASH_DREG))
         case "cmp":
             guard let op = NftCompareOperator(rawValue: u32(NFTNL_EXPR_CMP_OP)) else { return unknown }
             return .compare(op, register: u32(NFTNL_EXPR_CMP_SREG), data: bytes(NFTNL_EXPR_CMP_DATA))
@@ -112,6 +136,9 @@ enum NftExpressionNetlink {
             guard !has(NFTNL_EXPR_NG_OFFSET) || u32(NFTNL_EXPR_NG_OFFSET) == 0 else { return unknown }
             let generator: NumberGenerator = u32(NFTNL_EXPR_NG_TYPE) == UInt32(NFT_NG_INCREMENTAL.rawValue) ? .inc : .random
             return .numberGenerator(generator, modulus: u32(NFTNL_EXPR_NG_MODULUS), register: u32(NFTNL_EXPR_NG_DREG))
+        case "rt":
+            guard u32(NFTNL_EXPR_RT_KEY) == UInt32(NFT_RT_CLASSID.rawValue) else { return unknown }
+            return .routeRealmLoad(register: u32(NFTNL_EXPR_RT_DREG))
         case "objref":
             guard has(NFTNL_EXPR_OBJREF_IMM_NAME), let objectName = str(NFTNL_EXPR_OBJREF_IMM_NAME) else { return unknown }
             return .objectReference(type: u32(NFTNL_EXPR_OBJREF_IMM_TYPE), name: objectName)

@@ -17,8 +17,8 @@ struct NftMessages {
     }
 
     /// An element list is one netlink attribute, whose length has 16 bits: lists are cut into
-    /// messages of at most this many elements (well under 64 KiB even for verdict maps).
-    static let elementsPerMessage = 400
+    /// messages of at most this many bytes of elements (concatenated keys make big elements).
+    static let elementBytesPerMessage = 48 * 1024
 
     /// The messages of a change: one, or for a new set or map its definition and its elements,
     /// and for a long element list several.
@@ -36,9 +36,9 @@ struct NftMessages {
         case .deleteSetElements(let set):
             return elementMessages(NFT_MSG_DELSETELEM, 0, set.name, NftSetEncoding.elements(set))
         case .addMapElements(let map):
-            return elementMessages(NFT_MSG_NEWSETELEM, create, map.name, NftSetEncoding.elements(map))
+            return elementMessages(NFT_MSG_NEWSETELEM, create, map.name, NftSetEncoding.elements(map, startingEmpty: false))
         case .deleteMapElements(let map):
-            return elementMessages(NFT_MSG_DELSETELEM, 0, map.name, NftSetEncoding.elements(map))
+            return elementMessages(NFT_MSG_DELSETELEM, 0, map.name, NftSetEncoding.elements(map, startingEmpty: false, withVerdicts: false))
         default:
             let (type, flags, build) = message(change)
             return [Message(type: type, flags: flags, build: build)]
@@ -46,10 +46,31 @@ struct NftMessages {
     }
 
     private func elementMessages(_ type: nf_tables_msg_types, _ flags: Int32, _ set: String, _ all: [NftSetElement]) -> [Message] {
-        stride(from: 0, to: all.count, by: Self.elementsPerMessage).map { start in
-            let chunk = Array(all[start..<min(start + Self.elementsPerMessage, all.count)])
-            return Message(type: type.rawValue, flags: flags, build: elements(set, chunk), capacity: 4096 + 256 * chunk.count)
+        var chunks: [[NftSetElement]] = []
+        var size = 0
+        for element in all {
+            let bytes = Self.encodedSize(element)
+            if chunks.isEmpty || size + bytes > Self.elementBytesPerMessage {
+                chunks.append([])
+                size = 0
+            }
+            chunks[chunks.count - 1].append(element)
+            size += bytes
         }
+        return chunks.map { chunk in
+            Message(type: type.rawValue, flags: flags, build: elements(set, chunk), capacity: 4096 + chunk.map(Self.encodedSize).reduce(0, +))
+        }
+    }
+
+    /// An element's attributes with their headers and padding, rounded up.
+    static func encodedSize(_ element: NftSetElement) -> Int {
+        func attribute(_ length: Int) -> Int { 4 + (length + 3) / 4 * 4 }
+        var size = attribute(0) + attribute(attribute(element.key.count))
+        if let end = element.keyEnd { size += attribute(attribute(end.count)) }
+        if element.intervalEnd { size += attribute(4) }
+        if let verdict = element.verdict { size += attribute(attribute(attribute(4) + attribute((verdict.chain?.utf8.count ?? 0) + 1))) }
+        if let userdata = element.userdata { size += attribute(userdata.count) }
+        return size
     }
 
     /// The message type, netlink flags and payload of a change that is one message.
@@ -132,6 +153,11 @@ struct NftMessages {
             definition.userdata.withUnsafeBytes {
                 _ = nftnl_set_set_data(set, UInt16(NFTNL_SET_USERDATA.rawValue), $0.baseAddress, UInt32($0.count))
             }
+            if !definition.fieldLengths.isEmpty {
+                definition.fieldLengths.withUnsafeBytes {
+                    _ = nftnl_set_set_data(set, UInt16(NFTNL_SET_DESC_CONCAT.rawValue), $0.baseAddress, UInt32($0.count))
+                }
+            }
             nftnl_set_nlmsg_build_payload(header, set)
         }
     }
@@ -148,13 +174,15 @@ struct NftMessages {
 
     private func elements(_ setName: String, _ elements: [NftSetElement]) -> Build {
         { header in
+            // Table, then set, then the elements: the order nft writes them in.
+            mnl_attr_put_strz(header, UInt16(NFTA_SET_ELEM_LIST_TABLE.rawValue), table)
+            mnl_attr_put_strz(header, UInt16(NFTA_SET_ELEM_LIST_SET.rawValue), setName)
             let set = nftnl_set_alloc()!
             defer { nftnl_set_free(set) }
-            nftnl_set_set_str(set, UInt16(NFTNL_SET_TABLE.rawValue), table)
-            nftnl_set_set_str(set, UInt16(NFTNL_SET_NAME.rawValue), setName)
             for element in elements {
                 let e = nftnl_set_elem_alloc()!
                 element.key.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count)) }
+                element.keyEnd?.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY_END), $0.baseAddress, UInt32($0.count)) }
                 if element.intervalEnd { nftnl_set_elem_set_u32(e, UInt16(NFTNL_SET_ELEM_FLAGS), UInt32(NFT_SET_ELEM_INTERVAL_END.rawValue)) }
                 if let verdict = element.verdict {
                     nftnl_set_elem_set_u32(e, UInt16(NFTNL_SET_ELEM_VERDICT), UInt32(bitPattern: verdict.code))

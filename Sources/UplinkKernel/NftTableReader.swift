@@ -19,9 +19,11 @@ struct NftTableReader {
         var sets: [NftSet] = []
         var maps: [NftVerdictMap] = []
         var unreadable: [String] = []
+        let rules = try self.rules()
+        let keys = Self.mapKeys(rules.values.flatMap { $0 })
         for definition in try setDefinitions() {
             let elements = try self.elements(of: definition.name)
-            if let map = NftSetEncoding.map(definition, elements: elements) {
+            if let map = NftSetEncoding.map(definition, elements: elements, lookedUpBy: keys[definition.name]) {
                 maps.append(map)
             } else if let set = NftSetEncoding.set(definition, elements: elements) {
                 sets.append(set)
@@ -29,11 +31,21 @@ struct NftTableReader {
                 unreadable.append(definition.name)
             }
         }
-        let rules = try self.rules()
         let chains = try chainHeads().map { head in
             LiveNftChain(name: head.name, hook: head.hook, hookReadable: head.readable, rules: rules[head.name] ?? [])
         }
         return LiveNftTable(counters: try counters().map(\.name), sets: sets, maps: maps, unreadableSets: unreadable, chains: chains)
+    }
+
+    /// What each map is looked up by, from our rules that look it up: the kernel's map itself
+    /// keeps only the key's datatypes. A map looked up by different keys has none.
+    static func mapKeys(_ rules: [LiveNftRule]) -> [String: NftMapTypeof] {
+        var keys: [String: NftMapTypeof?] = [:]
+        for rule in rules {
+            guard case .map(let key, let map)? = rule.rule?.verdict else { continue }
+            if let known = keys[map], known != key.typeof { keys[map] = .some(nil) } else { keys[map] = key.typeof }
+        }
+        return keys.compactMapValues { $0 }
     }
 
     /// The ruleset's generation: it changes with every committed nftables transaction.
@@ -138,11 +150,15 @@ struct NftTableReader {
                 func u32(_ attribute: nftnl_set_attr) -> UInt32? {
                     nftnl_set_is_set(set, UInt16(attribute.rawValue)) ? nftnl_set_get_u32(set, UInt16(attribute.rawValue)) : nil
                 }
-                var length: UInt32 = 0
-                let userdata = nftnl_set_get_data(set, UInt16(NFTNL_SET_USERDATA.rawValue), &length)
-                    .map { Array(UnsafeRawBufferPointer(start: $0, count: Int(length))) } ?? []
+                func data(_ attribute: nftnl_set_attr) -> [UInt8] {
+                    guard nftnl_set_is_set(set, UInt16(attribute.rawValue)) else { return [] }
+                    var length: UInt32 = 0
+                    return nftnl_set_get_data(set, UInt16(attribute.rawValue), &length)
+                        .map { Array(UnsafeRawBufferPointer(start: $0, count: Int(length))) } ?? []
+                }
                 return NftSetDefinition(name: name, flags: u32(NFTNL_SET_FLAGS) ?? 0, keyType: u32(NFTNL_SET_KEY_TYPE) ?? 0,
-                                        keyLength: u32(NFTNL_SET_KEY_LEN) ?? 0, dataType: u32(NFTNL_SET_DATA_TYPE), userdata: userdata)
+                                        keyLength: u32(NFTNL_SET_KEY_LEN) ?? 0, dataType: u32(NFTNL_SET_DATA_TYPE), userdata: data(NFTNL_SET_USERDATA),
+                                        fieldLengths: data(NFTNL_SET_DESC_CONCAT))
             }
         }
     }
@@ -172,7 +188,7 @@ struct NftTableReader {
                         verdict = NftVerdictCode(code: Int32(bitPattern: nftnl_set_elem_get_u32(element, UInt16(NFTNL_SET_ELEM_VERDICT))),
                                                  chain: string(nftnl_set_elem_get_str(element, UInt16(NFTNL_SET_ELEM_CHAIN))))
                     }
-                    result.append(NftSetElement(key: data(NFTNL_SET_ELEM_KEY) ?? [], intervalEnd: flags & NFT_SET_ELEM_INTERVAL_END.rawValue != 0,
+                    result.append(NftSetElement(key: data(NFTNL_SET_ELEM_KEY) ?? [], keyEnd: data(NFTNL_SET_ELEM_KEY_END), intervalEnd: flags & NFT_SET_ELEM_INTERVAL_END.rawValue != 0,
                                                 verdict: verdict, userdata: data(NFTNL_SET_ELEM_USERDATA)))
                 }
             }

@@ -29,11 +29,13 @@ struct RouteNetlink {
                 let attributes = NetlinkAttributes(header, headerSize: MemoryLayout<rtmsg>.size)
                 let destinationAddress = attributes.bytes(Int32(RTA_DST.rawValue)).flatMap(IPAddress.init(bytes:)) ?? .zero(family)
                 guard let destination = IPPrefix(address: destinationAddress, length: Int(fixed.rtm_dst_len)) else { return nil }
-                let device = attributes.u32(Int32(RTA_OIF.rawValue)).map(interfaceName) ?? ""
+                let nexthops = attributes.bytes(Int32(RTA_MULTIPATH.rawValue)).map { RouteMultipath.parse($0, device: interfaceName) }
+                    ?? [Nexthop(gateway: attributes.bytes(Int32(RTA_GATEWAY.rawValue)).flatMap(IPAddress.init(bytes:)),
+                                device: attributes.u32(Int32(RTA_OIF.rawValue)).map(interfaceName) ?? "")]
+                // RTA_FLOW: the source realm in the high half, the destination realm (`realm N`) in the low.
+                let realm = attributes.u32(Int32(RTA_FLOW.rawValue)).map { UInt16(truncatingIfNeeded: $0) }.flatMap { $0 == 0 ? nil : $0 }
                 let route = Route(table: attributes.u32(Int32(RTA_TABLE.rawValue)) ?? UInt32(fixed.rtm_table),
-                                  destination: destination,
-                                  gateway: attributes.bytes(Int32(RTA_GATEWAY.rawValue)).flatMap(IPAddress.init(bytes:)),
-                                  device: device)
+                                  destination: destination, nexthops: nexthops, realm: realm)
                 return LiveRoute(route: route, protocolTag: fixed.rtm_protocol, isUnicast: fixed.rtm_type == UInt8(RTN_UNICAST))
             }
         }
@@ -57,21 +59,30 @@ struct RouteNetlink {
 
     private func change(_ route: Route, type: Int, flags: Int32, verb: IPCommands.Verb) throws {
         let object = shellCommand(IPCommands.route(route, verb))
-        guard !route.isMultipath else { fatalError("TODO(issue 5): multipath routes") }
-        let nexthop = route.nexthops[0]
-        guard let index = interfaces[nexthop.device] else {
-            throw KernelRefusal(object: object, errno: ENODEV, detail: "interface \(nexthop.device) does not exist")
+        let indexes = try route.nexthops.map { nexthop in
+            guard let index = interfaces[nexthop.device] else {
+                throw KernelRefusal(object: object, errno: ENODEV, detail: "interface \(nexthop.device) does not exist")
+            }
+            return index
         }
+        // A device-only single-path route reaches the link only; a multipath route keeps the
+        // universe scope whatever its hops are, as `ip route` sends it.
+        let linkScope = !route.isMultipath && route.nexthops[0].gateway == nil
         _ = try socket.request(object: object, type: UInt16(type), flags: Int32(NLM_F_REQUEST | NLM_F_ACK) | flags) { header in
             header.putExtraHeader(rtmsg(rtm_family: UInt8(route.family.addressFamily), rtm_dst_len: UInt8(route.destination.length),
                                         rtm_src_len: 0, rtm_tos: 0, rtm_table: UInt8(RT_TABLE_UNSPEC.rawValue),
                                         rtm_protocol: Ownership.routeProtocol,
-                                        rtm_scope: UInt8(nexthop.gateway == nil ? RT_SCOPE_LINK.rawValue : RT_SCOPE_UNIVERSE.rawValue),
+                                        rtm_scope: UInt8(linkScope ? RT_SCOPE_LINK.rawValue : RT_SCOPE_UNIVERSE.rawValue),
                                         rtm_type: UInt8(RTN_UNICAST), rtm_flags: 0))
             header.put(Int32(RTA_TABLE.rawValue), u32: route.table)
             if route.destination.length > 0 { header.put(Int32(RTA_DST.rawValue), bytes: route.destination.address.bytes) }
-            if let gateway = nexthop.gateway { header.put(Int32(RTA_GATEWAY.rawValue), bytes: gateway.bytes) }
-            header.put(Int32(RTA_OIF.rawValue), u32: index)
+            if let realm = route.realm { header.put(Int32(RTA_FLOW.rawValue), u32: UInt32(realm)) }
+            if route.isMultipath {
+                RouteMultipath.put(route.nexthops, indexes: indexes, into: header)
+            } else {
+                if let gateway = route.nexthops[0].gateway { header.put(Int32(RTA_GATEWAY.rawValue), bytes: gateway.bytes) }
+                header.put(Int32(RTA_OIF.rawValue), u32: indexes[0])
+            }
         }
     }
 

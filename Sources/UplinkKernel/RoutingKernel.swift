@@ -19,10 +19,11 @@ public final class RoutingKernel {
     public let links: [String: InterfaceState]
 
 
-    /// Every rule and route of the family, from one dump each, sorted into ours and foreign.
-    public func snapshot(_ family: IPFamily = .ipv4) throws -> RoutingSnapshot {
-        let rules = try RuleNetlink(socket: socket).dump(family)
-        let routes = try RouteNetlink(socket: socket, interfaces: interfaces).dump(family)
+    /// Every rule and route of the families (both unless told), from one dump each per family,
+    /// sorted into ours and foreign.
+    public func snapshot(_ families: [IPFamily] = IPFamily.allCases) throws -> RoutingSnapshot {
+        let rules = try families.flatMap { try RuleNetlink(socket: socket).dump($0) }
+        let routes = try families.flatMap { try RouteNetlink(socket: socket, interfaces: interfaces).dump($0) }
         return RoutingSnapshot(
             ownedRules: rules.filter { $0.isOurs && $0.isPlain }.map(\.rule).sorted(),
             unknownOwnedRules: rules.filter { $0.isOurs && !$0.isPlain }.map {
@@ -49,7 +50,7 @@ public final class RoutingKernel {
     public func delete(_ route: Route) throws { try RouteNetlink(socket: socket, interfaces: interfaces).delete(route) }
 }
 
-/// The routing state of one family: ours (protocol 117) and everything else.
+/// The routing state: ours (protocol 117) and everything else.
 public struct RoutingSnapshot {
     public let ownedRules: [RoutingRule]
     /// Rules with our tag that are not of the kind uplinkctl writes: ours to remove.

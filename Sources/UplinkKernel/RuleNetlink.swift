@@ -28,8 +28,9 @@ struct RuleNetlink {
                 let attributes = NetlinkAttributes(header, headerSize: MemoryLayout<fib_rule_hdr>.size)
                 let priority = attributes.u32(Int32(FRA_PRIORITY)) ?? 0
                 let tag = attributes.u8(Int32(FRA_PROTOCOL)) ?? 0
-                // uplinkctl writes plain lookups by mark only: anything more is another kind of rule.
-                let plain = fixed.action == UInt8(FR_ACT_TO_TBL) && fixed.src_len == 0 && fixed.dst_len == 0 && fixed.tos == 0
+                // uplinkctl writes plain lookups by mark or by source: anything more is another kind of rule.
+                let source = attributes.bytes(Int32(FRA_SRC)).flatMap(IPAddress.init(bytes:)).flatMap { IPPrefix(address: $0, length: Int(fixed.src_len)) }
+                let plain = fixed.action == UInt8(FR_ACT_TO_TBL) && (fixed.src_len == 0 || source != nil) && fixed.dst_len == 0 && fixed.tos == 0
                     && attributes.types.isSubset(of: Self.plainAttributes)
                 let mark = attributes.u32(Int32(FRA_FWMARK))
                 let mask = attributes.u32(Int32(FRA_FWMASK))
@@ -39,6 +40,7 @@ struct RuleNetlink {
                     priority: priority,
                     // A zero mark is left out of the dump; only its mask comes back.
                     fwmark: mark == nil && mask == nil ? nil : MarkedBits(value: (mark ?? 0) & (mask ?? .max), mask: mask ?? .max),
+                    source: source,
                     inverted: fixed.flags & UInt32(FIB_RULE_INVERT) != 0,
                     table: attributes.u32(Int32(FRA_TABLE)) ?? UInt32(fixed.table),
                     suppressPrefixLength: suppress)
@@ -47,7 +49,7 @@ struct RuleNetlink {
         }
     }
 
-    static let plainAttributes: Set<UInt16> = Set([FRA_PRIORITY, FRA_TABLE, FRA_FWMARK, FRA_FWMASK, FRA_SUPPRESS_PREFIXLEN, FRA_PROTOCOL].map { UInt16($0) })
+    static let plainAttributes: Set<UInt16> = Set([FRA_PRIORITY, FRA_TABLE, FRA_FWMARK, FRA_FWMASK, FRA_SRC, FRA_SUPPRESS_PREFIXLEN, FRA_PROTOCOL].map { UInt16($0) })
 
     /// Deletes (or recreates) a rule exactly as it was dumped: every selector it has.
     func resend(_ message: [UInt8], type: Int, flags: Int32, object: String) throws {
@@ -67,13 +69,15 @@ struct RuleNetlink {
     private func change(_ rule: RoutingRule, type: Int, flags: Int32, verb: IPCommands.Verb) throws {
         let object = shellCommand(IPCommands.rule(rule, verb))
         _ = try socket.request(object: object, type: UInt16(type), flags: Int32(NLM_F_REQUEST | NLM_F_ACK) | flags) { header in
-            header.putExtraHeader(fib_rule_hdr(family: UInt8(rule.family.addressFamily), dst_len: 0, src_len: 0, tos: 0,
+            header.putExtraHeader(fib_rule_hdr(family: UInt8(rule.family.addressFamily), dst_len: 0,
+                                               src_len: UInt8(rule.source?.length ?? 0), tos: 0,
                                                table: rule.table < 256 ? UInt8(rule.table) : UInt8(RT_TABLE_UNSPEC.rawValue),
                                                res1: 0, res2: 0, action: UInt8(FR_ACT_TO_TBL),
                                                flags: rule.inverted ? UInt32(FIB_RULE_INVERT) : 0))
             header.put(Int32(FRA_PRIORITY), u32: rule.priority)
             header.put(Int32(FRA_TABLE), u32: rule.table)
             header.put(Int32(FRA_PROTOCOL), u8: Ownership.routeProtocol)
+            if let source = rule.source { header.put(Int32(FRA_SRC), bytes: source.address.bytes) }
             if let fwmark = rule.fwmark {
                 header.put(Int32(FRA_FWMARK), u32: fwmark.value)
                 header.put(Int32(FRA_FWMASK), u32: fwmark.mask)

@@ -38,7 +38,7 @@ struct ApplyCommand: ParsableCommand {
             return
         }
         let (kernel, store) = try kernelOptions.open()
-        let desired = Planner.plan(loaded, addresses: LinkAddresses(links: kernel.routing.links))
+        let desired = Planner.plan(loaded, addresses: try planFacts(kernel.routing))
         do {
             let (live, record) = try liveState(kernel, store, desired: desired)
             let routing = try kernel.foreignRouting ?? kernel.routing.snapshot()

@@ -5,7 +5,11 @@ struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Validate a config without touching the kernel.",
-        discussion: "Prints every problem as FILE:LINE:COLUMN: error: MESSAGE. Exit 0 valid, 65 invalid, 66 missing file."
+        discussion: """
+            Prints every problem as FILE:LINE:COLUMN: error: MESSAGE, and every doubt (such as a policy entry \
+            an earlier one already catches) as FILE:LINE:COLUMN: warning: MESSAGE. \
+            Exit 0 valid (warnings or not), 65 invalid, 66 missing file.
+            """
     )
 
     @OptionGroup var config: ConfigArgument
@@ -14,6 +18,8 @@ struct CheckCommand: ParsableCommand {
         let loaded = try config.load()
         let state = Planner.plan(loaded)
         let summary = state.uplinks.map { "\($0.uplink.name) (\($0.uplink.interface), \($0.slots)/\(state.uplinks.map(\.slots).reduce(0, +)))" }
-        print("\(config.path == "-" ? "<stdin>" : config.path): valid; \(loaded.balance.rawValue) over \(summary.joined(separator: ", "))")
+        let count = loaded.policies.count
+        let policies = count == 0 ? "" : "; \(count) policy entr\(count == 1 ? "y" : "ies")"
+        print("\(config.path == "-" ? "<stdin>" : config.path): valid; \(loaded.balance.rawValue) over \(summary.joined(separator: ", "))\(policies)")
     }
 }

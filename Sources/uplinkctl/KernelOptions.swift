@@ -29,7 +29,7 @@ struct KernelOptions: ParsableArguments {
     func addressesForDryRun() -> LinkAddresses? {
         do {
             if let namespace { try NetworkNamespace.enter(namespace) }
-            return LinkAddresses(links: try RoutingKernel(namespace: nil).links)
+            return try planFacts(try RoutingKernel(namespace: nil))
         } catch {
             printError("uplinkctl: the interfaces' addresses could not be read (\(error)); the script has no `from ADDRESS` rules")
             return nil
@@ -67,4 +67,10 @@ func liveState(_ kernel: Kernel, _ store: StateStore, desired: DesiredState?) th
         live = try kernel.live(desired: desired, record: record)
     }
     return (live, record)
+}
+
+/// What the plan needs to know of the kernel: the uplinks' addresses and the main table's
+/// default routes (see `LinkAddresses`).
+func planFacts(_ routing: RoutingKernel) throws -> LinkAddresses {
+    LinkAddresses(links: routing.links, routes: try routing.snapshot().foreignRoutes)
 }

@@ -74,8 +74,9 @@ struct ApplyLabTests {
 
     /// apply's table is nft's own table for the dry-run's text: same listing, line for line.
     @Test func applyBuildsTheTableNftBuildsFromTheDryRun() throws {
-        let state = Planner.plan(try ConfigParser.parse(Self.lab, file: "lab.yaml").get())
+        let config = try ConfigParser.parse(Self.lab, file: "lab.yaml").get()
         try Lab.with { lab in
+            let state = Planner.plan(config, addresses: try lab.hostAddresses())
             try UplinkctlCLI.withConfig(Self.lab) { config in
                 try #require(try Self.apply(lab, config).status == 0)
             }
@@ -104,21 +105,21 @@ struct ApplyLabTests {
                 // Break one of each by hand.
                 try must(["ip", "-n", lab.host, "rule", "del", "fwmark", "0x200/0xff00", "lookup", "111", "priority", "31000"])
                 try must(["ip", "-n", lab.host, "route", "del", "default", "table", "112"])
-                let listed = try must(["ip", "netns", "exec", lab.host, "nft", "-a", "list", "chain", "inet", "uplinkctl", "balance"])
+                let listed = try must(["ip", "netns", "exec", lab.host, "nft", "-a", "list", "chain", "inet", "uplinkctl", "balance-v4"])
                 let line = try #require(listed.split(separator: "\n").first { $0.contains("ct state != new return") })
                 let handle = String(line.split(separator: " ").last!)
-                try must(["ip", "netns", "exec", lab.host, "nft", "delete", "rule", "inet", "uplinkctl", "balance", "handle", handle])
-                try must(["ip", "netns", "exec", lab.host, "nft", "delete", "element", "inet", "uplinkctl", "slots", "{ 1 }"])
+                try must(["ip", "netns", "exec", lab.host, "nft", "delete", "rule", "inet", "uplinkctl", "balance-v4", "handle", handle])
+                try must(["ip", "netns", "exec", lab.host, "nft", "delete", "element", "inet", "uplinkctl", "slots-v4", "{ 1 }"])
                 try must(["ip", "netns", "exec", lab.host, "sysctl", "-qw", "net.ipv4.conf.up1.rp_filter=1"])
                 // A rule with our tag but a selector uplinkctl never writes: ours, and not wanted.
-                try must(["ip", "-n", lab.host, "rule", "add", "from", "198.18.7.0/24", "lookup", "110", "priority", "31000", "protocol", "117"])
+                try must(["ip", "-n", lab.host, "rule", "add", "to", "198.18.7.0/24", "lookup", "110", "priority", "31000", "protocol", "117"])
 
                 let diff = try Self.diff(lab, config)
                 #expect(diff.status == 1)
                 for needle in ["+ ip rule add fwmark 0x200/0xff00 lookup 111 priority 31000 protocol 117",
-                               "+ ip route add default via 198.18.3.1 dev up3 table 112 proto 117",
-                               "+ nft insert rule inet uplinkctl balance position", "ct state != new return",
-                               "+ nft add element inet uplinkctl slots { 1 : goto new-up2 }",
+                               "+ ip route add default via 198.18.3.1 dev up3 table 112 proto 117 realm 3",
+                               "+ nft insert rule inet uplinkctl balance-v4 position", "ct state != new return",
+                               "+ nft add element inet uplinkctl slots-v4 { 1 : goto new-up2 }",
                                "+ sysctl -w net.ipv4.conf.up1.rp_filter=2 # now 1",
                                "- ip rule del priority 31000 lookup 110 protocol 117 # with selectors uplinkctl does not write"] {
                     #expect(diff.stdout.contains(needle), "diff does not name '\(needle)':\n\(diff.stdout)")
@@ -261,7 +262,7 @@ struct ApplyLabTests {
                 let applied = try UplinkctlCLI.run(["apply", "--netns", host, config])
                 #expect(applied.status == 0, "\(applied.stderr)")
                 #expect(try UplinkctlCLI.run(["diff", "--netns", host, config]).status == 0)
-                let slots = try must(["ip", "netns", "exec", host, "nft", "list", "map", "inet", "uplinkctl", "slots"])
+                let slots = try must(["ip", "netns", "exec", host, "nft", "list", "map", "inet", "uplinkctl", "slots-v4"])
                 let expected = heavy ? (1...uplinks).map { 1001 - $0 }.reduce(0, +) : uplinks
                 #expect(slots.components(separatedBy: "goto new-").count - 1 == expected)
                 #expect(try UplinkctlCLI.run(["flush", "--netns", host]).status == 0)

@@ -2,8 +2,9 @@ import Foundation
 import Testing
 import UplinkCore
 
-/// Fixtures/bad: every `<case>.yaml` is an invalid config, and `<case>.expected` holds, one per
-/// line, the exact diagnostics `ConfigParser.parse(text, file: "<case>.yaml")` must give for it.
+/// Fixtures/bad: every `<case>.yaml` is an invalid config, or a valid one that deserves a warning,
+/// and `<case>.expected` holds, one per line, the exact diagnostics
+/// `ConfigParser.parse(text, file: "<case>.yaml")` must give for it.
 enum BadConfigCorpus {
     static let directory = Paths.fixtures.appendingPathComponent("bad")
 
@@ -22,6 +23,11 @@ enum BadConfigCorpus {
     static func expectedLines(_ name: String) throws -> [String] {
         try Paths.read(expected(name)).split(separator: "\n").map(String.init)
     }
+
+    /// Cases whose expected diagnostics are all warnings: the config is usable.
+    static let warningCases = cases.filter { name in
+        (try? expectedLines(name))?.allSatisfy { $0.contains(": warning: ") } ?? false
+    }
 }
 
 @Suite("Bad config corpus")
@@ -38,13 +44,26 @@ struct BadConfigCorpusTests {
         let expected = try BadConfigCorpus.expectedLines(name)
         let check = ConfigParser.parse(text, file: "\(name).yaml")
 
-        #expect(check.config == nil)
-        #expect(!check.errors.isEmpty)
-        #expect(throws: InvalidConfig.self) { try check.get() }
+        if BadConfigCorpus.warningCases.contains(name) {
+            // Warnings only: the config is still usable.
+            #expect(check.config != nil)
+            #expect(check.errors.isEmpty)
+            #expect(throws: Never.self) { try check.get() }
+        } else {
+            #expect(check.config == nil)
+            #expect(!check.errors.isEmpty)
+            #expect(throws: InvalidConfig.self) { try check.get() }
+        }
         #expect(!expected.isEmpty, "\(name).expected is empty")
         #expect(check.diagnostics.map(\.description) == expected)
         // Reported in file order, so the first line printed is the first problem in the file.
         #expect(check.diagnostics.map(\.location) == check.diagnostics.map(\.location).sorted())
+    }
+
+    @Test func everyNewCheckOfPoliciesHasACase() {
+        // One warning-only case per warning the parser gives, so none of them goes untested.
+        #expect(BadConfigCorpus.warningCases.count >= 7)
+        #expect(BadConfigCorpus.cases.filter { $0.hasPrefix("policy-") }.count >= 25)
     }
 
     @Test func severalErrorsInDifferentUplinksAreAllReported() throws {

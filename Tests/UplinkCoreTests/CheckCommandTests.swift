@@ -61,6 +61,35 @@ struct CheckCommandTests {
         #expect(result.stderr == (diagnostics + [summary]).map { $0 + "\n" }.joined())
     }
 
+    @Test(arguments: ["policy-shadowed", "policy-uplink-family-left", "policy-in-interface-local"])
+    func warningsArePrintedAndTheConfigIsStillValid(_ name: String) throws {
+        let path = BadConfigCorpus.yaml(name).path
+        let warnings = try BadConfigCorpus.expectedLines(name).map { line in
+            try #require(line.hasPrefix("\(name).yaml:") ? path + line.dropFirst(name.count + 5) : nil, "\(line)")
+        }
+        try #require(warnings.allSatisfy { $0.contains(": warning: ") })
+
+        let result = try uplinkctl(["check", path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("\(path): valid; "))
+        #expect(result.stderr == warnings.map { $0 + "\n" }.joined())
+    }
+
+    @Test func policiesAreCountedInTheSummary() throws {
+        let result = try uplinkctl(["check", "-"], input: Self.validConfig + """
+            policies:
+              - destination: 198.18.100.0/24
+                bypass: true
+              - protocol: udp
+                destination-port: 51820
+                uplink: wireless
+
+            """)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "<stdin>: valid; nth over wired (eth0, 1/2), wireless (eth1, 1/2); 2 policy entries\n")
+        #expect(result.stderr == "")
+    }
+
     @Test func missingFileExits66() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("uplinkctl-no-such-\(UUID().uuidString).yaml").path
         let result = try uplinkctl(["check", path])
@@ -89,7 +118,7 @@ struct CheckCommandTests {
         #expect(result.status == 65)
         #expect(result.stdout == "")
         #expect(result.stderr == """
-            <stdin>:4:5: error: unknown key 'gatway' in an uplink; did you mean 'gateway'? Allowed keys: name, interface, gateway, weight, mark, table, masquerade
+            <stdin>:4:5: error: unknown key 'gatway' in an uplink; did you mean 'gateway'? Allowed keys: name, interface, gateway, family, weight, mark, table, masquerade, masquerade6
             uplinkctl: 1 error in <stdin>; nothing was applied
 
             """)

@@ -33,11 +33,15 @@ struct ConfigParserTests {
         let uplink = try #require(config.uplinks.first)
         #expect(uplink.name == "wired")
         #expect(uplink.interface == "eth0")
-        #expect(uplink.gateway == nil)
+        #expect(uplink.gateways == [])
+        #expect(uplink.families == [.ipv4])
         #expect(uplink.weight == 1)
         #expect(uplink.masquerade == true)
+        #expect(uplink.masquerade6 == false)
         #expect(uplink.mark == 0x100)
         #expect(uplink.table == 110)
+        #expect(config.policies == [])
+        #expect(config.ecmp == nil)
     }
 
     @Test func everyKeyCanBeGiven() throws {
@@ -82,7 +86,8 @@ struct ConfigParserTests {
         #expect(config.uplinks.map(\.name) == ["abcdefghijklmno", "b"])
         #expect(config.uplinks.map(\.weight) == [1000, 1])
         #expect(config.uplinks.map(\.table) == [4_294_967_295, 252])
-        #expect(try valid("rule-priority: 32765\n" + "uplinks:\n" + uplinks(1)).rulePriority == 32765)
+        // uplinkctl's rules take P-1, P and P+1: 32764 is the highest P that stays below main's 32766.
+        #expect(try valid("rule-priority: 32764\n" + "uplinks:\n" + uplinks(1)).rulePriority == 32764)
     }
 
     // MARK: Derived marks
@@ -248,6 +253,188 @@ struct ConfigParserTests {
         let config = try valid("mark-mask: 0xff\nuplinks:\n" + uplinks(2))
         #expect(config.uplinks.map(\.table) == [110, 111])
         #expect(config.uplinks.map(\.mark) == [1, 2])
+    }
+
+    // MARK: Families and gateways
+
+    @Test func gatewaysOfBothFamilies() throws {
+        let config = try valid("""
+            uplinks:
+              - name: wired
+                interface: eth0
+                gateway: ["2001:2:0:1::1", 198.18.1.1]
+                masquerade6: true
+            """)
+        let uplink = try #require(config.uplinks.first)
+        #expect(uplink.families == [.ipv4, .ipv6])
+        #expect(uplink.gateways == [IPAddress("198.18.1.1")!, IPAddress("2001:2:0:1::1")!])
+        #expect(uplink.gateway(.ipv6) == IPAddress("2001:2:0:1::1"))
+        #expect(uplink.masquerade == true)
+        #expect(uplink.masquerade6 == true)
+    }
+
+    @Test func anIPv6GatewayAloneMakesAnIPv6OnlyUplink() throws {
+        let config = try valid("uplinks:\n  - name: v6\n    interface: eth0\n    gateway: 2001:2:0:1::1\n")
+        #expect(config.uplinks.first?.families == [.ipv6])
+        #expect(config.uplinks.first?.gateways == [IPAddress("2001:2:0:1::1")!])
+        #expect(config.uplinks.first?.masquerade6 == false)
+    }
+
+    @Test func aListedFamilyWithoutGatewayRoutesByDevice() throws {
+        let config = try valid("""
+            uplinks:
+              - name: wired
+                interface: eth0
+                gateway: 198.18.1.1
+                family: [ipv6, ipv4]
+              - name: tun
+                interface: wg0
+                family: ipv6
+                masquerade: false
+            """)
+        #expect(config.uplinks.map(\.families) == [[.ipv4, .ipv6], [.ipv6]])
+        #expect(config.uplinks.map(\.gateways) == [[IPAddress("198.18.1.1")!], []])
+        #expect(config.uplinks[0].gateway(.ipv6) == nil)
+        #expect(config.uplinks[1].masquerade == false)
+        #expect(config.uplinks[1].masquerades(.ipv4) == false)
+    }
+
+    // MARK: Balance modes and ECMP
+
+    @Test func hashNeedsNoEcmpTarget() throws {
+        let config = try valid("balance: hash\nuplinks:\n" + uplinks(2))
+        #expect(config.balance == .hash)
+        #expect(config.ecmp == nil)
+    }
+
+    @Test func ecmpMarkAndTableFollowTheUplinks() throws {
+        let config = try valid("balance: ecmp\nuplinks:\n" + uplinks(2, extra: [1: "weight: 256"]))
+        #expect(config.balance == .ecmp)
+        #expect(config.uplinks.map(\.mark) == [0x100, 0x200])
+        #expect(config.uplinks.map(\.table) == [110, 111])
+        #expect(config.uplinks.map(\.weight) == [256, 1])
+        #expect(config.ecmp == EcmpTarget(mark: 0x300, table: 112))
+    }
+
+    @Test func ecmpSkipsMarksAndTablesTakenExplicitly() throws {
+        let config = try valid("balance: ecmp\nuplinks:\n" + uplinks(2, extra: [1: "mark: 0x300\n    table: 112"]))
+        #expect(config.uplinks.map(\.mark) == [0x300, 0x100])
+        #expect(config.uplinks.map(\.table) == [112, 110])
+        #expect(config.ecmp == EcmpTarget(mark: 0x200, table: 111))
+    }
+
+    @Test func ecmpTableCanBeGiven() throws {
+        let config = try valid("balance: ecmp\necmp-table: 109\nuplinks:\n" + uplinks(2))
+        #expect(config.ecmp == EcmpTarget(mark: 0x300, table: 109))
+        // An explicit ECMP table is skipped by the uplinks' derived tables, as an uplink's would be.
+        let taken = try valid("balance: ecmp\necmp-table: 110\nuplinks:\n" + uplinks(2))
+        #expect(taken.uplinks.map(\.table) == [111, 112])
+        #expect(taken.ecmp == EcmpTarget(mark: 0x300, table: 110))
+    }
+
+    // MARK: Policies
+
+    @Test func theFullPolicySyntaxIsReadExactly() throws {
+        let config = try valid("""
+            traffic: [local, forwarded]
+            uplinks:
+              - name: wired
+                interface: eth0
+                gateway: [198.18.1.1, "2001:2:0:1::1"]
+              - name: wifi
+                interface: wlan0
+                gateway: 198.18.2.1
+                weight: 2
+            policies:
+              - destination: [192.168.1.0/24, "2001:2:0:5::/64"]
+                source: 198.18.200.0/24
+                protocol: tcp
+                destination-port: [21, 22, 80, 443, 6667, "8000-8080"]
+                source-port: 1024-65535
+                in-interface: lan0
+                uplink: wired
+              - destination: 198.18.7.7
+                protocol: udp
+                destination-port: 51820
+                uplink: wifi
+
+              - source: [198.18.201.0/24, "2001:2:0:9::1"]
+                protocol: [udp, icmp, icmpv6, ipv6-icmp, 47]
+                balance: {wifi: 3, wired: 1}
+              - bypass: true
+            """)
+        #expect(config.policies == [
+            Policy(line: 11, match: PolicyMatch(
+                destinations: [IPPrefix("192.168.1.0/24")!, IPPrefix("2001:2:0:5::/64")!],
+                sources: [IPPrefix("198.18.200.0/24")!],
+                protocols: [6],
+                destinationPorts: [PortRange(21), PortRange(22), PortRange(80), PortRange(443), PortRange(6667), PortRange(8000, 8080)],
+                sourcePorts: [PortRange(1024, 65535)],
+                inputInterfaces: ["lan0"]), action: .uplink("wired")),
+            Policy(line: 18, match: PolicyMatch(destinations: [IPPrefix("198.18.7.7/32")!], protocols: [17],
+                                                destinationPorts: [PortRange(51820)]), action: .uplink("wifi")),
+            Policy(line: 23, match: PolicyMatch(sources: [IPPrefix("198.18.201.0/24")!, IPPrefix("2001:2:0:9::1/128")!],
+                                                protocols: [17, 1, 58, 58, 47]),
+                   action: .balance([PolicyShare(uplink: "wifi", weight: 3), PolicyShare(uplink: "wired", weight: 1)])),
+            Policy(line: 26, match: PolicyMatch(), action: .bypass),
+        ])
+        #expect(config.ecmp == nil)
+    }
+
+    @Test func aBareAddressIsAHostPrefix() throws {
+        let config = try valid("uplinks:\n" + uplinks(1) + """
+            policies:
+              - destination: [198.18.5.5, "2001:2::5"]
+                bypass: true
+            """)
+        let destinations = try #require(config.policies.first?.match.destinations)
+        #expect(destinations.map(\.length) == [32, 128])
+        #expect(destinations.map(\.description) == ["198.18.5.5", "2001:2::5"])
+    }
+
+    @Test func policiesMayBeWrittenInFlowStyleAndBeEmpty() throws {
+        let flow = try valid("uplinks:\n" + uplinks(2) + "policies: [{protocol: udp, uplink: up2}, {uplink: up1}]\n")
+        #expect(flow.policies == [
+            Policy(line: 6, match: PolicyMatch(protocols: [17]), action: .uplink("up2")),
+            Policy(line: 6, match: PolicyMatch(), action: .uplink("up1")),
+        ])
+        #expect(try valid("uplinks:\n" + uplinks(1) + "policies: []\n").policies == [])
+    }
+
+    @Test func ecmpAcceptsPinnedAndBypassedEntries() throws {
+        let config = try valid("balance: ecmp\nuplinks:\n" + uplinks(2) + """
+            policies:
+              - protocol: udp
+                uplink: up2
+              - destination: 198.18.0.0/15
+                bypass: true
+            """)
+        #expect(config.policies.map(\.action) == [.uplink("up2"), .bypass])
+    }
+
+    @Test func anEntryShadowedInOneFamilyOnlyIsNoWarning() throws {
+        // Line 11 catches the IPv4 part of line 13, but its IPv6 part still matches.
+        let config = try valid("""
+            uplinks:
+              - name: wired
+                interface: eth0
+                gateway: [198.18.1.1, "2001:2:0:1::1"]
+              - name: wifi
+                interface: wlan0
+                gateway: 198.18.2.1
+                family: [ipv4, ipv6]
+
+            policies:
+              - destination: 198.18.0.0/15
+                bypass: true
+              - destination: [198.18.5.0/24, "2001:2:0:5::/64"]
+                uplink: wired
+              - protocol: icmpv6
+                uplink: wifi
+              - protocol: icmp
+                uplink: wifi
+            """)
+        #expect(config.policies.map(\.line) == [11, 13, 15, 17])
     }
 
     // MARK: Diagnostics

@@ -1,5 +1,6 @@
+import CNetlink
 import Testing
-import UplinkCore
+@testable import UplinkCore
 @testable import UplinkKernel
 
 /// The nft transaction itself, in a throwaway namespace.
@@ -22,4 +23,62 @@ struct NftBatchTests {
             #expect(try reader.read() != nil)
         }
     }
+}
+
+/// The messages apply sends for a new table, byte for byte what nft sends for the same text
+/// (Fixtures/nft-debug/*.messages.txt: set definitions with their userdata and concatenation
+/// description, element lists, rules), set IDs aside.
+@Suite struct NftMessageBytesTests {
+    @Test(arguments: ["policies", "policies-hash"])
+    func messagesAreNftsBytes(fixture: String) throws {
+        let table = try NftEncodingTests.table(fixture)
+        let golden = try NftEncodingTests.fixture("\(fixture).messages.txt").split(separator: "\n").map(String.init)
+        let messages = NftMessages(table: Ownership.nftTableName)
+        var ours: [String] = []
+        for (index, change) in NftDiff.creation(of: table).enumerated() {
+            for message in messages.messages(change, setID: UInt32(index + 1)) {
+                let kinds: [UInt32: String] = [NFT_MSG_NEWSET.rawValue: "set", NFT_MSG_NEWSETELEM.rawValue: "elements", NFT_MSG_NEWRULE.rawValue: "rule"]
+                guard let kind = kinds[message.type] else { continue }
+                var attributes = Self.attributes(Self.payload(message))
+                // NFTA_SET_ID: per transaction.
+                if kind == "set" { attributes.removeAll { $0.type & 0x3fff == 10 } }
+                let name = attributes.first { $0.type & 0x3fff == 2 }.map { String(decoding: $0.data.prefix { $0 != 0 }, as: UTF8.self) } ?? "?"
+                ours.append("\(kind) \(name) \(Self.hex(attributes.flatMap(Self.encoded)))")
+            }
+        }
+        #expect(ours.count == golden.count)
+        for line in Set(ours).symmetricDifference(golden).sorted() {
+            Issue.record("\(golden.contains(line) ? "nft only" : "ours only"): \(line)")
+        }
+    }
+
+    /// A message's attributes, after the netlink and nfgenmsg headers.
+    static func payload(_ message: NftMessages.Message) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: message.capacity)
+        return buffer.withUnsafeMutableBytes { raw in
+            let header = nftnl_nlmsg_build_hdr(raw.baseAddress!.assumingMemoryBound(to: CChar.self), UInt16(message.type), UInt16(NFPROTO_INET), 0, 1)!
+            message.build(header)
+            return Array(UnsafeRawBufferPointer(start: header, count: Int(header.pointee.nlmsg_len)).dropFirst(20))
+        }
+    }
+
+    static func attributes(_ bytes: [UInt8]) -> [(type: UInt16, data: [UInt8])] {
+        var result: [(UInt16, [UInt8])] = []
+        var index = 0
+        while index + 4 <= bytes.count {
+            let length = Int(bytes[index]) | Int(bytes[index + 1]) << 8
+            let type = UInt16(bytes[index + 2]) | UInt16(bytes[index + 3]) << 8
+            result.append((type, Array(bytes[(index + 4)..<(index + length)])))
+            index += (length + 3) & ~3
+        }
+        return result
+    }
+
+    static func encoded(_ attribute: (type: UInt16, data: [UInt8])) -> [UInt8] {
+        let length = attribute.data.count + 4
+        return [UInt8(length & 0xff), UInt8(length >> 8), UInt8(attribute.type & 0xff), UInt8(attribute.type >> 8)]
+            + attribute.data + [UInt8](repeating: 0, count: (4 - attribute.data.count % 4) % 4)
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined() }
 }

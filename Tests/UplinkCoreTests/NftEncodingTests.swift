@@ -2,18 +2,45 @@ import Foundation
 import Testing
 @testable import UplinkCore
 
-/// The netlink encoding of our rules and sets, checked without root against what nft itself
-/// sends for the dry-run's text (`nft --debug=netlink -f`, kept in Fixtures/nft-debug).
+/// The netlink encoding of our rules, sets and maps, checked without root against what nft
+/// itself sends for the dry-run's text (`nft --debug=netlink,mnl -f`, kept in Fixtures/nft-debug;
+/// its README says how to regenerate them).
 @Suite struct NftEncodingTests {
     static func plan(_ example: String) throws -> DesiredState {
         let url = Paths.examples.appendingPathComponent("\(example).yaml")
         return Planner.plan(try ConfigParser.parse(try Paths.read(url), file: url.path).get())
     }
 
-    @Test func rulesEncodeExactlyAsNftDoes() throws {
-        let golden = try Paths.read(Paths.fixtures.appendingPathComponent("nft-debug/lab.rules.txt"))
-        let table = try Self.plan("lab").nftables
-        let ours = table.chains.flatMap { chain in
+    /// The tables the fixtures were made from, by fixture name.
+    static func table(_ fixture: String) throws -> NftTable {
+        switch fixture {
+        case "policies": return PolicyTables.plan(balance: .nth).nftables
+        case "policies-hash": return PolicyTables.plan(balance: .hash).nftables
+        default: return try plan(fixture).nftables
+        }
+    }
+
+    static func fixture(_ name: String) throws -> String {
+        try Paths.read(Paths.fixtures.appendingPathComponent("nft-debug/\(name)"))
+    }
+
+    static let fixtures = ["lab", "policies", "policies-hash"]
+
+    /// The fixtures belong to the current plan: nft was given exactly this text.
+    @Test(arguments: fixtures)
+    func fixturesAreOfTheCurrentPlan(fixture: String) throws {
+        let text = NftText.table(try Self.table(fixture))
+        // UPDATE_GOLDENS=1 writes the new text; then regenerate nft's output as the README says.
+        if ProcessInfo.processInfo.environment["UPDATE_GOLDENS"] == "1" {
+            try text.write(to: Paths.fixtures.appendingPathComponent("nft-debug/\(fixture).nft"), atomically: true, encoding: .utf8)
+        }
+        #expect(text == (try Self.fixture("\(fixture).nft")))
+    }
+
+    @Test(arguments: fixtures)
+    func rulesEncodeExactlyAsNftDoes(fixture: String) throws {
+        let golden = try Self.fixture("\(fixture).rules.txt")
+        let ours = try Self.table(fixture).chains.flatMap { chain in
             chain.rules.map { rule in
                 (["inet uplinkctl \(chain.name)"] + NftRuleEncoding.expressions(rule).map { "  \($0)" }).joined(separator: "\n")
             }
@@ -21,9 +48,10 @@ import Testing
         #expect(ours == golden)
     }
 
-    @Test(arguments: ["lab", "wired-wireless", "three-uplinks-nth", "three-uplinks-random", "router-lan", "weighted"])
+    @Test(arguments: ["lab", "wired-wireless", "three-uplinks-nth", "three-uplinks-random", "router-lan", "weighted", "policies", "policies-hash"])
     func everyRuleDecodesBackToItself(example: String) throws {
-        for chain in try Self.plan(example).nftables.chains {
+        let table = example.hasPrefix("policies") ? try Self.table(example) : try Self.plan(example).nftables
+        for chain in table.chains {
             for rule in chain.rules {
                 #expect(NftRuleDecoding.rule(NftRuleEncoding.expressions(rule)) == rule, "\(chain.name): \(NftText.rule(rule))")
             }
@@ -36,6 +64,14 @@ import Testing
         // A mark setter whose value lies outside its mask is not ours either.
         let odd: [NftExpression] = [.metaLoad(.mark, register: 1), .bitwise(register: 1, mask: [0xff, 0, 0xff, 0xff], xor: [0, 0, 0, 1]), .metaSet(.mark, register: 1)]
         #expect(NftRuleDecoding.rule(odd) == nil)
+        // A concatenation loaded into other registers than nft's.
+        let shifted: [NftExpression] = [.metaLoad(.l4proto, register: 1), .hostToNetwork(register: 1, length: 1, size: 2),
+                                        .payloadLoad(.transport, offset: 2, length: 2, register: 10), .lookup(set: "m", register: 1, verdictRegister: true)]
+        #expect(NftRuleDecoding.rule(shifted) == nil)
+        // icmpv6 types 133-136 only.
+        var narrower = NftRuleEncoding.expressions(NftRule([.neighbourDiscovery], [], .return))
+        narrower[narrower.count - 2] = .compare(.lessOrEqual, register: 1, data: [136])
+        #expect(NftRuleDecoding.rule(narrower) == nil)
     }
 
     /// The boundaries nft wrote for `{ 127.0.0.0/8, 169.254.0.0/16, 224.0.0.0/4, 255.255.255.255 }`:
@@ -50,11 +86,89 @@ import Testing
         #expect(NftSetEncoding.set(NftSetEncoding.definition(set), elements: elements.reversed()) == set)
     }
 
-    @Test func mapsRoundTripWithTheirTypeof() throws {
-        for map in try Self.plan("lab").nftables.maps {
-            let definition = NftSetEncoding.definition(map)
-            #expect(NftSetEncoding.map(definition, elements: NftSetEncoding.elements(map)) == map)
+    /// What each map is looked up by, from the rules of the table (as the reader finds it).
+    static func keys(_ table: NftTable) -> [String: NftMapTypeof] {
+        var keys: [String: NftMapTypeof] = [:]
+        for rule in table.chains.flatMap(\.rules) {
+            if case .map(let key, let map)? = rule.verdict { keys[map] = key.typeof }
         }
+        return keys
+    }
+
+    @Test(arguments: fixtures)
+    func mapsRoundTripWithTheKeyTheirRuleLooksUp(fixture: String) throws {
+        let table = try Self.table(fixture)
+        let keys = Self.keys(table)
+        for map in table.maps {
+            let definition = NftSetEncoding.definition(map)
+            let elements = NftSetEncoding.elements(map)
+            #expect(NftSetEncoding.map(definition, elements: elements, lookedUpBy: keys[map.name]) == map, "\(map.name)")
+            // The kernel lists elements in its own order.
+            #expect(NftSetEncoding.map(definition, elements: elements.reversed(), lookedUpBy: keys[map.name]) == map, "\(map.name)")
+        }
+    }
+
+    /// The kernel keeps datatypes, not fields: without the rule that looks it up, a map keyed by
+    /// `ip saddr` cannot be told from one keyed by `ip daddr`, and a jhash map has no family or seed.
+    @Test func mapsKeyedByFieldsOrHashesNeedTheirRule() throws {
+        let table = PolicyTables.plan(balance: .hash).nftables
+        for name in ["policy-v4-1", "policy-v4-4", "slots-v4", "slots-v6"] {
+            let map = try #require(table.map(named: name))
+            #expect(NftSetEncoding.map(NftSetEncoding.definition(map), elements: NftSetEncoding.elements(map)) == nil, "\(name)")
+        }
+        // Looked up by a key of other datatypes: not the map we would write for it.
+        let destinations = try #require(table.map(named: "policy-v4-1"))
+        #expect(NftSetEncoding.map(NftSetEncoding.definition(destinations), elements: NftSetEncoding.elements(destinations),
+                                   lookedUpBy: .fields([.destination(.ipv6)])) == nil)
+    }
+
+    /// Elements the model cannot describe make the whole map unreadable (diff replaces it).
+    @Test func elementsWithoutAModelFormAreRefused() throws {
+        let table = PolicyTables.plan().nftables
+        let keys = Self.keys(table)
+        func decodes(_ name: String, _ edit: (inout [NftSetElement]) -> Void) throws -> Bool {
+            let map = try #require(table.map(named: name))
+            var elements = NftSetEncoding.elements(map)
+            edit(&elements)
+            return NftSetEncoding.map(NftSetEncoding.definition(map), elements: elements, lookedUpBy: keys[name]) != nil
+        }
+        #expect(try decodes("policy-v4-4") { _ in })
+        // 198.18.70.0-198.18.71.127: a range, not one prefix.
+        #expect(try !decodes("policy-v4-4") { $0[0].keyEnd![1...3] = [18, 71, 127] })
+        // Non-zero padding after the protocol byte.
+        #expect(try !decodes("policy-v4-4") { $0[0].key[5] = 1; $0[0].keyEnd![5] = 1 })
+        // A protocol range.
+        #expect(try !decodes("policy-v4-4") { $0[0].keyEnd![4] = 17 })
+        // Ports backwards.
+        #expect(try !decodes("policy-v4-2") { $0[0].key[4...5] = [0x10, 0]; $0[0].keyEnd![4...5] = [0, 0x10] })
+        // An address range that is not a prefix, in a single-field interval map.
+        #expect(try decodes("policy-v4-7") { _ in })
+        #expect(try !decodes("policy-v4-7") { $0[2].key = [198, 18, 62, 5] })
+        // A start without its end.
+        #expect(try !decodes("policy-v4-7") { $0.remove(at: 4) })
+        // An interface name with bytes after its end.
+        #expect(try !decodes("inbound") { $0[0].key[15] = 1 })
+    }
+
+    /// nft's map elements, byte for byte (the same bytes as Fixtures/nft-debug/policies.messages.txt,
+    /// here readable): interval start and end+1 for a single address field, key and inclusive key
+    /// end for a concatenation, each field padded to 4 bytes.
+    @Test func mapElementsAreNftsBytes() throws {
+        let table = PolicyTables.plan().nftables
+        func described(_ name: String) throws -> [String] {
+            NftSetEncoding.elements(try #require(table.map(named: name))).map { element in
+                var text = element.key.map { String($0, radix: 16).leftPadded(to: 2) }.joined(separator: " ")
+                if let end = element.keyEnd { text += " - " + end.map { String($0, radix: 16).leftPadded(to: 2) }.joined(separator: " ") }
+                if element.intervalEnd { text += " end" }
+                return text
+            }
+        }
+        #expect(try described("policy-v4-7") == ["00 00 00 00 end", "c6 12 3c 00", "c6 12 3e 00 end", "c6 12 3e 00", "c6 12 3f 00 end"])
+        #expect(try described("policy-v4-2").first == "06 00 00 00 00 15 00 00 - 06 00 00 00 00 16 00 00")
+        #expect(try described("policy-v4-4").last == "c6 12 46 00 06 00 00 00 1f 40 00 00 - c6 12 46 ff 06 00 00 00 1f 90 00 00")
+        #expect(try described("policy-v4-11") == ["6c 61 6e 34 00 00 00 00 00 00 00 00 00 00 00 00 11 00 00 00"])
+        let definition = NftSetEncoding.definition(try #require(table.map(named: "policy-v4-10")))
+        #expect(definition.flags == 0x8c && definition.keyType == 0x471c_c34d && definition.keyLength == 36 && definition.fieldLengths == [16, 4, 4, 1, 2, 2])
     }
 
     @Test func prefixesJoinAndSplitIntoTheFewest() {

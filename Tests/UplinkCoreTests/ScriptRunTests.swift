@@ -125,6 +125,194 @@ struct ScriptRunTests {
         }
     }
 
+    // MARK: Every construct, both forms
+
+    /// The constructs of policies, dual stack, hash and ECMP, each in a config of its own
+    /// (examples/ gains its own; both are run).
+    static let constructCases: [Case] = [
+        Case(name: "policies: bypass, pinned port ranges, protocol split, a balanced subset", yaml: """
+            balance: nth
+            uplinks:
+              - name: up1
+                interface: up1
+                gateway: 198.18.1.1
+              - name: up2
+                interface: up2
+                gateway: 198.18.2.1
+              - name: up3
+                interface: up3
+                gateway: 198.18.3.1
+            policies:
+              - destination: 198.18.200.0/24
+                bypass: true
+              - destination: 198.19.0.1
+                protocol: udp
+                destination-port: 53
+                uplink: up2
+              - protocol: tcp
+                destination-port: [21, 22, "80-443"]
+                uplink: up1
+              - source: 198.18.200.0/24
+                protocol: udp
+                balance: {up1: 1, up3: 2}
+            """),
+        Case(name: "dual stack, hash 2:1:1, NAT66 on one uplink", yaml: """
+            balance: hash
+            uplinks:
+              - name: up1
+                interface: up1
+                gateway: [198.18.1.1, "2001:2:1::1"]
+                weight: 2
+              - name: up2
+                interface: up2
+                gateway: "2001:2:2::1"
+                masquerade6: true
+              - name: up3
+                interface: up3
+                gateway: 198.18.3.1
+            policies:
+              - destination: ["2001:2:ff::/48", 198.19.5.0/24]
+                protocol: [tcp, udp]
+                destination-port: 443
+                uplink: up1
+              - in-interface: lan0
+                protocol: icmpv6
+                bypass: true
+            """),
+        Case(name: "IPv6 only, random 3:1, forwarded, one uplink without gateway", yaml: """
+            balance: random
+            traffic: [forwarded]
+            uplinks:
+              - name: a
+                interface: up-a
+                gateway: "2001:2:1::1"
+                weight: 3
+              - name: b
+                interface: up-b
+                family: ipv6
+                masquerade6: true
+            policies:
+              - source: "2001:2:200::/64"
+                protocol: udp
+                source-port: "5000-5100"
+                uplink: b
+            """),
+        Case(name: "ECMP, dual stack, with policies", yaml: """
+            balance: ecmp
+            uplinks:
+              - name: wired
+                interface: eth-w
+                gateway: [198.18.1.1, "2001:2:1::1"]
+                weight: 2
+              - name: wifi
+                interface: wlan-w
+                gateway: [198.18.2.1, "2001:2:2::1"]
+            policies:
+              - protocol: udp
+                destination: [198.19.0.1, "2001:2:ff::1"]
+                uplink: wifi
+              - protocol: icmp
+                bypass: true
+            """),
+    ]
+
+    /// Every example under examples/, read when the suite is built.
+    static let exampleCases: [Case] = GoldenDryRunTests.examples.compactMap { example in
+        let text = try? Paths.read(Paths.examples.appendingPathComponent("\(example).yaml"))
+        return text.map { Case(name: "examples/\(example).yaml", yaml: $0) }
+    }
+
+    /// Each script, run in a fresh namespace whose interfaces match the config, exits 0 and
+    /// says nothing on stderr; then the kernel holds what the plan says, family by family.
+    @Test("the script loads and builds the state", .enabled(if: lab, "needs root and network namespaces"),
+          arguments: exampleCases + constructCases, DryRunFormat.allCases)
+    func scriptLoads(_ labCase: Case, format: DryRunFormat) throws {
+        let config = try labCase.config()
+        let state = Planner.plan(config)
+        try Namespaces.with(["host", "peer"]) { names in
+            let host = names[0]
+            try Self.wireGateways(config, host: host, peer: names[1])
+            try Self.runScript(DryRun.script(state, format: format), in: host)
+            try Self.expectSysctls(state, in: host)
+            try Self.expectRulesAndRoutes(state, in: host)
+            switch format {
+            case .iptables: try Self.expectIptables(state, in: host)
+            case .nft: try Self.expectNftTable(state, in: host)
+            }
+        }
+    }
+
+    /// A veth pair per uplink; the host end gets an address next to each of the uplink's
+    /// gateways (same /24 or /64), so every gateway is on-link whatever range it is from.
+    static func wireGateways(_ config: Config, host: String, peer: String) throws {
+        for (index, uplink) in config.uplinks.enumerated() {
+            try must(["ip", "link", "add", uplink.interface, "netns", host, "type", "veth", "peer", "name", "p\(index + 1)", "netns", peer])
+            for gateway in uplink.gateways {
+                var bytes = gateway.bytes
+                bytes[bytes.count - 1] = bytes.last == 2 ? 3 : 2
+                let length = gateway.family == .ipv4 ? 24 : 64
+                try must(["ip", "-n", host, "addr", "add", "\(IPAddress(bytes: bytes)!)/\(length)", "dev", uplink.interface]
+                         + (gateway.family == .ipv6 ? ["nodad"] : []))
+            }
+            try must(["ip", "-n", host, "link", "set", uplink.interface, "up"])
+            try must(["ip", "-n", peer, "link", "set", "p\(index + 1)", "up"])
+        }
+    }
+
+    /// As many rules and routes tagged 117 per family as the plan has (a multipath route is
+    /// one route, its nexthops on the lines after it).
+    static func expectRulesAndRoutes(_ state: DesiredState, in namespace: String) throws {
+        for family in IPFamily.allCases {
+            let flag = family == .ipv4 ? "-4" : "-6"
+            let rules = try must(["ip", flag, "-n", namespace, "rule", "show"]).split(separator: "\n").filter { $0.contains("proto 117") }
+            #expect(rules.count == state.rules.filter { $0.family == family }.count,
+                    "\(family): \(rules.count) rules in the kernel:\n\(rules.joined(separator: "\n"))")
+            let routes = try must(["ip", flag, "-n", namespace, "route", "show", "table", "all", "proto", "117"])
+                .split(separator: "\n").filter { !$0.hasPrefix(" ") && !$0.hasPrefix("\t") }
+            #expect(routes.count == state.routes.filter { $0.family == family }.count,
+                    "\(family): \(routes.count) routes in the kernel:\n\(routes.joined(separator: "\n"))")
+            for route in state.routes where route.family == family && route.isMultipath {
+                let listed = try must(["ip", flag, "-n", namespace, "route", "show", "table", String(route.table)])
+                #expect(listed.components(separatedBy: "nexthop").count - 1 == route.nexthops.count, "table \(route.table):\n\(listed)")
+            }
+        }
+    }
+
+    /// Per tool: every chain the script creates, and as many rules as it appends.
+    static func expectIptables(_ state: DesiredState, in namespace: String) throws {
+        let commands = IptablesTranslation(state.nftables).commands()
+        for family in IPFamily.allCases {
+            let tool = IptablesTranslation.tool(family)
+            let mine = commands.filter { $0.first == tool }
+            let saved = try must(["ip", "netns", "exec", namespace, "\(tool)-save"])
+            for command in mine where command.contains("-N") {
+                #expect(saved.contains(":\(command.last!) "), "\(tool): chain \(command.last!) missing:\n\(saved)")
+            }
+            let appended = mine.filter { $0.contains("-A") }.count
+            let inKernel = saved.split(separator: "\n").filter { $0.hasPrefix("-A ") && $0.contains("UPL-") }.count
+            #expect(inKernel == appended, "\(tool): \(appended) rules appended, \(inKernel) in \(tool)-save:\n\(saved)")
+        }
+        let families = Set(state.nftables.chains.flatMap(\.rules).flatMap(\.matches).compactMap { match -> IPFamily? in
+            if case .family(let family) = match { return family }
+            return nil
+        })
+        for family in IPFamily.allCases {
+            let used = commands.contains { $0.first == IptablesTranslation.tool(family) }
+            #expect(used == families.contains(family), "\(IptablesTranslation.tool(family)) used: \(used), the table serves \(families)")
+        }
+    }
+
+    /// Every chain, map, set and counter of the plan is in the kernel's table.
+    static func expectNftTable(_ state: DesiredState, in namespace: String) throws {
+        let listed = try must(["ip", "netns", "exec", namespace, "nft", "list", "table", "inet", Ownership.nftTableName])
+        let table = state.nftables
+        let needles = table.chains.map { "chain \($0.name) {" } + table.maps.map { "map \($0.name) {" }
+            + table.sets.map { "set \($0.name) {" } + table.counters.map { "counter \($0) {" }
+        for needle in needles {
+            #expect(listed.contains(needle), "'\(needle)' missing:\n\(listed)")
+        }
+    }
+
     // MARK: Behaviour
 
     /// One connection at a time (one UDP datagram from a fresh socket, so a fresh source port)
@@ -174,10 +362,10 @@ struct ScriptRunTests {
         }
     }
 
-    /// uplinkctl balances IPv4 only, and the iptables form never sees IPv6; but the nft table is
-    /// `inet`, so without `meta nfproto ipv4` on the jumps into `balance` an IPv6 connection
-    /// (here a datagram to ff02::1 over the first uplink's own link-local address) would take
-    /// a slot, a mark and a count.
+    /// A config of IPv4 uplinks balances IPv4 only, and its iptables form has no ip6tables part;
+    /// but the nft table is `inet`, so without `meta nfproto ipv4` on the jumps into `balance-v4`
+    /// an IPv6 connection (here a datagram to ff02::1 over the first uplink's own link-local
+    /// address) would take a slot, a mark and a count.
     @Test("IPv6 connections are not balanced (nft form)", .enabled(if: lab, "needs root and network namespaces"))
     func ipv6IsNotBalanced() throws {
         let config = try Self.cases[0].config()

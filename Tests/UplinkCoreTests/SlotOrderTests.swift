@@ -190,7 +190,7 @@ struct SlotOrderTests {
     @Test func randomIptablesCascadeUsesTheSlotShares() {
         let config = Self.config(mode: .random, weights: [2, 1, 1])
         let commands = IptablesTranslation(Planner.plan(config).nftables).commands()
-        let balance = commands.filter { $0.contains("UPL-balance") && $0.contains("-A") && $0.contains("-g") }
+        let balance = commands.filter { $0.contains("UPL-balance-v4") && $0.contains("-A") && $0.contains("-g") }
             .filter { $0.contains(where: { $0.hasPrefix("UPL-new-") }) }
         let probabilities = balance.map { command in command.firstIndex(of: "--probability").map { command[$0 + 1] } }
         #expect(probabilities == ["0.5000000000", "0.5000000000", nil], "\(balance)")

@@ -40,20 +40,20 @@ import Testing
         let changes = StateDiff.changes(from: Self.installed(before), to: after, record: SysctlRecord())
         #expect(changes.routesToAdd.isEmpty && changes.rulesToAdd.isEmpty && changes.rulesToDelete.isEmpty && changes.routesToDelete.isEmpty)
         #expect(changes.lines == [
-            "- nft delete rule inet uplinkctl balance handle 10 # numgen inc mod 3 vmap @slots",
-            "- nft delete map inet uplinkctl slots",
-            "+ nft add map inet uplinkctl slots { typeof numgen inc mod 4 : verdict; elements = { 0 : goto new-a, 1 : goto new-b, 2 : goto new-a, 3 : goto new-c } }",
-            "+ nft add rule inet uplinkctl balance numgen inc mod 4 vmap @slots",
+            "- nft delete rule inet uplinkctl balance-v4 handle 16 # numgen inc mod 3 vmap @slots-v4",
+            "- nft delete map inet uplinkctl slots-v4",
+            "+ nft add map inet uplinkctl slots-v4 { typeof numgen inc mod 4 : verdict; elements = { 0 : goto new-a, 1 : goto new-b, 2 : goto new-a, 3 : goto new-c } }",
+            "+ nft add rule inet uplinkctl balance-v4 numgen inc mod 4 vmap @slots-v4",
         ])
     }
 
     @Test func aRuleMissingInTheMiddleIsInsertedInPlace() throws {
         let state = try Self.plan(Self.threeEqual)
         var live = Self.installed(state)
-        let index = live.nftables!.chains.firstIndex { $0.name == "balance" }!
+        let index = live.nftables!.chains.firstIndex { $0.name == "balance-v4" }!
         live.nftables!.chains[index].rules.remove(at: 1)
         let changes = StateDiff.changes(from: live, to: state, record: SysctlRecord())
-        #expect(changes.lines == ["+ nft insert rule inet uplinkctl balance position 9 ct state != new return"])
+        #expect(changes.lines == ["+ nft insert rule inet uplinkctl balance-v4 position 15 ct state != new return"])
     }
 
     @Test func removingAnUplinkRemovesOnlyItsObjects() throws {
@@ -101,7 +101,7 @@ import Testing
         let before = try Self.plan(Self.threeEqual)
         let after = try Self.plan(Self.threeEqual.replacingOccurrences(of: "198.18.2.1", with: "198.18.2.254"))
         let changes = StateDiff.changes(from: Self.installed(before), to: after, record: SysctlRecord())
-        #expect(changes.lines == ["+ ip route replace default via 198.18.2.254 dev eth1 table 111 proto 117 # was via 198.18.2.1 dev eth1"])
+        #expect(changes.lines == ["+ ip route replace default via 198.18.2.254 dev eth1 table 111 proto 117 realm 2 # was via 198.18.2.1 dev eth1"])
     }
 
     @Test("a foreign fwmark rule in front of ours", arguments: [

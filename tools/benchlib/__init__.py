@@ -3,7 +3,8 @@
 harness: what every case shares (the namespace prefix, the binary under test, scratch files).
 methods: how each balancing method is installed in a lab's host.
 fanout: the bare lab of case 2, one host with N on-link gateways.
-aggregation, latency, dataplane, accuracy: cases 1 to 4, each measured and written up.
+aggregation, latency, dataplane, accuracy: cases 1 to 4, each measured and written up;
+policies: case 6, 1,000 policy entries.
 chart: case 1 as docs/aggregation.svg. report: docs/benchmarks.md around the sections.
 stats: min / median / max.
 

@@ -2,7 +2,7 @@
 section in the order of the cases, from the figures of this run."""
 import os
 
-from . import accuracy, aggregation, chart, dataplane, latency
+from . import accuracy, aggregation, chart, dataplane, latency, policies
 
 
 def header(info, elapsed):
@@ -31,6 +31,8 @@ def write_report(out_dir, info, results, runs, elapsed):
         md += dataplane.section(results[3])
     if 4 in results:
         md += accuracy.section(results[4])
+    if 6 in results:
+        md += policies.section(results[6])
     if 1 in results:
         md += chart.section() + aggregation.appendix()
     os.makedirs(out_dir, exist_ok=True)

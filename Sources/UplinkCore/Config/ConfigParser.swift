@@ -17,11 +17,13 @@ public struct ConfigCheck: Sendable {
 
 /// Turns the YAML text of a config into a `Config`, checking every rule of the format.
 public enum ConfigParser {
-    static let topLevelKeys = ["balance", "traffic", "mark-mask", "rule-priority", "uplinks"]
-    static let uplinkKeys = ["name", "interface", "gateway", "weight", "mark", "table", "masquerade"]
+    static let topLevelKeys = ["balance", "ecmp-table", "traffic", "mark-mask", "rule-priority", "uplinks", "policies"]
+    static let uplinkKeys = ["name", "interface", "gateway", "family", "weight", "mark", "table", "masquerade", "masquerade6"]
     /// Tables the kernel itself uses: unspec, default, main, local.
     static let reservedTables: Set<UInt32> = [0, 253, 254, 255]
     static let maximumWeight: UInt64 = 1000
+    /// The kernel keeps a multipath nexthop's weight in one byte, as weight - 1.
+    static let maximumEcmpWeight = 256
     static let firstDerivedTable: UInt32 = 110
     /// Other names people give the balance modes, for the did-you-mean hint.
     static let balanceSynonyms: [String: BalanceMode] = [
@@ -54,14 +56,28 @@ public enum ConfigParser {
         var config = Config(uplinks: [])
         var usable = true
         var markMask: UInt32? = config.markMask
+        // nil while unknown (an invalid value was reported): checks that depend on it are skipped.
+        var balance: BalanceMode? = config.balance
+        var traffic: Set<TrafficKind>? = config.traffic
 
         if let node = fields["balance"]?.value {
             if let mode = reader.choice(node, key: "balance", as: BalanceMode.self, synonyms: balanceSynonyms) {
                 config.balance = mode
+                balance = mode
+            } else { usable = false; balance = nil }
+        }
+        var ecmpTable: (value: UInt32, node: Node)?
+        if let (key, value) = fields["ecmp-table"] {
+            if let table = readTable(value, key: "ecmp-table", reader: &reader) {
+                if let balance, balance != .ecmp {
+                    let given = fields["balance"] == nil ? "the default, 'nth'" : "'\(balance.rawValue)'"
+                    reader.error(key, "'ecmp-table' is only used with 'balance: ecmp' (balance is \(given)); drop it, or set 'balance: ecmp'")
+                    usable = false
+                } else { ecmpTable = (table, value) }
             } else { usable = false }
         }
         if let node = fields["traffic"]?.value {
-            if let kinds = readTraffic(node, reader: &reader) { config.traffic = kinds } else { usable = false }
+            if let kinds = readTraffic(node, reader: &reader) { config.traffic = kinds; traffic = kinds } else { usable = false; traffic = nil }
         }
         if let node = fields["mark-mask"]?.value {
             if let mask = reader.integer(node, key: "mark-mask", in: 1...0xffff_ffff, what: "a non-zero 32-bit mask such as 0xff00") {
@@ -70,8 +86,8 @@ public enum ConfigParser {
             } else { usable = false; markMask = nil }
         }
         if let node = fields["rule-priority"]?.value {
-            if let priority = reader.integer(node, key: "rule-priority", in: 2...32765,
-                                             what: "a whole number from 2 to 32765 (uplinkctl's rules use this priority and the one below it, which must stay after the local table's rule at 0 and before the main table's at 32766)") {
+            if let priority = reader.integer(node, key: "rule-priority", in: 2...32764,
+                                             what: "a whole number from 2 to 32764 (uplinkctl's rules use this priority and the ones just below and above it, which must stay after the local table's rule at 0 and before the main table's at 32766)") {
                 config.rulePriority = UInt32(priority)
             } else { usable = false }
         }
@@ -85,9 +101,40 @@ public enum ConfigParser {
             return nil
         }
         let drafts = items.map { readUplink($0, markMask: markMask, reader: &reader) }
-        guard let uplinks = resolveUplinks(drafts, markMask: markMask, reader: &reader), usable else { return nil }
+        if balance == .ecmp {
+            for draft in drafts where draft.weight > maximumEcmpWeight {
+                guard let node = draft.weightNode else { continue }
+                reader.error(node, "with 'balance: ecmp', 'weight' must be a whole number from 1 to \(maximumEcmpWeight), the largest weight the kernel gives a multipath route's nexthop; '\(draft.weight)' is not")
+                usable = false
+            }
+            // The kernel refuses device-only IPv6 next hops in a multipath route.
+            for draft in drafts where draft.families?.contains(.ipv6) == true && !draft.gateways.contains(where: { $0.family == .ipv6 }) {
+                reader.error(draft.node, "with 'balance: ecmp', an uplink that carries IPv6 needs an IPv6 'gateway': the kernel refuses device-only IPv6 next hops in a multipath route (a link-local gateway such as fe80::1 will do)")
+                usable = false
+            }
+        }
+        var policies: [Policy]? = []
+        if let node = fields["policies"]?.value {
+            let context = PolicyContext(drafts: drafts, balance: balance, traffic: traffic)
+            policies = readPolicies(node, context: context, reader: &reader)
+        }
+        let ecmp = balance == .ecmp ? EcmpRequest(table: ecmpTable, balanceNode: fields["balance"]?.value ?? root) : nil
+        guard let (uplinks, ecmpTarget) = resolveUplinks(drafts, markMask: markMask, ecmp: ecmp, reader: &reader),
+              let policies, usable else { return nil }
         config.uplinks = uplinks
+        config.policies = policies
+        config.ecmp = ecmpTarget
         return config
+    }
+
+    /// A routing table number other than the kernel's own tables.
+    private static func readTable(_ node: Node, key: String, reader: inout YAMLReader) -> UInt32? {
+        guard let table = reader.integer(node, key: key, in: 1...0xffff_ffff, what: "a routing table number from 1 to 4294967295, except 253, 254 and 255") else { return nil }
+        guard !reservedTables.contains(UInt32(table)) else {
+            reader.error(node, "table \(table) is the kernel's \(table == 253 ? "'default'" : table == 254 ? "'main'" : "'local'") table; choose a number from 1 to 4294967295 other than 253, 254 and 255")
+            return nil
+        }
+        return UInt32(table)
     }
 
     private static func readTraffic(_ node: Node, reader: inout YAMLReader) -> Set<TrafficKind>? {
@@ -114,12 +161,23 @@ public enum ConfigParser {
         var name: String?
         var nameNode: Node?
         var interface: String?
-        var gateway: IPAddress?
+        var gateways: [IPAddress] = []
+        /// The families it carries; nil when `gateway` or `family` was invalid.
+        var families: [IPFamily]? = [.ipv4]
         var weight = 1
+        var weightNode: Node?
         var mark: (value: UInt32, node: Node)?
         var table: (value: UInt32, node: Node)?
         var masquerade = true
+        var masquerade6 = false
         var valid = true
+    }
+
+    /// What `balance: ecmp` asks of the mark and table derivation.
+    struct EcmpRequest {
+        var table: (value: UInt32, node: Node)?
+        /// Where to report that the mask has no mark left for it.
+        var balanceNode: Node
     }
 
     private static func readUplink(_ node: Node, markMask: UInt32?, reader: inout YAMLReader) -> UplinkDraft {
@@ -143,32 +201,19 @@ public enum ConfigParser {
         } else if fields["interface"] == nil {
             reader.error(node, "this uplink has no 'interface'; name the network interface it leaves by, such as eth0")
         }
-        if let (_, value) = fields["gateway"], let text = reader.string(value, key: "gateway", what: "an IPv4 address such as 198.18.1.1") {
-            switch IPAddress(text) {
-            case .some(let address) where address.family == .ipv4:
-                draft.gateway = address
-            case .some:
-                reader.error(value, "gateway '\(text)' is an IPv6 address; this version balances IPv4 only: give an IPv4 gateway, or leave 'gateway' out on a point-to-point link")
-            case .none:
-                reader.error(value, "gateway '\(text)' is not an IPv4 address; write it as four numbers from 0 to 255 joined by dots, such as 198.18.1.1, or leave 'gateway' out on a point-to-point link")
-            }
-        }
+        readAddressing(fields, into: &draft, reader: &reader)
         if let (_, value) = fields["weight"],
            let weight = reader.integer(value, key: "weight", in: 1...maximumWeight, what: "a whole number from 1 to \(maximumWeight)") {
             draft.weight = Int(weight)
+            draft.weightNode = value
         }
         let markWhat = markMask.map { "a non-zero mark inside mark-mask \(hex($0)), such as \(hex(depositBits(1, into: $0) ?? $0))" }
             ?? "a non-zero 32-bit mark such as 0x100"
         if let (_, value) = fields["mark"], let mark = reader.integer(value, key: "mark", in: 1...0xffff_ffff, what: markWhat) {
             draft.mark = (UInt32(mark), value)
         }
-        if let (_, value) = fields["table"],
-           let table = reader.integer(value, key: "table", in: 1...0xffff_ffff, what: "a routing table number from 1 to 4294967295, except 253, 254 and 255") {
-            if reservedTables.contains(UInt32(table)) {
-                reader.error(value, "table \(table) is the kernel's \(table == 253 ? "'default'" : table == 254 ? "'main'" : "'local'") table; choose a number from 1 to 4294967295 other than 253, 254 and 255")
-            } else {
-                draft.table = (UInt32(table), value)
-            }
+        if let (_, value) = fields["table"], let table = readTable(value, key: "table", reader: &reader) {
+            draft.table = (table, value)
         }
         if let (_, value) = fields["masquerade"], let masquerade = reader.boolean(value, key: "masquerade") {
             draft.masquerade = masquerade
@@ -179,7 +224,9 @@ public enum ConfigParser {
 
     /// Checks what must be unique across uplinks and derives the default marks and tables.
     /// Without a usable `markMask` (an invalid one was reported), marks are only checked for duplicates.
-    private static func resolveUplinks(_ drafts: [UplinkDraft], markMask: UInt32?, reader: inout YAMLReader) -> [Uplink]? {
+    /// With `ecmp`, the multipath route's mark and table come after the uplinks' in the same way.
+    private static func resolveUplinks(_ drafts: [UplinkDraft], markMask: UInt32?, ecmp: EcmpRequest?,
+                                       reader: inout YAMLReader) -> (uplinks: [Uplink], ecmp: EcmpTarget?)? {
         var ok = drafts.allSatisfy(\.valid)
         var names: [String: Node] = [:]
         var marks: [UInt32: Node] = [:]
@@ -207,6 +254,12 @@ public enum ConfigParser {
                 } else { tables[table] = node }
             }
         }
+        if let (table, node) = ecmp?.table {
+            if let first = tables[table] {
+                reader.error(node, "table \(table) is already the table of an uplink (line \(reader.location(of: first).line)); the ECMP route needs a table of its own")
+                ok = false
+            } else { tables[table] = node }
+        }
         guard ok, let markMask else { return nil }
 
         // Defaults follow the slot: the n-th value that fits the mask, table 110 + slot;
@@ -233,10 +286,27 @@ public enum ConfigParser {
                 }
                 nextTable += 1
             }
-            uplinks.append(Uplink(name: draft.name!, interface: draft.interface!, gateways: draft.gateway.map { [$0] } ?? [],
-                                  weight: draft.weight, mark: mark!, table: table!, masquerade: draft.masquerade))
+            uplinks.append(Uplink(name: draft.name!, interface: draft.interface!, families: draft.families, gateways: draft.gateways,
+                                  weight: draft.weight, mark: mark!, table: table!,
+                                  masquerade: draft.masquerade, masquerade6: draft.masquerade6))
         }
-        return uplinks
+        guard let ecmp else { return (uplinks, nil) }
+        var ecmpMark: UInt32?
+        while ecmpMark == nil {
+            guard let candidate = depositBits(nextMarkIndex, into: markMask), candidate != 0 else {
+                let room = (1 << markMask.nonzeroBitCount) - 1
+                reader.error(ecmp.balanceNode, "no mark left for the ECMP route: mark-mask \(hex(markMask)) has room for only \(room) mark\(room == 1 ? "" : "s") and \(drafts.count) uplink\(drafts.count == 1 ? "" : "s") take \(drafts.count == 1 ? "it" : "them"); widen the mask (the default 0xff00 holds 255)")
+                return nil
+            }
+            nextMarkIndex += 1
+            if marks[candidate] == nil { ecmpMark = candidate }
+        }
+        var ecmpTable = ecmp.table?.value
+        while ecmpTable == nil {
+            if tables[nextTable] == nil && !reservedTables.contains(nextTable) { ecmpTable = nextTable }
+            nextTable += 1
+        }
+        return (uplinks, EcmpTarget(mark: ecmpMark!, table: ecmpTable!))
     }
 
     /// Why `name` cannot name an uplink, or nil if it can.

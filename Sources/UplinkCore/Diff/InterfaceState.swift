@@ -6,8 +6,10 @@ public struct InterfaceState: Sendable, Hashable {
     public let isUp: Bool
     /// Carrier present (IFF_LOWER_UP): a cable, an associated radio, a peer.
     public let hasCarrier: Bool
-    /// The IPv4 networks on it (and a point-to-point peer).
+    /// The networks on it, IPv4 and IPv6 (and a point-to-point peer); no IPv6 link-local.
     public var addresses: [IPPrefix] = []
+    /// Its own addresses (not a peer's), as assigned: what a socket can bind to.
+    public var localAddresses: [IPAddress] = []
     /// The kernel's own counters of the interface since it was created.
     public var received = Traffic()
     public var sent = Traffic()

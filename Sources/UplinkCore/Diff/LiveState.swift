@@ -91,8 +91,11 @@ public struct UnknownRule: Sendable, Hashable {
         self.message = message
     }
 
+    /// From the rtmsg's family byte, right after the 16-byte netlink header.
+    public var family: IPFamily { message.count > 16 && message[16] == 10 ? .ipv6 : .ipv4 }
+
     /// How diff names its removal.
     public var deletion: String {
-        "ip rule del priority \(priority) lookup \(RoutingTable.name(table)) protocol \(Ownership.routeProtocol) # with selectors uplinkctl does not write"
+        "ip \(family == .ipv6 ? "-6 " : "")rule del priority \(priority) lookup \(RoutingTable.name(table)) protocol \(Ownership.routeProtocol) # with selectors uplinkctl does not write"
     }
 }

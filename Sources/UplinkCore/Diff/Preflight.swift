@@ -12,7 +12,7 @@ public enum Preflight {
             if !interface.isUp {
                 problems.append("uplink \(uplink.name): interface \(uplink.interface) is down (ip link set \(uplink.interface) up)")
             }
-            for gateway in uplink.gateways where !interface.addresses.contains(where: { $0.family == gateway.family && $0.contains(gateway) }) {
+            for gateway in uplink.gateways where !Self.reaches(interface, gateway) {
                 let networks = interface.addresses.filter { $0.family == gateway.family }.map(\.description).joined(separator: ", ")
                 let family = gateway.family == .ipv4 ? "IPv4" : "IPv6"
                 problems.append("uplink \(uplink.name): gateway \(gateway) is not on a network of \(uplink.interface) (it has \(networks.isEmpty ? "no \(family) address" : networks))")
@@ -34,6 +34,13 @@ public enum Preflight {
 }
 
 extension Preflight {
+    /// Whether the gateway is on a network of the interface. An IPv6 link-local gateway (what
+    /// router advertisements give, fe80::1) is on every IPv6 link, without an address of ours.
+    static func reaches(_ interface: InterfaceState, _ gateway: IPAddress) -> Bool {
+        if gateway.family == .ipv6 && gateway.isLinkLocal { return true }
+        return interface.addresses.contains { $0.family == gateway.family && $0.contains(gateway) }
+    }
+
     /// Whether a foreign fwmark rule in front of ours would take packets carrying our mark: it
     /// looks at bits of our mask, and on those bits it matches our value (or, for `not`, does not).
     static func catches(_ rule: RoutingRule, _ mark: MarkedBits, _ ours: MarkedBits) -> Bool {

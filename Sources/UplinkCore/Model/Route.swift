@@ -4,19 +4,23 @@ public struct Route: Sendable, Hashable, Codable, Comparable {
     public var destination: IPPrefix
     /// One next hop, or several for a weighted multipath route.
     public var nexthops: [Nexthop]
+    /// The routing realm (IPv4 only): nft's `rt classid` tells which of our tables routed a
+    /// packet before uplinkctl marked it, which is how a socket bound to an uplink's address shows.
+    public var realm: UInt16?
 
     public var family: IPFamily { destination.family }
     public var isMultipath: Bool { nexthops.count > 1 }
 
-    public init(table: UInt32, destination: IPPrefix, nexthops: [Nexthop]) {
+    public init(table: UInt32, destination: IPPrefix, nexthops: [Nexthop], realm: UInt16? = nil) {
         self.table = table
         self.destination = destination
         self.nexthops = nexthops
+        self.realm = realm
     }
 
     /// A single-path route.
-    public init(table: UInt32, destination: IPPrefix, gateway: IPAddress?, device: String) {
-        self.init(table: table, destination: destination, nexthops: [Nexthop(gateway: gateway, device: device)])
+    public init(table: UInt32, destination: IPPrefix, gateway: IPAddress?, device: String, realm: UInt16? = nil) {
+        self.init(table: table, destination: destination, nexthops: [Nexthop(gateway: gateway, device: device)], realm: realm)
     }
 
     public static func < (a: Route, b: Route) -> Bool {

@@ -1,16 +1,23 @@
-/// The addresses the uplinks' interfaces hold: the one kernel fact the plan depends on, for the
-/// `from ADDRESS` rules of sockets bound to an uplink's address. Read at every command, so a
-/// changed address shows in diff and is followed by the next apply.
+/// The kernel facts the plan depends on, for sockets bound to an uplink's address: the
+/// addresses the uplinks' interfaces hold (their `from ADDRESS` rules), and the interfaces of
+/// the main table's IPv4 default routes. Read at every command, so a changed address shows in
+/// diff and is followed by the next apply.
 public struct LinkAddresses: Sendable, Hashable, Codable {
     /// Global addresses by interface name (no IPv6 link-local: those never leave the link).
     public var byInterface: [String: [IPAddress]]
+    /// An unbound socket gets the address of the main default route's interface as its source,
+    /// and the `from` rule of that address then routes it: on that uplink, a bound socket and an
+    /// unbound one look the same, so only the other uplinks recognise bound sockets.
+    public var mainDefaultInterfaces: Set<String>
 
-    public init(_ byInterface: [String: [IPAddress]] = [:]) {
+    public init(_ byInterface: [String: [IPAddress]] = [:], mainDefaultInterfaces: Set<String> = []) {
         self.byInterface = byInterface.mapValues { $0.filter { !$0.isLinkLocal }.uniqued().sorted() }
+        self.mainDefaultInterfaces = mainDefaultInterfaces
     }
 
-    public init(links: [String: InterfaceState]) {
-        self.init(links.mapValues { $0.addresses.map(\.address) })
+    public init(links: [String: InterfaceState], routes: [Route] = []) {
+        let defaults = routes.filter { $0.table == RoutingTable.main && $0.family == .ipv4 && $0.destination.isDefault }
+        self.init(links.mapValues(\.localAddresses), mainDefaultInterfaces: Set(defaults.flatMap { $0.nexthops.map(\.device) }))
     }
 
     public func addresses(of interface: String, family: IPFamily) -> [IPAddress] {

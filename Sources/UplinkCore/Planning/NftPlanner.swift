@@ -3,8 +3,10 @@
 /// Packet path: the hooks jump to `balance-v4` or `balance-v6`. A packet of a known connection
 /// finds its uplink through `known` (conntrack mark → `via-NAME`, which stamps the packet mark).
 /// A new connection goes, in order: never balanced (loopback, link-local, multicast, neighbour
-/// discovery) → a socket bound to an uplink's address (`sources-vN`) → the policies → the
+/// discovery) → the policies → the
 /// balancer's slot (`slots-vN` → `new-NAME`, which stamps the conntrack mark, then `via-NAME`).
+/// The host's own IPv4 connections pass `local-v4` first: a socket bound to an uplink's address
+/// takes that uplink (`bound-v4`, by the realm of the route its `from` rule gave it).
 /// A connection arriving from outside on an uplink gets that uplink's conntrack mark (`inbound`
 /// → `in-NAME`), so its replies leave the way it came. Only bits of the mark mask change: a map
 /// from the masked value to a fixed setter per uplink needs no two-register bitwise operation.
@@ -16,13 +18,14 @@ struct NftPlanner {
     static let knownMap = "known"
     static let inboundMap = "inbound"
     static let ecmpName = "ecmp"
+    static let boundMap = "bound-v4"
+    static let localChain = "local-v4"
     /// The jhash seed: fixed, so that the plan is the same every time and a re-apply keeps
     /// every pair of addresses on its uplink.
     static let hashSeed: UInt32 = 0x7570_6c6b
 
     static func balanceChain(_ family: IPFamily) -> String { "balance-\(suffix(family))" }
     static func neverBalancedSet(_ family: IPFamily) -> String { "never-balanced-\(suffix(family))" }
-    static func sourcesMap(_ family: IPFamily) -> String { "sources-\(suffix(family))" }
     static func slotsMap(_ family: IPFamily) -> String { "slots-\(suffix(family))" }
     static func suffix(_ family: IPFamily) -> String { family == .ipv4 ? "v4" : "v6" }
     static func viaChainName(_ name: String) -> String { "via-\(name)" }
@@ -47,8 +50,6 @@ struct NftPlanner {
         for family in families {
             sets.append(NftSet(name: Self.neverBalancedSet(family), type: family == .ipv4 ? .ipv4Prefixes : .ipv6Prefixes,
                                elements: Planner.neverBalanced[family]!.map { .prefix($0) }))
-            let sources = sourcesMap(family)
-            maps += sources.map { [$0] } ?? []
             let policies = PolicyCompiler(config: config, family: family, tail: tail).compile()
             maps += policies.maps
             chains += policies.chains
@@ -60,12 +61,15 @@ struct NftPlanner {
                 NftRule([.destinationInSet(family, set: Self.neverBalancedSet(family))], [], .return),
             ]
             if family == .ipv6 { rules.append(NftRule([.neighbourDiscovery], [], .return)) }
-            if sources != nil { rules.append(NftRule([], [], .map(.fields([.source(family)]), map: Self.sourcesMap(family)))) }
             rules += policies.rules
             let balance = tail(family, uplinks.filter { $0.uplink.carries(family) }.map { ($0.uplink.name, $0.uplink.weight) }, Self.slotsMap(family))
             rules.append(balance.rule)
             maps += balance.map.map { [$0] } ?? []
             chains.append(NftChain(name: Self.balanceChain(family), rules: rules))
+        }
+        if boundSockets {
+            maps.append(boundMap())
+            chains.append(localChain())
         }
         chains.append(outputChain())
         chains.append(preroutingChain())
@@ -79,10 +83,26 @@ struct NftPlanner {
         NftRule([.family(family)], [], .jump(Self.balanceChain(family)))
     }
 
+    /// Sockets bound to an uplink's IPv4 address are recognised on the host's own connections.
+    private var boundSockets: Bool { config.traffic.contains(.local) && families.contains(.ipv4) }
+
+    /// The host's own IPv4 connections: a socket bound to an uplink's address was routed by that
+    /// uplink's `from` rule before the output hook, and its route's realm says which uplink;
+    /// anything else goes on to `balance-v4`. (IPv6 routes have no realm.)
+    private func localChain() -> NftChain {
+        NftChain(name: Self.localChain, rules: [
+            NftRule([], [], .map(.connectionMark(mask: mask), map: Self.knownMap)),
+            NftRule([.connectionNotNew], [], .return),
+            NftRule([], [], .map(.routeRealm, map: Self.boundMap)),
+            NftRule([], [], .goto(Self.balanceChain(.ipv4))),
+        ])
+    }
+
     /// Local connections are balanced when asked; otherwise only connections with a mark
     /// (replies to inbound connections) are steered.
     private func outputChain() -> NftChain {
-        let rules = config.traffic.contains(.local) ? families.map(jumps(into:))
+        let rules = config.traffic.contains(.local)
+            ? families.map { $0 == .ipv4 ? NftRule([.family(.ipv4)], [], .jump(Self.localChain)) : jumps(into: $0) }
             : [NftRule([], [], .map(.connectionMark(mask: mask), map: Self.knownMap))]
         return NftChain(name: "output", hook: NftHook(type: .route, point: .output, priority: NftHook.manglePriority), rules: rules)
     }
@@ -137,23 +157,19 @@ struct NftPlanner {
         return NftVerdictMap(name: Self.knownMap, typeof: .connectionMark, elements: elements)
     }
 
+    private func boundMap() -> NftVerdictMap {
+        let recognisable = uplinks.enumerated().filter {
+            $0.element.uplink.carries(.ipv4) && !addresses.mainDefaultInterfaces.contains($0.element.uplink.interface)
+        }
+        return NftVerdictMap(name: Self.boundMap, typeof: .routeRealm, elements: recognisable.map {
+            .init(key: UInt32(Planner.realm(slot: $0.offset)), verdict: .goto(Self.newChainName($0.element.uplink.name)))
+        })
+    }
+
     private func inboundMap() -> NftVerdictMap {
         NftVerdictMap(name: Self.inboundMap, typeof: .fields([.inputInterfaceName]), elements: uplinks.map {
             .init(key: [.interfaceName($0.uplink.interface)], verdict: .goto(Self.inboundChainName($0.uplink.name)))
         })
-    }
-
-    /// A socket bound to an uplink's address: pinned to that uplink, or masquerading would
-    /// rewrite the address it chose.
-    private func sourcesMap(_ family: IPFamily) -> NftVerdictMap? {
-        let elements = uplinks.filter { $0.uplink.carries(family) }.flatMap { planned in
-            addresses.addresses(of: planned.uplink.interface, family: family).map {
-                NftVerdictMap.Element(key: [.prefix(IPPrefix(address: $0, length: family.bitCount)!)],
-                                      verdict: .goto(Self.newChainName(planned.uplink.name)))
-            }
-        }
-        if elements.isEmpty { return nil }
-        return NftVerdictMap(name: Self.sourcesMap(family), typeof: .fields([.source(family)]), elements: elements)
     }
 
     /// The last rule of a balancing decision over `members` (name, weight): a slot map keyed by

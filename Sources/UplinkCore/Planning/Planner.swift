@@ -58,9 +58,10 @@ public enum Planner {
     /// multipath default route per family over every uplink that carries it.
     static func routes(_ config: Config) -> [Route] {
         var routes: [Route] = []
-        for uplink in config.uplinks {
+        for (index, uplink) in config.uplinks.enumerated() {
             for family in uplink.families {
-                routes.append(Route(table: uplink.table, destination: .defaultRoute(family), gateway: uplink.gateway(family), device: uplink.interface))
+                routes.append(Route(table: uplink.table, destination: .defaultRoute(family), gateway: uplink.gateway(family),
+                                    device: uplink.interface, realm: family == .ipv4 ? realm(slot: index) : nil))
             }
         }
         if let ecmp = config.ecmp {
@@ -73,6 +74,9 @@ public enum Planner {
         }
         return routes
     }
+
+    /// The realm of the uplink in this slot: 1, 2, 3, … (0 means none to the kernel).
+    static func realm(slot: Int) -> UInt16 { UInt16(slot + 1) }
 
     static func sysctls(_ config: Config) -> [Sysctl] {
         // rp_filter exists for IPv4 only; IPv6 has no reverse-path sysctl.

@@ -20,6 +20,8 @@ struct PolicyCompiler {
     private struct Run {
         var fields: [NftField]
         var elements: [NftVerdictMap.Element]
+        /// Each element's key as one numeric range per field, for the overlap test.
+        var spans: [[ClosedRange<UInt128>]]
     }
 
     func compile() -> Output {
@@ -42,12 +44,14 @@ struct PolicyCompiler {
                 continue
             }
             let elements = crossProduct(values.map(\.values)).map { NftVerdictMap.Element(key: $0, verdict: verdict) }
+            let spans = elements.map { $0.key.map(Self.span) }
             if let current = run, current.fields == fields,
-               !elements.contains(where: { new in current.elements.contains { overlaps($0.key, new.key) } }) {
+               !spans.contains(where: { new in current.spans.contains { Self.overlaps($0, new) } }) {
                 run!.elements += elements
+                run!.spans += spans
             } else {
                 close()
-                run = Run(fields: fields, elements: elements)
+                run = Run(fields: fields, elements: elements, spans: spans)
             }
         }
         close()
@@ -97,8 +101,26 @@ struct PolicyCompiler {
         }
     }
 
-    private func overlaps(_ a: [NftFieldValue], _ b: [NftFieldValue]) -> Bool {
+    private static func overlaps(_ a: [ClosedRange<UInt128>], _ b: [ClosedRange<UInt128>]) -> Bool {
         zip(a, b).allSatisfy { $0.overlaps($1) }
+    }
+
+    /// A field value as the numbers it covers: two keys overlap when every field's ranges do.
+    /// Interface names compare by a hash (equal names, equal ranges; a collision only splits a map).
+    private static func span(_ value: NftFieldValue) -> ClosedRange<UInt128> {
+        switch value {
+        case .number(let number): return UInt128(number)...UInt128(number)
+        case .transportProtocol(let number): return UInt128(number)...UInt128(number)
+        case .ports(let range): return UInt128(range.lower)...UInt128(range.upper)
+        case .interfaceName(let name):
+            let code = UInt128(truncatingIfNeeded: UInt64(bitPattern: Int64(name.hashValue)))
+            return code...code
+        case .prefix(let prefix):
+            let low = prefix.address.bytes.reduce(UInt128(0)) { $0 << 8 | UInt128($1) }
+            let hostBits = prefix.family.bitCount - prefix.length
+            let high = hostBits == 0 ? low : low | ((UInt128(1) << hostBits) - 1)
+            return low...high
+        }
     }
 
     /// Port ranges sorted, overlapping and adjacent ones joined.

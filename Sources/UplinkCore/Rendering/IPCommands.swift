@@ -19,6 +19,7 @@ public enum IPCommands {
         arguments.append(route.destination.isDefault ? "default" : route.destination.description)
         if !route.isMultipath, let nexthop = route.nexthops.first { arguments += nexthopArguments(nexthop) }
         arguments += ["table", RoutingTable.name(route.table), "proto", String(Ownership.routeProtocol)]
+        if let realm = route.realm { arguments += ["realm", String(realm)] }
         if route.isMultipath {
             for nexthop in route.nexthops {
                 arguments += ["nexthop"] + nexthopArguments(nexthop) + ["weight", String(nexthop.weight)]

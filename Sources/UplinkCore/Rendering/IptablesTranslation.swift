@@ -1,48 +1,100 @@
 import Foundation
 
+/// One line of the iptables form: a command, or a block of `#` comment lines that explains
+/// the commands after it (where iptables has no exact equivalent).
+public enum IptablesLine: Sendable, Hashable {
+    case command([String])
+    case comment([String])
+}
+
 /// The iptables form of uplinkctl's nftables table: one iptables chain per nft chain (named
 /// `UPL-` + the nft name), rule for rule, so the two behave alike connection for connection.
+/// IPv4 goes to `iptables`, IPv6 to `ip6tables`, each with the chains its packets reach
+/// (IptablesFamilies).
 ///
 /// The places where the two languages differ:
 /// - a set lookup becomes one rule per element;
-/// - a verdict map becomes one rule per element (`-m connmark` for a conntrack-mark key);
+/// - a verdict map becomes one rule per element (`-m connmark` for a conntrack-mark key;
+///   `-i`, `-s`, `-d`, `-p`, `--dport` for a key of packet fields: the elements of one map never
+///   overlap, so their order does not matter and the first rule that matches is the element);
 /// - `numgen inc mod N` becomes N `-m statistic --mode nth --every N --packet k` rules, jumped
 ///   (`-j`, not `-g`) so that every new connection passes all N and their counters stay in step:
 ///   the k-th connection matches `--packet k mod N`, exactly as numgen's counter gives k mod N;
 /// - `numgen random mod N` becomes cascaded `--mode random --probability` rules, one per uplink,
 ///   each w_i / (weights not yet passed);
+/// - `jhash` has no equivalent: HMARK is the closest (IptablesMaps.hashRules says how and what it costs);
 /// - a named counter becomes a rule with no target, whose packet counter is the count;
 /// - base chains become chains jumped to from the built-in chain of the same hook, last of all.
 public struct IptablesTranslation {
     let table: NftTable
+    let families: IptablesFamilies
+    /// The iptables table (mangle, nat) of each chain.
+    let tables: [String: String]
 
-    public init(_ table: NftTable) { self.table = table }
+    public init(_ table: NftTable) {
+        self.table = table
+        self.families = IptablesFamilies(table)
+        self.tables = Self.iptablesTables(table)
+    }
 
     public static func chainName(_ nftChain: String) -> String { Ownership.iptablesChainPrefix + nftChain }
 
+    /// `iptables` for IPv4, `ip6tables` for IPv6.
+    public static func tool(_ family: IPFamily) -> String { family == .ipv4 ? "iptables" : "ip6tables" }
+
     /// Every command, in an order that works on a host without any of them.
     public func commands() -> [[String]] {
-        let tables = iptablesTables()
-        var commands: [[String]] = table.chains.map { iptables(tables[$0.name]!, "-N", Self.chainName($0.name)) }
-        for chain in table.chains {
-            commands += rules(of: chain).map { iptables(tables[chain.name]!, "-A", Self.chainName(chain.name)) + $0 }
+        lines().compactMap { line in
+            if case .command(let command) = line { return command }
+            return nil
         }
-        for chain in table.chains {
-            guard let hook = chain.hook else { continue }
-            commands.append(iptables(tables[chain.name]!, "-A", hook.point.rawValue.uppercased(), "-j", Self.chainName(chain.name)))
-        }
-        return commands
     }
 
-    private func iptables(_ table: String, _ arguments: String...) -> [String] { ["iptables", "-t", table] + arguments }
+    /// The commands with their explanations: all of iptables, then all of ip6tables. An
+    /// explanation already given is not repeated in full.
+    public func lines() -> [IptablesLine] {
+        var result: [IptablesLine] = []
+        var explained: Set<[String]> = []
+        for family in families.table {
+            if families.table.count > 1 {
+                result.append(.comment([family == .ipv4 ? "IPv4: iptables." : "IPv6: ip6tables, the chains IPv6 packets reach."]))
+            }
+            for line in lines(family) {
+                guard case .comment(let text) = line else { result.append(line); continue }
+                let headline = text.first.map { $0.hasSuffix(".") ? String($0.dropLast()) : $0 } ?? ""
+                result.append(explained.insert(text).inserted ? line : .comment([headline + " (see above)."]))
+            }
+        }
+        return result
+    }
+
+    private func lines(_ family: IPFamily) -> [IptablesLine] {
+        let chains = table.chains.filter { families.chains[$0.name]?.contains(family) == true }
+        var result: [IptablesLine] = chains.map { .command(command(family, $0.name, "-N", Self.chainName($0.name))) }
+        for chain in chains {
+            result += rules(of: chain, family).map { line in
+                guard case .command(let arguments) = line else { return line }
+                return .command(command(family, chain.name, "-A", Self.chainName(chain.name)) + arguments)
+            }
+        }
+        for chain in chains {
+            guard let hook = chain.hook else { continue }
+            result.append(.command(command(family, chain.name, "-A", hook.point.rawValue.uppercased(), "-j", Self.chainName(chain.name))))
+        }
+        return result
+    }
+
+    private func command(_ family: IPFamily, _ chain: String, _ arguments: String...) -> [String] {
+        [Self.tool(family), "-t", tables[chain] ?? "mangle"] + arguments
+    }
 
     /// Base chains by hook type (nat → nat, the rest → mangle); regular chains by their callers.
-    private func iptablesTables() -> [String: String] {
+    private static func iptablesTables(_ table: NftTable) -> [String: String] {
         var result: [String: String] = [:]
         func visit(_ name: String, _ iptablesTable: String) {
             guard result[name] == nil, let chain = table.chain(named: name) else { return }
             result[name] = iptablesTable
-            for target in chain.rules.flatMap(targets) { visit(target, iptablesTable) }
+            for target in chain.rules.flatMap({ IptablesFamilies.targets(of: $0, in: table) }) { visit(target, iptablesTable) }
         }
         for chain in table.chains {
             if let hook = chain.hook { visit(chain.name, hook.type == .nat ? "nat" : "mangle") }
@@ -51,42 +103,30 @@ public struct IptablesTranslation {
         return result
     }
 
-    private func targets(_ rule: NftRule) -> [String] {
-        switch rule.verdict {
-        case .jump(let name)?, .goto(let name)?: return [name]
-        case .map(_, let map)?: return table.map(named: map)?.elements.compactMap { chainTarget($0.verdict) } ?? []
-        default: return []
-        }
-    }
-
-    private func chainTarget(_ verdict: NftVerdict) -> String? {
-        switch verdict {
-        case .jump(let name), .goto(let name): return name
-        default: return nil
-        }
-    }
-
-    /// The rule arguments after `-A CHAIN`.
-    func rules(of chain: NftChain) -> [[String]] {
+    /// The rule arguments after `-A CHAIN`, for the packets of `family`; a rule that cannot
+    /// hold for the family has none.
+    func rules(of chain: NftChain, _ family: IPFamily) -> [IptablesLine] {
         chain.rules.flatMap { rule in
-            matchExpansions(rule.matches).flatMap { matches in
-                rule.statements.map { matches + statement($0) } + (rule.verdict.map { verdict($0, matches: matches) } ?? [])
+            matchExpansions(rule.matches, family).flatMap { matches -> [IptablesLine] in
+                rule.statements.map { .command(matches + statement($0)) } + (rule.verdict.map { verdict($0, matches: matches, family) } ?? [])
             }
         }
     }
 
     /// Every combination of set elements: a lookup in a set of n becomes n rules.
-    private func matchExpansions(_ matches: [NftMatch]) -> [[String]] {
+    private func matchExpansions(_ matches: [NftMatch], _ family: IPFamily) -> [[String]] {
         matches.reduce([[]]) { partial, match in
-            let alternatives = self.match(match)
+            let alternatives = self.match(match, family)
             return partial.flatMap { prefix in alternatives.map { prefix + $0 } }
         }
     }
 
-    private func match(_ match: NftMatch) -> [[String]] {
+    /// The alternatives a match becomes; none when it cannot hold for `family`.
+    private func match(_ match: NftMatch, _ family: IPFamily) -> [[String]] {
+        guard IptablesFamilies.families(of: match).contains(family) else { return [] }
         switch match {
         case .family:
-            // iptables sees IPv4 only: the match holds by construction.
+            // The tool sees only its own family: the match holds by construction.
             return [[]]
         case .connectionNotNew:
             return [["-m", "conntrack", "!", "--ctstate", "NEW"]]
@@ -99,17 +139,23 @@ public struct IptablesTranslation {
         case .destinationIsLocal:
             return [["-m", "addrtype", "--dst-type", "LOCAL"]]
         case .neighbourDiscovery:
-            fatalError("TODO(issue 5): iptables form of \(match)")
+            // icmpv6 type 133-137: one rule per type, as --icmpv6-type takes no range.
+            return (133...137).map { ["-p", "ipv6-icmp", "-m", "icmp6", "--icmpv6-type", String($0)] }
         }
     }
 
     private func elements(of setName: String) -> [String] {
         (table.set(named: setName)?.elements ?? []).map { element in
             switch element {
-            case .prefix(let prefix): return prefix.length == prefix.family.bitCount ? "\(prefix.address)/\(prefix.length)" : prefix.description
+            case .prefix(let prefix): return Self.prefix(prefix)
             case .interfaceName(let name): return name
             }
         }
+    }
+
+    /// `198.18.1.2/32` for an address, as iptables-save writes it.
+    static func prefix(_ prefix: IPPrefix) -> String {
+        prefix.length == prefix.family.bitCount ? "\(prefix.address)/\(prefix.length)" : prefix.description
     }
 
     private func statement(_ statement: NftStatement) -> [String] {
@@ -121,47 +167,22 @@ public struct IptablesTranslation {
         }
     }
 
-    private func verdict(_ verdict: NftVerdict, matches: [String]) -> [[String]] {
+    private func verdict(_ verdict: NftVerdict, matches: [String], _ family: IPFamily) -> [IptablesLine] {
         switch verdict {
-        case .jump(let chain): return [matches + ["-j", Self.chainName(chain)]]
-        case .goto(let chain): return [matches + ["-g", Self.chainName(chain)]]
-        case .return: return [matches + ["-j", "RETURN"]]
+        case .jump, .goto, .return: return [.command(matches + Self.target(verdict))]
         case .map(let key, let mapName):
             guard let map = table.map(named: mapName) else { return [] }
-            switch key {
-            case .connectionMark(let mask):
-                return map.elements.map { matches + ["-m", "connmark", "--mark", "\(hex($0.key.number!))/\(hex(mask))"] + jumpOrGoto($0.verdict) }
-            case .numberGenerator(.inc, let modulus):
-                return map.elements.map { element in
-                    matches + ["-m", "statistic", "--mode", "nth", "--every", String(modulus), "--packet", String(element.key.number!),
-                               "-j", Self.chainName(chainTarget(element.verdict) ?? "")]
-                }
-            case .numberGenerator(.random, _):
-                return randomCascade(map, matches: matches)
-            case .addressHash, .fields:
-                fatalError("TODO(issue 5): iptables form of \(key)")
-            }
+            return IptablesMaps(table: table).rules(map, key: key, matches: matches, family)
         }
     }
 
-    private func jumpOrGoto(_ verdict: NftVerdict) -> [String] {
+    /// `-j CHAIN`, `-g CHAIN` or `-j RETURN`.
+    static func target(_ verdict: NftVerdict) -> [String] {
         switch verdict {
-        case .jump(let chain): return ["-j", Self.chainName(chain)]
-        case .goto(let chain): return ["-g", Self.chainName(chain)]
+        case .jump(let chain): return ["-j", chainName(chain)]
+        case .goto(let chain): return ["-g", chainName(chain)]
         case .return: return ["-j", "RETURN"]
         case .map: return []
-        }
-    }
-
-    /// Slots grouped by their chain in order of first appearance; the last takes what is left.
-    private func randomCascade(_ map: NftVerdictMap, matches: [String]) -> [[String]] {
-        let targets = map.elements.compactMap { chainTarget($0.verdict) }.uniqued()
-        let shares = targets.map { target in map.elements.filter { chainTarget($0.verdict) == target }.count }
-        let probabilities = cascadedProbabilities(weights: shares)
-        return zip(targets, probabilities).enumerated().map { index, pair in
-            let (target, probability) = pair
-            let chance = index == targets.count - 1 ? [] : ["-m", "statistic", "--mode", "random", "--probability", Self.probability(probability)]
-            return matches + chance + ["-g", Self.chainName(target)]
         }
     }
 

@@ -93,7 +93,7 @@ public enum NftText {
     static func keyExpression(_ key: NftMapKey) -> String {
         switch key {
         case .connectionMark(let mask): return "ct mark & \(hex(mask))"
-        case .numberGenerator, .addressHash: return typeof(key.typeof)
+        case .numberGenerator, .addressHash, .routeRealm: return typeof(key.typeof)
         case .fields(let fields): return fields.map(field).joined(separator: " . ")
         }
     }
@@ -102,6 +102,9 @@ public enum NftText {
     static func declaration(_ typeof: NftMapTypeof) -> String {
         switch typeof {
         case .fields(let fields): return "type " + fields.map(typeName).joined(separator: " . ")
+        // nft 1.0.6 accepts `typeof jhash ...` but crashes listing it: symhash has the same
+        // 32-bit slot numbers and lists as written (the rule still uses jhash).
+        case let .addressHash(_, modulus, _): return "typeof symhash mod \(modulus)"
         default: return "typeof " + self.typeof(typeof)
         }
     }
@@ -114,6 +117,7 @@ public enum NftText {
             let ip = family == .ipv4 ? "ip" : "ip6"
             return "jhash \(ip) saddr . \(ip) daddr mod \(modulus) seed \(hex(seed))"
         case .fields(let fields): return fields.map(field).joined(separator: " . ")
+        case .routeRealm: return "rt classid"
         }
     }
 

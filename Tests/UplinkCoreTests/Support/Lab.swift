@@ -9,10 +9,20 @@ import Foundation
 /// the server routes 198.18.N.0/24 back through gwN. The server's echo server answers with
 /// the source address it saw and the interface it came in by: "198.18.N.2 gN" says the
 /// connection left by upN (gwN's only other link) and was masqueraded to upN's address.
+/// The server also holds 198.19.0.2 (for policies by destination), and answers on ports 7,
+/// 22 and 53 of both addresses, TCP and UDP.
 /// The LAN client (198.18.200.2/24, default via the host's lan0, 198.18.200.1) runs an
 /// echo server too, so connections to the LAN can be seen arriving. The host has only a
 /// default route via 198.18.1.1 and the kernel's defaults: ip_forward and rp_filter are the
 /// script's to set. IPv6 is off everywhere, so the only new connections are the test's own.
+///
+/// `Lab.with(ipv6: true)` adds IPv6 on every link, from 2001:2::/48 (RFC 5180): upN
+/// 2001:2:0:N::2/64 with gateway 2001:2:0:N::1, the server's 2001:2:0:ff::1 over gwN's
+/// 2001:2:0:(100+N)::/64, the LAN 2001:2:0:200::/64 (client ::2, host ::1). The gateways forward
+/// IPv6; the host does not (that is uplinkctl's job). Addresses skip duplicate address
+/// detection (nodad, accept_dad=0), so nothing waits. The gateways and the server route all of
+/// 2001:2::/48 back through gwN, per gN, so IPv6 sources that are not masqueraded (the LAN's,
+/// the host's own) get their answers too, by the uplink they left by.
 struct Lab {
     enum Client { case host, lan }
     enum Transport: String { case tcp, udp }
@@ -26,21 +36,27 @@ struct Lab {
     let lan: String
     let server: String
     let gateways: [String]
+    /// Whether the links have IPv6 addresses (IPv6 is disabled otherwise).
+    var ipv6 = false
 
     /// Builds the lab, runs `body`, then stops the echo servers and removes every namespace,
     /// also when building or `body` fails.
-    static func with<T>(_ body: (Lab) throws -> T) throws -> T {
+    static func with<T>(ipv6: Bool = false, _ body: (Lab) throws -> T) throws -> T {
         let roles = ["host"] + (1...uplinkCount).map { "gw\($0)" } + ["server", "lan"]
         return try Namespaces.with(roles) { names in
             let lab = Lab(host: names[0], lan: names[uplinkCount + 2], server: names[uplinkCount + 1],
-                          gateways: Array(names[1...uplinkCount]))
+                          gateways: Array(names[1...uplinkCount]), ipv6: ipv6)
             try lab.wire()
+            if ipv6 { try lab.wireIPv6() }
             var servers: [EchoServer] = []
             // Stopped before Namespaces.with deletes the namespaces: a namespace lives on
             // for as long as a process is inside it.
             defer { servers.forEach { $0.stop() } }
-            servers.append(try EchoServer(in: lab.server, address: serviceAddress, devices: (1...uplinkCount).map { "g\($0)" }))
-            servers.append(try EchoServer(in: lab.lan, address: lanClientAddress, devices: ["eth0"]))
+            let services = [serviceAddress, otherServiceAddress] + (ipv6 ? [serviceAddress6] : [])
+            let lanClient = ipv6 ? "\(lanClientAddress),\(lanClientAddress6)" : lanClientAddress
+            servers.append(try EchoServer(in: lab.server, address: services.joined(separator: ","),
+                                          devices: (1...uplinkCount).map { "g\($0)" }, ports: servicePorts))
+            servers.append(try EchoServer(in: lab.lan, address: lanClient, devices: ["eth0"]))
             try servers.forEach { try $0.waitUntilListening() }
             return try body(lab)
         }
@@ -103,8 +119,10 @@ struct Lab {
     private func wire() throws {
         let uplinks = Array(1...Self.uplinkCount)
         for name in [host, server, lan] + gateways {
-            var settings = ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]
+            var settings = ipv6 ? ["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]
+                : ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]
             if gateways.contains(name) { settings.append("net.ipv4.ip_forward=1") }
+            if gateways.contains(name) && ipv6 { settings.append("net.ipv6.conf.all.forwarding=1") }
             try must(["ip", "netns", "exec", name, "sysctl", "-qw"] + settings)
         }
         try batch(nil, uplinks.flatMap { n in [
@@ -122,10 +140,11 @@ struct Lab {
                 "addr add 198.18.\(n).1/24 dev dn", "link set dn up",
                 "addr add 198.18.\(100 + n).1/24 dev srv", "link set srv up",
                 "route add \(Self.serviceAddress)/32 via 198.18.\(100 + n).2",
+                "route add \(Self.otherServiceAddress)/32 via 198.18.\(100 + n).2",
             ])
         }
         // Each reply goes back through the gateway its connection came through.
-        try batch(server, ["addr add \(Self.serviceAddress)/32 dev lo"] + uplinks.flatMap { n in [
+        try batch(server, ["addr add \(Self.serviceAddress)/32 dev lo", "addr add \(Self.otherServiceAddress)/32 dev lo"] + uplinks.flatMap { n in [
             "addr add 198.18.\(100 + n).2/24 dev g\(n)", "link set g\(n) up",
             "route add 198.18.\(n).0/24 via 198.18.\(100 + n).1",
         ] })
@@ -133,7 +152,7 @@ struct Lab {
                         "route add default via \(Self.hostLanAddress)"])
     }
 
-    private func batch(_ namespace: String?, _ commands: [String]) throws {
+    fileprivate func batch(_ namespace: String?, _ commands: [String]) throws {
         try must(["ip"] + (namespace.map { ["-n", $0] } ?? []) + ["-batch", "-"], input: commands.joined(separator: "\n") + "\n")
     }
 
@@ -148,6 +167,93 @@ struct Lab {
     }
 }
 
+// MARK: IPv6, other clients and services
+
+extension Lab {
+    /// A second address of the server, for policies by destination.
+    static let otherServiceAddress = "198.19.0.2"
+    /// The ports the server's echo server answers on (both addresses, TCP and UDP): 7, and two
+    /// of the ports seed 002 pins to its wired link.
+    static let servicePorts = [7, 22, 53]
+    static let serviceAddress6 = "2001:2:0:ff::1"
+    static let lanClientAddress6 = "2001:2:0:200::2"
+    static let hostLanAddress6 = "2001:2:0:200::1"
+
+    /// The host's address on uplink `n`: 198.18.N.2 or 2001:2:0:N::2.
+    static func uplinkAddress(_ n: Int, ipv6: Bool = false) -> String { ipv6 ? "2001:2:0:\(n)::2" : "198.18.\(n).2" }
+    /// Uplink `n`'s gateway: 198.18.N.1 or 2001:2:0:N::1.
+    static func gatewayAddress(_ n: Int, ipv6: Bool = false) -> String { ipv6 ? "2001:2:0:\(n)::1" : "198.18.\(n).1" }
+
+    /// The uplink (1-based) an answer of the server names by its interface ("... gN"), whatever
+    /// source address it saw: for IPv6 without NAT66, where the source is the client's own.
+    static func uplink(device answer: String) -> Int? {
+        (1...uplinkCount).first { answer.hasSuffix(" g\($0)") }
+    }
+
+    func namespace(_ client: Client) -> String { client == .host ? host : lan }
+
+    /// `count` connections from any namespace of the lab, to any address and port, each from a
+    /// fresh socket; with `sources`, bound to each source address in turn (`count` from each).
+    /// One line per connection, as `echo` returns them.
+    func echo(in namespace: String, _ transport: Transport, count: Int, to address: String,
+              port: Int = 7, sources: [String] = []) throws -> [String] {
+        let output = try must(["ip", "netns", "exec", namespace, Self.python, Self.script("echo-client.py"), transport.rawValue,
+                               String(count), address, String(port), sources.joined(separator: ",")])
+        return output.split(separator: "\n").map(String.init)
+    }
+
+    /// An echo server (Fixtures/lab/echo-server.py) in `namespace` for the time of `body`: on
+    /// `addresses` and `ports`, bound to `devices`, or unbound (answering "PEER -") without.
+    func withEchoServer<T>(in namespace: String, addresses: [String], ports: [Int] = [7], devices: [String] = [],
+                           _ body: () throws -> T) throws -> T {
+        let server = try EchoServer(in: namespace, address: addresses.joined(separator: ","), devices: devices, ports: ports)
+        defer { server.stop() }
+        try server.waitUntilListening()
+        return try body()
+    }
+
+    /// The lab's FTP-like server (Fixtures/lab/ftp-server.py) on the server's address, bound
+    /// to each gN like the echo server, for the time of `body`.
+    func withFtpServer<T>(_ body: () throws -> T) throws -> T {
+        let ftp = try EchoServer(in: server, script: "ftp-server.py", [Self.serviceAddress] + (1...Self.uplinkCount).map { "g\($0)" })
+        defer { ftp.stop() }
+        try ftp.waitUntilListening()
+        return try body()
+    }
+
+    /// Gives the LAN client `count` more addresses, 198.18.200.10 on (at most 200), for
+    /// connections between many pairs of addresses; returns them.
+    func addLanClientAddresses(_ count: Int) throws -> [String] {
+        let addresses = (0..<min(count, 200)).map { "198.18.200.\(10 + $0)" }
+        try batch(lan, addresses.map { "addr add \($0)/24 dev eth0" })
+        return addresses
+    }
+
+    /// IPv6 on every link (see the type's comment). One `ip -batch` per namespace.
+    fileprivate func wireIPv6() throws {
+        let uplinks = Array(1...Self.uplinkCount)
+        try batch(host, uplinks.map { "addr add 2001:2:0:\($0)::2/64 dev up\($0) nodad" } + [
+            "addr add \(Self.hostLanAddress6)/64 dev lan0 nodad",
+            "route add ::/0 via 2001:2:0:1::1",
+        ])
+        for n in uplinks {
+            try batch(gateways[n - 1], [
+                "addr add 2001:2:0:\(n)::1/64 dev dn nodad",
+                "addr add 2001:2:0:\(100 + n)::1/64 dev srv nodad",
+                "route add \(Self.serviceAddress6)/128 via 2001:2:0:\(100 + n)::2",
+                "route add 2001:2::/48 via 2001:2:0:\(n)::2",
+            ])
+        }
+        // One route back per gN, each with its own metric: an answer from a socket bound to gN
+        // takes gN's (the lookup keeps to the socket's device), any other the lowest metric.
+        try batch(server, ["addr add \(Self.serviceAddress6)/128 dev lo"] + uplinks.flatMap { n in [
+            "addr add 2001:2:0:\(100 + n)::2/64 dev g\(n) nodad",
+            "route add 2001:2::/48 via 2001:2:0:\(100 + n)::1 dev g\(n) metric \(n)",
+        ] })
+        try batch(lan, ["addr add \(Self.lanClientAddress6)/64 dev eth0 nodad", "route add ::/0 via \(Self.hostLanAddress6)"])
+    }
+}
+
 /// The lab's echo server (Fixtures/lab/echo-server.py) running in the background in one
 /// namespace, from start until `stop`.
 private final class EchoServer {
@@ -155,10 +261,15 @@ private final class EchoServer {
     private let output = Pipe()
     private let description: String
 
-    init(in namespace: String, address: String, devices: [String]) throws {
-        description = "echo server on \(address) in \(namespace)"
+    convenience init(in namespace: String, address: String, devices: [String], ports: [Int] = [7]) throws {
+        try self.init(in: namespace, script: "echo-server.py", ["--ports", ports.map(String.init).joined(separator: ","), address] + devices)
+    }
+
+    /// Any of the lab's servers (a script under Fixtures/lab that prints "listening").
+    init(in namespace: String, script: String, _ arguments: [String]) throws {
+        description = "\(script) \(arguments.joined(separator: " ")) in \(namespace)"
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", namespace, Lab.python, Lab.script("echo-server.py"), address] + devices
+        process.arguments = ["ip", "netns", "exec", namespace, Lab.python, Lab.script(script)] + arguments
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = output
         process.standardError = output

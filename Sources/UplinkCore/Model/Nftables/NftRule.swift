@@ -59,6 +59,9 @@ public enum NftMapKey: Sendable, Hashable, Codable {
     case addressHash(IPFamily, modulus: UInt32, seed: UInt32)
     /// Packet fields, concatenated: `ip daddr . meta l4proto . th dport`.
     case fields([NftField])
+    /// `rt classid`: the realm of the route the packet took (IPv4), which names the uplink
+    /// table a `from ADDRESS` rule chose for a socket bound to that uplink's address.
+    case routeRealm
 }
 
 public enum NumberGenerator: String, Sendable, Hashable, Codable {

@@ -44,6 +44,8 @@ public enum NftMapTypeof: Sendable, Hashable, Codable {
     case addressHash(IPFamily, modulus: UInt32, seed: UInt32)
     /// Packet fields, concatenated when more than one.
     case fields([NftField])
+    /// `rt classid`.
+    case routeRealm
 }
 
 extension NftMapKey {
@@ -53,6 +55,7 @@ extension NftMapKey {
         case let .numberGenerator(generator, modulus): return .numberGenerator(generator, modulus: modulus)
         case let .addressHash(family, modulus, seed): return .addressHash(family, modulus: modulus, seed: seed)
         case let .fields(fields): return .fields(fields)
+        case .routeRealm: return .routeRealm
         }
     }
 }

@@ -15,9 +15,9 @@ sysctl -w net.ipv4.conf.up3.rp_filter=2
 sysctl -w net.ipv4.ip_forward=1
 
 # One routing table per uplink, then the rules that lead marked packets to it.
-ip route add default via 198.18.1.1 dev up1 table 110 proto 117
-ip route add default via 198.18.2.1 dev up2 table 111 proto 117
-ip route add default via 198.18.3.1 dev up3 table 112 proto 117
+ip route add default via 198.18.1.1 dev up1 table 110 proto 117 realm 1
+ip route add default via 198.18.2.1 dev up2 table 111 proto 117 realm 2
+ip route add default via 198.18.3.1 dev up3 table 112 proto 117 realm 3
 ip rule add not fwmark 0x0/0xff00 lookup main suppress_prefixlength 0 priority 30999 protocol 117
 ip rule add fwmark 0x100/0xff00 lookup 110 priority 31000 protocol 117
 ip rule add fwmark 0x200/0xff00 lookup 111 priority 31000 protocol 117
@@ -30,7 +30,11 @@ iptables -t mangle -N UPL-via-up3
 iptables -t mangle -N UPL-new-up1
 iptables -t mangle -N UPL-new-up2
 iptables -t mangle -N UPL-new-up3
-iptables -t mangle -N UPL-balance
+iptables -t mangle -N UPL-in-up1
+iptables -t mangle -N UPL-in-up2
+iptables -t mangle -N UPL-in-up3
+iptables -t mangle -N UPL-balance-v4
+iptables -t mangle -N UPL-local-v4
 iptables -t mangle -N UPL-output
 iptables -t mangle -N UPL-prerouting
 iptables -t nat -N UPL-postrouting
@@ -46,23 +50,37 @@ iptables -t mangle -A UPL-new-up2 -g UPL-via-up2
 iptables -t mangle -A UPL-new-up3 -j CONNMARK --set-xmark 0x300/0xff00
 iptables -t mangle -A UPL-new-up3 -m comment --comment 'counter conns-up3'
 iptables -t mangle -A UPL-new-up3 -g UPL-via-up3
-iptables -t mangle -A UPL-balance -m connmark --mark 0x100/0xff00 -g UPL-via-up1
-iptables -t mangle -A UPL-balance -m connmark --mark 0x200/0xff00 -g UPL-via-up2
-iptables -t mangle -A UPL-balance -m connmark --mark 0x300/0xff00 -g UPL-via-up3
-iptables -t mangle -A UPL-balance -m conntrack '!' --ctstate NEW -j RETURN
-iptables -t mangle -A UPL-balance -d 127.0.0.0/8 -j RETURN
-iptables -t mangle -A UPL-balance -d 169.254.0.0/16 -j RETURN
-iptables -t mangle -A UPL-balance -d 224.0.0.0/4 -j RETURN
-iptables -t mangle -A UPL-balance -d 255.255.255.255/32 -j RETURN
-iptables -t mangle -A UPL-balance -m statistic --mode nth --every 3 --packet 0 -j UPL-new-up1
-iptables -t mangle -A UPL-balance -m statistic --mode nth --every 3 --packet 1 -j UPL-new-up2
-iptables -t mangle -A UPL-balance -m statistic --mode nth --every 3 --packet 2 -j UPL-new-up3
-iptables -t mangle -A UPL-output -j UPL-balance
-iptables -t mangle -A UPL-prerouting -i up1 -j RETURN
-iptables -t mangle -A UPL-prerouting -i up2 -j RETURN
-iptables -t mangle -A UPL-prerouting -i up3 -j RETURN
+iptables -t mangle -A UPL-in-up1 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-in-up1 -j CONNMARK --set-xmark 0x100/0xff00
+iptables -t mangle -A UPL-in-up2 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-in-up2 -j CONNMARK --set-xmark 0x200/0xff00
+iptables -t mangle -A UPL-in-up3 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-in-up3 -j CONNMARK --set-xmark 0x300/0xff00
+iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-up1
+iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x200/0xff00 -g UPL-via-up2
+iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x300/0xff00 -g UPL-via-up3
+iptables -t mangle -A UPL-balance-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-balance-v4 -d 127.0.0.0/8 -j RETURN
+iptables -t mangle -A UPL-balance-v4 -d 169.254.0.0/16 -j RETURN
+iptables -t mangle -A UPL-balance-v4 -d 224.0.0.0/4 -j RETURN
+iptables -t mangle -A UPL-balance-v4 -d 255.255.255.255/32 -j RETURN
+iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 3 --packet 0 -j UPL-new-up1
+iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 3 --packet 1 -j UPL-new-up2
+iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 3 --packet 2 -j UPL-new-up3
+iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-up1
+iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x200/0xff00 -g UPL-via-up2
+iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x300/0xff00 -g UPL-via-up3
+iptables -t mangle -A UPL-local-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-local-v4 -m realm --realm 1 -g UPL-new-up1
+iptables -t mangle -A UPL-local-v4 -m realm --realm 2 -g UPL-new-up2
+iptables -t mangle -A UPL-local-v4 -m realm --realm 3 -g UPL-new-up3
+iptables -t mangle -A UPL-local-v4 -g UPL-balance-v4
+iptables -t mangle -A UPL-output -j UPL-local-v4
+iptables -t mangle -A UPL-prerouting -i up1 -g UPL-in-up1
+iptables -t mangle -A UPL-prerouting -i up2 -g UPL-in-up2
+iptables -t mangle -A UPL-prerouting -i up3 -g UPL-in-up3
 iptables -t mangle -A UPL-prerouting -m addrtype --dst-type LOCAL -j RETURN
-iptables -t mangle -A UPL-prerouting -j UPL-balance
+iptables -t mangle -A UPL-prerouting -j UPL-balance-v4
 iptables -t nat -A UPL-postrouting -o up1 -j MASQUERADE
 iptables -t nat -A UPL-postrouting -o up2 -j MASQUERADE
 iptables -t nat -A UPL-postrouting -o up3 -j MASQUERADE

@@ -15,9 +15,9 @@ sysctl -w net.ipv4.conf.up3.rp_filter=2
 sysctl -w net.ipv4.ip_forward=1
 
 # One routing table per uplink, then the rules that lead marked packets to it.
-ip route add default via 198.18.1.1 dev up1 table 110 proto 117
-ip route add default via 198.18.2.1 dev up2 table 111 proto 117
-ip route add default via 198.18.3.1 dev up3 table 112 proto 117
+ip route add default via 198.18.1.1 dev up1 table 110 proto 117 realm 1
+ip route add default via 198.18.2.1 dev up2 table 111 proto 117 realm 2
+ip route add default via 198.18.3.1 dev up3 table 112 proto 117 realm 3
 ip rule add not fwmark 0x0/0xff00 lookup main suppress_prefixlength 0 priority 30999 protocol 117
 ip rule add fwmark 0x100/0xff00 lookup 110 priority 31000 protocol 117
 ip rule add fwmark 0x200/0xff00 lookup 111 priority 31000 protocol 117
@@ -37,17 +37,21 @@ table inet uplinkctl {
 		flags interval
 		elements = { 127.0.0.0/8, 169.254.0.0/16, 224.0.0.0/4, 255.255.255.255 }
 	}
-	set uplink-interfaces {
-		type ifname
-		elements = { "up1", "up2", "up3" }
-	}
 	map known {
 		typeof ct mark : verdict
 		elements = { 0x100 : goto via-up1, 0x200 : goto via-up2, 0x300 : goto via-up3 }
 	}
-	map slots {
+	map inbound {
+		type ifname : verdict
+		elements = { "up1" : goto in-up1, "up2" : goto in-up2, "up3" : goto in-up3 }
+	}
+	map slots-v4 {
 		typeof numgen inc mod 3 : verdict
 		elements = { 0 : goto new-up1, 1 : goto new-up2, 2 : goto new-up3 }
+	}
+	map bound-v4 {
+		typeof rt classid : verdict
+		elements = { 1 : goto new-up1, 2 : goto new-up2, 3 : goto new-up3 }
 	}
 	chain via-up1 {
 		meta mark set meta mark & 0xffff00ff | 0x100
@@ -67,21 +71,39 @@ table inet uplinkctl {
 	chain new-up3 {
 		ct mark set ct mark & 0xffff00ff | 0x300 counter name "conns-up3" goto via-up3
 	}
-	chain balance {
+	chain in-up1 {
+		ct state != new return
+		ct mark set ct mark & 0xffff00ff | 0x100
+	}
+	chain in-up2 {
+		ct state != new return
+		ct mark set ct mark & 0xffff00ff | 0x200
+	}
+	chain in-up3 {
+		ct state != new return
+		ct mark set ct mark & 0xffff00ff | 0x300
+	}
+	chain balance-v4 {
 		ct mark & 0xff00 vmap @known
 		ct state != new return
 		ip daddr @never-balanced-v4 return
-		numgen inc mod 3 vmap @slots
+		numgen inc mod 3 vmap @slots-v4
+	}
+	chain local-v4 {
+		ct mark & 0xff00 vmap @known
+		ct state != new return
+		rt classid vmap @bound-v4
+		goto balance-v4
 	}
 	chain output {
 		type route hook output priority mangle; policy accept;
-		meta nfproto ipv4 jump balance
+		meta nfproto ipv4 jump local-v4
 	}
 	chain prerouting {
 		type filter hook prerouting priority mangle; policy accept;
-		iifname @uplink-interfaces return
+		iifname vmap @inbound
 		fib daddr type local return
-		meta nfproto ipv4 jump balance
+		meta nfproto ipv4 jump balance-v4
 	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;

@@ -13,8 +13,8 @@ sysctl -w net.ipv4.conf.wan1.rp_filter=2
 sysctl -w net.ipv4.ip_forward=1
 
 # One routing table per uplink, then the rules that lead marked packets to it.
-ip route add default via 198.18.0.1 dev wan0 table 110 proto 117
-ip route add default via 198.19.0.1 dev wan1 table 111 proto 117
+ip route add default via 198.18.0.1 dev wan0 table 110 proto 117 realm 1
+ip route add default via 198.19.0.1 dev wan1 table 111 proto 117 realm 2
 ip rule add not fwmark 0x0/0xff00 lookup main suppress_prefixlength 0 priority 30999 protocol 117
 ip rule add fwmark 0x100/0xff00 lookup 110 priority 31000 protocol 117
 ip rule add fwmark 0x200/0xff00 lookup 111 priority 31000 protocol 117
@@ -24,7 +24,10 @@ iptables -t mangle -N UPL-via-isp-a
 iptables -t mangle -N UPL-via-isp-b
 iptables -t mangle -N UPL-new-isp-a
 iptables -t mangle -N UPL-new-isp-b
-iptables -t mangle -N UPL-balance
+iptables -t mangle -N UPL-in-isp-a
+iptables -t mangle -N UPL-in-isp-b
+iptables -t mangle -N UPL-balance-v4
+iptables -t mangle -N UPL-output
 iptables -t mangle -N UPL-prerouting
 iptables -t nat -N UPL-postrouting
 iptables -t mangle -A UPL-via-isp-a -j MARK --set-xmark 0x100/0xff00
@@ -35,20 +38,27 @@ iptables -t mangle -A UPL-new-isp-a -g UPL-via-isp-a
 iptables -t mangle -A UPL-new-isp-b -j CONNMARK --set-xmark 0x200/0xff00
 iptables -t mangle -A UPL-new-isp-b -m comment --comment 'counter conns-isp-b'
 iptables -t mangle -A UPL-new-isp-b -g UPL-via-isp-b
-iptables -t mangle -A UPL-balance -m connmark --mark 0x100/0xff00 -g UPL-via-isp-a
-iptables -t mangle -A UPL-balance -m connmark --mark 0x200/0xff00 -g UPL-via-isp-b
-iptables -t mangle -A UPL-balance -m conntrack '!' --ctstate NEW -j RETURN
-iptables -t mangle -A UPL-balance -d 127.0.0.0/8 -j RETURN
-iptables -t mangle -A UPL-balance -d 169.254.0.0/16 -j RETURN
-iptables -t mangle -A UPL-balance -d 224.0.0.0/4 -j RETURN
-iptables -t mangle -A UPL-balance -d 255.255.255.255/32 -j RETURN
-iptables -t mangle -A UPL-balance -m statistic --mode nth --every 2 --packet 0 -j UPL-new-isp-a
-iptables -t mangle -A UPL-balance -m statistic --mode nth --every 2 --packet 1 -j UPL-new-isp-b
-iptables -t mangle -A UPL-prerouting -i wan0 -j RETURN
-iptables -t mangle -A UPL-prerouting -i wan1 -j RETURN
+iptables -t mangle -A UPL-in-isp-a -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-in-isp-a -j CONNMARK --set-xmark 0x100/0xff00
+iptables -t mangle -A UPL-in-isp-b -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-in-isp-b -j CONNMARK --set-xmark 0x200/0xff00
+iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-isp-a
+iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x200/0xff00 -g UPL-via-isp-b
+iptables -t mangle -A UPL-balance-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-balance-v4 -d 127.0.0.0/8 -j RETURN
+iptables -t mangle -A UPL-balance-v4 -d 169.254.0.0/16 -j RETURN
+iptables -t mangle -A UPL-balance-v4 -d 224.0.0.0/4 -j RETURN
+iptables -t mangle -A UPL-balance-v4 -d 255.255.255.255/32 -j RETURN
+iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 2 --packet 0 -j UPL-new-isp-a
+iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 2 --packet 1 -j UPL-new-isp-b
+iptables -t mangle -A UPL-output -m connmark --mark 0x100/0xff00 -g UPL-via-isp-a
+iptables -t mangle -A UPL-output -m connmark --mark 0x200/0xff00 -g UPL-via-isp-b
+iptables -t mangle -A UPL-prerouting -i wan0 -g UPL-in-isp-a
+iptables -t mangle -A UPL-prerouting -i wan1 -g UPL-in-isp-b
 iptables -t mangle -A UPL-prerouting -m addrtype --dst-type LOCAL -j RETURN
-iptables -t mangle -A UPL-prerouting -j UPL-balance
+iptables -t mangle -A UPL-prerouting -j UPL-balance-v4
 iptables -t nat -A UPL-postrouting -o wan0 -j MASQUERADE
 iptables -t nat -A UPL-postrouting -o wan1 -j MASQUERADE
+iptables -t mangle -A OUTPUT -j UPL-output
 iptables -t mangle -A PREROUTING -j UPL-prerouting
 iptables -t nat -A POSTROUTING -j UPL-postrouting

@@ -13,8 +13,8 @@ sysctl -w net.ipv4.conf.wan1.rp_filter=2
 sysctl -w net.ipv4.ip_forward=1
 
 # One routing table per uplink, then the rules that lead marked packets to it.
-ip route add default via 198.18.0.1 dev wan0 table 110 proto 117
-ip route add default via 198.19.0.1 dev wan1 table 111 proto 117
+ip route add default via 198.18.0.1 dev wan0 table 110 proto 117 realm 1
+ip route add default via 198.19.0.1 dev wan1 table 111 proto 117 realm 2
 ip rule add not fwmark 0x0/0xff00 lookup main suppress_prefixlength 0 priority 30999 protocol 117
 ip rule add fwmark 0x100/0xff00 lookup 110 priority 31000 protocol 117
 ip rule add fwmark 0x200/0xff00 lookup 111 priority 31000 protocol 117
@@ -31,15 +31,15 @@ table inet uplinkctl {
 		flags interval
 		elements = { 127.0.0.0/8, 169.254.0.0/16, 224.0.0.0/4, 255.255.255.255 }
 	}
-	set uplink-interfaces {
-		type ifname
-		elements = { "wan0", "wan1" }
-	}
 	map known {
 		typeof ct mark : verdict
 		elements = { 0x100 : goto via-isp-a, 0x200 : goto via-isp-b }
 	}
-	map slots {
+	map inbound {
+		type ifname : verdict
+		elements = { "wan0" : goto in-isp-a, "wan1" : goto in-isp-b }
+	}
+	map slots-v4 {
 		typeof numgen inc mod 2 : verdict
 		elements = { 0 : goto new-isp-a, 1 : goto new-isp-b }
 	}
@@ -55,17 +55,29 @@ table inet uplinkctl {
 	chain new-isp-b {
 		ct mark set ct mark & 0xffff00ff | 0x200 counter name "conns-isp-b" goto via-isp-b
 	}
-	chain balance {
+	chain in-isp-a {
+		ct state != new return
+		ct mark set ct mark & 0xffff00ff | 0x100
+	}
+	chain in-isp-b {
+		ct state != new return
+		ct mark set ct mark & 0xffff00ff | 0x200
+	}
+	chain balance-v4 {
 		ct mark & 0xff00 vmap @known
 		ct state != new return
 		ip daddr @never-balanced-v4 return
-		numgen inc mod 2 vmap @slots
+		numgen inc mod 2 vmap @slots-v4
+	}
+	chain output {
+		type route hook output priority mangle; policy accept;
+		ct mark & 0xff00 vmap @known
 	}
 	chain prerouting {
 		type filter hook prerouting priority mangle; policy accept;
-		iifname @uplink-interfaces return
+		iifname vmap @inbound
 		fib daddr type local return
-		meta nfproto ipv4 jump balance
+		meta nfproto ipv4 jump balance-v4
 	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;

@@ -14,9 +14,9 @@ sysctl -w net.ipv4.conf.eth1.rp_filter=2
 sysctl -w net.ipv4.conf.rausb0.rp_filter=2
 
 # One routing table per uplink, then the rules that lead marked packets to it.
-ip route add default via 192.168.1.1 dev eth0 table 110 proto 117
-ip route add default via 172.16.0.1 dev eth1 table 111 proto 117
-ip route add default via 192.168.0.1 dev rausb0 table 112 proto 117
+ip route add default via 192.168.1.1 dev eth0 table 110 proto 117 realm 1
+ip route add default via 172.16.0.1 dev eth1 table 111 proto 117 realm 2
+ip route add default via 192.168.0.1 dev rausb0 table 112 proto 117 realm 3
 ip rule add not fwmark 0x0/0xff00 lookup main suppress_prefixlength 0 priority 30999 protocol 117
 ip rule add fwmark 0x100/0xff00 lookup 110 priority 31000 protocol 117
 ip rule add fwmark 0x200/0xff00 lookup 111 priority 31000 protocol 117
@@ -29,8 +29,13 @@ iptables -t mangle -N UPL-via-wireless2
 iptables -t mangle -N UPL-new-wired
 iptables -t mangle -N UPL-new-wireless1
 iptables -t mangle -N UPL-new-wireless2
-iptables -t mangle -N UPL-balance
+iptables -t mangle -N UPL-in-wired
+iptables -t mangle -N UPL-in-wireless1
+iptables -t mangle -N UPL-in-wireless2
+iptables -t mangle -N UPL-balance-v4
+iptables -t mangle -N UPL-local-v4
 iptables -t mangle -N UPL-output
+iptables -t mangle -N UPL-prerouting
 iptables -t nat -N UPL-postrouting
 iptables -t mangle -A UPL-via-wired -j MARK --set-xmark 0x100/0xff00
 iptables -t mangle -A UPL-via-wireless1 -j MARK --set-xmark 0x200/0xff00
@@ -44,20 +49,41 @@ iptables -t mangle -A UPL-new-wireless1 -g UPL-via-wireless1
 iptables -t mangle -A UPL-new-wireless2 -j CONNMARK --set-xmark 0x300/0xff00
 iptables -t mangle -A UPL-new-wireless2 -m comment --comment 'counter conns-wireless2'
 iptables -t mangle -A UPL-new-wireless2 -g UPL-via-wireless2
-iptables -t mangle -A UPL-balance -m connmark --mark 0x100/0xff00 -g UPL-via-wired
-iptables -t mangle -A UPL-balance -m connmark --mark 0x200/0xff00 -g UPL-via-wireless1
-iptables -t mangle -A UPL-balance -m connmark --mark 0x300/0xff00 -g UPL-via-wireless2
-iptables -t mangle -A UPL-balance -m conntrack '!' --ctstate NEW -j RETURN
-iptables -t mangle -A UPL-balance -d 127.0.0.0/8 -j RETURN
-iptables -t mangle -A UPL-balance -d 169.254.0.0/16 -j RETURN
-iptables -t mangle -A UPL-balance -d 224.0.0.0/4 -j RETURN
-iptables -t mangle -A UPL-balance -d 255.255.255.255/32 -j RETURN
-iptables -t mangle -A UPL-balance -m statistic --mode nth --every 3 --packet 0 -j UPL-new-wired
-iptables -t mangle -A UPL-balance -m statistic --mode nth --every 3 --packet 1 -j UPL-new-wireless1
-iptables -t mangle -A UPL-balance -m statistic --mode nth --every 3 --packet 2 -j UPL-new-wireless2
-iptables -t mangle -A UPL-output -j UPL-balance
+iptables -t mangle -A UPL-in-wired -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-in-wired -j CONNMARK --set-xmark 0x100/0xff00
+iptables -t mangle -A UPL-in-wireless1 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-in-wireless1 -j CONNMARK --set-xmark 0x200/0xff00
+iptables -t mangle -A UPL-in-wireless2 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-in-wireless2 -j CONNMARK --set-xmark 0x300/0xff00
+iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-wired
+iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x200/0xff00 -g UPL-via-wireless1
+iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x300/0xff00 -g UPL-via-wireless2
+iptables -t mangle -A UPL-balance-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-balance-v4 -d 127.0.0.0/8 -j RETURN
+iptables -t mangle -A UPL-balance-v4 -d 169.254.0.0/16 -j RETURN
+iptables -t mangle -A UPL-balance-v4 -d 224.0.0.0/4 -j RETURN
+iptables -t mangle -A UPL-balance-v4 -d 255.255.255.255/32 -j RETURN
+iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 3 --packet 0 -j UPL-new-wired
+iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 3 --packet 1 -j UPL-new-wireless1
+iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 3 --packet 2 -j UPL-new-wireless2
+iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-wired
+iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x200/0xff00 -g UPL-via-wireless1
+iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x300/0xff00 -g UPL-via-wireless2
+iptables -t mangle -A UPL-local-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-local-v4 -m realm --realm 1 -g UPL-new-wired
+iptables -t mangle -A UPL-local-v4 -m realm --realm 2 -g UPL-new-wireless1
+iptables -t mangle -A UPL-local-v4 -m realm --realm 3 -g UPL-new-wireless2
+iptables -t mangle -A UPL-local-v4 -g UPL-balance-v4
+iptables -t mangle -A UPL-output -j UPL-local-v4
+iptables -t mangle -A UPL-prerouting -i eth0 -g UPL-in-wired
+iptables -t mangle -A UPL-prerouting -i eth1 -g UPL-in-wireless1
+iptables -t mangle -A UPL-prerouting -i rausb0 -g UPL-in-wireless2
+iptables -t mangle -A UPL-prerouting -m connmark --mark 0x100/0xff00 -g UPL-via-wired
+iptables -t mangle -A UPL-prerouting -m connmark --mark 0x200/0xff00 -g UPL-via-wireless1
+iptables -t mangle -A UPL-prerouting -m connmark --mark 0x300/0xff00 -g UPL-via-wireless2
 iptables -t nat -A UPL-postrouting -o eth0 -j MASQUERADE
 iptables -t nat -A UPL-postrouting -o eth1 -j MASQUERADE
 iptables -t nat -A UPL-postrouting -o rausb0 -j MASQUERADE
 iptables -t mangle -A OUTPUT -j UPL-output
+iptables -t mangle -A PREROUTING -j UPL-prerouting
 iptables -t nat -A POSTROUTING -j UPL-postrouting

@@ -14,9 +14,9 @@ sysctl -w net.ipv4.conf.eth1.rp_filter=2
 sysctl -w net.ipv4.conf.rausb0.rp_filter=2
 
 # One routing table per uplink, then the rules that lead marked packets to it.
-ip route add default via 192.168.1.1 dev eth0 table 110 proto 117
-ip route add default via 172.16.0.1 dev eth1 table 111 proto 117
-ip route add default via 192.168.0.1 dev rausb0 table 112 proto 117
+ip route add default via 192.168.1.1 dev eth0 table 110 proto 117 realm 1
+ip route add default via 172.16.0.1 dev eth1 table 111 proto 117 realm 2
+ip route add default via 192.168.0.1 dev rausb0 table 112 proto 117 realm 3
 ip rule add not fwmark 0x0/0xff00 lookup main suppress_prefixlength 0 priority 30999 protocol 117
 ip rule add fwmark 0x100/0xff00 lookup 110 priority 31000 protocol 117
 ip rule add fwmark 0x200/0xff00 lookup 111 priority 31000 protocol 117
@@ -40,9 +40,17 @@ table inet uplinkctl {
 		typeof ct mark : verdict
 		elements = { 0x100 : goto via-wired, 0x200 : goto via-wireless1, 0x300 : goto via-wireless2 }
 	}
-	map slots {
+	map inbound {
+		type ifname : verdict
+		elements = { "eth0" : goto in-wired, "eth1" : goto in-wireless1, "rausb0" : goto in-wireless2 }
+	}
+	map slots-v4 {
 		typeof numgen random mod 3 : verdict
 		elements = { 0 : goto new-wired, 1 : goto new-wireless1, 2 : goto new-wireless2 }
+	}
+	map bound-v4 {
+		typeof rt classid : verdict
+		elements = { 1 : goto new-wired, 2 : goto new-wireless1, 3 : goto new-wireless2 }
 	}
 	chain via-wired {
 		meta mark set meta mark & 0xffff00ff | 0x100
@@ -62,15 +70,38 @@ table inet uplinkctl {
 	chain new-wireless2 {
 		ct mark set ct mark & 0xffff00ff | 0x300 counter name "conns-wireless2" goto via-wireless2
 	}
-	chain balance {
+	chain in-wired {
+		ct state != new return
+		ct mark set ct mark & 0xffff00ff | 0x100
+	}
+	chain in-wireless1 {
+		ct state != new return
+		ct mark set ct mark & 0xffff00ff | 0x200
+	}
+	chain in-wireless2 {
+		ct state != new return
+		ct mark set ct mark & 0xffff00ff | 0x300
+	}
+	chain balance-v4 {
 		ct mark & 0xff00 vmap @known
 		ct state != new return
 		ip daddr @never-balanced-v4 return
-		numgen random mod 3 vmap @slots
+		numgen random mod 3 vmap @slots-v4
+	}
+	chain local-v4 {
+		ct mark & 0xff00 vmap @known
+		ct state != new return
+		rt classid vmap @bound-v4
+		goto balance-v4
 	}
 	chain output {
 		type route hook output priority mangle; policy accept;
-		meta nfproto ipv4 jump balance
+		meta nfproto ipv4 jump local-v4
+	}
+	chain prerouting {
+		type filter hook prerouting priority mangle; policy accept;
+		iifname vmap @inbound
+		ct mark & 0xff00 vmap @known
 	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;

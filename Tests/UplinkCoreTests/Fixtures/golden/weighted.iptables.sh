@@ -15,9 +15,9 @@ sysctl -w net.ipv4.conf.ppp0.rp_filter=2
 sysctl -w net.ipv4.ip_forward=1
 
 # One routing table per uplink, then the rules that lead marked packets to it.
-ip route add default via 198.18.10.1 dev eth0 table 110 proto 117
-ip route add default via 198.18.20.1 dev eth1 table 111 proto 117
-ip route add default dev ppp0 table 112 proto 117
+ip route add default via 198.18.10.1 dev eth0 table 110 proto 117 realm 1
+ip route add default via 198.18.20.1 dev eth1 table 111 proto 117 realm 2
+ip route add default dev ppp0 table 112 proto 117 realm 3
 ip rule add not fwmark 0x0/0xff00 lookup main suppress_prefixlength 0 priority 30999 protocol 117
 ip rule add fwmark 0x100/0xff00 lookup 110 priority 31000 protocol 117
 ip rule add fwmark 0x200/0xff00 lookup 111 priority 31000 protocol 117
@@ -30,7 +30,11 @@ iptables -t mangle -N UPL-via-ppp
 iptables -t mangle -N UPL-new-fibre
 iptables -t mangle -N UPL-new-cable
 iptables -t mangle -N UPL-new-ppp
-iptables -t mangle -N UPL-balance
+iptables -t mangle -N UPL-in-fibre
+iptables -t mangle -N UPL-in-cable
+iptables -t mangle -N UPL-in-ppp
+iptables -t mangle -N UPL-balance-v4
+iptables -t mangle -N UPL-local-v4
 iptables -t mangle -N UPL-output
 iptables -t mangle -N UPL-prerouting
 iptables -t nat -N UPL-postrouting
@@ -46,26 +50,40 @@ iptables -t mangle -A UPL-new-cable -g UPL-via-cable
 iptables -t mangle -A UPL-new-ppp -j CONNMARK --set-xmark 0x300/0xff00
 iptables -t mangle -A UPL-new-ppp -m comment --comment 'counter conns-ppp'
 iptables -t mangle -A UPL-new-ppp -g UPL-via-ppp
-iptables -t mangle -A UPL-balance -m connmark --mark 0x100/0xff00 -g UPL-via-fibre
-iptables -t mangle -A UPL-balance -m connmark --mark 0x200/0xff00 -g UPL-via-cable
-iptables -t mangle -A UPL-balance -m connmark --mark 0x300/0xff00 -g UPL-via-ppp
-iptables -t mangle -A UPL-balance -m conntrack '!' --ctstate NEW -j RETURN
-iptables -t mangle -A UPL-balance -d 127.0.0.0/8 -j RETURN
-iptables -t mangle -A UPL-balance -d 169.254.0.0/16 -j RETURN
-iptables -t mangle -A UPL-balance -d 224.0.0.0/4 -j RETURN
-iptables -t mangle -A UPL-balance -d 255.255.255.255/32 -j RETURN
-iptables -t mangle -A UPL-balance -m statistic --mode nth --every 6 --packet 0 -j UPL-new-fibre
-iptables -t mangle -A UPL-balance -m statistic --mode nth --every 6 --packet 1 -j UPL-new-cable
-iptables -t mangle -A UPL-balance -m statistic --mode nth --every 6 --packet 2 -j UPL-new-fibre
-iptables -t mangle -A UPL-balance -m statistic --mode nth --every 6 --packet 3 -j UPL-new-cable
-iptables -t mangle -A UPL-balance -m statistic --mode nth --every 6 --packet 4 -j UPL-new-fibre
-iptables -t mangle -A UPL-balance -m statistic --mode nth --every 6 --packet 5 -j UPL-new-ppp
-iptables -t mangle -A UPL-output -j UPL-balance
-iptables -t mangle -A UPL-prerouting -i eth0 -j RETURN
-iptables -t mangle -A UPL-prerouting -i eth1 -j RETURN
-iptables -t mangle -A UPL-prerouting -i ppp0 -j RETURN
+iptables -t mangle -A UPL-in-fibre -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-in-fibre -j CONNMARK --set-xmark 0x100/0xff00
+iptables -t mangle -A UPL-in-cable -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-in-cable -j CONNMARK --set-xmark 0x200/0xff00
+iptables -t mangle -A UPL-in-ppp -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-in-ppp -j CONNMARK --set-xmark 0x300/0xff00
+iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-fibre
+iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x200/0xff00 -g UPL-via-cable
+iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x300/0xff00 -g UPL-via-ppp
+iptables -t mangle -A UPL-balance-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-balance-v4 -d 127.0.0.0/8 -j RETURN
+iptables -t mangle -A UPL-balance-v4 -d 169.254.0.0/16 -j RETURN
+iptables -t mangle -A UPL-balance-v4 -d 224.0.0.0/4 -j RETURN
+iptables -t mangle -A UPL-balance-v4 -d 255.255.255.255/32 -j RETURN
+iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 6 --packet 0 -j UPL-new-fibre
+iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 6 --packet 1 -j UPL-new-cable
+iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 6 --packet 2 -j UPL-new-fibre
+iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 6 --packet 3 -j UPL-new-cable
+iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 6 --packet 4 -j UPL-new-fibre
+iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 6 --packet 5 -j UPL-new-ppp
+iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-fibre
+iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x200/0xff00 -g UPL-via-cable
+iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x300/0xff00 -g UPL-via-ppp
+iptables -t mangle -A UPL-local-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-local-v4 -m realm --realm 1 -g UPL-new-fibre
+iptables -t mangle -A UPL-local-v4 -m realm --realm 2 -g UPL-new-cable
+iptables -t mangle -A UPL-local-v4 -m realm --realm 3 -g UPL-new-ppp
+iptables -t mangle -A UPL-local-v4 -g UPL-balance-v4
+iptables -t mangle -A UPL-output -j UPL-local-v4
+iptables -t mangle -A UPL-prerouting -i eth0 -g UPL-in-fibre
+iptables -t mangle -A UPL-prerouting -i eth1 -g UPL-in-cable
+iptables -t mangle -A UPL-prerouting -i ppp0 -g UPL-in-ppp
 iptables -t mangle -A UPL-prerouting -m addrtype --dst-type LOCAL -j RETURN
-iptables -t mangle -A UPL-prerouting -j UPL-balance
+iptables -t mangle -A UPL-prerouting -j UPL-balance-v4
 iptables -t nat -A UPL-postrouting -o eth0 -j MASQUERADE
 iptables -t nat -A UPL-postrouting -o eth1 -j MASQUERADE
 iptables -t nat -A UPL-postrouting -o ppp0 -j MASQUERADE

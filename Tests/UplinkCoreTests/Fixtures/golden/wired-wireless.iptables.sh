@@ -12,8 +12,8 @@ sysctl -w net.ipv4.conf.eth0.rp_filter=2
 sysctl -w net.ipv4.conf.eth1.rp_filter=2
 
 # One routing table per uplink, then the rules that lead marked packets to it.
-ip route add default via 10.20.0.254 dev eth0 table 110 proto 117
-ip route add default via 10.25.0.254 dev eth1 table 111 proto 117
+ip route add default via 10.20.0.254 dev eth0 table 110 proto 117 realm 1
+ip route add default via 10.25.0.254 dev eth1 table 111 proto 117 realm 2
 ip rule add not fwmark 0x0/0xff lookup main suppress_prefixlength 0 priority 30999 protocol 117
 ip rule add fwmark 0xa/0xff lookup 110 priority 31000 protocol 117
 ip rule add fwmark 0xb/0xff lookup 111 priority 31000 protocol 117
@@ -23,8 +23,12 @@ iptables -t mangle -N UPL-via-wired
 iptables -t mangle -N UPL-via-wireless
 iptables -t mangle -N UPL-new-wired
 iptables -t mangle -N UPL-new-wireless
-iptables -t mangle -N UPL-balance
+iptables -t mangle -N UPL-in-wired
+iptables -t mangle -N UPL-in-wireless
+iptables -t mangle -N UPL-balance-v4
+iptables -t mangle -N UPL-local-v4
 iptables -t mangle -N UPL-output
+iptables -t mangle -N UPL-prerouting
 iptables -t nat -N UPL-postrouting
 iptables -t mangle -A UPL-via-wired -j MARK --set-xmark 0xa/0xff
 iptables -t mangle -A UPL-via-wireless -j MARK --set-xmark 0xb/0xff
@@ -34,17 +38,32 @@ iptables -t mangle -A UPL-new-wired -g UPL-via-wired
 iptables -t mangle -A UPL-new-wireless -j CONNMARK --set-xmark 0xb/0xff
 iptables -t mangle -A UPL-new-wireless -m comment --comment 'counter conns-wireless'
 iptables -t mangle -A UPL-new-wireless -g UPL-via-wireless
-iptables -t mangle -A UPL-balance -m connmark --mark 0xa/0xff -g UPL-via-wired
-iptables -t mangle -A UPL-balance -m connmark --mark 0xb/0xff -g UPL-via-wireless
-iptables -t mangle -A UPL-balance -m conntrack '!' --ctstate NEW -j RETURN
-iptables -t mangle -A UPL-balance -d 127.0.0.0/8 -j RETURN
-iptables -t mangle -A UPL-balance -d 169.254.0.0/16 -j RETURN
-iptables -t mangle -A UPL-balance -d 224.0.0.0/4 -j RETURN
-iptables -t mangle -A UPL-balance -d 255.255.255.255/32 -j RETURN
-iptables -t mangle -A UPL-balance -m statistic --mode nth --every 2 --packet 0 -j UPL-new-wired
-iptables -t mangle -A UPL-balance -m statistic --mode nth --every 2 --packet 1 -j UPL-new-wireless
-iptables -t mangle -A UPL-output -j UPL-balance
+iptables -t mangle -A UPL-in-wired -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-in-wired -j CONNMARK --set-xmark 0xa/0xff
+iptables -t mangle -A UPL-in-wireless -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-in-wireless -j CONNMARK --set-xmark 0xb/0xff
+iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0xa/0xff -g UPL-via-wired
+iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0xb/0xff -g UPL-via-wireless
+iptables -t mangle -A UPL-balance-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-balance-v4 -d 127.0.0.0/8 -j RETURN
+iptables -t mangle -A UPL-balance-v4 -d 169.254.0.0/16 -j RETURN
+iptables -t mangle -A UPL-balance-v4 -d 224.0.0.0/4 -j RETURN
+iptables -t mangle -A UPL-balance-v4 -d 255.255.255.255/32 -j RETURN
+iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 2 --packet 0 -j UPL-new-wired
+iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 2 --packet 1 -j UPL-new-wireless
+iptables -t mangle -A UPL-local-v4 -m connmark --mark 0xa/0xff -g UPL-via-wired
+iptables -t mangle -A UPL-local-v4 -m connmark --mark 0xb/0xff -g UPL-via-wireless
+iptables -t mangle -A UPL-local-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-local-v4 -m realm --realm 1 -g UPL-new-wired
+iptables -t mangle -A UPL-local-v4 -m realm --realm 2 -g UPL-new-wireless
+iptables -t mangle -A UPL-local-v4 -g UPL-balance-v4
+iptables -t mangle -A UPL-output -j UPL-local-v4
+iptables -t mangle -A UPL-prerouting -i eth0 -g UPL-in-wired
+iptables -t mangle -A UPL-prerouting -i eth1 -g UPL-in-wireless
+iptables -t mangle -A UPL-prerouting -m connmark --mark 0xa/0xff -g UPL-via-wired
+iptables -t mangle -A UPL-prerouting -m connmark --mark 0xb/0xff -g UPL-via-wireless
 iptables -t nat -A UPL-postrouting -o eth0 -j MASQUERADE
 iptables -t nat -A UPL-postrouting -o eth1 -j MASQUERADE
 iptables -t mangle -A OUTPUT -j UPL-output
+iptables -t mangle -A PREROUTING -j UPL-prerouting
 iptables -t nat -A POSTROUTING -j UPL-postrouting

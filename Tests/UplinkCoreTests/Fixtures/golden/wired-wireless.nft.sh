@@ -12,8 +12,8 @@ sysctl -w net.ipv4.conf.eth0.rp_filter=2
 sysctl -w net.ipv4.conf.eth1.rp_filter=2
 
 # One routing table per uplink, then the rules that lead marked packets to it.
-ip route add default via 10.20.0.254 dev eth0 table 110 proto 117
-ip route add default via 10.25.0.254 dev eth1 table 111 proto 117
+ip route add default via 10.20.0.254 dev eth0 table 110 proto 117 realm 1
+ip route add default via 10.25.0.254 dev eth1 table 111 proto 117 realm 2
 ip rule add not fwmark 0x0/0xff lookup main suppress_prefixlength 0 priority 30999 protocol 117
 ip rule add fwmark 0xa/0xff lookup 110 priority 31000 protocol 117
 ip rule add fwmark 0xb/0xff lookup 111 priority 31000 protocol 117
@@ -34,9 +34,17 @@ table inet uplinkctl {
 		typeof ct mark : verdict
 		elements = { 0xa : goto via-wired, 0xb : goto via-wireless }
 	}
-	map slots {
+	map inbound {
+		type ifname : verdict
+		elements = { "eth0" : goto in-wired, "eth1" : goto in-wireless }
+	}
+	map slots-v4 {
 		typeof numgen inc mod 2 : verdict
 		elements = { 0 : goto new-wired, 1 : goto new-wireless }
+	}
+	map bound-v4 {
+		typeof rt classid : verdict
+		elements = { 1 : goto new-wired, 2 : goto new-wireless }
 	}
 	chain via-wired {
 		meta mark set meta mark & 0xffffff00 | 0xa
@@ -50,15 +58,34 @@ table inet uplinkctl {
 	chain new-wireless {
 		ct mark set ct mark & 0xffffff00 | 0xb counter name "conns-wireless" goto via-wireless
 	}
-	chain balance {
+	chain in-wired {
+		ct state != new return
+		ct mark set ct mark & 0xffffff00 | 0xa
+	}
+	chain in-wireless {
+		ct state != new return
+		ct mark set ct mark & 0xffffff00 | 0xb
+	}
+	chain balance-v4 {
 		ct mark & 0xff vmap @known
 		ct state != new return
 		ip daddr @never-balanced-v4 return
-		numgen inc mod 2 vmap @slots
+		numgen inc mod 2 vmap @slots-v4
+	}
+	chain local-v4 {
+		ct mark & 0xff vmap @known
+		ct state != new return
+		rt classid vmap @bound-v4
+		goto balance-v4
 	}
 	chain output {
 		type route hook output priority mangle; policy accept;
-		meta nfproto ipv4 jump balance
+		meta nfproto ipv4 jump local-v4
+	}
+	chain prerouting {
+		type filter hook prerouting priority mangle; policy accept;
+		iifname vmap @inbound
+		ct mark & 0xff vmap @known
 	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;

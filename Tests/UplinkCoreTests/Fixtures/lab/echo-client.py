@@ -2,7 +2,11 @@
 """Lab echo client: COUNT connections to the echo server, one after the other, each from a
 fresh socket (so a fresh source port and a fresh conntrack entry).
 
-Usage: echo-client.py tcp|udp COUNT [ADDRESS]   (default 198.19.0.1; port 7)
+Usage: echo-client.py tcp|udp COUNT [ADDRESS [PORT [SOURCE,SOURCE...]]]
+       (default 198.19.0.1, port 7; IPv6 when ADDRESS has a colon)
+
+With SOURCEs, the socket is bound to each source address in turn (COUNT connections from
+each, in the order given): a program that chose its source address.
 
 Prints one line per connection: the answer ("198.18.2.2 g2"), "timeout" when no answer
 came within TIMEOUT seconds, or "error: ..." when the connection failed outright.
@@ -11,20 +15,24 @@ import socket
 import sys
 
 TIMEOUT = 2.0
-MAX_COUNT = 1000  # bounded: at worst MAX_COUNT * TIMEOUT seconds
+MAX_COUNT = 1000  # bounded: at worst MAX_COUNT * TIMEOUT seconds per source
 
 transport = sys.argv[1] if len(sys.argv) > 1 else None
 count = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2].isdigit() else -1
 address = sys.argv[3] if len(sys.argv) > 3 else "198.19.0.1"
-port = 7
-if transport not in ("tcp", "udp") or not 0 <= count <= MAX_COUNT:
-    sys.exit(f"usage: {sys.argv[0]} tcp|udp COUNT(0-{MAX_COUNT}) [ADDRESS]")
+port = int(sys.argv[4]) if len(sys.argv) > 4 else 7
+sources = sys.argv[5].split(",") if len(sys.argv) > 5 and sys.argv[5] else [None]
+if transport not in ("tcp", "udp") or not 0 <= count <= MAX_COUNT or len(sources) > MAX_COUNT:
+    sys.exit(f"usage: {sys.argv[0]} tcp|udp COUNT(0-{MAX_COUNT}) [ADDRESS [PORT [SOURCE,...]]]")
+family = socket.AF_INET6 if ":" in address else socket.AF_INET
 
 
-def ask():
+def ask(source):
     kind = socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM
-    with socket.socket(socket.AF_INET, kind) as sock:
+    with socket.socket(family, kind) as sock:
         sock.settimeout(TIMEOUT)
+        if source:
+            sock.bind((source, 0))
         if transport == "tcp":
             sock.connect((address, port))
             answer = b""
@@ -39,11 +47,12 @@ def ask():
         return answer.decode(errors="replace").strip() or "empty answer"
 
 
-for _ in range(count):
-    try:
-        line = ask()
-    except socket.timeout:
-        line = "timeout"
-    except OSError as error:
-        line = f"error: {error.strerror or error}"
-    print(line, flush=True)
+for source in sources:
+    for _ in range(count):
+        try:
+            line = ask(source)
+        except socket.timeout:
+            line = "timeout"
+        except OSError as error:
+            line = f"error: {error.strerror or error}"
+        print(line, flush=True)

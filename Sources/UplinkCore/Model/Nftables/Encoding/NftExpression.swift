@@ -6,17 +6,24 @@ public enum NftExpression: Sendable, Hashable {
     case metaSet(NftMetaKey, register: UInt32)
     case conntrackLoad(NftConntrackKey, register: UInt32)
     case conntrackSet(NftConntrackKey, register: UInt32)
-    /// Load `length` bytes at `offset` of the network header.
-    case networkHeaderLoad(offset: UInt32, length: UInt32, register: UInt32)
+    /// Load `length` bytes at `offset` of the network or transport header.
+    case payloadLoad(NftPayloadBase, offset: UInt32, length: UInt32, register: UInt32)
     case compare(NftCompareOperator, register: UInt32, data: [UInt8])
     /// register = (register & mask) ^ xor
     case bitwise(register: UInt32, mask: [UInt8], xor: [UInt8])
+    /// Host to network order in place, in units of `size` bytes over `length` bytes. nft puts one
+    /// after `meta l4proto` in a concatenated interval key; with size 2 over 1 byte it changes nothing.
+    case hostToNetwork(register: UInt32, length: UInt32, size: UInt32)
+    /// register = jhash(`length` bytes from `source`, seed) % modulus.
+    case jenkinsHash(source: UInt32, length: UInt32, modulus: UInt32, seed: UInt32, register: UInt32)
     /// Look the register up in a set; with a destination register 0 the element's verdict is followed.
     case lookup(set: String, register: UInt32, verdictRegister: Bool)
     case verdict(NftVerdictCode)
     /// `fib daddr type`: the address type of the destination (RTN_LOCAL, ...).
     case fibDestinationType(register: UInt32)
     case numberGenerator(NumberGenerator, modulus: UInt32, register: UInt32)
+    /// `rt classid`: the realm of the packet's route.
+    case routeRealmLoad(register: UInt32)
     /// A named stateful object; type 1 is a counter.
     case objectReference(type: UInt32, name: String)
     case masquerade
@@ -30,6 +37,7 @@ public enum NftMetaKey: UInt32, Sendable, Hashable {
     case inputInterfaceName = 6
     case outputInterfaceName = 7
     case nfproto = 15
+    case l4proto = 16
 
     var text: String {
         switch self {
@@ -37,8 +45,17 @@ public enum NftMetaKey: UInt32, Sendable, Hashable {
         case .inputInterfaceName: return "iifname"
         case .outputInterfaceName: return "oifname"
         case .nfproto: return "nfproto"
+        case .l4proto: return "l4proto"
         }
     }
+}
+
+/// Where a payload load counts its offset from (NFT_PAYLOAD_*_HEADER).
+public enum NftPayloadBase: UInt32, Sendable, Hashable {
+    case network = 1
+    case transport = 2
+
+    var text: String { self == .network ? "network header" : "transport header" }
 }
 
 /// `ct` keys (NFT_CT_*).
@@ -53,6 +70,17 @@ public enum NftConntrackKey: UInt32, Sendable, Hashable {
 public enum NftCompareOperator: UInt32, Sendable, Hashable {
     case equal = 0
     case notEqual = 1
+    case lessOrEqual = 3
+    case greaterOrEqual = 5
+
+    var text: String {
+        switch self {
+        case .equal: return "eq"
+        case .notEqual: return "neq"
+        case .lessOrEqual: return "lte"
+        case .greaterOrEqual: return "gte"
+        }
+    }
 }
 
 /// The verdict of an `immediate` expression into the verdict register.
@@ -95,12 +123,16 @@ extension NftExpression: CustomStringConvertible {
         case let .metaSet(key, register): return "[ meta set \(key.text) with reg \(register) ]"
         case let .conntrackLoad(key, register): return "[ ct load \(key.text) => reg \(register) ]"
         case let .conntrackSet(key, register): return "[ ct set \(key.text) with reg \(register) ]"
-        case let .networkHeaderLoad(offset, length, register):
-            return "[ payload load \(length)b @ network header + \(offset) => reg \(register) ]"
+        case let .payloadLoad(base, offset, length, register):
+            return "[ payload load \(length)b @ \(base.text) + \(offset) => reg \(register) ]"
         case let .compare(op, register, data):
-            return "[ cmp \(op == .equal ? "eq" : "neq") reg \(register) \(Self.words(data)) ]"
+            return "[ cmp \(op.text) reg \(register) \(Self.words(data)) ]"
         case let .bitwise(register, mask, xor):
             return "[ bitwise reg \(register) = ( reg \(register) & \(Self.words(mask)) ) ^ \(Self.words(xor)) ]"
+        case let .hostToNetwork(register, length, size):
+            return "[ byteorder reg \(register) = hton(reg \(register), \(size), \(length)) ]"
+        case let .jenkinsHash(source, length, modulus, seed, register):
+            return "[ hash reg \(register) = jhash(reg \(source), \(length), 0x\(String(seed, radix: 16).leftPadded(to: 8))) % mod \(modulus) ]"
         case let .lookup(set, register, verdictRegister):
             return "[ lookup reg \(register) set \(set)\(verdictRegister ? " dreg 0" : "") ]"
         case let .verdict(code):
@@ -112,6 +144,7 @@ extension NftExpression: CustomStringConvertible {
         case let .fibDestinationType(register): return "[ fib daddr type => reg \(register) ]"
         case let .numberGenerator(generator, modulus, register):
             return "[ numgen reg \(register) = \(generator.rawValue) mod \(modulus) ]"
+        case let .routeRealmLoad(register): return "[ rt load classid => reg \(register) ]"
         case let .objectReference(type, name): return "[ objref type \(type) name \(name) ]"
         case .masquerade: return "[ masq ]"
         case .unrecognized(let name): return "[ \(name) ]"

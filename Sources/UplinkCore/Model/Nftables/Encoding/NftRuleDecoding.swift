@@ -35,6 +35,10 @@ public enum NftRuleDecoding {
         var second: NftExpression? { expressions.dropFirst().first }
 
         mutating func match() -> NftMatch? {
+            // Family checks that are a dependency of what follows belong to it.
+            if take(NftRuleEncoding.expressions(.neighbourDiscovery, in: NftRule())) { return .neighbourDiscovery }
+            var lookahead = self
+            if lookahead.verdict() != nil, lookahead.isAtEnd { return nil }
             let family = self.family()
             if let family {
                 // A network-header lookup carries its family check with it.
@@ -63,8 +67,8 @@ public enum NftRuleDecoding {
         }
 
         mutating func networkHeaderLookup(_ family: IPFamily) -> String? {
-            let (offset, length): (UInt32, UInt32) = family == .ipv4 ? (16, 4) : (24, 16)
-            guard case .networkHeaderLoad(offset, length, 1)? = first, case .lookup(let set, 1, false)? = second else { return nil }
+            guard [first] == NftRuleEncoding.load(.destination(family), register: 1, inInterval: false),
+                  case .lookup(let set, 1, false)? = second else { return nil }
             expressions.removeFirst(2)
             return set
         }
@@ -106,9 +110,55 @@ public enum NftRuleDecoding {
             case (.numberGenerator(let generator, let modulus, 1)?, .lookup(let map, 1, true)?, _):
                 expressions.removeFirst(2)
                 return .map(.numberGenerator(generator, modulus: modulus), map: map)
+            case (.routeRealmLoad(1)?, .lookup(let map, 1, true)?, _):
+                expressions.removeFirst(2)
+                return .map(.routeRealm, map: map)
             default:
-                return nil
+                return keyedLookup()
             }
+        }
+
+        /// A lookup keyed by packet fields or by their hash, with its family check: the key is
+        /// read field by field, and must encode back to exactly these expressions.
+        mutating func keyedLookup() -> NftVerdict? {
+            guard let lookup = expressions.lastIndex(where: { if case .lookup(_, 1, true) = $0 { return true } else { return false } }),
+                  lookup == expressions.indices.last, case .lookup(let map, _, _) = expressions[lookup] else { return nil }
+            let body = Array(expressions[..<lookup])
+            // Without its family check when an earlier match of the rule is that check; the whole
+            // rule is encoded again at the end, so this only has to find the key.
+            let contexts = [NftRule(), NftRule([.family(.ipv4)]), NftRule([.family(.ipv6)])]
+            for key in Self.candidateKeys(body) where contexts.contains(where: { NftRuleEncoding.expressions(key, in: $0) == body }) {
+                expressions.removeAll()
+                return .map(key, map: map)
+            }
+            return nil
+        }
+
+        /// The keys these loads could be: the fields they load in order, or the hash over them.
+        static func candidateKeys(_ body: [NftExpression]) -> [NftMapKey] {
+            var loads = body[...]
+            if let family = [IPFamily.ipv4, .ipv6].first(where: { loads.starts(with: NftRuleEncoding.familyCheck($0)) }) {
+                loads.removeFirst(NftRuleEncoding.familyCheck(family).count)
+            }
+            if case .jenkinsHash(_, let length, let modulus, let seed, 1)? = loads.last {
+                let family: IPFamily = length == 8 ? .ipv4 : .ipv6
+                return [.addressHash(family, modulus: modulus, seed: seed)]
+            }
+            var fields: [NftField] = []
+            for expression in loads {
+                switch expression {
+                case .metaLoad(.inputInterfaceName, _): fields.append(.inputInterfaceName)
+                case .metaLoad(.l4proto, _): fields.append(.transportProtocol)
+                case .payloadLoad(.network, let offset, let length, _):
+                    let family: IPFamily = length == 4 ? .ipv4 : .ipv6
+                    let source: UInt32 = family == .ipv4 ? 12 : 8
+                    fields.append(offset == source ? .source(family) : .destination(family))
+                case .payloadLoad(.transport, let offset, 2, _): fields.append(offset == 0 ? .sourcePort : .destinationPort)
+                case .hostToNetwork: continue
+                default: return []
+                }
+            }
+            return fields.isEmpty ? [] : [.fields(fields)]
         }
 
         /// (mark & ~mask) ^ value, with value inside mask.

@@ -7,7 +7,7 @@ public enum NftRuleEncoding {
         var result: [NftExpression] = []
         for match in rule.matches { result += expressions(match, in: rule) }
         for statement in rule.statements { result += expressions(statement) }
-        if let verdict = rule.verdict { result += expressions(verdict) }
+        if let verdict = rule.verdict { result += expressions(verdict, in: rule) }
         return result
     }
 
@@ -16,16 +16,17 @@ public enum NftRuleEncoding {
         case .family(let family):
             return familyCheck(family)
         case .neighbourDiscovery:
-            fatalError("TODO(issue 5): encode \(match)")
+            // `icmpv6 type 133-137`: nft's protocol dependencies, then a range as two comparisons.
+            return dependency(.ipv6, in: rule) + [
+                .metaLoad(.l4proto, register: register), .compare(.equal, register: register, data: [IPProtocolNumber.icmpv6]),
+                .payloadLoad(.transport, offset: 0, length: 1, register: register),
+                .compare(.greaterOrEqual, register: register, data: [133]), .compare(.lessOrEqual, register: register, data: [137]),
+            ]
         case .connectionNotNew:
             return [.conntrackLoad(.state, register: register), .compare(.notEqual, register: register, data: word(conntrackStateNew))]
         case let .destinationInSet(family, set):
-            // In an inet table nft puts the family check in front of a network-header match,
-            // unless the rule already has it.
-            let dependency = rule.matches.contains(.family(family)) ? [] : familyCheck(family)
-            let (offset, length): (UInt32, UInt32) = family == .ipv4 ? (16, 4) : (24, 16)
-            return dependency + [.networkHeaderLoad(offset: offset, length: length, register: register),
-                                 .lookup(set: set, register: register, verdictRegister: false)]
+            return dependency(family, in: rule) + load(.destination(family), register: register, inInterval: false)
+                + [.lookup(set: set, register: register, verdictRegister: false)]
         case .inputInterfaceInSet(let set):
             return [.metaLoad(.inputInterfaceName, register: register), .lookup(set: set, register: register, verdictRegister: false)]
         case .outputInterface(let name):
@@ -48,25 +49,61 @@ public enum NftRuleEncoding {
         }
     }
 
-    static func expressions(_ verdict: NftVerdict) -> [NftExpression] {
+    static func expressions(_ verdict: NftVerdict, in rule: NftRule) -> [NftExpression] {
         switch verdict {
         case .jump(let chain): return [.verdict(.jump(chain))]
         case .goto(let chain): return [.verdict(.goto(chain))]
         case .return: return [.verdict(.return)]
         case let .map(key, map):
-            return expressions(key) + [.lookup(set: map, register: register, verdictRegister: true)]
+            return expressions(key, in: rule) + [.lookup(set: map, register: register, verdictRegister: true)]
         }
     }
 
-    static func expressions(_ key: NftMapKey) -> [NftExpression] {
+    static func expressions(_ key: NftMapKey, in rule: NftRule) -> [NftExpression] {
         switch key {
         case .connectionMark(let mask):
             return [.conntrackLoad(.mark, register: register), .bitwise(register: register, mask: word(mask), xor: word(0))]
         case let .numberGenerator(generator, modulus):
             return [.numberGenerator(generator, modulus: modulus, register: register)]
-        case .addressHash, .fields:
-            fatalError("TODO(issue 5): encode \(key)")
+        case .routeRealm:
+            return [.routeRealmLoad(register: register)]
+        case let .addressHash(family, modulus, seed):
+            // nft loads the two addresses from register 2 on and hashes into register 1.
+            let source = KeyLayout(fields: [.source(family), .destination(family)], firstIndex: 4)
+            return dependency(family, in: rule)
+                + zip(source.fields, source.registers).flatMap { load($0, register: $1, inInterval: false) }
+                + [.jenkinsHash(source: source.registers[0], length: UInt32(source.length), modulus: modulus, seed: seed, register: register)]
+        case .fields(let fields):
+            let layout = KeyLayout(fields: fields)
+            let family = fields.lazy.compactMap(\.family).first
+            return (family.map { dependency($0, in: rule) } ?? [])
+                + zip(fields, layout.registers).flatMap { load($0, register: $1, inInterval: layout.isConcatenatedInterval) }
         }
+    }
+
+    /// The expressions that put one field's value into `register`.
+    static func load(_ field: NftField, register: UInt32, inInterval: Bool) -> [NftExpression] {
+        switch field {
+        case .inputInterfaceName:
+            return [.metaLoad(.inputInterfaceName, register: register)]
+        case .source(let family):
+            return [.payloadLoad(.network, offset: family == .ipv4 ? 12 : 8, length: UInt32(family.bitCount / 8), register: register)]
+        case .destination(let family):
+            return [.payloadLoad(.network, offset: family == .ipv4 ? 16 : 24, length: UInt32(family.bitCount / 8), register: register)]
+        case .transportProtocol:
+            let load = NftExpression.metaLoad(.l4proto, register: register)
+            return inInterval ? [load, .hostToNetwork(register: register, length: 1, size: 2)] : [load]
+        case .sourcePort:
+            return [.payloadLoad(.transport, offset: 0, length: 2, register: register)]
+        case .destinationPort:
+            return [.payloadLoad(.transport, offset: 2, length: 2, register: register)]
+        }
+    }
+
+    /// In an inet table nft puts the family check in front of a match on an address (or of
+    /// icmpv6), unless the rule already has it.
+    static func dependency(_ family: IPFamily, in rule: NftRule) -> [NftExpression] {
+        rule.matches.contains(.family(family)) ? [] : familyCheck(family)
     }
 
     static func familyCheck(_ family: IPFamily) -> [NftExpression] {

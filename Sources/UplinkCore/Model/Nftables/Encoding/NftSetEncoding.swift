@@ -9,26 +9,32 @@ public struct NftSetDefinition: Sendable, Hashable {
     /// Verdict maps: NFT_DATA_VERDICT.
     public var dataType: UInt32?
     public var userdata: [UInt8]
+    /// A concatenation with ranges (NFTA_SET_DESC_CONCAT): each field's length, unpadded.
+    public var fieldLengths: [UInt8]
 
-    public init(name: String, flags: UInt32, keyType: UInt32, keyLength: UInt32, dataType: UInt32?, userdata: [UInt8]) {
+    public init(name: String, flags: UInt32, keyType: UInt32, keyLength: UInt32, dataType: UInt32?, userdata: [UInt8], fieldLengths: [UInt8] = []) {
         self.name = name
         self.flags = flags
         self.keyType = keyType
         self.keyLength = keyLength
         self.dataType = dataType
         self.userdata = userdata
+        self.fieldLengths = fieldLengths
     }
 }
 
 public struct NftSetElement: Sendable, Hashable {
     public var key: [UInt8]
+    /// The last key of a concatenated range (NFTA_SET_ELEM_KEY_END), inclusive.
+    public var keyEnd: [UInt8]?
     /// An interval set's element that ends the range before it (NFT_SET_ELEM_INTERVAL_END).
     public var intervalEnd: Bool
     public var verdict: NftVerdictCode?
     public var userdata: [UInt8]?
 
-    public init(key: [UInt8], intervalEnd: Bool = false, verdict: NftVerdictCode? = nil, userdata: [UInt8]? = nil) {
+    public init(key: [UInt8], keyEnd: [UInt8]? = nil, intervalEnd: Bool = false, verdict: NftVerdictCode? = nil, userdata: [UInt8]? = nil) {
         self.key = key
+        self.keyEnd = keyEnd
         self.intervalEnd = intervalEnd
         self.verdict = verdict
         self.userdata = userdata
@@ -39,12 +45,16 @@ public enum NftSetEncoding {
     // NFT_SET_* flags.
     static let intervalFlag: UInt32 = 0x4
     static let mapFlag: UInt32 = 0x8
+    static let concatenationFlag: UInt32 = 0x80
     // nft's datatype numbers.
     static let ipv4AddressType: UInt32 = 7
     static let ipv6AddressType: UInt32 = 8
     static let integerType: UInt32 = 4
     static let markType: UInt32 = 19
+    static let realmType: UInt32 = 22
     static let interfaceNameType: UInt32 = 41
+    static let protocolType: UInt32 = 12
+    static let serviceType: UInt32 = 13
     /// NFT_DATA_VERDICT.
     public static let verdictDataType: UInt32 = 0xffff_ff00
 
@@ -97,6 +107,7 @@ public enum NftSetEncoding {
 
     /// A set read back from the kernel, or nil when it is not one uplinkctl writes.
     public static func set(_ definition: NftSetDefinition, elements: [NftSetElement]) -> NftSet? {
+        guard definition.fieldLengths.isEmpty, elements.allSatisfy({ $0.keyEnd == nil }) else { return nil }
         switch (definition.flags, definition.keyType, definition.keyLength, definition.dataType) {
         case (0, interfaceNameType, 16, nil):
             guard elements.allSatisfy({ !$0.intervalEnd && $0.verdict == nil }) else { return nil }
@@ -133,45 +144,5 @@ public enum NftSetEncoding {
         }
         if let start = open { result.append(AddressRange(first: start, last: [UInt8](repeating: 0xff, count: start.count))) }
         return result
-    }
-
-    // MARK: Verdict maps
-
-    public static func definition(_ map: NftVerdictMap) -> NftSetDefinition {
-        let keyType = map.typeof == .connectionMark ? markType : integerType
-        return NftSetDefinition(name: map.name, flags: mapFlag, keyType: keyType, keyLength: 4, dataType: verdictDataType,
-                                userdata: NftUserdata.verdictMap(keyedBy: map.typeof))
-    }
-
-    public static func elements(_ map: NftVerdictMap) -> [NftSetElement] {
-        map.elements.map { element in
-            NftSetElement(key: NftRuleEncoding.word(element.key.number!), verdict: verdictCode(element.verdict))
-        }
-    }
-
-    public static func map(_ definition: NftSetDefinition, elements: [NftSetElement]) -> NftVerdictMap? {
-        guard definition.flags == mapFlag, definition.dataType == verdictDataType, definition.keyLength == 4,
-              let typeof = NftUserdata.mapTypeof(definition.userdata),
-              definition.keyType == (typeof == .connectionMark ? markType : integerType) else { return nil }
-        var result: [NftVerdictMap.Element] = []
-        for element in elements {
-            guard let key = NftRuleDecoding.Reader.value(element.key), let code = element.verdict else { return nil }
-            let verdict: NftVerdict
-            switch code {
-            case .jump(let chain): verdict = .jump(chain)
-            case .goto(let chain): verdict = .goto(chain)
-            case .return: verdict = .return
-            }
-            result.append(NftVerdictMap.Element(key: key, verdict: verdict))
-        }
-        return NftVerdictMap(name: definition.name, typeof: typeof, elements: result)
-    }
-
-    static func verdictCode(_ verdict: NftVerdict) -> NftVerdictCode {
-        switch verdict {
-        case .jump(let chain): return .jump(chain)
-        case .goto(let chain): return .goto(chain)
-        case .return, .map: return .return
-        }
     }
 }

@@ -3,6 +3,8 @@
 /// byte order and open intervals, so we write what nft writes.
 enum NftUserdata {
     enum ByteOrder: UInt32 {
+        /// What nft writes for one-byte types (inet_proto) and for concatenations.
+        case none = 0
         case host = 1
         case bigEndian = 2
     }
@@ -16,7 +18,14 @@ enum NftUserdata {
     // nft's expression type numbers inside typeof.
     static let conntrackExpression: UInt32 = 12
     static let numberGeneratorExpression: UInt32 = 23
+    static let hashExpression: UInt32 = 24
+    static let concatenationExpression: UInt32 = 13
     static let verdictExpression: UInt32 = 1
+    static let routeExpression: UInt32 = 25
+    /// NFT_RT_CLASSID.
+    static let routeRealmKey: UInt32 = 0
+    /// NFT_HASH_SYM.
+    static let symmetricHash: UInt32 = 1
 
     static func tlv(_ type: UInt8, _ value: [UInt8]) -> [UInt8] { [type, UInt8(value.count)] + value }
     static func tlv(_ type: UInt8, u32 value: UInt32) -> [UInt8] { tlv(type, NftRuleEncoding.word(value)) }
@@ -27,11 +36,30 @@ enum NftUserdata {
     static let openInterval: [UInt8] = tlv(1, u32: 1)
 
     static func verdictMap(keyedBy typeof: NftMapTypeof) -> [UInt8] {
-        keyByteOrder(.host)
-            + tlv(dataByteOrderType, u32: 0)
-            + tlv(keyTypeofType, expression(typeof))
-            + tlv(dataTypeofType, tlv(0, u32: verdictExpression) + tlv(1, []))
-            + tlv(dataIntervalType, u32: 0)
+        switch typeof {
+        case .connectionMark, .numberGenerator, .addressHash, .routeRealm:
+            return keyByteOrder(.host)
+                + tlv(dataByteOrderType, u32: 0)
+                + tlv(keyTypeofType, expression(typeof))
+                + tlv(dataTypeofType, tlv(0, u32: verdictExpression) + tlv(1, []))
+                + tlv(dataIntervalType, u32: 0)
+        case .fields(let fields) where fields.count == 1:
+            // Declared with `type`: no typeof, only the key's byte order.
+            return keyByteOrder(byteOrder(fields[0])) + tlv(dataByteOrderType, u32: 0) + tlv(dataIntervalType, u32: 0)
+        case .fields:
+            // A `type A . B` concatenation: nft records an empty concatenation as its typeof.
+            return keyByteOrder(.none) + tlv(dataByteOrderType, u32: 0)
+                + tlv(keyTypeofType, tlv(0, u32: concatenationExpression) + tlv(1, []))
+                + tlv(dataIntervalType, u32: 0)
+        }
+    }
+
+    static func byteOrder(_ field: NftField) -> ByteOrder {
+        switch field {
+        case .inputInterfaceName: return .host
+        case .source, .destination, .sourcePort, .destinationPort: return .bigEndian
+        case .transportProtocol: return .none
+        }
     }
 
     /// An expression inside typeof: its type, then its own fields.
@@ -43,8 +71,15 @@ enum NftUserdata {
         case let .numberGenerator(generator, modulus):
             return tlv(0, u32: numberGeneratorExpression)
                 + tlv(1, tlv(0, u32: generator == .inc ? 0 : 1) + tlv(1, u32: modulus) + tlv(2, u32: 0))
-        case .addressHash, .fields:
-            fatalError("TODO(issue 5): userdata of \(typeof)")
+        case let .addressHash(_, modulus, _):
+            // nft 1.0.6 crashes listing `typeof jhash ...` (it prints the hash's absent operand),
+            // so the map is declared `typeof symhash mod N`: the same 32-bit slot numbers.
+            return tlv(0, u32: hashExpression)
+                + tlv(1, tlv(0, u32: symmetricHash) + tlv(1, u32: 0) + tlv(2, u32: modulus) + tlv(3, u32: 0) + tlv(4, u32: 0))
+        case .routeRealm:
+            return tlv(0, u32: routeExpression) + tlv(1, tlv(0, u32: routeRealmKey))
+        case .fields:
+            preconditionFailure("maps keyed by packet fields are declared by type")
         }
     }
 

@@ -1,0 +1,207 @@
+/// Verdict maps as the kernel keeps them, the way nft 1.0.6 writes the same text:
+/// - numeric keys (`typeof ct mark`, `numgen`, the jhash slots): 4-byte host-order keys;
+/// - one packet field: its bytes; an address field makes an interval map with nft's
+///   boundary elements (see `NftSetEncoding.elements(_: NftSet)`), one start and end per element;
+/// - several fields: each padded to 4 bytes; with a range among them the kernel's pipapo set
+///   (NFT_SET_CONCAT, the field lengths in NFTA_SET_DESC), every element a key and a key end.
+extension NftSetEncoding {
+    public static func definition(_ map: NftVerdictMap) -> NftSetDefinition {
+        let userdata = NftUserdata.verdictMap(keyedBy: map.typeof)
+        guard case .fields(let fields) = map.typeof else {
+            let keyType = map.typeof == .connectionMark ? markType : map.typeof == .routeRealm ? realmType : integerType
+            return NftSetDefinition(name: map.name, flags: mapFlag, keyType: keyType, keyLength: 4, dataType: verdictDataType, userdata: userdata)
+        }
+        let layout = KeyLayout(fields: fields)
+        let keyType = fields.reduce(UInt32(0)) { $0 << 6 | dataType($1) }
+        let keyLength = layout.isConcatenation ? layout.length : fields[0].byteLength
+        var flags = mapFlag
+        if map.isInterval { flags |= intervalFlag }
+        if layout.isConcatenatedInterval { flags |= concatenationFlag }
+        return NftSetDefinition(name: map.name, flags: flags, keyType: keyType, keyLength: UInt32(keyLength), dataType: verdictDataType,
+                                userdata: userdata, fieldLengths: layout.isConcatenatedInterval ? fields.map { UInt8($0.byteLength) } : [])
+    }
+
+    /// nft's datatype numbers, six bits each in a concatenation's key type.
+    static func dataType(_ field: NftField) -> UInt32 {
+        switch field {
+        case .inputInterfaceName: return interfaceNameType
+        case .source(let family), .destination(let family): return family == .ipv4 ? ipv4AddressType : ipv6AddressType
+        case .transportProtocol: return protocolType
+        case .sourcePort, .destinationPort: return serviceType
+        }
+    }
+
+    /// `startingEmpty`: a new map. nft begins a new interval map with an end element at the
+    /// zero address; elements added to or deleted from an existing map go without it.
+    /// Deleted elements carry no verdict, as nft sends them.
+    public static func elements(_ map: NftVerdictMap, startingEmpty: Bool = true, withVerdicts: Bool = true) -> [NftSetElement] {
+        func verdict(_ element: NftVerdictMap.Element) -> NftVerdictCode? { withVerdicts ? verdictCode(element.verdict) : nil }
+        guard case .fields(let fields) = map.typeof else {
+            return map.elements.map { NftSetElement(key: NftRuleEncoding.word($0.key.number!), verdict: verdict($0)) }
+        }
+        let layout = KeyLayout(fields: fields)
+        if layout.isConcatenation {
+            return map.elements.map { element in
+                let bounds = element.key.map(bytes)
+                let key = bounds.flatMap { padded($0.first) }
+                return NftSetElement(key: key, keyEnd: layout.isConcatenatedInterval ? bounds.flatMap { padded($0.last) } : nil, verdict: verdict(element))
+            }
+        }
+        guard map.isInterval else { return map.elements.map { NftSetElement(key: bytes($0.key[0]).first, verdict: verdict($0)) } }
+        var result: [NftSetElement] = []
+        for (index, element) in map.elements.enumerated() {
+            let bounds = bytes(element.key[0])
+            if index == 0, startingEmpty, bounds.first.contains(where: { $0 != 0 }) {
+                result.append(NftSetElement(key: [UInt8](repeating: 0, count: bounds.first.count), intervalEnd: true))
+            }
+            if let end = AddressRange.increment(bounds.last) {
+                result += [NftSetElement(key: bounds.first, verdict: verdict(element)), NftSetElement(key: end, intervalEnd: true)]
+            } else {
+                result.append(NftSetElement(key: bounds.first, verdict: verdict(element), userdata: NftUserdata.openInterval))
+            }
+        }
+        return result
+    }
+
+    /// A field's value as the first and last key bytes it covers, unpadded, in network order.
+    static func bytes(_ value: NftFieldValue) -> (first: [UInt8], last: [UInt8]) {
+        switch value {
+        case .number(let number): return (NftRuleEncoding.word(number), NftRuleEncoding.word(number))
+        case .interfaceName(let name): return (NftRuleEncoding.interfaceName(name), NftRuleEncoding.interfaceName(name))
+        case .prefix(let prefix): let range = AddressRange(prefix); return (range.first, range.last)
+        case .transportProtocol(let number): return ([number], [number])
+        case .ports(let range): return (bigEndian(range.lower), bigEndian(range.upper))
+        }
+    }
+
+    static func bigEndian(_ port: UInt16) -> [UInt8] { [UInt8(port >> 8), UInt8(port & 0xff)] }
+
+    static func padded(_ bytes: [UInt8]) -> [UInt8] {
+        bytes + [UInt8](repeating: 0, count: KeyLayout.padded(bytes.count) - bytes.count)
+    }
+
+    // MARK: Reading back
+
+    /// A map read back from the kernel, or nil when it is not one uplinkctl writes. The kernel
+    /// keeps only datatypes (ipv4_addr, not `ip saddr`; nothing of a hash's family or seed):
+    /// `lookedUpBy` is the key of the rule that looks the map up, which says what the rest is.
+    /// The definition must be exactly the one we would write for that key.
+    public static func map(_ definition: NftSetDefinition, elements: [NftSetElement], lookedUpBy key: NftMapTypeof? = nil) -> NftVerdictMap? {
+        var candidates: [NftMapTypeof] = [.connectionMark, .routeRealm]
+        if let typeof = NftUserdata.mapTypeof(definition.userdata) { candidates.append(typeof) }
+        if let key { candidates.append(key) }
+        guard let typeof = candidates.first(where: { Self.definition(NftVerdictMap(name: definition.name, typeof: $0, elements: [])) == definition }),
+              let decoded = mapElements(elements, typeof: typeof) else { return nil }
+        return NftVerdictMap(name: definition.name, typeof: typeof, elements: decoded)
+    }
+
+    static func mapElements(_ elements: [NftSetElement], typeof: NftMapTypeof) -> [NftVerdictMap.Element]? {
+        guard case .fields(let fields) = typeof else {
+            return elements.map { element -> NftVerdictMap.Element? in
+                guard element.keyEnd == nil, !element.intervalEnd, let key = NftRuleDecoding.Reader.value(element.key),
+                      let verdict = element.verdict.map(verdict) else { return nil }
+                return NftVerdictMap.Element(key: key, verdict: verdict)
+            }.allOrNothing()
+        }
+        let layout = KeyLayout(fields: fields)
+        if !layout.isConcatenation && fields[0].isRange { return intervalElements(elements, field: fields[0]) }
+        return elements.map { element -> NftVerdictMap.Element? in
+            guard !element.intervalEnd, element.userdata == nil, let code = element.verdict,
+                  (element.keyEnd != nil) == layout.isConcatenatedInterval else { return nil }
+            let end = element.keyEnd ?? element.key
+            guard layout.isConcatenation else {
+                return value(fields[0], first: element.key, last: end).map { NftVerdictMap.Element(key: [$0], verdict: verdict(code)) }
+            }
+            guard element.key.count == layout.length, end.count == layout.length else { return nil }
+            var key: [NftFieldValue] = []
+            for (field, offset) in zip(fields, layout.offsets) {
+                let first = Array(element.key[offset..<(offset + KeyLayout.padded(field.byteLength))])
+                let last = Array(end[offset..<(offset + first.count)])
+                // Padding is zero, in both bounds.
+                guard first.dropFirst(field.byteLength).allSatisfy({ $0 == 0 }), last.dropFirst(field.byteLength).allSatisfy({ $0 == 0 }),
+                      let value = value(field, first: Array(first.prefix(field.byteLength)), last: Array(last.prefix(field.byteLength))) else { return nil }
+                key.append(value)
+            }
+            return NftVerdictMap.Element(key: key, verdict: verdict(code))
+        }.allOrNothing()
+    }
+
+    /// One field's bounds as a model value: a single name or protocol, a whole prefix, a port range.
+    static func value(_ field: NftField, first: [UInt8], last: [UInt8]) -> NftFieldValue? {
+        guard first.count == field.byteLength, last.count == field.byteLength else { return nil }
+        switch field {
+        case .inputInterfaceName:
+            let name = String(decoding: first.prefix { $0 != 0 }, as: UTF8.self)
+            return first == last && NftRuleEncoding.interfaceName(name) == first ? .interfaceName(name) : nil
+        case .source, .destination:
+            let prefixes = AddressRange(first: first, last: last).prefixes
+            return prefixes.count == 1 && !last.lexicographicallyPrecedes(first) ? .prefix(prefixes[0]) : nil
+        case .transportProtocol:
+            return first == last ? .transportProtocol(first[0]) : nil
+        case .sourcePort, .destinationPort:
+            let lower = UInt16(first[0]) << 8 | UInt16(first[1]), upper = UInt16(last[0]) << 8 | UInt16(last[1])
+            return lower <= upper ? .ports(PortRange(lower, upper)) : nil
+        }
+    }
+
+    /// nft's boundary elements of a single-address interval map back into one element per
+    /// start: each runs to one before the end element that follows it, or to the last address.
+    static func intervalElements(_ elements: [NftSetElement], field: NftField) -> [NftVerdictMap.Element]? {
+        let sorted = elements.sorted { $0.key.lexicographicallyPrecedes($1.key) || ($0.key == $1.key && $0.intervalEnd && !$1.intervalEnd) }
+        var result: [NftVerdictMap.Element] = []
+        var open: (key: [UInt8], verdict: NftVerdictCode)?
+        func close(last: [UInt8]) -> Bool {
+            guard let start = open, let value = value(field, first: start.key, last: last) else { return false }
+            result.append(NftVerdictMap.Element(key: [value], verdict: verdict(start.verdict)))
+            open = nil
+            return true
+        }
+        for element in sorted {
+            guard element.keyEnd == nil else { return nil }
+            if element.intervalEnd {
+                guard element.verdict == nil else { return nil }
+                if open == nil {
+                    // Only nft's leading end at the zero address stands alone.
+                    guard element.key.allSatisfy({ $0 == 0 }) else { return nil }
+                    continue
+                }
+                guard let last = AddressRange.decrement(element.key), close(last: last) else { return nil }
+            } else {
+                guard open == nil, let code = element.verdict else { return nil }
+                let isOpen = element.userdata == NftUserdata.openInterval
+                guard element.userdata == nil || isOpen else { return nil }
+                open = (element.key, code)
+                if isOpen, !close(last: [UInt8](repeating: 0xff, count: element.key.count)) { return nil }
+            }
+        }
+        return open == nil ? result : nil
+    }
+
+    static func verdict(_ code: NftVerdictCode) -> NftVerdict {
+        switch code {
+        case .jump(let chain): return .jump(chain)
+        case .goto(let chain): return .goto(chain)
+        case .return: return .return
+        }
+    }
+
+    static func verdictCode(_ verdict: NftVerdict) -> NftVerdictCode {
+        switch verdict {
+        case .jump(let chain): return .jump(chain)
+        case .goto(let chain): return .goto(chain)
+        case .return, .map: return .return
+        }
+    }
+}
+
+extension Array {
+    /// Every element, or nil if any is nil.
+    func allOrNothing<T>() -> [T]? where Element == T? {
+        var result: [T] = []
+        for element in self {
+            guard let element else { return nil }
+            result.append(element)
+        }
+        return result
+    }
+}

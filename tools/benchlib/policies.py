@@ -1,0 +1,379 @@
+"""Case 6, 1,000 policy entries: what they cost a packet, a new connection and an apply.
+
+Policies are looked up once per connection, for its first packet; later packets find their
+uplink in the conntrack mark. So two data-plane measurements, with entries that the traffic
+never matches (the worst case: every lookup misses, and the connection is balanced after all):
+one long TCP stream (the cost of every later packet, as in case 3), and many new UDP
+connections (the cost of a first packet, where the lookups happen), the latter also against
+the same 1,000 entries as a plain chain of one rule each, the way iptables-based tools (mwan3)
+grow, installed by hand with nft. Then apply, re-apply and diff times with 0 and 1,000."""
+import contextlib
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+
+from lab import SERVICE, Lab, sh
+
+from .aggregation import SECONDS
+from .dataplane import PLANE_CPU
+from .fanout import FanOut
+from .harness import PREFIX, ROOT, in_ns, progress
+from .latency import timed
+from .stats import median, spread
+from .targets import targets_line
+
+POLICY_COUNT = 1000
+SMALL_COUNT = 100  # the same three maps with a tenth of the elements: does the cost follow the count?
+ACTIONS = ("up1", "up2", "up3", "bypass")
+STREAM_ROUNDS = 8
+FLOW_ROUNDS = 10
+FLOWS = 40000  # new connections per round; a fresh conntrack table holds them all
+FIRST_FLOW_PORT = 20000  # the flows' destination ports; the entries' ports stay below 4000
+IPERF_PORT = 5201
+APPLY_RUNS = 5
+# Sends COUNT datagrams from one socket, each to its own destination port, so that each is a new
+# conntrack entry; prints the CPU time the loop took (user + system: the packets' whole path
+# through the namespaces runs in its sendto calls), so that other load on the machine counts less.
+FLOW_SENDER = """
+import socket, sys, time
+count, first = int(sys.argv[1]), int(sys.argv[2])
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+start = time.process_time()
+for port in range(first, first + count):
+    sock.sendto(b"x", (sys.argv[3], port))
+print(time.process_time() - start)
+"""
+
+
+# The entries and the configs
+
+def policy_entries(count):
+    """`count` entries in three runs of one shape each (so three maps, of three key types): 60%
+    destinations (/26 prefixes and /32 hosts), 20% protocol + destination port range, 20%
+    destination + udp + port. The actions cycle through up1, up2, up3 and bypass. Addresses from
+    198.19.1.0 to 198.19.250.255, ports 2000 to 3199: nothing the lab's traffic uses."""
+    destinations, ports = count * 3 // 5, count // 5
+    entries = []
+    for i in range(destinations):
+        third, slot = 1 + i // 4, i % 4
+        entries.append({"destination": f"198.19.{third}.200/32" if slot == 3 else f"198.19.{third}.{64 * slot}/26"})
+    for i in range(ports):
+        entries.append({"protocol": ("tcp", "udp")[i % 2], "ports": (2000 + 2 * i, 2001 + 2 * i)})
+    first_third = 2 + (destinations - 1) // 4
+    for i in range(count - destinations - ports):
+        entries.append({"destination": f"198.19.{first_third + i // 2}.{128 * (i % 2)}/25", "protocol": "udp",
+                        "ports": (3000 + i, 3000 + i)})
+    for i, entry in enumerate(entries):
+        entry["action"] = ACTIONS[i % len(ACTIONS)]
+    check_unmatched(entries)
+    return entries
+
+
+def check_unmatched(entries):
+    """Every arm must do the same work past the lookups: no entry may catch the benchmark's
+    traffic (198.19.0.1, the lab's 198.18.0.0/16, iperf3's port, the flows' ports)."""
+    lab_networks = [ipaddress.ip_network("198.18.0.0/16"), ipaddress.ip_network(f"{SERVICE}/24", strict=False)]
+    for entry in entries:
+        caught = False
+        if "destination" in entry:
+            network = ipaddress.ip_network(entry["destination"])
+            caught = network.prefixlen < 16 or any(network.overlaps(n) for n in lab_networks)
+        if "ports" in entry:
+            low, high = entry["ports"]
+            caught = caught or high >= FIRST_FLOW_PORT or low <= IPERF_PORT <= high
+        if caught:
+            raise RuntimeError(f"policy entry {entry} could match the lab's traffic")
+
+
+def entry_yaml(entry):
+    fields = []
+    if "destination" in entry:
+        fields.append(f"destination: {entry['destination']}")
+    if "protocol" in entry:
+        fields.append(f"protocol: {entry['protocol']}")
+    if "ports" in entry:
+        low, high = entry["ports"]
+        fields.append(f"destination-port: {low}" if low == high else f"destination-port: [{low}, {high}]")
+    fields.append("bypass: true" if entry["action"] == "bypass" else f"uplink: {entry['action']}")
+    return "  - {" + ", ".join(fields) + "}"
+
+
+def config_text(entries):
+    """examples/lab.yaml (3 uplinks, nth, local and forwarded) with these `policies:`."""
+    with open(os.path.join(ROOT, "examples/lab.yaml")) as f:
+        text = f.read()
+    if not entries:
+        return text
+    return text.rstrip("\n") + "\n\npolicies:\n" + "\n".join(map(entry_yaml, entries)) + "\n"
+
+
+def entry_rule(entry):
+    """The entry as one plain nft rule, as an iptables-based tool writes it: no set, no map."""
+    words = []
+    if "destination" in entry:
+        words.append(f"ip daddr {entry['destination']}")
+    if "protocol" in entry:
+        words.append(f"meta l4proto {entry['protocol']}")
+    if "ports" in entry:
+        low, high = entry["ports"]
+        words.append(f"th dport {low}" if low == high else f"th dport {low}-{high}")
+    words.append("return" if entry["action"] == "bypass" else f"goto new-{entry['action']}")
+    return " ".join(words)
+
+
+# The arms
+
+def arms(small, full):
+    """arm: (entries applied by uplinkctl, entries inserted by hand as plain rules)."""
+    return {"no policies": ([], []), f"{SMALL_COUNT} policies": (small, []),
+            f"{POLICY_COUNT:,} policies": (full, []), f"{POLICY_COUNT:,}-rule chain": ([], full)}
+
+
+STREAM_ARMS = ("no policies", f"{POLICY_COUNT:,} policies")
+
+
+def balance_tail(host):
+    """(chain, handle) of the IPv4 balance chain's last rule, the slot lookup."""
+    chain = None
+    for line in in_ns(host, "nft", "-a", "list", "table", "inet", "uplinkctl").splitlines():
+        words = line.split()
+        if words[:1] == ["chain"]:
+            chain = words[1]
+        elif "vmap @slots" in line and chain and chain.startswith("balance") and not chain.endswith("v6"):
+            return chain, words[-1]
+    raise RuntimeError(f"no slot lookup found in {host}'s table")
+
+
+def install_chain(bench, host, entries):
+    """The entries as rules in uplinkctl's own IPv4 balance chain, in order, before its slot
+    lookup: the same decisions, taken one rule after another."""
+    chain, handle = balance_tail(host)
+    in_ns(host, "nft", "-f", bench.write("".join(f"insert rule inet uplinkctl {chain} position {handle} "
+                                                 f"{entry_rule(e)}\n" for e in entries), ".nft"))
+
+
+def table_shape(host):
+    """What the kernel holds: rules in the IPv4 balance chain, policy maps, their elements."""
+    table = json.loads(in_ns(host, "nft", "-j", "list", "table", "inet", "uplinkctl"))["nftables"]
+    rules = sum(1 for o in table if "rule" in o and o["rule"]["chain"].startswith("balance")
+                and not o["rule"]["chain"].endswith("v6"))
+    maps = [o["map"] for o in table if "map" in o and o["map"]["name"].startswith("policy")]
+    return {"rules": rules, "maps": len(maps), "elements": sum(len(m.get("elem", [])) for m in maps)}
+
+
+# Measuring
+
+def server_packets(lab):
+    return sum(int(sh("ip", "netns", "exec", lab.server, "cat", f"/sys/class/net/g{n}/statistics/rx_packets"))
+               for n in range(1, lab.count + 1))
+
+
+def new_connections(lab):
+    """New connections per CPU-second from the host: FLOWS datagrams, the sender pinned to
+    PLANE_CPU at the highest priority. The host's conntrack table is emptied first, so that
+    every round starts alike."""
+    in_ns(lab.host, "conntrack", "-F")
+    before = server_packets(lab)
+    out = subprocess.run(["nice", "-n", "-20", "taskset", "-c", str(PLANE_CPU), "ip", "netns", "exec", lab.host,
+                          sys.executable, "-c", FLOW_SENDER, str(FLOWS), str(FIRST_FLOW_PORT), SERVICE],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"the flow sender failed: {out.stderr.strip()}")
+    delivered = server_packets(lab) - before
+    if delivered < FLOWS:  # a datagram dropped on the way would make the round look cheaper
+        raise RuntimeError(f"only {delivered} of {FLOWS} datagrams reached the server")
+    return FLOWS / float(out.stdout)
+
+
+def stream(lab):
+    return lab.download(lab.host, 1, SECONDS, cpu=PLANE_CPU) / 1000
+
+
+def rotated(items, i):
+    """A drift in the machine's speed hits every arm alike when the order rotates each round."""
+    return items[i % len(items):] + items[:i % len(items)]
+
+
+def measure_data_plane(bench, setups):
+    """One lab per arm, set up once; the arms take turns in every round."""
+    result = {"flows": {arm: [] for arm in setups}, "stream": {arm: [] for arm in STREAM_ARMS}, "shape": {}}
+    with contextlib.ExitStack() as stack:
+        labs = {}
+        for number, (arm, (applied, by_hand)) in enumerate(setups.items()):
+            lab = stack.enter_context(Lab(f"{PREFIX}-policies{number}", uplinks=3, lan=False))
+            bench.uplinkctl("apply", "--netns", lab.host, bench.write(config_text(applied), ".yaml"))
+            if by_hand:
+                install_chain(bench, lab.host, by_hand)
+            result["shape"][arm] = shape = table_shape(lab.host)
+            progress(f"  {arm:17} {shape['rules']} rules in the IPv4 balance chain, {shape['maps']} policy "
+                     f"maps with {shape['elements']} elements")
+            if arm in STREAM_ARMS:
+                lab.start_iperf_server()
+            labs[arm] = lab
+        for i in range(FLOW_ROUNDS):
+            for arm in rotated(list(setups), i):
+                result["flows"][arm].append(new_connections(labs[arm]))
+                progress(f"  new connections {arm:17} {result['flows'][arm][-1] / 1000:6.1f} k/s")
+        for i in range(STREAM_ROUNDS):
+            for arm in rotated(list(STREAM_ARMS), i):
+                result["stream"][arm].append(stream(labs[arm]))
+                progress(f"  one stream      {arm:17} {result['stream'][arm][-1]:6.2f} Gbit/s")
+    return result
+
+
+def measure_apply(bench, configs):
+    """APPLY_RUNS rounds on a bare host, each config in turn: check, apply on a fresh host,
+    apply again with no change, diff; then flush, after which the host must be fresh."""
+    times = {count: {"check (no kernel)": [], "apply": [], "re-apply": [], "diff": []} for count in configs}
+    with FanOut(3) as fan:
+        for _ in range(APPLY_RUNS):
+            for count, config in configs.items():
+                fan.check_fresh()
+                times[count]["check (no kernel)"].append(timed(bench.binary, "check", config)[0])
+                times[count]["apply"].append(timed(bench.binary, "apply", "--netns", fan.host, config)[0])
+                elapsed, out = timed(bench.binary, "apply", "--netns", fan.host, config)
+                if "nothing changed" not in out:
+                    raise RuntimeError(f"re-apply with {count} policies changed something: {out}")
+                times[count]["re-apply"].append(elapsed)
+                times[count]["diff"].append(timed(bench.binary, "diff", "--netns", fan.host, config)[0])
+                bench.uplinkctl("flush", "--netns", fan.host)
+        fan.check_fresh()
+    return times
+
+
+def measure(bench):
+    full = policy_entries(POLICY_COUNT)
+    progress(f"case 6: {POLICY_COUNT:,} policy entries: {FLOW_ROUNDS} rounds of {FLOWS:,} new connections, "
+             f"{STREAM_ROUNDS} single-stream downloads, pinned to CPU {PLANE_CPU}; {APPLY_RUNS} applies")
+    result = measure_data_plane(bench, arms(policy_entries(SMALL_COUNT), full))
+    result["apply"] = measure_apply(bench, {0: bench.write(config_text([]), ".yaml"),
+                                            POLICY_COUNT: bench.write(config_text(full), ".yaml")})
+    for count, ways in result["apply"].items():
+        progress(f"  {count:5,} policies: " + ", ".join(f"{way} {median(v) * 1000:.1f} ms" for way, v in ways.items()))
+    return result
+
+
+# Writing up
+
+def ratio(series, arm):
+    return median(series[arm]) / median(series["no policies"])
+
+
+def added_microseconds(flows, arm):
+    """What an arm adds to each new connection, from the medians of the rates."""
+    return 1e6 * (1 / median(flows[arm]) - 1 / median(flows["no policies"]))
+
+
+def section(result):
+    shape, flows, streams = result["shape"], result["flows"], result["stream"]
+    full, chain = f"{POLICY_COUNT:,} policies", f"{POLICY_COUNT:,}-rule chain"
+    small = f"{SMALL_COUNT} policies"
+    sample = policy_entries(POLICY_COUNT)
+    shapes = [sample[0], sample[POLICY_COUNT * 3 // 5 + 1], sample[-1]]
+    md = ["## 6. 1,000 policy entries", "",
+          f"`examples/lab.yaml` with {POLICY_COUNT:,} `policies:` entries added, in three runs of one shape "
+          f"each: {POLICY_COUNT * 3 // 5} destinations (/26 prefixes and /32 hosts), {POLICY_COUNT // 5} "
+          f"protocol and port range, {POLICY_COUNT - POLICY_COUNT * 3 // 5 - POLICY_COUNT // 5} destination, "
+          f"protocol and port; for example " + ", ".join(f"`{entry_yaml(e)[4:]}`" for e in shapes)
+          + ". The actions cycle through up1, up2, up3 and bypass. No entry matches the benchmark's "
+          "traffic: the worst case, where every lookup misses and the connection is balanced after all. "
+          "Arms, one lab each (as in section 3), set up once:", "",
+          f"- **no policies**: `examples/lab.yaml` applied; {shape['no policies']['rules']} rules in the IPv4 "
+          f"balance chain.",
+          f"- **{full}**: the same with the {POLICY_COUNT:,} entries, applied by uplinkctl; the kernel held "
+          f"{shape[full]['rules']} rules in the chain and {shape[full]['maps']} policy maps with "
+          f"{shape[full]['elements']:,} elements (consecutive entries with the same keys are one map, one lookup).",
+          f"- **{small}** (new connections only): {SMALL_COUNT} entries made the same way, "
+          f"{shape[small]['maps']} maps with {shape[small]['elements']} elements: does the cost follow the "
+          f"number of entries or the number of maps?",
+          f"- **{chain}** (new connections only): no policies applied, then the same {POLICY_COUNT:,} entries "
+          f"inserted by hand with `nft`, one plain rule each (`{entry_rule(shapes[0])}`, "
+          f"`{entry_rule(shapes[1])}`, …), into uplinkctl's IPv4 balance chain before its slot lookup "
+          f"({shape[chain]['rules']:,} rules): the same decisions, taken the way iptables-based tools (mwan3) "
+          f"take them, one rule after another.", "",
+          "Policies are looked up only for the first packet of a connection; later packets find their "
+          f"uplink in the conntrack mark. So two measurements, each pinned to CPU {PLANE_CPU}, the arms "
+          f"taking turns in each round in a rotating order:", "",
+          f"- **one stream** (the cost of every later packet): one TCP stream downloaded with iperf3 "
+          f"(`-R -P 1 -t {SECONDS} -O 1 -A {PLANE_CPU},{PLANE_CPU}`), {STREAM_ROUNDS} rounds.",
+          f"- **new connections** (the cost of a first packet, where the lookups happen): {FLOWS:,} UDP "
+          f"datagrams sent by the host from one socket, each to its own destination port of the server, so "
+          f"that each is a new connection, balanced, masqueraded and routed by its uplink. The sender "
+          f"(Python, `nice -n -20 taskset -c {PLANE_CPU}`) times its loop in CPU time (user + system: the "
+          f"packets' whole way through the namespaces runs inside its `sendto` calls), so that other load "
+          f"on the machine counts less; the rate is datagrams ÷ that time. The host's conntrack table is "
+          f"emptied before each round, and a round counts only if the server received every datagram. "
+          f"{FLOW_ROUNDS} rounds. A new connection costs the whole lab a few microseconds, so the ratio "
+          f"shows what the lookups cost relative to all that; the added microseconds per connection say it "
+          f"absolutely.", "",
+          "| measurement | arm | min | median | max | median ÷ no policies | added per new connection |",
+          "|---|---|---|---|---|---|---|"]
+    for arm, values in streams.items():
+        low, mid, high = spread(values)
+        md.append(f"| one stream | {arm} | {low:.2f} Gbit/s | {mid:.2f} Gbit/s | {high:.2f} Gbit/s | "
+                  f"{100 * ratio(streams, arm):.1f}% | |")
+    for arm, values in flows.items():
+        low, mid, high = (v / 1000 for v in spread(values))
+        md.append(f"| new connections | {arm} | {low:.1f} k/s | {mid:.1f} k/s | {high:.1f} k/s | "
+                  f"{100 * ratio(flows, arm):.1f}% | {added_microseconds(flows, arm):+.2f} µs |")
+    per_packet, per_connection = ratio(streams, full), ratio(flows, full)
+    added, added_small, added_chain = (added_microseconds(flows, arm) for arm in (full, small, chain))
+    md += ["", targets_line([
+        (f"cost per packet with {POLICY_COUNT:,} entries within 5% of none, one stream (ratio of medians "
+         f"{100 * per_packet:.1f}%)", per_packet >= 0.95),
+        (f"the same for new connections, where the entries are looked up ({100 * per_connection:.1f}%)",
+         per_connection >= 0.95)]), "",
+        f"uplinkctl's {shape[full]['maps']} lookups add {added:.2f} µs to a new connection with "
+        f"{POLICY_COUNT:,} entries and {added_small:.2f} µs with {SMALL_COUNT}"
+        + (f" ({added / added_small:.1f}× for {POLICY_COUNT // SMALL_COUNT}× the entries)" if added_small > 0 else "")
+        + f". The plain chain of {POLICY_COUNT:,} rules adds {added_chain:.2f} µs "
+        f"({1000 * added_chain / POLICY_COUNT:.1f} ns per rule walked) and keeps "
+        f"{100 * ratio(flows, chain):.1f}% of the new-connection rate. Later packets of a connection do not "
+        f"reach the policies at all, whichever way they are written.", "",
+        "Every run: " + "; ".join(f"one stream, {arm}: " + ", ".join(f"{v:.2f}" for v in values) + " Gbit/s"
+                                  for arm, values in streams.items())
+        + "; " + "; ".join(f"new connections, {arm}: " + ", ".join(f"{v / 1000:.1f}" for v in values) + " k/s"
+                           for arm, values in flows.items()) + ".", ""]
+    return md + noise_note(streams, flows, full) + apply_section(result["apply"])
+
+
+def noise_note(streams, flows, full):
+    """Whether the difference between the medians stands out of the run-to-run spread: it does
+    when every run of one arm is faster than every run of the other."""
+    notes = []
+    for name, series, scale, unit in (("one stream", streams, 1, "Gbit/s"), ("new connections", flows, 1000, "k/s")):
+        none, many = series["no policies"], series[full]
+        apart = min(none) > max(many) or min(many) > max(none)
+        notes.append(f"{name}: without policies {min(none) / scale:.1f} to {max(none) / scale:.1f} {unit}, with "
+                     f"{POLICY_COUNT:,} {min(many) / scale:.1f} to {max(many) / scale:.1f}: "
+                     + ("the runs do not overlap, so the difference is real" if apart
+                        else "the runs overlap, so the difference between the medians is within this "
+                             "machine's noise"))
+    return ["Run to run: " + "; ".join(notes) + ".", ""]
+
+
+def apply_section(times):
+    ways = list(times[0])
+    md = [f"### Apply time with {POLICY_COUNT:,} entries", "",
+          f"On a bare host with three uplinks (as in section 2), {APPLY_RUNS} rounds, each with both "
+          f"configs in turn: `uplinkctl check` (reading and checking the config, no kernel), `apply` on a "
+          f"fresh host, `apply` again with no change (it answers \"nothing changed\"), `diff` (nothing to "
+          f"change), then `flush`, after which the host must be fresh. Wall time of the process, "
+          f"min / **median** / max in milliseconds.", "",
+          "| policies | " + " | ".join(ways) + " |", "|---" * (len(ways) + 1) + "|"]
+    for count, series in times.items():
+        cells = []
+        for way in ways:
+            low, mid, high = (v * 1000 for v in spread(series[way]))
+            cells.append(f"{low:.1f} / **{mid:.1f}** / {high:.1f}")
+        md.append(f"| {count:,} | " + " | ".join(cells) + " |")
+    full, none = times[POLICY_COUNT], times[0]
+
+    def added(way):
+        return 1000 * (median(full[way]) - median(none[way]))
+    md += ["", f"The {POLICY_COUNT:,} entries add {added('apply'):.1f} ms to a fresh apply, "
+           f"{added('re-apply'):.1f} ms to a re-apply and {added('diff'):.1f} ms to a diff; reading and "
+           f"checking the config alone accounts for {added('check (no kernel)'):.1f} ms of each.", ""]
+    return md
