@@ -87,6 +87,13 @@ struct HashEcmpLabTests {
                     #expect(grown.map(\.flows).allSatisfy { $0 > 0 }, "forwarded flows per gateway \(grown)")
                 }
             }
+            if way == .apply {
+                // status counts the connections handed to the multipath route, and none balanced by uplinkctl.
+                let status = try UplinkctlCLI.withConfig(yaml) { try UplinkctlCLI.run(["status", "--json", "--netns", lab.host, $0]) }
+                let summary = try JSONDecoder().decode(StatusReport.Summary.self, from: Data(status.stdout.utf8))
+                #expect(summary.ecmpConnections == 120 && summary.uplinks.allSatisfy { $0.connections == 0 }, "\(status.stdout)")
+                #expect(summary.inSync && summary.balance == "ecmp")
+            }
         }
     }
 }

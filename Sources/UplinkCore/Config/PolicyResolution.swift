@@ -92,9 +92,8 @@ extension ConfigParser {
     /// Warns about each entry an earlier one already catches entirely, family by family.
     private static func checkShadowing(_ drafts: [PolicyDraft], reader: inout YAMLReader) {
         let readable = drafts.filter(\.matchRead)
-        for (index, draft) in readable.enumerated() {
-            let earlier = readable[..<index]
-            guard let covering = PolicyCoverage.shadowing(draft.match, by: earlier.map(\.match)) else { continue }
+        for (draft, covering) in zip(readable, PolicyCoverage.shadowing(readable.map(\.match))) {
+            guard let covering else { continue }
             let lines = covering.sorted { $0.key < $1.key }.map { (family: $0.key, line: readable[$0.value].line) }
             let by: String
             if Set(lines.map(\.line)).count == 1 {

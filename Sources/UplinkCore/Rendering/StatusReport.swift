@@ -35,12 +35,18 @@ public struct StatusReport: Sendable {
         public var differences: Int
         public var balance: String
         public var uplinks: [UplinkLine]
+        /// With `balance: ecmp`: new connections marked for the multipath table.
+        public var ecmpConnections: UInt64?
+        /// The policy verdict maps of both families, and their elements.
+        public var policyMaps: Int
+        public var policyElements: Int
     }
 
     public let summary: Summary
 
     public init(desired: DesiredState, live: LiveState, record: SysctlRecord, interfaces: [String: InterfaceState], counters: [String: Count]) {
         let changes = StateDiff.changes(from: live, to: desired, record: record)
+        let policyMaps = desired.nftables.maps.filter { $0.name.hasPrefix("policy-") }
         let uplinks = desired.uplinks.map { planned -> UplinkLine in
             let uplink = planned.uplink
             let state: String
@@ -57,8 +63,12 @@ public struct StatusReport: Sendable {
         }
         summary = Summary(installed: live.nftables != nil || !live.rules.isEmpty, inSync: changes.isEmpty,
                           differences: changes.lines.count, balance: desired.balance.rawValue,
-                          uplinks: uplinks)
+                          uplinks: uplinks,
+                          ecmpConnections: desired.nftables.counters.contains(Self.ecmpCounter) ? counters[Self.ecmpCounter]?.packets ?? 0 : nil,
+                          policyMaps: policyMaps.count, policyElements: policyMaps.map(\.elements.count).reduce(0, +))
     }
+
+    static let ecmpCounter = "conns-ecmp"
 
     public var json: String {
         let encoder = JSONEncoder()
@@ -74,6 +84,12 @@ public struct StatusReport: Sendable {
             lines.append("installed, in sync with the config; balance: \(summary.balance)")
         } else {
             lines.append("installed, \(summary.differences) difference\(summary.differences == 1 ? "" : "s") from the config (uplinkctl diff shows them); balance: \(summary.balance)")
+        }
+        if summary.policyMaps > 0 {
+            lines.append("policies: \(summary.policyElements) element\(summary.policyElements == 1 ? "" : "s") in \(summary.policyMaps) verdict map\(summary.policyMaps == 1 ? "" : "s") (one lookup each per new connection)")
+        }
+        if let ecmp = summary.ecmpConnections {
+            lines.append("multipath route (ecmp): \(ecmp) new connection\(ecmp == 1 ? "" : "s") handed to the kernel's hash since apply")
         }
         lines.append("")
         let header = ["uplink", "interface", "state", "gateway", "mark", "table", "weight", "conns", "received", "sent"]
