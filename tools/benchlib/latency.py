@@ -50,12 +50,14 @@ def measure_size(bench, count):
     times = {"apply": [], "iptables script": [], "nft -f + ip -batch": [], "re-apply": [],
              "ip netns exec (alone)": [], "uplinkctl check (no kernel)": []}
     config = bench.write(config_yaml(count), ".yaml")
-    iptables_text = bench.uplinkctl("apply", "--dry-run", config)
-    iptables_script = bench.write(iptables_text, ".sh")
-    sysctls, ip_batch, nft_text = split_nft_dry_run(bench.uplinkctl("apply", "--dry-run", "--format", "nft", config))
-    ip_file, nft_file = bench.write(ip_batch, ".ip"), bench.write(nft_text, ".nft")
-    by_hand = f"sysctl -q -w {' '.join(sysctls)} && ip -batch {ip_file} && nft -f {nft_file}"
     with FanOut(count) as fan:
+        # The scripts are made for this host: the plan follows its addresses (the `from` rules).
+        iptables_text = bench.uplinkctl("apply", "--dry-run", "--netns", fan.host, config)
+        iptables_script = bench.write(iptables_text, ".sh")
+        sysctls, ip_batch, nft_text = split_nft_dry_run(
+            bench.uplinkctl("apply", "--dry-run", "--format", "nft", "--netns", fan.host, config))
+        ip_file, nft_file = bench.write(ip_batch, ".ip"), bench.write(nft_text, ".nft")
+        by_hand = f"sysctl -q -w {' '.join(sysctls)} && ip -batch {ip_file} && nft -f {nft_file}"
         for run in range(APPLY_RUNS):
             fan.check_fresh()
             times["apply"].append(timed(bench.binary, "apply", "--netns", fan.host, config)[0])
@@ -105,7 +107,7 @@ def section(result, binary):
           f"back (uplinkctl flush, or nft flush ruleset + the rules and routes + the sysctls) and "
           f"checked to be fresh.", "",
           "- **apply**: `uplinkctl apply --netns HOST CONFIG` on a fresh host.",
-          "- **iptables script**: the dry-run in its default form, `uplinkctl apply --dry-run CONFIG`, "
+          "- **iptables script**: the dry-run in its default form, `uplinkctl apply --dry-run --netns HOST CONFIG` (for that host's addresses), "
           "generated beforehand and run as `ip netns exec HOST sh SCRIPT` (the generation is not counted). "
           "`iptables` here is iptables-nft (see the machine section): each command is one nft transaction.",
           "- **nft -f + ip -batch**: from `--dry-run --format nft`: its sysctls as one `sysctl -w`, its "

@@ -41,36 +41,39 @@ public enum PolicyCoverage {
 
     /// An entry with what coverage compares computed once: families, address ranges per family
     /// (joined where they touch), protocols per family, ports joined.
-    struct Prepared {
+    /// A class: compared a million times for a thousand entries, it must not be copied.
+    final class Prepared {
         let match: PolicyMatch
         let families: [IPFamily]
-        let sources: [IPFamily: [AddressRange]]
-        let destinations: [IPFamily: [AddressRange]]
-        let protocols: [IPFamily: [UInt8]]
+        /// Indexed by family: IPv4 first.
+        let sources: [[AddressRange]]
+        let destinations: [[AddressRange]]
+        let protocols: [[UInt8]]
         let destinationPorts: [PortRange]
         let sourcePorts: [PortRange]
 
         init(_ match: PolicyMatch) {
             self.match = match
             families = PolicyCoverage.families(match)
-            func ranges(_ prefixes: [IPPrefix]) -> [IPFamily: [AddressRange]] {
-                Dictionary(uniqueKeysWithValues: IPFamily.allCases.map { family in (family, AddressRange.merged(prefixes.filter { $0.family == family })) })
+            func ranges(_ prefixes: [IPPrefix]) -> [[AddressRange]] {
+                IPFamily.allCases.map { family in AddressRange.merged(prefixes.filter { $0.family == family }) }
             }
             sources = ranges(match.sources)
             destinations = ranges(match.destinations)
-            protocols = Dictionary(uniqueKeysWithValues: IPFamily.allCases.map { ($0, PolicyCoverage.protocols(match, in: $0)) })
+            protocols = IPFamily.allCases.map { PolicyCoverage.protocols(match, in: $0) }
             destinationPorts = PolicyCompiler.joined(match.destinationPorts)
             sourcePorts = PolicyCompiler.joined(match.sourcePorts)
         }
 
         func covers(_ later: Prepared, in family: IPFamily) -> Bool {
             guard families.contains(family), later.families.contains(family) else { return false }
-            return PolicyCoverage.valuesCovered(protocols[family]!, later.protocols[family]!) { $0 == $1 }
+            let f = family == .ipv4 ? 0 : 1
+            return PolicyCoverage.valuesCovered(protocols[f], later.protocols[f]) { $0 == $1 }
                 && PolicyCoverage.valuesCovered(destinationPorts, later.match.destinationPorts) { $0.contains($1) }
                 && PolicyCoverage.valuesCovered(sourcePorts, later.match.sourcePorts) { $0.contains($1) }
                 && PolicyCoverage.valuesCovered(match.inputInterfaces, later.match.inputInterfaces) { $0 == $1 }
-                && rangesCovered(match.destinations.isEmpty, destinations[family]!, later.destinations[family]!)
-                && rangesCovered(match.sources.isEmpty, sources[family]!, later.sources[family]!)
+                && rangesCovered(match.destinations.isEmpty, destinations[f], later.destinations[f])
+                && rangesCovered(match.sources.isEmpty, sources[f], later.sources[f])
         }
 
         /// An earlier entry without addresses matches any; otherwise each later range must lie
