@@ -33,8 +33,6 @@ struct NftMessages {
                 + elementMessages(NFT_MSG_NEWSETELEM, create, map.name, NftSetEncoding.elements(map))
         case .addSetElements(let set):
             return elementMessages(NFT_MSG_NEWSETELEM, create, set.name, NftSetEncoding.elements(set))
-        case .deleteSetElements(let set):
-            return elementMessages(NFT_MSG_DELSETELEM, 0, set.name, NftSetEncoding.elements(set))
         case .addMapElements(let map):
             return elementMessages(NFT_MSG_NEWSETELEM, create, map.name, NftSetEncoding.elements(map, startingEmpty: false))
         case .deleteMapElements(let map):
@@ -85,7 +83,7 @@ struct NftMessages {
             return (NFT_MSG_NEWOBJ.rawValue, create, counterObject(name, withValues: true))
         case .deleteCounter(let name):
             return (NFT_MSG_DELOBJ.rawValue, 0, counterObject(name, withValues: false))
-        case .addSet, .addMap, .addSetElements, .deleteSetElements, .addMapElements, .deleteMapElements:
+        case .addSet, .addMap, .addSetElements, .addMapElements, .deleteMapElements:
             preconditionFailure("element lists are built by elementMessages")
         case .deleteSet(let name), .deleteMap(let name):
             return (NFT_MSG_DELSET.rawValue, 0, setReference(name))

@@ -68,7 +68,6 @@ public struct PortRange: Sendable, Hashable, Codable, Comparable, CustomStringCo
     }
 
     public func contains(_ other: PortRange) -> Bool { lower <= other.lower && other.upper <= upper }
-    public func overlaps(_ other: PortRange) -> Bool { lower <= other.upper && other.lower <= upper }
 
     /// `80` or `8000-8080`, as nft writes them.
     public var description: String { lower == upper ? String(lower) : "\(lower)-\(upper)" }

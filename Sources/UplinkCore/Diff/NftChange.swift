@@ -9,7 +9,6 @@ public enum NftChange: Sendable, Hashable {
     case addSet(NftSet)
     case deleteSet(String)
     case addSetElements(NftSet)
-    case deleteSetElements(NftSet)
     /// Removes every element (interval sets are rewritten whole: their ranges may merge).
     case flushSet(String)
     case addMap(NftVerdictMap)
@@ -35,7 +34,6 @@ public enum NftChange: Sendable, Hashable {
         case .deleteSet(let name): return "nft delete set \(table) \(name)"
         case .deleteMap(let name): return "nft delete map \(table) \(name)"
         case .addSetElements(let set): return "nft add element \(table) \(set.name) { \(set.elements.map(NftText.element).joined(separator: ", ")) }"
-        case .deleteSetElements(let set): return "nft delete element \(table) \(set.name) { \(set.elements.map(NftText.element).joined(separator: ", ")) }"
         case .flushSet(let name): return "nft flush set \(table) \(name)"
         case .addMap(let map): return "nft add map \(table) \(map.name) { \(Self.oneLine(NftText.map(map))) }"
         case .addMapElements(let map): return "nft add element \(table) \(map.name) { \(NftText.mapElements(map)) }"
@@ -59,7 +57,7 @@ public enum NftChange: Sendable, Hashable {
     public var isAddition: Bool {
         switch self {
         case .addTable, .addCounter, .addSet, .addSetElements, .addMap, .addMapElements, .addChain, .addRule: return true
-        case .deleteTable, .deleteCounter, .deleteSet, .deleteSetElements, .flushSet, .deleteMap, .deleteMapElements, .deleteChain, .deleteRule: return false
+        case .deleteTable, .deleteCounter, .deleteSet, .flushSet, .deleteMap, .deleteMapElements, .deleteChain, .deleteRule: return false
         }
     }
 }

@@ -92,18 +92,10 @@ public enum NftDiff {
         }
     }
 
-    /// Interval sets are rewritten whole (their ranges may merge); other sets element by element.
+    /// Interval sets are rewritten whole: their ranges may merge, so elements do not map one to one.
     static func elementChanges(_ live: NftSet, _ desired: NftSet) -> (deletions: [NftChange], additions: [NftChange]) {
         guard live.elements != desired.elements else { return ([], []) }
-        switch desired.type {
-        case .ipv4Prefixes, .ipv6Prefixes:
-            return ([.flushSet(desired.name)], desired.elements.isEmpty ? [] : [.addSetElements(desired)])
-        case .interfaceNames:
-            let gone = live.elements.filter { !desired.elements.contains($0) }
-            let new = desired.elements.filter { !live.elements.contains($0) }
-            return (gone.isEmpty ? [] : [.deleteSetElements(NftSet(name: desired.name, type: desired.type, elements: gone))],
-                    new.isEmpty ? [] : [.addSetElements(NftSet(name: desired.name, type: desired.type, elements: new))])
-        }
+        return ([.flushSet(desired.name)], desired.elements.isEmpty ? [] : [.addSetElements(desired)])
     }
 
     /// Keeps the longest common head and tail of the chain; the middle is deleted and the

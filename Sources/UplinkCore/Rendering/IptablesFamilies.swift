@@ -50,7 +50,7 @@ struct IptablesFamilies {
         switch match {
         case .family(let family), .destinationInSet(let family, _): return [family]
         case .neighbourDiscovery: return [.ipv6]
-        case .connectionNotNew, .inputInterfaceInSet, .outputInterface, .destinationIsLocal: return Set(IPFamily.allCases)
+        case .connectionNotNew, .outputInterface, .destinationIsLocal: return Set(IPFamily.allCases)
         }
     }
 

@@ -132,8 +132,6 @@ public struct IptablesTranslation {
             return [["-m", "conntrack", "!", "--ctstate", "NEW"]]
         case .destinationInSet(_, let name):
             return elements(of: name).map { ["-d", $0] }
-        case .inputInterfaceInSet(let name):
-            return elements(of: name).map { ["-i", $0] }
         case .outputInterface(let name):
             return [["-o", name]]
         case .destinationIsLocal:
@@ -148,7 +146,6 @@ public struct IptablesTranslation {
         (table.set(named: setName)?.elements ?? []).map { element in
             switch element {
             case .prefix(let prefix): return Self.prefix(prefix)
-            case .interfaceName(let name): return name
             }
         }
     }

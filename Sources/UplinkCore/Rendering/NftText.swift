@@ -14,7 +14,6 @@ public enum NftText {
         switch set.type {
         case .ipv4Prefixes: lines += ["\t\ttype ipv4_addr", "\t\tflags interval"]
         case .ipv6Prefixes: lines += ["\t\ttype ipv6_addr", "\t\tflags interval"]
-        case .interfaceNames: lines.append("\t\ttype ifname")
         }
         if !set.elements.isEmpty {
             lines.append("\t\telements = { " + set.elements.map(element).joined(separator: ", ") + " }")
@@ -25,7 +24,6 @@ public enum NftText {
     static func element(_ element: NftSet.Element) -> String {
         switch element {
         case .prefix(let prefix): return prefix.description
-        case .interfaceName(let name): return "\"\(name)\""
         }
     }
 
@@ -65,7 +63,6 @@ public enum NftText {
         case .family(let family): return "meta nfproto \(family == .ipv4 ? "ipv4" : "ipv6")"
         case .connectionNotNew: return "ct state != new"
         case .destinationInSet(let family, let set): return "\(family == .ipv4 ? "ip" : "ip6") daddr @\(set)"
-        case .inputInterfaceInSet(let set): return "iifname @\(set)"
         case .outputInterface(let name): return "oifname \"\(name)\""
         case .destinationIsLocal: return "fib daddr type local"
         case .neighbourDiscovery: return "icmpv6 type 133-137"

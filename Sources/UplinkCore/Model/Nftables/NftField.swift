@@ -33,23 +33,6 @@ public enum NftFieldValue: Sendable, Hashable, Codable, Comparable {
     case transportProtocol(UInt8)
     case ports(PortRange)
 
-    /// Whether every packet `other` matches is matched by `self` too.
-    public func contains(_ other: NftFieldValue) -> Bool {
-        switch (self, other) {
-        case let (.prefix(a), .prefix(b)): return a.family == b.family && a.length <= b.length && a.contains(b.address)
-        case let (.ports(a), .ports(b)): return a.contains(b)
-        default: return self == other
-        }
-    }
-
-    public func overlaps(_ other: NftFieldValue) -> Bool {
-        switch (self, other) {
-        case let (.prefix(a), .prefix(b)): return a.family == b.family && (a.contains(b.address) || b.contains(a.address))
-        case let (.ports(a), .ports(b)): return a.overlaps(b)
-        default: return self == other
-        }
-    }
-
     public static func < (a: NftFieldValue, b: NftFieldValue) -> Bool {
         switch (a, b) {
         case let (.number(x), .number(y)): return x < y

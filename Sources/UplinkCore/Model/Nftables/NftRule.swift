@@ -20,8 +20,6 @@ public enum NftMatch: Sendable, Hashable, Codable {
     case connectionNotNew
     /// `ip daddr @set` / `ip6 daddr @set`.
     case destinationInSet(IPFamily, set: String)
-    /// `iifname @set`.
-    case inputInterfaceInSet(set: String)
     /// `oifname "NAME"`.
     case outputInterface(String)
     /// `fib daddr type local`: addressed to this host.

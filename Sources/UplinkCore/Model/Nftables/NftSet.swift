@@ -1,24 +1,18 @@
-/// A named set that rules look things up in.
+/// A named set of addresses and prefixes that rules look things up in.
 public struct NftSet: Sendable, Hashable, Codable {
     public enum ElementType: String, Sendable, Hashable, Codable {
         /// `ipv4_addr` with `flags interval`: addresses and prefixes.
         case ipv4Prefixes
         /// `ipv6_addr` with `flags interval`.
         case ipv6Prefixes
-        /// `ifname`: interface names.
-        case interfaceNames
     }
 
     public enum Element: Sendable, Hashable, Codable, Comparable {
         case prefix(IPPrefix)
-        case interfaceName(String)
 
         public static func < (a: Element, b: Element) -> Bool {
             switch (a, b) {
             case let (.prefix(x), .prefix(y)): return x < y
-            case let (.interfaceName(x), .interfaceName(y)): return x < y
-            case (.prefix, .interfaceName): return true
-            case (.interfaceName, .prefix): return false
             }
         }
     }
@@ -37,15 +31,10 @@ public struct NftSet: Sendable, Hashable, Codable {
     /// Sorted, without repeats; prefixes joined where they overlap or touch and split into the
     /// fewest prefixes, which is also how they read back from the kernel's interval set.
     static func canonical(_ elements: [Element]) -> [Element] {
-        var prefixes: [IPFamily: [IPPrefix]] = [:]
-        var names: Set<String> = []
-        for element in elements {
-            switch element {
-            case .prefix(let prefix): prefixes[prefix.family, default: []].append(prefix)
-            case .interfaceName(let name): names.insert(name)
-            }
+        let prefixes = elements.map { element -> IPPrefix in
+            switch element { case .prefix(let prefix): return prefix }
         }
-        let joined = prefixes.values.flatMap { AddressRange.merged($0).flatMap(\.prefixes) }
-        return (joined.map(Element.prefix) + names.map(Element.interfaceName)).sorted()
+        let families = Dictionary(grouping: prefixes, by: \.family)
+        return families.values.flatMap { AddressRange.merged($0).flatMap(\.prefixes) }.map(Element.prefix).sorted()
     }
 }

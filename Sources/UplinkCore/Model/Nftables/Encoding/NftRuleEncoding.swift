@@ -27,8 +27,6 @@ public enum NftRuleEncoding {
         case let .destinationInSet(family, set):
             return dependency(family, in: rule) + load(.destination(family), register: register, inInterval: false)
                 + [.lookup(set: set, register: register, verdictRegister: false)]
-        case .inputInterfaceInSet(let set):
-            return [.metaLoad(.inputInterfaceName, register: register), .lookup(set: set, register: register, verdictRegister: false)]
         case .outputInterface(let name):
             return [.metaLoad(.outputInterfaceName, register: register), .compare(.equal, register: register, data: interfaceName(name))]
         case .destinationIsLocal:

@@ -68,9 +68,6 @@ public enum NftSetEncoding {
         case .ipv6Prefixes:
             return NftSetDefinition(name: set.name, flags: intervalFlag, keyType: ipv6AddressType, keyLength: 16, dataType: nil,
                                     userdata: NftUserdata.keyByteOrder(.bigEndian))
-        case .interfaceNames:
-            return NftSetDefinition(name: set.name, flags: 0, keyType: interfaceNameType, keyLength: 16, dataType: nil,
-                                    userdata: NftUserdata.keyByteOrder(.host))
         }
     }
 
@@ -79,14 +76,9 @@ public enum NftSetEncoding {
     /// a range that runs to the last address has no end, and says so in its userdata.
     public static func elements(_ set: NftSet) -> [NftSetElement] {
         switch set.type {
-        case .interfaceNames:
-            return set.elements.compactMap { element in
-                guard case .interfaceName(let name) = element else { return nil }
-                return NftSetElement(key: NftRuleEncoding.interfaceName(name))
-            }
         case .ipv4Prefixes, .ipv6Prefixes:
-            let prefixes = set.elements.compactMap { element -> IPPrefix? in
-                if case .prefix(let prefix) = element { return prefix } else { return nil }
+            let prefixes = set.elements.map { element -> IPPrefix in
+                switch element { case .prefix(let prefix): return prefix }
             }
             let ranges = AddressRange.merged(prefixes)
             guard let firstRange = ranges.first else { return [] }
@@ -109,10 +101,6 @@ public enum NftSetEncoding {
     public static func set(_ definition: NftSetDefinition, elements: [NftSetElement]) -> NftSet? {
         guard definition.fieldLengths.isEmpty, elements.allSatisfy({ $0.keyEnd == nil }) else { return nil }
         switch (definition.flags, definition.keyType, definition.keyLength, definition.dataType) {
-        case (0, interfaceNameType, 16, nil):
-            guard elements.allSatisfy({ !$0.intervalEnd && $0.verdict == nil }) else { return nil }
-            let names = elements.map { String(decoding: $0.key.prefix { $0 != 0 }, as: UTF8.self) }
-            return NftSet(name: definition.name, type: .interfaceNames, elements: names.map(NftSet.Element.interfaceName))
         case (intervalFlag, ipv4AddressType, 4, nil), (intervalFlag, ipv6AddressType, 16, nil):
             let type: NftSet.ElementType = definition.keyType == ipv4AddressType ? .ipv4Prefixes : .ipv6Prefixes
             guard let ranges = ranges(elements) else { return nil }
