@@ -25,16 +25,22 @@ public final class Kernel {
     /// Our objects as they are now, and the current values of the sysctls we want or changed.
     /// The nftables generation when the live state was last read.
     private var generation: UInt32?
-    /// Everything routing held when the live state was last read, foreign objects included
-    /// (for the preflight checks, from the same dumps).
-    public private(set) var foreignRouting: RoutingSnapshot?
+    private var routingSnapshot: RoutingSnapshot?
+
+    /// Everything routing holds, foreign objects included: one rule dump and one route dump per
+    /// command, shared by the plan's kernel facts, the live state and the preflight checks.
+    public func routingState() throws -> RoutingSnapshot {
+        if let routingSnapshot { return routingSnapshot }
+        let snapshot = try routing.snapshot()
+        routingSnapshot = snapshot
+        return snapshot
+    }
 
     public func live(desired: DesiredState?, record: SysctlRecord) throws -> LiveState {
         generation = try nft.generation()
         let paths = (desired?.sysctls.map(\.path) ?? []) + record.entries.map(\.path)
         let sysctls = try sysctlFiles.read(Array(Set(paths)))
-        let routingState = try routing.snapshot()
-        foreignRouting = routingState
+        let routingState = try routingState()
         var state = LiveState(rules: routingState.ownedRules, routes: routingState.ownedRoutes,
                               nftables: try nft.read(), sysctls: sysctls)
         state.unknownRules = routingState.unknownOwnedRules

@@ -38,10 +38,10 @@ struct ApplyCommand: ParsableCommand {
             return
         }
         let (kernel, store) = try kernelOptions.open()
-        let desired = Planner.plan(loaded, addresses: try planFacts(kernel.routing))
+        let desired = Planner.plan(loaded, addresses: try planFacts(kernel))
         do {
             let (live, record) = try liveState(kernel, store, desired: desired)
-            let routing = try kernel.foreignRouting ?? kernel.routing.snapshot()
+            let routing = try kernel.routingState()
             let problems = Preflight.problems(loaded, interfaces: kernel.routing.links,
                                               foreignRules: routing.foreignRules, foreignRoutes: routing.foreignRoutes)
             guard problems.isEmpty else {

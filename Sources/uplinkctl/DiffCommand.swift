@@ -31,7 +31,7 @@ struct DiffCommand: ParsableCommand {
     private func compare() throws -> Bool {
         let loaded = try config.load()
         let (kernel, store) = try kernelOptions.open()
-        let desired = Planner.plan(loaded, addresses: try planFacts(kernel.routing))
+        let desired = Planner.plan(loaded, addresses: try planFacts(kernel))
         let (live, record) = try liveState(kernel, store, desired: desired)
         let changes = StateDiff.changes(from: live, to: desired, record: record)
         for line in changes.lines { print(line) }

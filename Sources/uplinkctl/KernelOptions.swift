@@ -24,12 +24,13 @@ struct KernelOptions: ParsableArguments {
         }
     }
 
-    /// The addresses the namespace's interfaces hold now, for a dry-run: read only, no lock.
+    /// The plan's kernel facts (see `planFacts`) for a dry-run: read only, no lock.
     /// Nil (and the reason on stderr) when they cannot be read.
     func addressesForDryRun() -> LinkAddresses? {
         do {
             if let namespace { try NetworkNamespace.enter(namespace) }
-            return try planFacts(try RoutingKernel(namespace: nil))
+            let routing = try RoutingKernel(namespace: nil)
+            return LinkAddresses(links: routing.links, routes: try routing.snapshot().foreignRoutes)
         } catch {
             printError("uplinkctl: the interfaces' addresses could not be read (\(error)); the script has no `from ADDRESS` rules")
             return nil
@@ -71,6 +72,6 @@ func liveState(_ kernel: Kernel, _ store: StateStore, desired: DesiredState?) th
 
 /// What the plan needs to know of the kernel: the uplinks' addresses and the main table's
 /// default routes (see `LinkAddresses`).
-func planFacts(_ routing: RoutingKernel) throws -> LinkAddresses {
-    LinkAddresses(links: routing.links, routes: try routing.snapshot().foreignRoutes)
+func planFacts(_ kernel: Kernel) throws -> LinkAddresses {
+    LinkAddresses(links: kernel.routing.links, routes: try kernel.routingState().foreignRoutes)
 }

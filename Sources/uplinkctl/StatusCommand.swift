@@ -15,7 +15,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let loaded = try config.load()
         let (kernel, store) = try kernelOptions.open()
-        let desired = Planner.plan(loaded, addresses: try planFacts(kernel.routing))
+        let desired = Planner.plan(loaded, addresses: try planFacts(kernel))
         do {
             let (live, record) = try liveState(kernel, store, desired: desired)
             let counters = try kernel.counters()
