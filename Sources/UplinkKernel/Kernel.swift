@@ -61,6 +61,8 @@ public final class Kernel {
     /// Makes the changes in make-before-break order; if any step fails, every step already made
     /// is undone in reverse, so the kernel is left as it was, and the first refusal is thrown.
     public func apply(_ changes: ChangeSet, nftBefore: LiveNftTable?) throws {
+        routingSnapshot = nil  // what was read before no longer holds
+
         var transaction = Transaction(faultAt: faultAt, routing: routing)
         do {
             for route in changes.routesToAdd {

@@ -24,20 +24,23 @@ enum RouteMultipath {
 
     /// The next hops in the order the kernel lists them (the order they were written in:
     /// kernel 6.18 keeps it for both families, and dumps an IPv6 multipath route as one message).
-    static func parse(_ payload: [UInt8], device: (UInt32) -> String) -> [Nexthop] {
+    /// Nil unless the whole payload is well-formed hops, at least one, each with no attribute
+    /// but its gateway.
+    static func parse(_ payload: [UInt8], device: (UInt32) -> String) -> [Nexthop]? {
         var nexthops: [Nexthop] = []
         var offset = 0
         while offset + MemoryLayout<rtnexthop>.size <= payload.count {
             let hop = payload.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: rtnexthop.self) }
             let length = Int(hop.rtnh_len)
-            guard length >= MemoryLayout<rtnexthop>.size, offset + length <= payload.count else { break }
+            guard length >= alignedSize, offset + length <= payload.count else { return nil }
             let attributes = NetlinkAttributes(packed: payload[(offset + alignedSize)..<(offset + length)])
+            guard attributes.types.isSubset(of: [UInt16(RTA_GATEWAY.rawValue)]) else { return nil }
             nexthops.append(Nexthop(gateway: attributes.bytes(Int32(RTA_GATEWAY.rawValue)).flatMap(IPAddress.init(bytes:)),
                                     device: device(UInt32(bitPattern: hop.rtnh_ifindex)),
                                     weight: Int(hop.rtnh_hops) + 1))
             offset += (length + 3) & ~3
         }
-        return nexthops
+        return nexthops.isEmpty || offset < payload.count ? nil : nexthops
     }
 
     /// RTNH_ALIGN(sizeof(struct rtnexthop)).

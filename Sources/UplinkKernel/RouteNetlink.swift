@@ -8,7 +8,10 @@ struct LiveRoute {
     let protocolTag: UInt8
     /// Unicast: the only kind uplinkctl writes (others, such as `unreachable`, still occupy a table).
     let isUnicast: Bool
-    var isOurs: Bool { protocolTag == Ownership.routeProtocol && isUnicast }
+    /// Next hops read whole, and no source realm: what the model can say exactly. A tagged
+    /// route that is not counts as foreign, so apply stops and names it instead of churning.
+    let isDescribable: Bool
+    var isOurs: Bool { protocolTag == Ownership.routeProtocol && isUnicast && isDescribable }
 }
 
 /// `ip route` over rtnetlink (RTM_*ROUTE with struct rtmsg and RTA_* attributes).
@@ -26,17 +29,24 @@ struct RouteNetlink {
         return messages.filter { $0.type == UInt16(RTM_NEWROUTE) }.compactMap { message in
             message.withHeader { header -> LiveRoute? in
                 let fixed = UnsafeRawPointer(header).advanced(by: MemoryLayout<nlmsghdr>.size).loadUnaligned(as: rtmsg.self)
+                // A kernel without IPv6 answers an IPv6 dump with every family's routes.
+                guard fixed.rtm_family == UInt8(family.addressFamily) else { return nil }
                 let attributes = NetlinkAttributes(header, headerSize: MemoryLayout<rtmsg>.size)
                 let destinationAddress = attributes.bytes(Int32(RTA_DST.rawValue)).flatMap(IPAddress.init(bytes:)) ?? .zero(family)
                 guard let destination = IPPrefix(address: destinationAddress, length: Int(fixed.rtm_dst_len)) else { return nil }
-                let nexthops = attributes.bytes(Int32(RTA_MULTIPATH.rawValue)).map { RouteMultipath.parse($0, device: interfaceName) }
+                // A multipath attribute we cannot read whole leaves the route without next hops:
+                // never one of ours, so never changed.
+                let nexthops = attributes.bytes(Int32(RTA_MULTIPATH.rawValue)).map { RouteMultipath.parse($0, device: interfaceName) ?? [] }
                     ?? [Nexthop(gateway: attributes.bytes(Int32(RTA_GATEWAY.rawValue)).flatMap(IPAddress.init(bytes:)),
                                 device: attributes.u32(Int32(RTA_OIF.rawValue)).map(interfaceName) ?? "")]
-                // RTA_FLOW: the source realm in the high half, the destination realm (`realm N`) in the low.
-                let realm = attributes.u32(Int32(RTA_FLOW.rawValue)).map { UInt16(truncatingIfNeeded: $0) }.flatMap { $0 == 0 ? nil : $0 }
+                // RTA_FLOW: the source realm in the high half, the destination realm (`realm N`) in the
+                // low. We write the low half only; a source realm makes the route one we cannot describe.
+                let flow = attributes.u32(Int32(RTA_FLOW.rawValue)) ?? 0
+                let realm = UInt16(truncatingIfNeeded: flow) == 0 ? nil : UInt16(truncatingIfNeeded: flow)
                 let route = Route(table: attributes.u32(Int32(RTA_TABLE.rawValue)) ?? UInt32(fixed.rtm_table),
                                   destination: destination, nexthops: nexthops, realm: realm)
-                return LiveRoute(route: route, protocolTag: fixed.rtm_protocol, isUnicast: fixed.rtm_type == UInt8(RTN_UNICAST))
+                return LiveRoute(route: route, protocolTag: fixed.rtm_protocol, isUnicast: fixed.rtm_type == UInt8(RTN_UNICAST),
+                                 isDescribable: !nexthops.isEmpty && flow >> 16 == 0)
             }
         }
     }
@@ -76,7 +86,7 @@ struct RouteNetlink {
                                         rtm_type: UInt8(RTN_UNICAST), rtm_flags: 0))
             header.put(Int32(RTA_TABLE.rawValue), u32: route.table)
             if route.destination.length > 0 { header.put(Int32(RTA_DST.rawValue), bytes: route.destination.address.bytes) }
-            if let realm = route.realm { header.put(Int32(RTA_FLOW.rawValue), u32: UInt32(realm)) }
+            if let realm = route.realm, route.family == .ipv4 { header.put(Int32(RTA_FLOW.rawValue), u32: UInt32(realm)) }
             if route.isMultipath {
                 RouteMultipath.put(route.nexthops, indexes: indexes, into: header)
             } else {

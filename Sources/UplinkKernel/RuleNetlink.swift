@@ -25,12 +25,16 @@ struct RuleNetlink {
         return messages.filter { $0.type == UInt16(RTM_NEWRULE) }.compactMap { message in
             message.withHeader { header -> LiveRule? in
                 let fixed = UnsafeRawPointer(header).advanced(by: MemoryLayout<nlmsghdr>.size).loadUnaligned(as: fib_rule_hdr.self)
+                guard fixed.family == UInt8(family.addressFamily) else { return nil }
                 let attributes = NetlinkAttributes(header, headerSize: MemoryLayout<fib_rule_hdr>.size)
                 let priority = attributes.u32(Int32(FRA_PRIORITY)) ?? 0
                 let tag = attributes.u8(Int32(FRA_PROTOCOL)) ?? 0
                 // uplinkctl writes plain lookups by mark or by source: anything more is another kind of rule.
-                let source = attributes.bytes(Int32(FRA_SRC)).flatMap(IPAddress.init(bytes:)).flatMap { IPPrefix(address: $0, length: Int(fixed.src_len)) }
-                let plain = fixed.action == UInt8(FR_ACT_TO_TBL) && (fixed.src_len == 0 || source != nil) && fixed.dst_len == 0 && fixed.tos == 0
+                let sourceBytes = attributes.bytes(Int32(FRA_SRC))
+                let source = sourceBytes.flatMap(IPAddress.init(bytes:)).flatMap { IPPrefix(address: $0, length: Int(fixed.src_len)) }
+                // `from 10.0.0.5/24` (host bits set) is not a prefix we could write or delete by.
+                let exactSource = source.map { $0.address.bytes == sourceBytes } ?? false
+                let plain = fixed.action == UInt8(FR_ACT_TO_TBL) && (fixed.src_len == 0 || exactSource) && fixed.dst_len == 0 && fixed.tos == 0
                     && attributes.types.isSubset(of: Self.plainAttributes)
                 let mark = attributes.u32(Int32(FRA_FWMARK))
                 let mask = attributes.u32(Int32(FRA_FWMASK))

@@ -38,8 +38,8 @@ struct ApplyCommand: ParsableCommand {
             return
         }
         let (kernel, store) = try kernelOptions.open()
-        let desired = Planner.plan(loaded, addresses: try planFacts(kernel))
         do {
+            let desired = Planner.plan(loaded, addresses: try planFacts(kernel))
             let (live, record) = try liveState(kernel, store, desired: desired)
             let routing = try kernel.routingState()
             let problems = Preflight.problems(loaded, interfaces: kernel.routing.links,

@@ -15,8 +15,8 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let loaded = try config.load()
         let (kernel, store) = try kernelOptions.open()
-        let desired = Planner.plan(loaded, addresses: try planFacts(kernel))
         do {
+            let desired = Planner.plan(loaded, addresses: try planFacts(kernel))
             let (live, record) = try liveState(kernel, store, desired: desired)
             let counters = try kernel.counters()
             let report = StatusReport(desired: desired, live: live, record: record, interfaces: kernel.routing.links,

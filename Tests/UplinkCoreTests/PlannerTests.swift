@@ -79,7 +79,9 @@ struct PlannerTests {
         #expect(NftText.mapElements(state.nftables.map(named: "policy-v6-2")!) == "udp . 53 : return")
         // The subset: 2:1 over up2 and up3 in IPv4; only up2 carries IPv6.
         #expect(NftText.mapElements(state.nftables.map(named: "pick-v4-4")!) == "0 : goto new-up2, 1 : goto new-up3, 2 : goto new-up2")
-        #expect(NftText.mapElements(state.nftables.map(named: "pick-v6-4")!) == "0 : goto new-up2")
+        // Only up2 carries IPv6: a subset of one goes straight to it, no pick chain.
+        #expect(state.nftables.map(named: "pick-v6-4") == nil)
+        #expect(NftText.mapElements(state.nftables.map(named: "policy-v6-3")!) == "2001:2:0:200::/64 : goto new-up2")
         #expect(NftText.mapElements(state.nftables.map(named: "slots-v6")!) == "0 : goto new-up1, 1 : goto new-up2")
     }
 
@@ -143,5 +145,21 @@ struct PlannerTests {
         #expect(NftText.mapElements(state.nftables.map(named: "inbound")!)
                 == "\"up1\" : goto in-up1, \"up2\" : goto in-up2, \"up3\" : goto in-up3")
         #expect(Self.chain(state, "in-up2") == ["ct state != new return", "ct mark set ct mark & 0xffff00ff | 0x200"])
+    }
+
+    /// Two uplinks on one segment: neither can claim a connection by its interface or address.
+    @Test func aSharedInterfaceGetsNoInboundMarkAndNoFromRules() {
+        var config = Self.config([])
+        config.uplinks[1].interface = "up1"
+        let state = Planner.plan(config, addresses: LinkAddresses(["up1": [IPAddress("198.18.1.2")!], "up3": [IPAddress("198.18.3.2")!]]))
+        #expect(NftText.mapElements(state.nftables.map(named: "inbound")!) == "\"up3\" : goto in-up3")
+        #expect(state.rules.compactMap(\.source).map(\.description) == ["198.18.3.2", "198.18.3.2"])
+    }
+
+    /// A socket bound to the address of the main default route's uplink looks unbound: only the
+    /// other uplinks are recognised by realm.
+    @Test func theMainDefaultUplinkIsNotInTheBoundMap() {
+        let state = Planner.plan(Self.config([]), addresses: LinkAddresses([:], mainDefaultInterfaces: ["up1"]))
+        #expect(NftText.mapElements(state.nftables.map(named: "bound-v4")!) == "2 : goto new-up2, 3 : goto new-up3")
     }
 }

@@ -317,6 +317,8 @@ public enum ConfigParser {
             return "uplink name '\(name)' contains \(bad == " " ? "a space" : "'\(bad)'"); \(allowed)"
         }
         if name.count > 15 { return "uplink name '\(name)' is \(name.count) characters long; \(allowed)" }
+        // It names the multipath target's chains and counter (via-ecmp, new-ecmp, conns-ecmp).
+        if name == "ecmp" { return "uplink name 'ecmp' is reserved for the multipath route of 'balance: ecmp'; choose another name" }
         return nil
     }
 

@@ -17,17 +17,29 @@ public enum Preflight {
                 let family = gateway.family == .ipv4 ? "IPv4" : "IPv6"
                 problems.append("uplink \(uplink.name): gateway \(gateway) is not on a network of \(uplink.interface) (it has \(networks.isEmpty ? "no \(family) address" : networks))")
             }
-            for rule in foreignRules where rule.table == uplink.table {
-                problems.append("uplink \(uplink.name): table \(RoutingTable.name(uplink.table)) is already used by a rule that is not ours (\(shellCommand(IPCommands.rule(rule)).replacingOccurrences(of: " protocol 117", with: ""))); choose another with `table:`")
-            }
-            if foreignRoutes.contains(where: { $0.table == uplink.table }) {
-                problems.append("uplink \(uplink.name): table \(RoutingTable.name(uplink.table)) already holds routes that are not ours (ip route show table \(uplink.table)); choose another with `table:`")
-            }
-            let ours = MarkedBits(value: uplink.mark, mask: config.markMask)
-            for rule in foreignRules where rule.priority <= config.rulePriority {
-                guard let mark = rule.fwmark, Self.catches(rule, mark, ours) else { continue }
-                problems.append("uplink \(uplink.name): mark \(ours) is already used by a rule that is not ours (priority \(rule.priority), \(rule.inverted ? "not " : "")fwmark \(mark)); choose another mark-mask or mark")
-            }
+            problems += clashes("uplink \(uplink.name)", table: uplink.table, tableKey: "table", mark: uplink.mark, config, foreignRules, foreignRoutes)
+        }
+        if let ecmp = config.ecmp {
+            problems += clashes("the multipath route (balance: ecmp)", table: ecmp.table, tableKey: "ecmp-table", mark: ecmp.mark, config, foreignRules, foreignRoutes)
+        }
+        return problems
+    }
+
+    /// A table of ours that foreign rules or routes already use, or a mark of ours that a
+    /// foreign fwmark rule in front of ours would catch.
+    static func clashes(_ owner: String, table: UInt32, tableKey: String, mark: UInt32, _ config: Config,
+                        _ foreignRules: [RoutingRule], _ foreignRoutes: [Route]) -> [String] {
+        var problems: [String] = []
+        for rule in foreignRules where rule.table == table {
+            problems.append("\(owner): table \(RoutingTable.name(table)) is already used by a rule that is not ours (\(shellCommand(IPCommands.rule(rule)).replacingOccurrences(of: " protocol 117", with: ""))); choose another with `\(tableKey):`")
+        }
+        if foreignRoutes.contains(where: { $0.table == table }) {
+            problems.append("\(owner): table \(RoutingTable.name(table)) already holds routes that are not ours (ip route show table \(table)); choose another with `\(tableKey):`")
+        }
+        let ours = MarkedBits(value: mark, mask: config.markMask)
+        for rule in foreignRules where rule.priority <= config.rulePriority {
+            guard let foreign = rule.fwmark, Self.catches(rule, foreign, ours) else { continue }
+            problems.append("\(owner): mark \(ours) is already used by a rule that is not ours (priority \(rule.priority), \(rule.inverted ? "not " : "")fwmark \(foreign)); choose another mark-mask or mark")
         }
         return problems
     }

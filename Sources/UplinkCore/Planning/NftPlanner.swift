@@ -18,6 +18,7 @@ struct NftPlanner {
     static let knownMap = "known"
     static let inboundMap = "inbound"
     static let ecmpName = "ecmp"
+    static let ecmpCounter = "conns-\(ecmpName)"
     static let boundMap = "bound-v4"
     static let localChain = "local-v4"
     /// The jhash seed: fixed, so that the plan is the same every time and a re-apply keeps
@@ -42,7 +43,7 @@ struct NftPlanner {
         var targets = uplinks.map { (name: $0.uplink.name, mark: $0.uplink.mark, counter: $0.connectionCounter) }
         if let ecmp = config.ecmp {
             chains.append(viaChain(Self.ecmpName, mark: ecmp.mark))
-            targets.append((Self.ecmpName, ecmp.mark, "conns-\(Self.ecmpName)"))
+            targets.append((Self.ecmpName, ecmp.mark, Self.ecmpCounter))
         }
         chains += targets.map { newConnectionChain($0.name, mark: $0.mark, counter: $0.counter) }
         chains += uplinks.map(inboundChain)
@@ -166,8 +167,11 @@ struct NftPlanner {
         })
     }
 
+    /// An interface two uplinks share (two routers on one segment) cannot say which one a
+    /// connection came by: it gets no inbound mark, and its replies follow the main table.
     private func inboundMap() -> NftVerdictMap {
-        NftVerdictMap(name: Self.inboundMap, typeof: .fields([.inputInterfaceName]), elements: uplinks.map {
+        let alone = uplinks.filter { planned in uplinks.count { $0.uplink.interface == planned.uplink.interface } == 1 }
+        return NftVerdictMap(name: Self.inboundMap, typeof: .fields([.inputInterfaceName]), elements: alone.map {
             .init(key: [.interfaceName($0.uplink.interface)], verdict: .goto(Self.inboundChainName($0.uplink.name)))
         })
     }

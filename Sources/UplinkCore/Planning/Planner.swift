@@ -41,6 +41,8 @@ public enum Planner {
                                      inverted: true, table: RoutingTable.main, suppressPrefixLength: 0))
             for uplink in config.uplinks where uplink.carries(family) {
                 rules.append(RoutingRule(family: family, priority: p, fwmark: MarkedBits(value: uplink.mark, mask: config.markMask), table: uplink.table))
+                // An address on an interface two uplinks share belongs to neither alone.
+                guard config.uplinks.count(where: { $0.interface == uplink.interface }) == 1 else { continue }
                 for address in addresses.addresses(of: uplink.interface, family: family) {
                     let host = IPPrefix(address: address, length: family.bitCount)!
                     rules.append(RoutingRule(priority: p - 1, source: host, table: RoutingTable.main, suppressPrefixLength: 0))

@@ -11,6 +11,8 @@ struct PolicyCompiler {
     let family: IPFamily
     let tail: (IPFamily, [(name: String, weight: Int)], String) -> (rule: NftRule, map: NftVerdictMap?)
 
+    static let mapPrefix = "policy-"
+
     struct Output {
         var rules: [NftRule] = []
         var maps: [NftVerdictMap] = []
@@ -27,9 +29,11 @@ struct PolicyCompiler {
     func compile() -> Output {
         var output = Output()
         var run: Run?
+        var runs = 0
         func close() {
             guard let current = run else { return }
-            let name = "policy-\(NftPlanner.suffix(family))-\(output.maps.count { $0.name.hasPrefix("policy-") } + 1)"
+            runs += 1
+            let name = "\(Self.mapPrefix)\(NftPlanner.suffix(family))-\(runs)"
             output.maps.append(NftVerdictMap(name: name, typeof: .fields(current.fields), elements: current.elements))
             output.rules.append(NftRule([], [], .map(.fields(current.fields), map: name)))
             run = nil
@@ -93,6 +97,7 @@ struct PolicyCompiler {
         case .balance(let shares):
             let members = shares.filter { config.uplink(named: $0.uplink)?.carries(family) == true }.map { ($0.uplink, $0.weight) }
             if members.isEmpty { return .return }
+            if members.count == 1 { return .goto(NftPlanner.newChainName(members[0].0)) }
             let name = "pick-\(NftPlanner.suffix(family))-\(entry)"
             let picked = tail(family, members, name)
             output.maps += picked.map.map { [$0] } ?? []
@@ -106,14 +111,15 @@ struct PolicyCompiler {
     }
 
     /// A field value as the numbers it covers: two keys overlap when every field's ranges do.
-    /// Interface names compare by a hash (equal names, equal ranges; a collision only splits a map).
+    /// An interface name (at most 15 bytes) is its bytes read as one number: exact, and the same
+    /// in every run.
     private static func span(_ value: NftFieldValue) -> ClosedRange<UInt128> {
         switch value {
         case .number(let number): return UInt128(number)...UInt128(number)
         case .transportProtocol(let number): return UInt128(number)...UInt128(number)
         case .ports(let range): return UInt128(range.lower)...UInt128(range.upper)
         case .interfaceName(let name):
-            let code = UInt128(truncatingIfNeeded: UInt64(bitPattern: Int64(name.hashValue)))
+            let code = name.utf8.prefix(16).reduce(UInt128(0)) { $0 << 8 | UInt128($1) }
             return code...code
         case .prefix(let prefix):
             let low = prefix.address.bytes.reduce(UInt128(0)) { $0 << 8 | UInt128($1) }

@@ -46,7 +46,7 @@ public struct StatusReport: Sendable {
 
     public init(desired: DesiredState, live: LiveState, record: SysctlRecord, interfaces: [String: InterfaceState], counters: [String: Count]) {
         let changes = StateDiff.changes(from: live, to: desired, record: record)
-        let policyMaps = desired.nftables.maps.filter { $0.name.hasPrefix("policy-") }
+        let policyMaps = desired.nftables.maps.filter { $0.name.hasPrefix(PolicyCompiler.mapPrefix) }
         let uplinks = desired.uplinks.map { planned -> UplinkLine in
             let uplink = planned.uplink
             let state: String
@@ -64,11 +64,9 @@ public struct StatusReport: Sendable {
         summary = Summary(installed: live.nftables != nil || !live.rules.isEmpty, inSync: changes.isEmpty,
                           differences: changes.lines.count, balance: desired.balance.rawValue,
                           uplinks: uplinks,
-                          ecmpConnections: desired.nftables.counters.contains(Self.ecmpCounter) ? counters[Self.ecmpCounter]?.packets ?? 0 : nil,
+                          ecmpConnections: desired.balance == .ecmp ? counters[NftPlanner.ecmpCounter]?.packets ?? 0 : nil,
                           policyMaps: policyMaps.count, policyElements: policyMaps.map(\.elements.count).reduce(0, +))
     }
-
-    static let ecmpCounter = "conns-ecmp"
 
     public var json: String {
         let encoder = JSONEncoder()

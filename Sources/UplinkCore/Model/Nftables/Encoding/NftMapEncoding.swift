@@ -98,7 +98,7 @@ extension NftSetEncoding {
     static func mapElements(_ elements: [NftSetElement], typeof: NftMapTypeof) -> [NftVerdictMap.Element]? {
         guard case .fields(let fields) = typeof else {
             return elements.map { element -> NftVerdictMap.Element? in
-                guard element.keyEnd == nil, !element.intervalEnd, let key = NftRuleDecoding.Reader.value(element.key),
+                guard element.keyEnd == nil, !element.intervalEnd, element.userdata == nil, let key = NftRuleDecoding.Reader.value(element.key),
                       let verdict = element.verdict.map(verdict) else { return nil }
                 return NftVerdictMap.Element(key: key, verdict: verdict)
             }.allOrNothing()
