@@ -21,7 +21,8 @@ public final class RoutingKernel {
 
     /// Every rule and route of the families (both unless told), from one dump each per family,
     /// sorted into ours and foreign.
-    public func snapshot(_ families: [IPFamily] = IPFamily.allCases) throws -> RoutingSnapshot {
+    public func snapshot() throws -> RoutingSnapshot {
+        let families = IPFamily.allCases
         let rules = try families.flatMap { try RuleNetlink(socket: socket).dump($0) }
         let routes = try families.flatMap { try RouteNetlink(socket: socket, interfaces: interfaces).dump($0) }
         return RoutingSnapshot(

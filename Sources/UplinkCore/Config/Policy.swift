@@ -93,12 +93,12 @@ public enum IPProtocolNumber {
         }
     }
 
-    /// The family a protocol exists in, if only one.
-    public static func family(_ number: UInt8) -> IPFamily? {
+    /// Whether the protocol exists in the family: icmp only in IPv4, icmpv6 only in IPv6.
+    public static func exists(_ number: UInt8, in family: IPFamily) -> Bool {
         switch number {
-        case icmp: return .ipv4
-        case icmpv6: return .ipv6
-        default: return nil
+        case icmp: return family == .ipv4
+        case icmpv6: return family == .ipv6
+        default: return true
         }
     }
 }

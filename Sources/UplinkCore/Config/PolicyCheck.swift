@@ -89,7 +89,7 @@ public enum PolicyCoverage {
 
     /// The entry's protocols that exist in `family` (icmp only in IPv4, icmpv6 only in IPv6).
     static func protocols(_ match: PolicyMatch, in family: IPFamily) -> [UInt8] {
-        match.protocols.filter { IPProtocolNumber.family($0).map { $0 == family } ?? true }
+        match.protocols.filter { IPProtocolNumber.exists($0, in: family) }
     }
 
     /// An empty earlier list matches anything; an empty later list matches anything too, which

@@ -75,7 +75,7 @@ struct PolicyCompiler {
             result.append((field, AddressRange.merged(here).flatMap(\.prefixes).map(NftFieldValue.prefix)))
         }
         if !match.protocols.isEmpty {
-            let here = match.protocols.filter { IPProtocolNumber.family($0).map { $0 == family } ?? true }
+            let here = PolicyCoverage.protocols(match, in: family)
             if here.isEmpty { return nil }
             result.append((.transportProtocol, here.uniqued().sorted().map(NftFieldValue.transportProtocol)))
         }

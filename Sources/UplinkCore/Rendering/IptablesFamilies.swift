@@ -75,7 +75,7 @@ struct IptablesFamilies {
         key.allSatisfy { value in
             switch value {
             case .prefix(let prefix): return prefix.family == family
-            case .transportProtocol(let number): return IPProtocolNumber.family(number).map { $0 == family } ?? true
+            case .transportProtocol(let number): return IPProtocolNumber.exists(number, in: family)
             case .number, .interfaceName, .ports: return true
             }
         }
