@@ -46,10 +46,12 @@ struct LabTrafficTests {
 
     @Test("new connections take the uplinks in slot order", arguments: cases, DryRunFormat.allCases)
     func slotOrder(_ labCase: Case, format: DryRunFormat) throws {
-        let state = Planner.plan(try labCase.config())
-        // Uplink N is slot index N-1, as the lab numbers its uplinks in config order.
-        let order = smoothSlotOrder(weights: state.uplinks.map(\.slots)).map { $0 + 1 }
+        let config = try labCase.config()
         try Lab.with { lab in
+            // The script apply would write for this host: its addresses and main default route.
+            let state = Planner.plan(config, addresses: try lab.hostAddresses())
+            // Uplink N is slot index N-1, as the lab numbers its uplinks in config order.
+            let order = smoothSlotOrder(weights: state.uplinks.map(\.slots)).map { $0 + 1 }
             let complaints = try lab.run(script: DryRun.script(state, format: format))
             #expect(complaints.isEmpty, "the script complained:\n\(complaints)")
             for batch in try lab.slotOrderBatches(order) {
@@ -68,9 +70,10 @@ struct LabTrafficTests {
     /// gets slot 2. If that limit is lifted, the last expectation changes.
     @Test("connections to the LAN stay direct, but take a slot", arguments: DryRunFormat.allCases)
     func lanStaysDirect(format: DryRunFormat) throws {
-        let state = Planner.plan(try Self.cases[0].config())
-        let order = smoothSlotOrder(weights: state.uplinks.map(\.slots)).map { $0 + 1 }
+        let config = try Self.cases[0].config()
         try Lab.with { lab in
+            let state = Planner.plan(config, addresses: try lab.hostAddresses())
+            let order = smoothSlotOrder(weights: state.uplinks.map(\.slots)).map { $0 + 1 }
             let complaints = try lab.run(script: DryRun.script(state, format: format))
             #expect(complaints.isEmpty, "the script complained:\n\(complaints)")
 

@@ -27,11 +27,29 @@ if transport not in ("tcp", "udp") or not 0 <= count <= MAX_COUNT or len(sources
 family = socket.AF_INET6 if ":" in address else socket.AF_INET
 
 
+used_ports = set()
+
+
+def fresh_udp_socket(source):
+    """A UDP socket on a source port this run has not used: conntrack keeps a finished UDP
+    flow for 30 s, and a datagram on its tuple would follow it instead of opening a new
+    connection. The kernel picks ports at random, so a repeat is rare; retry a bounded time."""
+    for _ in range(100):
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        sock.bind((source or ("::" if family == socket.AF_INET6 else "0.0.0.0"), 0))
+        port = sock.getsockname()[1]
+        if port not in used_ports:
+            used_ports.add(port)
+            return sock
+        sock.close()
+    sys.exit("no unused source port in 100 tries")
+
+
 def ask(source):
     kind = socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM
-    with socket.socket(family, kind) as sock:
+    with (socket.socket(family, kind) if transport == "tcp" else fresh_udp_socket(source)) as sock:
         sock.settimeout(TIMEOUT)
-        if source:
+        if source and transport == "tcp":
             sock.bind((source, 0))
         if transport == "tcp":
             sock.connect((address, port))
