@@ -4,6 +4,9 @@ import UplinkCore
 /// The model's expressions to libnftnl's and back: the only place that knows libnftnl's
 /// attribute names for each expression.
 enum NftExpressionNetlink {
+    /// `fib daddr . mark`: the lookup a forwarded packet's own routing makes, bar `iif` rules.
+    static let routeLookupFlags = UInt32(NFTA_FIB_F_DADDR.rawValue | NFTA_FIB_F_MARK.rawValue)
+
     /// A new libnftnl expression; the caller hands it to a rule, which frees it.
     static func make(_ expression: NftExpression) -> OpaquePointer {
         func new(_ name: String) -> OpaquePointer { nftnl_expr_alloc(name)! }
@@ -65,6 +68,10 @@ enum NftExpressionNetlink {
             let e = new("fib"); u32(e, NFTNL_EXPR_FIB_DREG, register)
             u32(e, NFTNL_EXPR_FIB_RESULT, UInt32(NFT_FIB_RESULT_ADDRTYPE.rawValue))
             u32(e, NFTNL_EXPR_FIB_FLAGS, UInt32(NFTA_FIB_F_DADDR.rawValue)); return e
+        case let .fibRouteInterfaceName(register):
+            let e = new("fib"); u32(e, NFTNL_EXPR_FIB_DREG, register)
+            u32(e, NFTNL_EXPR_FIB_RESULT, UInt32(NFT_FIB_RESULT_OIFNAME.rawValue))
+            u32(e, NFTNL_EXPR_FIB_FLAGS, Self.routeLookupFlags); return e
         case let .numberGenerator(generator, modulus, register):
             let e = new("numgen"); u32(e, NFTNL_EXPR_NG_DREG, register); u32(e, NFTNL_EXPR_NG_MODULUS, modulus)
             u32(e, NFTNL_EXPR_NG_TYPE, generator == .inc ? UInt32(NFT_NG_INCREMENTAL.rawValue) : UInt32(NFT_NG_RANDOM.rawValue))
@@ -129,9 +136,14 @@ enum NftExpressionNetlink {
                   let code = NftVerdictCode(code: Int32(bitPattern: u32(NFTNL_EXPR_IMM_VERDICT)), chain: str(NFTNL_EXPR_IMM_CHAIN)) else { return unknown }
             return .verdict(code)
         case "fib":
-            guard u32(NFTNL_EXPR_FIB_RESULT) == UInt32(NFT_FIB_RESULT_ADDRTYPE.rawValue),
-                  u32(NFTNL_EXPR_FIB_FLAGS) == UInt32(NFTA_FIB_F_DADDR.rawValue) else { return unknown }
-            return .fibDestinationType(register: u32(NFTNL_EXPR_FIB_DREG))
+            switch (u32(NFTNL_EXPR_FIB_RESULT), u32(NFTNL_EXPR_FIB_FLAGS)) {
+            case (UInt32(NFT_FIB_RESULT_ADDRTYPE.rawValue), UInt32(NFTA_FIB_F_DADDR.rawValue)):
+                return .fibDestinationType(register: u32(NFTNL_EXPR_FIB_DREG))
+            case (UInt32(NFT_FIB_RESULT_OIFNAME.rawValue), Self.routeLookupFlags):
+                return .fibRouteInterfaceName(register: u32(NFTNL_EXPR_FIB_DREG))
+            default:
+                return unknown
+            }
         case "numgen":
             guard !has(NFTNL_EXPR_NG_OFFSET) || u32(NFTNL_EXPR_NG_OFFSET) == 0 else { return unknown }
             let generator: NumberGenerator = u32(NFTNL_EXPR_NG_TYPE) == UInt32(NFT_NG_INCREMENTAL.rawValue) ? .inc : .random

@@ -30,7 +30,7 @@ public final class RoutingKernel {
             unknownOwnedRules: rules.filter { $0.isOurs && !$0.isPlain }.map {
                 UnknownRule(priority: $0.rule.priority, table: $0.rule.table, message: $0.message)
             },
-            foreignRules: rules.filter { !$0.isOurs }.map(\.rule),
+            foreignRules: rules.filter { !$0.isOurs }.map(\.foreign),
             ownedRoutes: routes.filter(\.isOurs).map(\.route).sorted(),
             foreignRoutes: routes.filter { !$0.isOurs }.map(\.route))
     }
@@ -57,7 +57,7 @@ public struct RoutingSnapshot {
     /// Rules with our tag that are not of the kind uplinkctl writes: ours to remove.
     public let unknownOwnedRules: [UnknownRule]
     /// Rules of other programs: never changed, but checked for clashes.
-    public let foreignRules: [RoutingRule]
+    public let foreignRules: [ForeignRule]
     public let ownedRoutes: [Route]
     /// Routes of other programs (any type) in every table: never changed, checked for clashes.
     public let foreignRoutes: [Route]

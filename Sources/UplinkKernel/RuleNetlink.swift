@@ -8,6 +8,8 @@ import UplinkCore
 /// exactly.
 struct LiveRule {
     let rule: RoutingRule
+    /// Every selector and the action, for a rule of another program.
+    let foreign: ForeignRule
     let isPlain: Bool
     let protocolTag: UInt8
     let message: [UInt8]
@@ -48,9 +50,58 @@ struct RuleNetlink {
                     inverted: fixed.flags & UInt32(FIB_RULE_INVERT) != 0,
                     table: attributes.u32(Int32(FRA_TABLE)) ?? UInt32(fixed.table),
                     suppressPrefixLength: suppress)
-                return LiveRule(rule: rule, isPlain: plain, protocolTag: tag, message: message.bytes)
+                let foreign = Self.foreignRule(family: family, fixed, attributes, priority: priority, suppress: suppress)
+                return LiveRule(rule: rule, foreign: foreign, isPlain: plain, protocolTag: tag, message: message.bytes)
             }
         }
+    }
+
+    /// A rule as `ip rule show` describes it (iproute2's print_rule, in its order).
+    static func foreignRule(family: IPFamily, _ fixed: fib_rule_hdr, _ attributes: NetlinkAttributes, priority: UInt32,
+                            suppress: Int?) -> ForeignRule {
+        func prefix(_ type: Int32, _ length: UInt8) -> String? {
+            guard let bytes = attributes.bytes(type), let address = IPAddress(bytes: bytes) else { return nil }
+            return length == family.bitCount ? address.description : "\(address)/\(length)"
+        }
+        func range(_ type: Int32, _ size: Int) -> String? {
+            guard let bytes = attributes.bytes(type), bytes.count == 2 * size else { return nil }
+            let (low, high) = bytes.withUnsafeBytes { raw in
+                size == 4 ? (UInt64(raw.loadUnaligned(as: UInt32.self)), UInt64(raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+                    : (UInt64(raw.loadUnaligned(as: UInt16.self)), UInt64(raw.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
+            }
+            return low == high ? String(low) : "\(low)-\(high)"
+        }
+        var selectors = ["from " + (prefix(Int32(FRA_SRC), fixed.src_len) ?? "all")]
+        if let destination = prefix(Int32(FRA_DST), fixed.dst_len) { selectors.append("to \(destination)") }
+        if fixed.tos != 0 { selectors.append("tos \(hex(UInt32(fixed.tos)))") }
+        let mark = attributes.u32(Int32(FRA_FWMARK))
+        let mask = attributes.u32(Int32(FRA_FWMASK))
+        var fwmark: MarkedBits?
+        if mark != nil || mask != nil {
+            let bits = MarkedBits(value: (mark ?? 0) & (mask ?? .max), mask: mask ?? .max)
+            fwmark = bits
+            selectors.append(bits.mask == .max ? "fwmark \(hex(bits.value))" : "fwmark \(bits)")
+        }
+        let input = attributes.string(Int32(FRA_IIFNAME))
+        if let input { selectors.append("iif \(input)") }
+        if let output = attributes.string(Int32(FRA_OIFNAME)) { selectors.append("oif \(output)") }
+        if attributes.u8(Int32(FRA_L3MDEV)) == 1 { selectors.append("l3mdev") }
+        if let users = range(Int32(FRA_UID_RANGE), 4) { selectors.append("uidrange \(users.contains("-") ? users : "\(users)-\(users)")") }
+        if let proto = attributes.u8(Int32(FRA_IP_PROTO)) { selectors.append("ipproto \(IPProtocolNumber.name(proto) ?? String(proto))") }
+        if let ports = range(Int32(FRA_SPORT_RANGE), 2) { selectors.append("sport \(ports)") }
+        if let ports = range(Int32(FRA_DPORT_RANGE), 2) { selectors.append("dport \(ports)") }
+        let action: ForeignRule.Action
+        switch Int(fixed.action) {
+        case Int(FR_ACT_TO_TBL): action = .lookup(attributes.u32(Int32(FRA_TABLE)) ?? UInt32(fixed.table))
+        case Int(FR_ACT_GOTO): action = .other("goto \(attributes.u32(Int32(FRA_GOTO)).map(String.init) ?? "none")")
+        case Int(FR_ACT_NOP): action = .other("nop")
+        case Int(FR_ACT_BLACKHOLE): action = .other("blackhole")
+        case Int(FR_ACT_UNREACHABLE): action = .other("unreachable")
+        case Int(FR_ACT_PROHIBIT): action = .other("prohibit")
+        default: action = .other("action \(fixed.action)")
+        }
+        return ForeignRule(family: family, priority: priority, inverted: fixed.flags & UInt32(FIB_RULE_INVERT) != 0, fwmark: fwmark,
+                           inputInterface: input, selectors: selectors, action: action, suppressPrefixLength: suppress)
     }
 
     static let plainAttributes: Set<UInt16> = Set([FRA_PRIORITY, FRA_TABLE, FRA_FWMARK, FRA_FWMASK, FRA_SRC, FRA_SUPPRESS_PREFIXLEN, FRA_PROTOCOL].map { UInt16($0) })

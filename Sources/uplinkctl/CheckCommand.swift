@@ -1,5 +1,6 @@
 import ArgumentParser
 import UplinkCore
+import UplinkKernel
 
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -8,11 +9,15 @@ struct CheckCommand: ParsableCommand {
         discussion: """
             Prints every problem as FILE:LINE:COLUMN: error: MESSAGE, and every doubt (such as a policy entry \
             an earlier one already catches) as FILE:LINE:COLUMN: warning: MESSAGE. \
+            It also reads (never changes) the ip rules of this host, or of --netns: rules of other programs \
+            that come after uplinkctl's and send traffic elsewhere (a VPN's) are named, since the connections \
+            they route by another interface are left alone. \
             Exit 0 valid (warnings or not), 65 invalid, 66 missing file.
             """
     )
 
     @OptionGroup var config: ConfigArgument
+    @OptionGroup var kernelOptions: KernelOptions
 
     func run() throws {
         let loaded = try config.load()
@@ -21,5 +26,8 @@ struct CheckCommand: ParsableCommand {
         let count = loaded.policies.count
         let policies = count == 0 ? "" : "; \(count) policy entr\(count == 1 ? "y" : "ies")"
         print("\(config.path == "-" ? "<stdin>" : config.path): valid; \(loaded.balance.rawValue) over \(summary.joined(separator: ", "))\(policies)")
+        if let rules = kernelOptions.foreignRulesForCheck() {
+            for notice in RoutingNotice.notices(loaded, foreignRules: rules) { printError("uplinkctl: \(notice)") }
+        }
     }
 }

@@ -37,6 +37,18 @@ struct KernelOptions: ParsableArguments {
         }
     }
 
+    /// Other programs' ip rules, for check: read only, no lock. Nil (and the reason on stderr)
+    /// when they cannot be read.
+    func foreignRulesForCheck() -> [ForeignRule]? {
+        do {
+            if let namespace { try NetworkNamespace.enter(namespace) }
+            return try RoutingKernel(namespace: nil).snapshot().foreignRules
+        } catch {
+            printError("uplinkctl: note: the routing rules of \(namespace.map { "namespace \($0)" } ?? "this host") could not be read (\(error)); nothing is said about other policy routing")
+            return nil
+        }
+    }
+
     /// nf_tables `inet` nat chains need Linux 5.2; numgen, fib and named counters are older.
     static let minimumKernel = (5, 2)
 

@@ -105,10 +105,10 @@ struct ApplyLabTests {
                 // Break one of each by hand.
                 try must(["ip", "-n", lab.host, "rule", "del", "fwmark", "0x200/0xff00", "lookup", "111", "priority", "31000"])
                 try must(["ip", "-n", lab.host, "route", "del", "default", "table", "112"])
-                let listed = try must(["ip", "netns", "exec", lab.host, "nft", "-a", "list", "chain", "inet", "uplinkctl", "balance-v4"])
+                let listed = try must(["ip", "netns", "exec", lab.host, "nft", "-a", "list", "chain", "inet", "uplinkctl", "local-v4"])
                 let line = try #require(listed.split(separator: "\n").first { $0.contains("ct state != new return") })
                 let handle = String(line.split(separator: " ").last!)
-                try must(["ip", "netns", "exec", lab.host, "nft", "delete", "rule", "inet", "uplinkctl", "balance-v4", "handle", handle])
+                try must(["ip", "netns", "exec", lab.host, "nft", "delete", "rule", "inet", "uplinkctl", "local-v4", "handle", handle])
                 try must(["ip", "netns", "exec", lab.host, "nft", "delete", "element", "inet", "uplinkctl", "slots-v4", "{ 1 }"])
                 try must(["ip", "netns", "exec", lab.host, "sysctl", "-qw", "net.ipv4.conf.up1.rp_filter=1"])
                 // A rule with our tag but a selector uplinkctl never writes: ours, and not wanted.
@@ -118,7 +118,7 @@ struct ApplyLabTests {
                 #expect(diff.status == 1)
                 for needle in ["+ ip rule add fwmark 0x200/0xff00 lookup 111 priority 31000 protocol 117",
                                "+ ip route add default via 198.18.3.1 dev up3 table 112 proto 117 realm 3",
-                               "+ nft insert rule inet uplinkctl balance-v4 position", "ct state != new return",
+                               "+ nft insert rule inet uplinkctl local-v4 position", "ct state != new return",
                                "+ nft add element inet uplinkctl slots-v4 { 1 : goto new-up2 }",
                                "+ sysctl -w net.ipv4.conf.up1.rp_filter=2 # now 1",
                                "- ip rule del priority 31000 lookup 110 protocol 117 # with selectors uplinkctl does not write"] {

@@ -23,8 +23,8 @@ struct ApplyRefusalTests {
                 let lines = result.stderr.split(separator: "\n").map(String.init)
                 #expect(lines == [
                     "uplinkctl: uplink one: gateway 198.18.9.1 is not on a network of up1 (it has 198.18.1.0/24)",
-                    "uplinkctl: uplink one: table 110 is already used by a rule that is not ours (ip rule add fwmark 0x7/0xffffffff lookup 110 priority 500); choose another with `table:`",
-                    "uplinkctl: uplink two: mark 0x200/0xff00 is already used by a rule that is not ours (priority 600, fwmark 0x200/0xff00); choose another mark-mask or mark",
+                    "uplinkctl: uplink one: table 110 is already used by a rule that is not ours (ip rule 500: from all fwmark 0x7 lookup 110); choose another with `table:`",
+                    "uplinkctl: uplink two: mark 0x200/0xff00 is already used by a rule that is not ours (ip rule 600: from all fwmark 0x200/0xff00 lookup 300); choose another mark-mask or mark",
                     "uplinkctl: uplink three: interface up3 is down (ip link set up3 up)",
                     "uplinkctl: nothing was changed",
                 ], "\(result.stderr)")

@@ -104,7 +104,7 @@ struct ConfigParserTests {
 
     @Test func marksFitANonContiguousMask() throws {
         // The n-th value of the mask: the bits of n laid into the mask's bits, lowest first.
-        let config = try valid("mark-mask: 0x5\nuplinks:\n" + uplinks(3))
+        let config = try valid("mark-mask: 0xd\nuplinks:\n" + uplinks(3))
         #expect(config.uplinks.map(\.mark) == [0x1, 0x4, 0x5])
     }
 
@@ -121,9 +121,10 @@ struct ConfigParserTests {
     }
 
     @Test func fullMaskIsUsedUpExactly() throws {
-        // 0x3 holds three marks: 1, 2, 3.
-        let config = try valid("mark-mask: 0x3\nuplinks:\n" + uplinks(3))
-        #expect(config.uplinks.map(\.mark) == [1, 2, 3])
+        // 0x7 holds seven values: 1 to 6 for uplinks, 7 (every bit) for connections left alone.
+        let config = try valid("mark-mask: 0x7\nuplinks:\n" + uplinks(6))
+        #expect(config.uplinks.map(\.mark) == [1, 2, 3, 4, 5, 6])
+        #expect(config.leftAloneMark == 7)
     }
 
     // MARK: Derived tables

@@ -60,15 +60,14 @@ struct LabTrafficTests {
         }
     }
 
-    /// The exemption rule keeps a connection from the host to its LAN on the LAN: the LAN
-    /// client's echo server sees it arrive on eth0 from the host's own LAN address,
-    /// 198.18.200.1, so it left by lan0 unmasqueraded. Balanced onto an uplink it would have
-    /// gone to a gateway, which has no route to the LAN: a timeout.
+    /// A connection from the host to its LAN stays on the LAN: the LAN client's echo server
+    /// sees it arrive on eth0 from the host's own LAN address, 198.18.200.1, so it left by lan0
+    /// unmasqueraded. Balanced onto an uplink it would have gone to a gateway, which has no
+    /// route to the LAN: a timeout.
     ///
-    /// It still takes a round-robin slot (README, "The LAN and directly connected networks
-    /// stay direct"): after two connections to the LAN, the next connection to the server
-    /// gets slot 2. If that limit is lifted, the last expectation changes.
-    @Test("connections to the LAN stay direct, but take a slot", arguments: DryRunFormat.allCases)
+    /// Its route leaves by lan0, not by an uplink, so it is left alone and takes no round-robin
+    /// slot: after two connections to the LAN, the next connection to the server gets slot 0.
+    @Test("connections to the LAN stay direct and take no slot", arguments: DryRunFormat.allCases)
     func lanStaysDirect(format: DryRunFormat) throws {
         let config = try Self.cases[0].config()
         try Lab.with { lab in
@@ -82,7 +81,7 @@ struct LabTrafficTests {
                 #expect(seen == ["\(Lab.hostLanAddress) eth0"], "the LAN client saw \(transport) from \(seen), not from the host's LAN address")
             }
             let next = try lab.connections(from: .host, .udp, count: 1)
-            #expect(next == [order[2 % order.count]], "after two LAN connections the next one took uplink \(next), not slot 2's")
+            #expect(next == [order[0]], "after two LAN connections the next one took uplink \(next), not slot 0's")
         }
     }
 

@@ -29,7 +29,7 @@ struct NftBatchTests {
 /// (Fixtures/nft-debug/*.messages.txt: set definitions with their userdata and concatenation
 /// description, element lists, rules), set IDs aside.
 @Suite struct NftMessageBytesTests {
-    @Test(arguments: ["policies", "policies-hash"])
+    @Test(arguments: NftEncodingTests.fixtures)
     func messagesAreNftsBytes(fixture: String) throws {
         let table = try NftEncodingTests.table(fixture)
         let golden = try NftEncodingTests.fixture("\(fixture).messages.txt").split(separator: "\n").map(String.init)

@@ -30,9 +30,6 @@ struct PlannerTests {
             Policy(line: 4, match: PolicyMatch(protocols: [17], destinationPorts: [PortRange(53)]), action: .uplink("up1")),
         ]))
         #expect(Self.chain(state, "balance-v4") == [
-            "ct mark & 0xff00 vmap @known",
-            "ct state != new return",
-            "ip daddr @never-balanced-v4 return",
             "ip daddr vmap @policy-v4-1",
             "meta l4proto . th dport vmap @policy-v4-2",
             "numgen inc mod 3 vmap @slots-v4",
@@ -53,7 +50,7 @@ struct PlannerTests {
             Policy(line: 5, match: PolicyMatch(destinations: [Self.prefix("198.21.0.0/16")]), action: .uplink("up1")),
         ]))
         let rules = Self.chain(state, "balance-v4")
-        #expect(Array(rules[3...]) == ["ip daddr vmap @policy-v4-1", "ip daddr vmap @policy-v4-2", "return",
+        #expect(rules == ["ip daddr vmap @policy-v4-1", "ip daddr vmap @policy-v4-2", "return",
                                        "ip daddr vmap @policy-v4-3", "numgen inc mod 3 vmap @slots-v4"])
         #expect(state.nftables.map(named: "policy-v4-2")!.elements.count == 2)
     }
@@ -67,12 +64,11 @@ struct PlannerTests {
             Policy(line: 4, match: PolicyMatch(sources: [Self.prefix("198.18.200.0/24"), Self.prefix("2001:2:0:200::/64")]),
                    action: .balance([PolicyShare(uplink: "up2", weight: 2), PolicyShare(uplink: "up3", weight: 1)])),
         ], v6: true))
-        #expect(Self.chain(state, "balance-v4")[3...].elementsEqual([
+        #expect(Self.chain(state, "balance-v4").elementsEqual([
             "meta l4proto vmap @policy-v4-1", "meta l4proto . th dport vmap @policy-v4-2",
             "ip saddr vmap @policy-v4-3", "numgen inc mod 3 vmap @slots-v4",
         ]))
-        #expect(Self.chain(state, "balance-v6")[3...].elementsEqual([
-            "icmpv6 type 133-137 return",
+        #expect(Self.chain(state, "balance-v6").elementsEqual([
             "ip6 daddr vmap @policy-v6-1", "meta l4proto . th dport vmap @policy-v6-2",
             "ip6 saddr vmap @policy-v6-3", "numgen inc mod 2 vmap @slots-v6",
         ]))
@@ -106,8 +102,15 @@ struct PlannerTests {
         #expect(state.sysctls.map(\.key).contains("net.ipv6.conf.all.forwarding"))
         // Without local balancing, replies of inbound connections are still steered by their mark.
         #expect(Self.chain(state, "output") == ["ct mark & 0xff00 vmap @known"])
-        #expect(Self.chain(state, "prerouting") == ["iifname vmap @inbound", "fib daddr type local return",
-                                                    "meta nfproto ipv4 jump balance-v4", "meta nfproto ipv6 jump balance-v6"])
+        #expect(Self.chain(state, "prerouting") == ["iifname vmap @inbound", "meta nfproto ipv4 jump forwarded-v4",
+                                                    "meta nfproto ipv6 jump forwarded-v6"])
+        #expect(Self.chain(state, "forwarded-v6") == [
+            "ct mark & 0xff00 vmap @known", "ct state != new return", "ip6 daddr @never-balanced-v6 return",
+            "icmpv6 type 133-137 return", "fib daddr type local return",
+            "fib daddr . mark oifname @uplink-routes goto balance-v6", "goto left-alone",
+        ])
+        #expect(state.nftables.set(named: "uplink-routes")?.interfaceNames == ["up1", "up2", "up3"])
+        #expect(state.nftables.set(named: "uplink-interfaces") == nil)
     }
 
     @Test func ecmpMarksNewConnectionsForTheMultipathTable() {
@@ -122,7 +125,7 @@ struct PlannerTests {
         #expect(state.rules.contains(RoutingRule(priority: 31000, fwmark: MarkedBits(value: 0x400, mask: 0xff00), table: 113)))
         #expect(Self.chain(state, "balance-v4").suffix(2) == ["ip daddr vmap @policy-v4-1", "goto new-ecmp"])
         #expect(state.nftables.map(named: "slots-v4") == nil)
-        #expect(NftText.mapElements(state.nftables.map(named: "known")!).hasSuffix("0x400 : goto via-ecmp"))
+        #expect(NftText.mapElements(state.nftables.map(named: "known")!).hasSuffix("0x400 : goto via-ecmp, 0xff00 : return"))
         #expect(state.sysctls.map(\.key).contains("net.ipv4.fib_multipath_hash_policy"))
     }
 
@@ -139,8 +142,11 @@ struct PlannerTests {
         ])
         #expect(NftText.mapElements(state.nftables.map(named: "bound-v4")!) == "1 : goto new-up1, 2 : goto new-up2, 3 : goto new-up3")
         #expect(state.routes.map(\.realm) == [1, 2, 3])
-        #expect(Self.chain(state, "local-v4") == ["ct mark & 0xff00 vmap @known", "ct state != new return",
-                                                  "rt classid vmap @bound-v4", "goto balance-v4"])
+        #expect(Self.chain(state, "local-v4") == [
+            "ct mark & 0xff00 vmap @known", "ct state != new return", "ip daddr @never-balanced-v4 return", "oifname \"lo\" return",
+            "rt classid vmap @bound-v4", "oifname @uplink-interfaces goto balance-v4", "goto left-alone",
+        ])
+        #expect(Self.chain(state, "left-alone") == ["ct mark set ct mark & 0xffff00ff | 0xff00 counter name \"left-alone\""])
         #expect(Self.chain(state, "output") == ["meta nfproto ipv4 jump local-v4"])
         #expect(NftText.mapElements(state.nftables.map(named: "inbound")!)
                 == "\"up1\" : goto in-up1, \"up2\" : goto in-up2, \"up3\" : goto in-up3")

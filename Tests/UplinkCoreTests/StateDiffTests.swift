@@ -40,7 +40,7 @@ import Testing
         let changes = StateDiff.changes(from: Self.installed(before), to: after, record: SysctlRecord())
         #expect(changes.routesToAdd.isEmpty && changes.rulesToAdd.isEmpty && changes.rulesToDelete.isEmpty && changes.routesToDelete.isEmpty)
         #expect(changes.lines == [
-            "- nft delete rule inet uplinkctl balance-v4 handle 16 # numgen inc mod 3 vmap @slots-v4",
+            "- nft delete rule inet uplinkctl balance-v4 handle 14 # numgen inc mod 3 vmap @slots-v4",
             "- nft delete map inet uplinkctl slots-v4",
             "+ nft add map inet uplinkctl slots-v4 { typeof numgen inc mod 4 : verdict; elements = { 0 : goto new-a, 1 : goto new-b, 2 : goto new-a, 3 : goto new-c } }",
             "+ nft add rule inet uplinkctl balance-v4 numgen inc mod 4 vmap @slots-v4",
@@ -50,10 +50,10 @@ import Testing
     @Test func aRuleMissingInTheMiddleIsInsertedInPlace() throws {
         let state = try Self.plan(Self.threeEqual)
         var live = Self.installed(state)
-        let index = live.nftables!.chains.firstIndex { $0.name == "balance-v4" }!
+        let index = live.nftables!.chains.firstIndex { $0.name == "local-v4" }!
         live.nftables!.chains[index].rules.remove(at: 1)
         let changes = StateDiff.changes(from: live, to: state, record: SysctlRecord())
-        #expect(changes.lines == ["+ nft insert rule inet uplinkctl balance-v4 position 15 ct state != new return"])
+        #expect(changes.lines == ["+ nft insert rule inet uplinkctl local-v4 position 17 ct state != new return"])
     }
 
     @Test func removingAnUplinkRemovesOnlyItsObjects() throws {
@@ -108,13 +108,12 @@ import Testing
         ("0x100/0xffffffff", false, true),   // our bits, our value: takes our packets
         ("0x100/0xff00", false, true),
         ("0x200/0xff00", false, false),      // another value on our bits
-        ("0x4000/0x4000", false, false),     // bits outside our mask (kube-proxy's)
+        ("0x4000/0x4000", false, false),     // kube-proxy's masquerade bit: in our mask, but never in our marks
         ("0x200/0xff00", true, true),        // `not fwmark 0x200/0xff00` takes our 0x100
         ("0x100/0xff00", true, false),
     ])
     func foreignMarkRules(mark: String, inverted: Bool, clashes: Bool) throws {
         let parts = mark.split(separator: "/").map { UInt32($0.dropFirst(2), radix: 16)! }
-        let rule = RoutingRule(priority: 100, fwmark: MarkedBits(value: parts[0], mask: parts[1]), inverted: inverted, table: 300)
-        #expect(Preflight.catches(rule, rule.fwmark!, MarkedBits(value: 0x100, mask: 0xff00)) == clashes)
+        #expect(Preflight.catches(inverted: inverted, MarkedBits(value: parts[0], mask: parts[1]), MarkedBits(value: 0x100, mask: 0xff00)) == clashes)
     }
 }

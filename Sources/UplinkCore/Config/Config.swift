@@ -97,4 +97,8 @@ public struct Config: Sendable, Hashable, Codable {
     }
 
     public func uplink(named name: String) -> Uplink? { uplinks.first { $0.name == name } }
+
+    /// The conntrack mark of a new connection uplinkctl leaves alone because its route does
+    /// not leave by an uplink: every bit of the mask, a value no uplink may take.
+    public var leftAloneMark: UInt32 { markMask }
 }

@@ -242,6 +242,9 @@ public enum ConfigParser {
                 if let markMask, mark & ~markMask != 0 {
                     reader.error(node, "mark \(shown(mark, node)) has bits outside mark-mask \(hex(markMask)); uplinkctl only sets bits of its mask, so the mark must lie inside it (for example \(hex(depositBits(1, into: markMask) ?? markMask)))")
                     ok = false
+                } else if let markMask, mark == markMask {
+                    reader.error(node, "mark \(shown(mark, node)) is every bit of mark-mask \(hex(markMask)), the value uplinkctl gives connections it leaves alone (their route does not leave by an uplink); choose another mark inside the mask")
+                    ok = false
                 } else if let first = marks[mark] {
                     reader.error(node, "mark \(shown(mark, node)) is used by two uplinks (first at line \(reader.location(of: first).line)); each uplink needs its own mark")
                     ok = false
@@ -267,12 +270,14 @@ public enum ConfigParser {
         var uplinks: [Uplink] = []
         var nextMarkIndex: UInt32 = 1
         var nextTable = firstDerivedTable
+        // Every bit of the mask marks the connections left alone: never an uplink's.
+        marks[markMask] = drafts.first?.node
+        let room = (1 << markMask.nonzeroBitCount) - 2
         for (slot, draft) in drafts.enumerated() {
             var mark = draft.mark?.value
             while mark == nil {
                 guard let candidate = depositBits(nextMarkIndex, into: markMask), candidate != 0 else {
-                    let room = (1 << markMask.nonzeroBitCount) - 1
-                    reader.error(draft.node, "no mark left for uplink \(slot + 1): mark-mask \(hex(markMask)) has room for only \(room) mark\(room == 1 ? "" : "s") and there are \(drafts.count) uplinks; widen the mask (the default 0xff00 holds 255)")
+                    reader.error(draft.node, "no mark left for uplink \(slot + 1): mark-mask \(hex(markMask)) has room for only \(room) mark\(room == 1 ? "" : "s") and there are \(drafts.count) uplinks; widen the mask (the default 0xff00 holds 254)")
                     return nil
                 }
                 nextMarkIndex += 1
@@ -294,8 +299,7 @@ public enum ConfigParser {
         var ecmpMark: UInt32?
         while ecmpMark == nil {
             guard let candidate = depositBits(nextMarkIndex, into: markMask), candidate != 0 else {
-                let room = (1 << markMask.nonzeroBitCount) - 1
-                reader.error(ecmp.balanceNode, "no mark left for the ECMP route: mark-mask \(hex(markMask)) has room for only \(room) mark\(room == 1 ? "" : "s") and \(drafts.count) uplink\(drafts.count == 1 ? "" : "s") take \(drafts.count == 1 ? "it" : "them"); widen the mask (the default 0xff00 holds 255)")
+                reader.error(ecmp.balanceNode, "no mark left for the ECMP route: mark-mask \(hex(markMask)) has room for only \(room) mark\(room == 1 ? "" : "s") and \(drafts.count) uplink\(drafts.count == 1 ? "" : "s") take \(drafts.count == 1 ? "it" : "them"); widen the mask (the default 0xff00 holds 254)")
                 return nil
             }
             nextMarkIndex += 1

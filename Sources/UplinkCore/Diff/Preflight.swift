@@ -1,7 +1,7 @@
 /// What must hold before apply changes anything, checked against the kernel's facts so that a
 /// doomed apply stops with every problem named and nothing touched.
 public enum Preflight {
-    public static func problems(_ config: Config, interfaces: [String: InterfaceState], foreignRules: [RoutingRule],
+    public static func problems(_ config: Config, interfaces: [String: InterfaceState], foreignRules: [ForeignRule],
                                 foreignRoutes: [Route]) -> [String] {
         var problems: [String] = []
         for uplink in config.uplinks {
@@ -28,18 +28,18 @@ public enum Preflight {
     /// A table of ours that foreign rules or routes already use, or a mark of ours that a
     /// foreign fwmark rule in front of ours would catch.
     static func clashes(_ owner: String, table: UInt32, tableKey: String, mark: UInt32, _ config: Config,
-                        _ foreignRules: [RoutingRule], _ foreignRoutes: [Route]) -> [String] {
+                        _ foreignRules: [ForeignRule], _ foreignRoutes: [Route]) -> [String] {
         var problems: [String] = []
         for rule in foreignRules where rule.table == table {
-            problems.append("\(owner): table \(RoutingTable.name(table)) is already used by a rule that is not ours (\(shellCommand(IPCommands.rule(rule)).replacingOccurrences(of: " protocol 117", with: ""))); choose another with `\(tableKey):`")
+            problems.append("\(owner): table \(RoutingTable.name(table)) is already used by a rule that is not ours (\(rule.shown)); choose another with `\(tableKey):`")
         }
         if foreignRoutes.contains(where: { $0.table == table }) {
             problems.append("\(owner): table \(RoutingTable.name(table)) already holds routes that are not ours (ip route show table \(table)); choose another with `\(tableKey):`")
         }
         let ours = MarkedBits(value: mark, mask: config.markMask)
         for rule in foreignRules where rule.priority <= config.rulePriority {
-            guard let foreign = rule.fwmark, Self.catches(rule, foreign, ours) else { continue }
-            problems.append("\(owner): mark \(ours) is already used by a rule that is not ours (priority \(rule.priority), \(rule.inverted ? "not " : "")fwmark \(foreign)); choose another mark-mask or mark")
+            guard let foreign = rule.fwmark, Self.catches(inverted: rule.inverted, foreign, ours) else { continue }
+            problems.append("\(owner): mark \(ours) is already used by a rule that is not ours (\(rule.shown)); choose another mark-mask or mark")
         }
         return problems
     }
@@ -55,10 +55,10 @@ extension Preflight {
 
     /// Whether a foreign fwmark rule in front of ours would take packets carrying our mark: it
     /// looks at bits of our mask, and on those bits it matches our value (or, for `not`, does not).
-    static func catches(_ rule: RoutingRule, _ mark: MarkedBits, _ ours: MarkedBits) -> Bool {
+    static func catches(inverted: Bool, _ mark: MarkedBits, _ ours: MarkedBits) -> Bool {
         let shared = mark.mask & ours.mask
         guard shared != 0 else { return false }
         let agrees = (ours.value ^ mark.value) & shared == 0
-        return rule.inverted ? !agrees : agrees
+        return inverted ? !agrees : agrees
     }
 }

@@ -1,12 +1,17 @@
 /// Plans the `inet uplinkctl` table.
 ///
-/// Packet path: the hooks jump to `balance-v4` or `balance-v6`. A packet of a known connection
-/// finds its uplink through `known` (conntrack mark → `via-NAME`, which stamps the packet mark).
-/// A new connection goes, in order: never balanced (loopback, link-local, multicast, neighbour
-/// discovery) → the policies → the
-/// balancer's slot (`slots-vN` → `new-NAME`, which stamps the conntrack mark, then `via-NAME`).
-/// The host's own IPv4 connections pass `local-v4` first: a socket bound to an uplink's address
-/// takes that uplink (`bound-v4`, by the realm of the route its `from` rule gave it).
+/// Packet path: the output hook jumps to `local-vN`, the prerouting hook to `forwarded-vN`.
+/// There a packet of a known connection finds its uplink through `known` (conntrack mark →
+/// `via-NAME`, which stamps the packet mark). A new connection is ours to balance only when it
+/// would leave by an uplink without us: never balanced (loopback, link-local, multicast,
+/// neighbour discovery) and addressed to this host return; then the interface the routing chose
+/// (`oifname` for the host's own, already routed; `fib daddr . mark oifname` for a forwarded
+/// one, asked before its routing) must be an uplink's, or the connection is left alone
+/// (`left-alone`: counted, and its conntrack mark says so, so that later packets skip all this).
+/// Balanced connections go on to `balance-vN`: the policies, then the balancer's slot
+/// (`slots-vN` → `new-NAME`, which stamps the conntrack mark, then `via-NAME`).
+/// The host's own IPv4 connections: a socket bound to an uplink's address takes that uplink
+/// (`bound-v4`, by the realm of the route its `from` rule gave it).
 /// A connection arriving from outside on an uplink gets that uplink's conntrack mark (`inbound`
 /// → `in-NAME`), so its replies leave the way it came. Only bits of the mark mask change: a map
 /// from the masked value to a fixed setter per uplink needs no two-register bitwise operation.
@@ -20,12 +25,18 @@ struct NftPlanner {
     static let ecmpName = "ecmp"
     static let ecmpCounter = "conns-\(ecmpName)"
     static let boundMap = "bound-v4"
-    static let localChain = "local-v4"
+    static let leftAloneChain = "left-alone"
+    static let leftAloneCounter = "left-alone"
+    /// The uplinks' interfaces, for `oifname` (output) and for `fib … oifname` (prerouting).
+    static let uplinkInterfacesSet = "uplink-interfaces"
+    static let uplinkRoutesSet = "uplink-routes"
     /// The jhash seed: fixed, so that the plan is the same every time and a re-apply keeps
     /// every pair of addresses on its uplink.
     static let hashSeed: UInt32 = 0x7570_6c6b
 
     static func balanceChain(_ family: IPFamily) -> String { "balance-\(suffix(family))" }
+    static func localChain(_ family: IPFamily) -> String { "local-\(suffix(family))" }
+    static func forwardedChain(_ family: IPFamily) -> String { "forwarded-\(suffix(family))" }
     static func neverBalancedSet(_ family: IPFamily) -> String { "never-balanced-\(suffix(family))" }
     static func slotsMap(_ family: IPFamily) -> String { "slots-\(suffix(family))" }
     static func suffix(_ family: IPFamily) -> String { family == .ipv4 ? "v4" : "v6" }
@@ -47,63 +58,97 @@ struct NftPlanner {
         }
         chains += targets.map { newConnectionChain($0.name, mark: $0.mark, counter: $0.counter) }
         chains += uplinks.map(inboundChain)
+        chains.append(leftAloneChain())
 
+        let interfaces = uplinks.map { NftSet.Element.interfaceName($0.uplink.interface) }
+        if config.traffic.contains(.local) {
+            sets.append(NftSet(name: Self.uplinkInterfacesSet, type: .interfaceNames, elements: interfaces))
+        }
+        if config.traffic.contains(.forwarded) {
+            sets.append(NftSet(name: Self.uplinkRoutesSet, type: .routeInterfaceNames, elements: interfaces))
+        }
+        if boundSockets { maps.append(boundMap()) }
         for family in families {
             sets.append(NftSet(name: Self.neverBalancedSet(family), type: family == .ipv4 ? .ipv4Prefixes : .ipv6Prefixes,
                                elements: Planner.neverBalanced[family]!.map { .prefix($0) }))
             let policies = PolicyCompiler(config: config, family: family, tail: tail).compile()
             maps += policies.maps
             chains += policies.chains
-            var rules = [
-                NftRule([], [], .map(.connectionMark(mask: mask), map: Self.knownMap)),
-                // Connections that predate uplinkctl keep their route: moving them would break them.
-                // Neighbour discovery is untracked, so this also returns it; the rule below says so plainly.
-                NftRule([.connectionNotNew], [], .return),
-                NftRule([.destinationInSet(family, set: Self.neverBalancedSet(family))], [], .return),
-            ]
-            if family == .ipv6 { rules.append(NftRule([.neighbourDiscovery], [], .return)) }
-            rules += policies.rules
-            let balance = tail(family, uplinks.filter { $0.uplink.carries(family) }.map { ($0.uplink.name, $0.uplink.weight) }, Self.slotsMap(family))
-            rules.append(balance.rule)
+            let members = uplinks.filter { $0.uplink.carries(family) }.map { ($0.uplink.name, $0.uplink.weight) }
+            let balance = tail(family, members, Self.slotsMap(family))
             maps += balance.map.map { [$0] } ?? []
-            chains.append(NftChain(name: Self.balanceChain(family), rules: rules))
-        }
-        if boundSockets {
-            maps.append(boundMap())
-            chains.append(localChain())
+            chains.append(NftChain(name: Self.balanceChain(family), rules: policies.rules + [balance.rule]))
+            if config.traffic.contains(.local) { chains.append(localChain(family)) }
+            if config.traffic.contains(.forwarded) { chains.append(forwardedChain(family)) }
         }
         chains.append(outputChain())
         chains.append(preroutingChain())
         if let postrouting = postroutingChain() { chains.append(postrouting) }
-        return NftTable(counters: targets.map(\.counter), sets: sets, maps: maps, chains: chains)
+        return NftTable(counters: targets.map(\.counter) + [Self.leftAloneCounter], sets: sets, maps: maps, chains: chains)
+    }
+
+    /// What every new connection of `family` passes before the question of its route: a known
+    /// connection follows its mark, one that predates uplinkctl keeps its route (moving it would
+    /// break it), and destinations that never leave by a default route return.
+    private func newConnectionGate(_ family: IPFamily) -> [NftRule] {
+        var rules = [
+            NftRule([], [], .map(.connectionMark(mask: mask), map: Self.knownMap)),
+            // Neighbour discovery is untracked, so this also returns it; the rule below says so plainly.
+            NftRule([.connectionNotNew], [], .return),
+            NftRule([.destinationInSet(family, set: Self.neverBalancedSet(family))], [], .return),
+        ]
+        if family == .ipv6 { rules.append(NftRule([.neighbourDiscovery], [], .return)) }
+        return rules
+    }
+
+    /// The host's own connections, already routed by the kernel (`oifname` is its choice, made
+    /// without our mark): balanced only when that route leaves by an uplink. A socket bound to
+    /// an uplink's IPv4 address was routed by that uplink's `from` rule, and its route's realm
+    /// says which uplink (IPv6 routes have no realm).
+    private func localChain(_ family: IPFamily) -> NftChain {
+        var rules = newConnectionGate(family)
+        rules.append(NftRule([.outputInterface("lo")], [], .return))
+        if family == .ipv4 && boundSockets { rules.append(NftRule([], [], .map(.routeRealm, map: Self.boundMap))) }
+        rules.append(NftRule([.outputInterfaceInSet(Self.uplinkInterfacesSet)], [], .goto(Self.balanceChain(family))))
+        rules.append(NftRule([], [], .goto(Self.leftAloneChain)))
+        return NftChain(name: Self.localChain(family), rules: rules)
+    }
+
+    /// Connections routed through this host, before their routing decision: the kernel is asked
+    /// where they would go (with their own mark, before ours), and only those whose route leaves
+    /// by an uplink are balanced. The lookup cannot see `iif` rules (it is made as if from the
+    /// host itself); README, "Living with other policy routing".
+    private func forwardedChain(_ family: IPFamily) -> NftChain {
+        var rules = newConnectionGate(family)
+        // Addressed to this host: input, not forwarding.
+        rules.append(NftRule([.destinationIsLocal], [], .return))
+        rules.append(NftRule([.routeInterfaceInSet(Self.uplinkRoutesSet)], [], .goto(Self.balanceChain(family))))
+        rules.append(NftRule([], [], .goto(Self.leftAloneChain)))
+        return NftChain(name: Self.forwardedChain(family), rules: rules)
+    }
+
+    /// A new connection whose route does not leave by an uplink: counted once, and marked as
+    /// left alone so that its later packets (`known` → return) are not asked again.
+    private func leftAloneChain() -> NftChain {
+        NftChain(name: Self.leftAloneChain, rules: [
+            NftRule([], [.setConnectionMark(bits(config.leftAloneMark)), .count(counter: Self.leftAloneCounter)]),
+        ])
     }
 
     private func bits(_ mark: UInt32) -> MarkedBits { MarkedBits(value: mark, mask: mask) }
 
-    private func jumps(into family: IPFamily) -> NftRule {
-        NftRule([.family(family)], [], .jump(Self.balanceChain(family)))
+    private func jump(_ family: IPFamily, to chain: String) -> NftRule {
+        NftRule([.family(family)], [], .jump(chain))
     }
 
     /// Sockets bound to an uplink's IPv4 address are recognised on the host's own connections.
     private var boundSockets: Bool { config.traffic.contains(.local) && families.contains(.ipv4) }
 
-    /// The host's own IPv4 connections: a socket bound to an uplink's address was routed by that
-    /// uplink's `from` rule before the output hook, and its route's realm says which uplink;
-    /// anything else goes on to `balance-v4`. (IPv6 routes have no realm.)
-    private func localChain() -> NftChain {
-        NftChain(name: Self.localChain, rules: [
-            NftRule([], [], .map(.connectionMark(mask: mask), map: Self.knownMap)),
-            NftRule([.connectionNotNew], [], .return),
-            NftRule([], [], .map(.routeRealm, map: Self.boundMap)),
-            NftRule([], [], .goto(Self.balanceChain(.ipv4))),
-        ])
-    }
-
     /// Local connections are balanced when asked; otherwise only connections with a mark
     /// (replies to inbound connections) are steered.
     private func outputChain() -> NftChain {
         let rules = config.traffic.contains(.local)
-            ? families.map { $0 == .ipv4 ? NftRule([.family(.ipv4)], [], .jump(Self.localChain)) : jumps(into: $0) }
+            ? families.map { jump($0, to: Self.localChain($0)) }
             : [NftRule([], [], .map(.connectionMark(mask: mask), map: Self.knownMap))]
         return NftChain(name: "output", hook: NftHook(type: .route, point: .output, priority: NftHook.manglePriority), rules: rules)
     }
@@ -114,9 +159,7 @@ struct NftPlanner {
             NftRule([], [], .map(.fields([.inputInterfaceName]), map: Self.inboundMap)),
         ]
         if config.traffic.contains(.forwarded) {
-            // Addressed to this host: input, not forwarding.
-            rules.append(NftRule([.destinationIsLocal], [], .return))
-            rules += families.map(jumps(into:))
+            rules += families.map { jump($0, to: Self.forwardedChain($0)) }
         } else {
             rules.append(NftRule([], [], .map(.connectionMark(mask: mask), map: Self.knownMap)))
         }
@@ -155,6 +198,7 @@ struct NftPlanner {
     private func knownMap() -> NftVerdictMap {
         var elements = uplinks.map { NftVerdictMap.Element(key: $0.uplink.mark, verdict: .goto(Self.viaChainName($0.uplink.name))) }
         if let ecmp = config.ecmp { elements.append(.init(key: ecmp.mark, verdict: .goto(Self.viaChainName(Self.ecmpName)))) }
+        elements.append(.init(key: config.leftAloneMark, verdict: .return))
         return NftVerdictMap(name: Self.knownMap, typeof: .connectionMark, elements: elements)
     }
 

@@ -50,7 +50,8 @@ struct IptablesFamilies {
         switch match {
         case .family(let family), .destinationInSet(let family, _): return [family]
         case .neighbourDiscovery: return [.ipv6]
-        case .connectionNotNew, .outputInterface, .destinationIsLocal: return Set(IPFamily.allCases)
+        case .connectionNotNew, .outputInterface, .outputInterfaceInSet, .routeInterfaceInSet, .destinationIsLocal:
+            return Set(IPFamily.allCases)
         }
     }
 

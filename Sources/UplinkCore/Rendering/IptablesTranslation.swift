@@ -106,12 +106,42 @@ public struct IptablesTranslation {
     /// The rule arguments after `-A CHAIN`, for the packets of `family`; a rule that cannot
     /// hold for the family has none.
     func rules(of chain: NftChain, _ family: IPFamily) -> [IptablesLine] {
-        chain.rules.flatMap { rule in
-            matchExpansions(rule.matches, family).flatMap { matches -> [IptablesLine] in
+        var result: [IptablesLine] = []
+        for rule in chain.rules {
+            let expansions = matchExpansions(rule.matches, family)
+            if rule.matches.contains(where: { if case .routeInterfaceInSet = $0 { return true } else { return false } }) {
+                result.append(.comment(Self.routeLookupComment))
+            }
+            result += expansions.flatMap { matches -> [IptablesLine] in
                 rule.statements.map { .command(matches + statement($0)) } + (rule.verdict.map { verdict($0, matches: matches, family) } ?? [])
             }
+            // A closest form that always leaves the chain makes the rules after it unreachable.
+            if expansions == [[]], rule.statements.isEmpty, Self.leavesTheChain(rule.verdict) { break }
+        }
+        return result
+    }
+
+    /// `goto` and `return`: the chain's later rules are not reached (`jump` comes back).
+    static func leavesTheChain(_ verdict: NftVerdict?) -> Bool {
+        switch verdict {
+        case .goto?, .return?: return true
+        default: return false
         }
     }
+
+    /// `fib daddr . mark oifname @set` asks the routing, before the routing decision, which
+    /// interface a forwarded connection will leave by. iptables has no such match (addrtype
+    /// knows only local addresses, rpfilter looks up the source), so the closest form balances
+    /// every forwarded connection that gets this far, as uplinkctl did before it asked.
+    static let routeLookupHeadline = "iptables cannot ask the routing in PREROUTING which interface a connection will leave by."
+    static let routeLookupComment = [
+        routeLookupHeadline,
+        "- The nft form balances a forwarded connection only when its route (nft `fib daddr . mark oifname`)",
+        "  leaves by an uplink, and leaves the rest (a VPN tunnel, another routing table, a container",
+        "  bridge) alone. The closest form, below, balances every forwarded connection that gets here.",
+        "- To keep such connections off the uplinks in this form, name them in `bypass` policies",
+        "  (their destinations or `in-interface`), or use the nft form.",
+    ]
 
     /// Every combination of set elements: a lookup in a set of n becomes n rules.
     private func matchExpansions(_ matches: [NftMatch], _ family: IPFamily) -> [[String]] {
@@ -134,6 +164,11 @@ public struct IptablesTranslation {
             return elements(of: name).map { ["-d", $0] }
         case .outputInterface(let name):
             return [["-o", name]]
+        case .outputInterfaceInSet(let name):
+            return elements(of: name).map { ["-o", $0] }
+        case .routeInterfaceInSet:
+            // No equivalent: the closest form holds for every packet (see routeLookupComment).
+            return [[]]
         case .destinationIsLocal:
             return [["-m", "addrtype", "--dst-type", "LOCAL"]]
         case .neighbourDiscovery:
@@ -146,6 +181,7 @@ public struct IptablesTranslation {
         (table.set(named: setName)?.elements ?? []).map { element in
             switch element {
             case .prefix(let prefix): return Self.prefix(prefix)
+            case .interfaceName(let name): return name
             }
         }
     }

@@ -14,6 +14,8 @@ public enum NftText {
         switch set.type {
         case .ipv4Prefixes: lines += ["\t\ttype ipv4_addr", "\t\tflags interval"]
         case .ipv6Prefixes: lines += ["\t\ttype ipv6_addr", "\t\tflags interval"]
+        case .interfaceNames: lines.append("\t\ttype ifname")
+        case .routeInterfaceNames: lines.append("\t\ttypeof fib daddr . mark oifname")
         }
         if !set.elements.isEmpty {
             lines.append("\t\telements = { " + set.elements.map(element).joined(separator: ", ") + " }")
@@ -24,6 +26,7 @@ public enum NftText {
     static func element(_ element: NftSet.Element) -> String {
         switch element {
         case .prefix(let prefix): return prefix.description
+        case .interfaceName(let name): return "\"\(name)\""
         }
     }
 
@@ -65,6 +68,8 @@ public enum NftText {
         case .destinationInSet(let family, let set): return "\(family == .ipv4 ? "ip" : "ip6") daddr @\(set)"
         case .outputInterface(let name): return "oifname \"\(name)\""
         case .destinationIsLocal: return "fib daddr type local"
+        case .outputInterfaceInSet(let set): return "oifname @\(set)"
+        case .routeInterfaceInSet(let set): return "fib daddr . mark oifname @\(set)"
         case .neighbourDiscovery: return "icmpv6 type 133-137"
         }
     }

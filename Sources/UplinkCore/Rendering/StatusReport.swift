@@ -37,6 +37,9 @@ public struct StatusReport: Sendable {
         public var uplinks: [UplinkLine]
         /// With `balance: ecmp`: new connections marked for the multipath table.
         public var ecmpConnections: UInt64?
+        /// New connections whose route did not leave by an uplink (a VPN tunnel, another table,
+        /// the LAN), since apply: not balanced, not counted on any uplink.
+        public var leftAlone: UInt64
         /// The policy verdict maps of both families, and their elements.
         public var policyMaps: Int
         public var policyElements: Int
@@ -65,6 +68,7 @@ public struct StatusReport: Sendable {
                           differences: changes.lines.count, balance: desired.balance.rawValue,
                           uplinks: uplinks,
                           ecmpConnections: desired.balance == .ecmp ? counters[NftPlanner.ecmpCounter]?.packets ?? 0 : nil,
+                          leftAlone: counters[NftPlanner.leftAloneCounter]?.packets ?? 0,
                           policyMaps: policyMaps.count, policyElements: policyMaps.map(\.elements.count).reduce(0, +))
     }
 
@@ -88,6 +92,10 @@ public struct StatusReport: Sendable {
         }
         if let ecmp = summary.ecmpConnections {
             lines.append("multipath route (ecmp): \(ecmp) new connection\(ecmp == 1 ? "" : "s") handed to the kernel's hash since apply")
+        }
+        if summary.installed {
+            let count = summary.leftAlone
+            lines.append("left alone: \(count) new connection\(count == 1 ? "" : "s") since apply whose route leaves by another interface (not balanced)")
         }
         lines.append("")
         let header = ["uplink", "interface", "state", "gateway", "mark", "table", "weight", "conns", "received", "sent"]

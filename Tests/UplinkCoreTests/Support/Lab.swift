@@ -152,7 +152,7 @@ struct Lab {
                         "route add default via \(Self.hostLanAddress)"])
     }
 
-    fileprivate func batch(_ namespace: String?, _ commands: [String]) throws {
+    func batch(_ namespace: String?, _ commands: [String]) throws {
         try must(["ip"] + (namespace.map { ["-n", $0] } ?? []) + ["-batch", "-"], input: commands.joined(separator: "\n") + "\n")
     }
 

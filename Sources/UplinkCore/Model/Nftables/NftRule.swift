@@ -22,6 +22,11 @@ public enum NftMatch: Sendable, Hashable, Codable {
     case destinationInSet(IPFamily, set: String)
     /// `oifname "NAME"`.
     case outputInterface(String)
+    /// `oifname @set`: a local packet was routed (before our mark) by one of these interfaces.
+    case outputInterfaceInSet(String)
+    /// `fib daddr . mark oifname @set`: the kernel's routing, asked with the packet's own mark
+    /// (before ours), would send it by one of these interfaces.
+    case routeInterfaceInSet(String)
     /// `fib daddr type local`: addressed to this host.
     case destinationIsLocal
     /// `icmpv6 type 133-137`: router and neighbour solicitations and advertisements, redirects.

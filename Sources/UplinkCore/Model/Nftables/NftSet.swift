@@ -1,18 +1,27 @@
-/// A named set of addresses and prefixes that rules look things up in.
+/// A named set that rules look things up in: addresses and prefixes, or interface names.
 public struct NftSet: Sendable, Hashable, Codable {
     public enum ElementType: String, Sendable, Hashable, Codable {
         /// `ipv4_addr` with `flags interval`: addresses and prefixes.
         case ipv4Prefixes
         /// `ipv6_addr` with `flags interval`.
         case ipv6Prefixes
+        /// `ifname`: what `oifname` is compared with.
+        case interfaceNames
+        /// `typeof fib daddr . mark oifname`: the same names, typed as nft types the result of a
+        /// route lookup (a string, which nft will not compare with an `ifname` set).
+        case routeInterfaceNames
     }
 
     public enum Element: Sendable, Hashable, Codable, Comparable {
         case prefix(IPPrefix)
+        case interfaceName(String)
 
         public static func < (a: Element, b: Element) -> Bool {
             switch (a, b) {
             case let (.prefix(x), .prefix(y)): return x < y
+            case let (.interfaceName(x), .interfaceName(y)): return x < y
+            case (.prefix, .interfaceName): return true
+            case (.interfaceName, .prefix): return false
             }
         }
     }
@@ -31,10 +40,24 @@ public struct NftSet: Sendable, Hashable, Codable {
     /// Sorted, without repeats; prefixes joined where they overlap or touch and split into the
     /// fewest prefixes, which is also how they read back from the kernel's interval set.
     static func canonical(_ elements: [Element]) -> [Element] {
-        let prefixes = elements.map { element -> IPPrefix in
-            switch element { case .prefix(let prefix): return prefix }
+        var prefixes: [IPPrefix] = []
+        var names: Set<String> = []
+        for element in elements {
+            switch element {
+            case .prefix(let prefix): prefixes.append(prefix)
+            case .interfaceName(let name): names.insert(name)
+            }
         }
         let families = Dictionary(grouping: prefixes, by: \.family)
-        return families.values.flatMap { AddressRange.merged($0).flatMap(\.prefixes) }.map(Element.prefix).sorted()
+        let merged = families.values.flatMap { AddressRange.merged($0).flatMap(\.prefixes) }.map(Element.prefix)
+        return (merged + names.map(Element.interfaceName)).sorted()
+    }
+
+    /// The interface names of a set of them.
+    public var interfaceNames: [String] {
+        elements.compactMap { element in
+            if case .interfaceName(let name) = element { return name }
+            return nil
+        }
     }
 }

@@ -32,6 +32,16 @@ table inet uplinkctl {
 	}
 	counter conns-isp-b {
 	}
+	counter left-alone {
+	}
+	set uplink-interfaces {
+		type ifname
+		elements = { "wan0", "wan1" }
+	}
+	set uplink-routes {
+		typeof fib daddr . mark oifname
+		elements = { "wan0", "wan1" }
+	}
 	set never-balanced-v4 {
 		type ipv4_addr
 		flags interval
@@ -44,11 +54,15 @@ table inet uplinkctl {
 	}
 	map known {
 		typeof ct mark : verdict
-		elements = { 0x100 : goto via-isp-a, 0x200 : goto via-isp-b }
+		elements = { 0x100 : goto via-isp-a, 0x200 : goto via-isp-b, 0xff00 : return }
 	}
 	map inbound {
 		type ifname : verdict
 		elements = { "wan0" : goto in-isp-a, "wan1" : goto in-isp-b }
+	}
+	map bound-v4 {
+		typeof rt classid : verdict
+		elements = { 1 : goto new-isp-a, 2 : goto new-isp-b }
 	}
 	map slots-v4 {
 		typeof numgen inc mod 2 : verdict
@@ -57,10 +71,6 @@ table inet uplinkctl {
 	map slots-v6 {
 		typeof numgen inc mod 2 : verdict
 		elements = { 0 : goto new-isp-a, 1 : goto new-isp-b }
-	}
-	map bound-v4 {
-		typeof rt classid : verdict
-		elements = { 1 : goto new-isp-a, 2 : goto new-isp-b }
 	}
 	chain via-isp-a {
 		meta mark set meta mark & 0xffff00ff | 0x100
@@ -82,36 +92,60 @@ table inet uplinkctl {
 		ct state != new return
 		ct mark set ct mark & 0xffff00ff | 0x200
 	}
-	chain balance-v4 {
-		ct mark & 0xff00 vmap @known
-		ct state != new return
-		ip daddr @never-balanced-v4 return
-		numgen inc mod 2 vmap @slots-v4
+	chain left-alone {
+		ct mark set ct mark & 0xffff00ff | 0xff00 counter name "left-alone"
 	}
-	chain balance-v6 {
-		ct mark & 0xff00 vmap @known
-		ct state != new return
-		ip6 daddr @never-balanced-v6 return
-		icmpv6 type 133-137 return
-		numgen inc mod 2 vmap @slots-v6
+	chain balance-v4 {
+		numgen inc mod 2 vmap @slots-v4
 	}
 	chain local-v4 {
 		ct mark & 0xff00 vmap @known
 		ct state != new return
+		ip daddr @never-balanced-v4 return
+		oifname "lo" return
 		rt classid vmap @bound-v4
-		goto balance-v4
+		oifname @uplink-interfaces goto balance-v4
+		goto left-alone
+	}
+	chain forwarded-v4 {
+		ct mark & 0xff00 vmap @known
+		ct state != new return
+		ip daddr @never-balanced-v4 return
+		fib daddr type local return
+		fib daddr . mark oifname @uplink-routes goto balance-v4
+		goto left-alone
+	}
+	chain balance-v6 {
+		numgen inc mod 2 vmap @slots-v6
+	}
+	chain local-v6 {
+		ct mark & 0xff00 vmap @known
+		ct state != new return
+		ip6 daddr @never-balanced-v6 return
+		icmpv6 type 133-137 return
+		oifname "lo" return
+		oifname @uplink-interfaces goto balance-v6
+		goto left-alone
+	}
+	chain forwarded-v6 {
+		ct mark & 0xff00 vmap @known
+		ct state != new return
+		ip6 daddr @never-balanced-v6 return
+		icmpv6 type 133-137 return
+		fib daddr type local return
+		fib daddr . mark oifname @uplink-routes goto balance-v6
+		goto left-alone
 	}
 	chain output {
 		type route hook output priority mangle; policy accept;
 		meta nfproto ipv4 jump local-v4
-		meta nfproto ipv6 jump balance-v6
+		meta nfproto ipv6 jump local-v6
 	}
 	chain prerouting {
 		type filter hook prerouting priority mangle; policy accept;
 		iifname vmap @inbound
-		fib daddr type local return
-		meta nfproto ipv4 jump balance-v4
-		meta nfproto ipv6 jump balance-v6
+		meta nfproto ipv4 jump forwarded-v4
+		meta nfproto ipv6 jump forwarded-v6
 	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;

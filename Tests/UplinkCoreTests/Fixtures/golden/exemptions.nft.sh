@@ -32,6 +32,16 @@ table inet uplinkctl {
 	}
 	counter conns-lte {
 	}
+	counter left-alone {
+	}
+	set uplink-interfaces {
+		type ifname
+		elements = { "eth0", "wlan0", "wwan0" }
+	}
+	set uplink-routes {
+		typeof fib daddr . mark oifname
+		elements = { "eth0", "wlan0", "wwan0" }
+	}
 	set never-balanced-v4 {
 		type ipv4_addr
 		flags interval
@@ -39,11 +49,15 @@ table inet uplinkctl {
 	}
 	map known {
 		typeof ct mark : verdict
-		elements = { 0x100 : goto via-wired, 0x200 : goto via-wifi, 0x300 : goto via-lte }
+		elements = { 0x100 : goto via-wired, 0x200 : goto via-wifi, 0x300 : goto via-lte, 0xff00 : return }
 	}
 	map inbound {
 		type ifname : verdict
 		elements = { "eth0" : goto in-wired, "wlan0" : goto in-wifi, "wwan0" : goto in-lte }
+	}
+	map bound-v4 {
+		typeof rt classid : verdict
+		elements = { 1 : goto new-wired, 2 : goto new-wifi, 3 : goto new-lte }
 	}
 	map policy-v4-1 {
 		type ipv4_addr : verdict
@@ -58,10 +72,6 @@ table inet uplinkctl {
 	map slots-v4 {
 		typeof numgen inc mod 3 : verdict
 		elements = { 0 : goto new-wired, 1 : goto new-wifi, 2 : goto new-lte }
-	}
-	map bound-v4 {
-		typeof rt classid : verdict
-		elements = { 1 : goto new-wired, 2 : goto new-wifi, 3 : goto new-lte }
 	}
 	chain via-wired {
 		meta mark set meta mark & 0xffff00ff | 0x100
@@ -93,10 +103,10 @@ table inet uplinkctl {
 		ct state != new return
 		ct mark set ct mark & 0xffff00ff | 0x300
 	}
+	chain left-alone {
+		ct mark set ct mark & 0xffff00ff | 0xff00 counter name "left-alone"
+	}
 	chain balance-v4 {
-		ct mark & 0xff00 vmap @known
-		ct state != new return
-		ip daddr @never-balanced-v4 return
 		ip daddr vmap @policy-v4-1
 		meta l4proto . th dport vmap @policy-v4-2
 		numgen inc mod 3 vmap @slots-v4
@@ -104,8 +114,19 @@ table inet uplinkctl {
 	chain local-v4 {
 		ct mark & 0xff00 vmap @known
 		ct state != new return
+		ip daddr @never-balanced-v4 return
+		oifname "lo" return
 		rt classid vmap @bound-v4
-		goto balance-v4
+		oifname @uplink-interfaces goto balance-v4
+		goto left-alone
+	}
+	chain forwarded-v4 {
+		ct mark & 0xff00 vmap @known
+		ct state != new return
+		ip daddr @never-balanced-v4 return
+		fib daddr type local return
+		fib daddr . mark oifname @uplink-routes goto balance-v4
+		goto left-alone
 	}
 	chain output {
 		type route hook output priority mangle; policy accept;
@@ -114,8 +135,7 @@ table inet uplinkctl {
 	chain prerouting {
 		type filter hook prerouting priority mangle; policy accept;
 		iifname vmap @inbound
-		fib daddr type local return
-		meta nfproto ipv4 jump balance-v4
+		meta nfproto ipv4 jump forwarded-v4
 	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;

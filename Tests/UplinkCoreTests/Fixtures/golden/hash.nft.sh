@@ -26,6 +26,16 @@ table inet uplinkctl {
 	}
 	counter conns-cable {
 	}
+	counter left-alone {
+	}
+	set uplink-interfaces {
+		type ifname
+		elements = { "eth0", "eth1" }
+	}
+	set uplink-routes {
+		typeof fib daddr . mark oifname
+		elements = { "eth0", "eth1" }
+	}
 	set never-balanced-v4 {
 		type ipv4_addr
 		flags interval
@@ -33,19 +43,19 @@ table inet uplinkctl {
 	}
 	map known {
 		typeof ct mark : verdict
-		elements = { 0x100 : goto via-fibre, 0x200 : goto via-cable }
+		elements = { 0x100 : goto via-fibre, 0x200 : goto via-cable, 0xff00 : return }
 	}
 	map inbound {
 		type ifname : verdict
 		elements = { "eth0" : goto in-fibre, "eth1" : goto in-cable }
 	}
-	map slots-v4 {
-		typeof symhash mod 3 : verdict
-		elements = { 0 : goto new-fibre, 1 : goto new-cable, 2 : goto new-fibre }
-	}
 	map bound-v4 {
 		typeof rt classid : verdict
 		elements = { 1 : goto new-fibre, 2 : goto new-cable }
+	}
+	map slots-v4 {
+		typeof symhash mod 3 : verdict
+		elements = { 0 : goto new-fibre, 1 : goto new-cable, 2 : goto new-fibre }
 	}
 	chain via-fibre {
 		meta mark set meta mark & 0xffff00ff | 0x100
@@ -67,17 +77,28 @@ table inet uplinkctl {
 		ct state != new return
 		ct mark set ct mark & 0xffff00ff | 0x200
 	}
+	chain left-alone {
+		ct mark set ct mark & 0xffff00ff | 0xff00 counter name "left-alone"
+	}
 	chain balance-v4 {
-		ct mark & 0xff00 vmap @known
-		ct state != new return
-		ip daddr @never-balanced-v4 return
 		jhash ip saddr . ip daddr mod 3 seed 0x75706c6b vmap @slots-v4
 	}
 	chain local-v4 {
 		ct mark & 0xff00 vmap @known
 		ct state != new return
+		ip daddr @never-balanced-v4 return
+		oifname "lo" return
 		rt classid vmap @bound-v4
-		goto balance-v4
+		oifname @uplink-interfaces goto balance-v4
+		goto left-alone
+	}
+	chain forwarded-v4 {
+		ct mark & 0xff00 vmap @known
+		ct state != new return
+		ip daddr @never-balanced-v4 return
+		fib daddr type local return
+		fib daddr . mark oifname @uplink-routes goto balance-v4
+		goto left-alone
 	}
 	chain output {
 		type route hook output priority mangle; policy accept;
@@ -86,8 +107,7 @@ table inet uplinkctl {
 	chain prerouting {
 		type filter hook prerouting priority mangle; policy accept;
 		iifname vmap @inbound
-		fib daddr type local return
-		meta nfproto ipv4 jump balance-v4
+		meta nfproto ipv4 jump forwarded-v4
 	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;

@@ -33,8 +33,10 @@ iptables -t mangle -N UPL-new-up3
 iptables -t mangle -N UPL-in-up1
 iptables -t mangle -N UPL-in-up2
 iptables -t mangle -N UPL-in-up3
+iptables -t mangle -N UPL-left-alone
 iptables -t mangle -N UPL-balance-v4
 iptables -t mangle -N UPL-local-v4
+iptables -t mangle -N UPL-forwarded-v4
 iptables -t mangle -N UPL-output
 iptables -t mangle -N UPL-prerouting
 iptables -t nat -N UPL-postrouting
@@ -56,31 +58,50 @@ iptables -t mangle -A UPL-in-up2 -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-in-up2 -j CONNMARK --set-xmark 0x200/0xff00
 iptables -t mangle -A UPL-in-up3 -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-in-up3 -j CONNMARK --set-xmark 0x300/0xff00
-iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-up1
-iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x200/0xff00 -g UPL-via-up2
-iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x300/0xff00 -g UPL-via-up3
-iptables -t mangle -A UPL-balance-v4 -m conntrack '!' --ctstate NEW -j RETURN
-iptables -t mangle -A UPL-balance-v4 -d 127.0.0.0/8 -j RETURN
-iptables -t mangle -A UPL-balance-v4 -d 169.254.0.0/16 -j RETURN
-iptables -t mangle -A UPL-balance-v4 -d 224.0.0.0/4 -j RETURN
-iptables -t mangle -A UPL-balance-v4 -d 255.255.255.255/32 -j RETURN
+iptables -t mangle -A UPL-left-alone -j CONNMARK --set-xmark 0xff00/0xff00
+iptables -t mangle -A UPL-left-alone -m comment --comment 'counter left-alone'
 iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 3 --packet 0 -j UPL-new-up1
 iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 3 --packet 1 -j UPL-new-up2
 iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 3 --packet 2 -j UPL-new-up3
 iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-up1
 iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x200/0xff00 -g UPL-via-up2
 iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x300/0xff00 -g UPL-via-up3
+iptables -t mangle -A UPL-local-v4 -m connmark --mark 0xff00/0xff00 -j RETURN
 iptables -t mangle -A UPL-local-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-local-v4 -d 127.0.0.0/8 -j RETURN
+iptables -t mangle -A UPL-local-v4 -d 169.254.0.0/16 -j RETURN
+iptables -t mangle -A UPL-local-v4 -d 224.0.0.0/4 -j RETURN
+iptables -t mangle -A UPL-local-v4 -d 255.255.255.255/32 -j RETURN
+iptables -t mangle -A UPL-local-v4 -o lo -j RETURN
 iptables -t mangle -A UPL-local-v4 -m realm --realm 1 -g UPL-new-up1
 iptables -t mangle -A UPL-local-v4 -m realm --realm 2 -g UPL-new-up2
 iptables -t mangle -A UPL-local-v4 -m realm --realm 3 -g UPL-new-up3
-iptables -t mangle -A UPL-local-v4 -g UPL-balance-v4
+iptables -t mangle -A UPL-local-v4 -o up1 -g UPL-balance-v4
+iptables -t mangle -A UPL-local-v4 -o up2 -g UPL-balance-v4
+iptables -t mangle -A UPL-local-v4 -o up3 -g UPL-balance-v4
+iptables -t mangle -A UPL-local-v4 -g UPL-left-alone
+iptables -t mangle -A UPL-forwarded-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-up1
+iptables -t mangle -A UPL-forwarded-v4 -m connmark --mark 0x200/0xff00 -g UPL-via-up2
+iptables -t mangle -A UPL-forwarded-v4 -m connmark --mark 0x300/0xff00 -g UPL-via-up3
+iptables -t mangle -A UPL-forwarded-v4 -m connmark --mark 0xff00/0xff00 -j RETURN
+iptables -t mangle -A UPL-forwarded-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-forwarded-v4 -d 127.0.0.0/8 -j RETURN
+iptables -t mangle -A UPL-forwarded-v4 -d 169.254.0.0/16 -j RETURN
+iptables -t mangle -A UPL-forwarded-v4 -d 224.0.0.0/4 -j RETURN
+iptables -t mangle -A UPL-forwarded-v4 -d 255.255.255.255/32 -j RETURN
+iptables -t mangle -A UPL-forwarded-v4 -m addrtype --dst-type LOCAL -j RETURN
+# iptables cannot ask the routing in PREROUTING which interface a connection will leave by.
+# - The nft form balances a forwarded connection only when its route (nft `fib daddr . mark oifname`)
+#   leaves by an uplink, and leaves the rest (a VPN tunnel, another routing table, a container
+#   bridge) alone. The closest form, below, balances every forwarded connection that gets here.
+# - To keep such connections off the uplinks in this form, name them in `bypass` policies
+#   (their destinations or `in-interface`), or use the nft form.
+iptables -t mangle -A UPL-forwarded-v4 -g UPL-balance-v4
 iptables -t mangle -A UPL-output -j UPL-local-v4
 iptables -t mangle -A UPL-prerouting -i up1 -g UPL-in-up1
 iptables -t mangle -A UPL-prerouting -i up2 -g UPL-in-up2
 iptables -t mangle -A UPL-prerouting -i up3 -g UPL-in-up3
-iptables -t mangle -A UPL-prerouting -m addrtype --dst-type LOCAL -j RETURN
-iptables -t mangle -A UPL-prerouting -j UPL-balance-v4
+iptables -t mangle -A UPL-prerouting -j UPL-forwarded-v4
 iptables -t nat -A UPL-postrouting -o up1 -j MASQUERADE
 iptables -t nat -A UPL-postrouting -o up2 -j MASQUERADE
 iptables -t nat -A UPL-postrouting -o up3 -j MASQUERADE

@@ -32,6 +32,16 @@ table inet uplinkctl {
 	}
 	counter conns-up3 {
 	}
+	counter left-alone {
+	}
+	set uplink-interfaces {
+		type ifname
+		elements = { "up1", "up2", "up3" }
+	}
+	set uplink-routes {
+		typeof fib daddr . mark oifname
+		elements = { "up1", "up2", "up3" }
+	}
 	set never-balanced-v4 {
 		type ipv4_addr
 		flags interval
@@ -39,19 +49,19 @@ table inet uplinkctl {
 	}
 	map known {
 		typeof ct mark : verdict
-		elements = { 0x100 : goto via-up1, 0x200 : goto via-up2, 0x300 : goto via-up3 }
+		elements = { 0x100 : goto via-up1, 0x200 : goto via-up2, 0x300 : goto via-up3, 0xff00 : return }
 	}
 	map inbound {
 		type ifname : verdict
 		elements = { "up1" : goto in-up1, "up2" : goto in-up2, "up3" : goto in-up3 }
 	}
-	map slots-v4 {
-		typeof numgen inc mod 3 : verdict
-		elements = { 0 : goto new-up1, 1 : goto new-up2, 2 : goto new-up3 }
-	}
 	map bound-v4 {
 		typeof rt classid : verdict
 		elements = { 1 : goto new-up1, 2 : goto new-up2, 3 : goto new-up3 }
+	}
+	map slots-v4 {
+		typeof numgen inc mod 3 : verdict
+		elements = { 0 : goto new-up1, 1 : goto new-up2, 2 : goto new-up3 }
 	}
 	chain via-up1 {
 		meta mark set meta mark & 0xffff00ff | 0x100
@@ -83,17 +93,28 @@ table inet uplinkctl {
 		ct state != new return
 		ct mark set ct mark & 0xffff00ff | 0x300
 	}
+	chain left-alone {
+		ct mark set ct mark & 0xffff00ff | 0xff00 counter name "left-alone"
+	}
 	chain balance-v4 {
-		ct mark & 0xff00 vmap @known
-		ct state != new return
-		ip daddr @never-balanced-v4 return
 		numgen inc mod 3 vmap @slots-v4
 	}
 	chain local-v4 {
 		ct mark & 0xff00 vmap @known
 		ct state != new return
+		ip daddr @never-balanced-v4 return
+		oifname "lo" return
 		rt classid vmap @bound-v4
-		goto balance-v4
+		oifname @uplink-interfaces goto balance-v4
+		goto left-alone
+	}
+	chain forwarded-v4 {
+		ct mark & 0xff00 vmap @known
+		ct state != new return
+		ip daddr @never-balanced-v4 return
+		fib daddr type local return
+		fib daddr . mark oifname @uplink-routes goto balance-v4
+		goto left-alone
 	}
 	chain output {
 		type route hook output priority mangle; policy accept;
@@ -102,8 +123,7 @@ table inet uplinkctl {
 	chain prerouting {
 		type filter hook prerouting priority mangle; policy accept;
 		iifname vmap @inbound
-		fib daddr type local return
-		meta nfproto ipv4 jump balance-v4
+		meta nfproto ipv4 jump forwarded-v4
 	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;

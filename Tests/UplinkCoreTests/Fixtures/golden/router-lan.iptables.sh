@@ -26,7 +26,9 @@ iptables -t mangle -N UPL-new-isp-a
 iptables -t mangle -N UPL-new-isp-b
 iptables -t mangle -N UPL-in-isp-a
 iptables -t mangle -N UPL-in-isp-b
+iptables -t mangle -N UPL-left-alone
 iptables -t mangle -N UPL-balance-v4
+iptables -t mangle -N UPL-forwarded-v4
 iptables -t mangle -N UPL-output
 iptables -t mangle -N UPL-prerouting
 iptables -t nat -N UPL-postrouting
@@ -42,21 +44,32 @@ iptables -t mangle -A UPL-in-isp-a -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-in-isp-a -j CONNMARK --set-xmark 0x100/0xff00
 iptables -t mangle -A UPL-in-isp-b -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-in-isp-b -j CONNMARK --set-xmark 0x200/0xff00
-iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-isp-a
-iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x200/0xff00 -g UPL-via-isp-b
-iptables -t mangle -A UPL-balance-v4 -m conntrack '!' --ctstate NEW -j RETURN
-iptables -t mangle -A UPL-balance-v4 -d 127.0.0.0/8 -j RETURN
-iptables -t mangle -A UPL-balance-v4 -d 169.254.0.0/16 -j RETURN
-iptables -t mangle -A UPL-balance-v4 -d 224.0.0.0/4 -j RETURN
-iptables -t mangle -A UPL-balance-v4 -d 255.255.255.255/32 -j RETURN
+iptables -t mangle -A UPL-left-alone -j CONNMARK --set-xmark 0xff00/0xff00
+iptables -t mangle -A UPL-left-alone -m comment --comment 'counter left-alone'
 iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 2 --packet 0 -j UPL-new-isp-a
 iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 2 --packet 1 -j UPL-new-isp-b
+iptables -t mangle -A UPL-forwarded-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-isp-a
+iptables -t mangle -A UPL-forwarded-v4 -m connmark --mark 0x200/0xff00 -g UPL-via-isp-b
+iptables -t mangle -A UPL-forwarded-v4 -m connmark --mark 0xff00/0xff00 -j RETURN
+iptables -t mangle -A UPL-forwarded-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-forwarded-v4 -d 127.0.0.0/8 -j RETURN
+iptables -t mangle -A UPL-forwarded-v4 -d 169.254.0.0/16 -j RETURN
+iptables -t mangle -A UPL-forwarded-v4 -d 224.0.0.0/4 -j RETURN
+iptables -t mangle -A UPL-forwarded-v4 -d 255.255.255.255/32 -j RETURN
+iptables -t mangle -A UPL-forwarded-v4 -m addrtype --dst-type LOCAL -j RETURN
+# iptables cannot ask the routing in PREROUTING which interface a connection will leave by.
+# - The nft form balances a forwarded connection only when its route (nft `fib daddr . mark oifname`)
+#   leaves by an uplink, and leaves the rest (a VPN tunnel, another routing table, a container
+#   bridge) alone. The closest form, below, balances every forwarded connection that gets here.
+# - To keep such connections off the uplinks in this form, name them in `bypass` policies
+#   (their destinations or `in-interface`), or use the nft form.
+iptables -t mangle -A UPL-forwarded-v4 -g UPL-balance-v4
 iptables -t mangle -A UPL-output -m connmark --mark 0x100/0xff00 -g UPL-via-isp-a
 iptables -t mangle -A UPL-output -m connmark --mark 0x200/0xff00 -g UPL-via-isp-b
+iptables -t mangle -A UPL-output -m connmark --mark 0xff00/0xff00 -j RETURN
 iptables -t mangle -A UPL-prerouting -i wan0 -g UPL-in-isp-a
 iptables -t mangle -A UPL-prerouting -i wan1 -g UPL-in-isp-b
-iptables -t mangle -A UPL-prerouting -m addrtype --dst-type LOCAL -j RETURN
-iptables -t mangle -A UPL-prerouting -j UPL-balance-v4
+iptables -t mangle -A UPL-prerouting -j UPL-forwarded-v4
 iptables -t nat -A UPL-postrouting -o wan0 -j MASQUERADE
 iptables -t nat -A UPL-postrouting -o wan1 -j MASQUERADE
 iptables -t mangle -A OUTPUT -j UPL-output

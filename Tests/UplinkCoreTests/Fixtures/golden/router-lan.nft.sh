@@ -26,6 +26,12 @@ table inet uplinkctl {
 	}
 	counter conns-isp-b {
 	}
+	counter left-alone {
+	}
+	set uplink-routes {
+		typeof fib daddr . mark oifname
+		elements = { "wan0", "wan1" }
+	}
 	set never-balanced-v4 {
 		type ipv4_addr
 		flags interval
@@ -33,7 +39,7 @@ table inet uplinkctl {
 	}
 	map known {
 		typeof ct mark : verdict
-		elements = { 0x100 : goto via-isp-a, 0x200 : goto via-isp-b }
+		elements = { 0x100 : goto via-isp-a, 0x200 : goto via-isp-b, 0xff00 : return }
 	}
 	map inbound {
 		type ifname : verdict
@@ -63,11 +69,19 @@ table inet uplinkctl {
 		ct state != new return
 		ct mark set ct mark & 0xffff00ff | 0x200
 	}
+	chain left-alone {
+		ct mark set ct mark & 0xffff00ff | 0xff00 counter name "left-alone"
+	}
 	chain balance-v4 {
+		numgen inc mod 2 vmap @slots-v4
+	}
+	chain forwarded-v4 {
 		ct mark & 0xff00 vmap @known
 		ct state != new return
 		ip daddr @never-balanced-v4 return
-		numgen inc mod 2 vmap @slots-v4
+		fib daddr type local return
+		fib daddr . mark oifname @uplink-routes goto balance-v4
+		goto left-alone
 	}
 	chain output {
 		type route hook output priority mangle; policy accept;
@@ -76,8 +90,7 @@ table inet uplinkctl {
 	chain prerouting {
 		type filter hook prerouting priority mangle; policy accept;
 		iifname vmap @inbound
-		fib daddr type local return
-		meta nfproto ipv4 jump balance-v4
+		meta nfproto ipv4 jump forwarded-v4
 	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;

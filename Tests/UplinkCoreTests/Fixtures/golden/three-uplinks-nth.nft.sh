@@ -31,6 +31,12 @@ table inet uplinkctl {
 	}
 	counter conns-wireless2 {
 	}
+	counter left-alone {
+	}
+	set uplink-interfaces {
+		type ifname
+		elements = { "eth0", "eth1", "rausb0" }
+	}
 	set never-balanced-v4 {
 		type ipv4_addr
 		flags interval
@@ -38,19 +44,19 @@ table inet uplinkctl {
 	}
 	map known {
 		typeof ct mark : verdict
-		elements = { 0x100 : goto via-wired, 0x200 : goto via-wireless1, 0x300 : goto via-wireless2 }
+		elements = { 0x100 : goto via-wired, 0x200 : goto via-wireless1, 0x300 : goto via-wireless2, 0xff00 : return }
 	}
 	map inbound {
 		type ifname : verdict
 		elements = { "eth0" : goto in-wired, "eth1" : goto in-wireless1, "rausb0" : goto in-wireless2 }
 	}
-	map slots-v4 {
-		typeof numgen inc mod 3 : verdict
-		elements = { 0 : goto new-wired, 1 : goto new-wireless1, 2 : goto new-wireless2 }
-	}
 	map bound-v4 {
 		typeof rt classid : verdict
 		elements = { 1 : goto new-wired, 2 : goto new-wireless1, 3 : goto new-wireless2 }
+	}
+	map slots-v4 {
+		typeof numgen inc mod 3 : verdict
+		elements = { 0 : goto new-wired, 1 : goto new-wireless1, 2 : goto new-wireless2 }
 	}
 	chain via-wired {
 		meta mark set meta mark & 0xffff00ff | 0x100
@@ -82,17 +88,20 @@ table inet uplinkctl {
 		ct state != new return
 		ct mark set ct mark & 0xffff00ff | 0x300
 	}
+	chain left-alone {
+		ct mark set ct mark & 0xffff00ff | 0xff00 counter name "left-alone"
+	}
 	chain balance-v4 {
-		ct mark & 0xff00 vmap @known
-		ct state != new return
-		ip daddr @never-balanced-v4 return
 		numgen inc mod 3 vmap @slots-v4
 	}
 	chain local-v4 {
 		ct mark & 0xff00 vmap @known
 		ct state != new return
+		ip daddr @never-balanced-v4 return
+		oifname "lo" return
 		rt classid vmap @bound-v4
-		goto balance-v4
+		oifname @uplink-interfaces goto balance-v4
+		goto left-alone
 	}
 	chain output {
 		type route hook output priority mangle; policy accept;

@@ -32,6 +32,7 @@ iptables -t mangle -N UPL-new-wireless2
 iptables -t mangle -N UPL-in-wired
 iptables -t mangle -N UPL-in-wireless1
 iptables -t mangle -N UPL-in-wireless2
+iptables -t mangle -N UPL-left-alone
 iptables -t mangle -N UPL-balance-v4
 iptables -t mangle -N UPL-local-v4
 iptables -t mangle -N UPL-output
@@ -55,25 +56,28 @@ iptables -t mangle -A UPL-in-wireless1 -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-in-wireless1 -j CONNMARK --set-xmark 0x200/0xff00
 iptables -t mangle -A UPL-in-wireless2 -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-in-wireless2 -j CONNMARK --set-xmark 0x300/0xff00
-iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-wired
-iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x200/0xff00 -g UPL-via-wireless1
-iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x300/0xff00 -g UPL-via-wireless2
-iptables -t mangle -A UPL-balance-v4 -m conntrack '!' --ctstate NEW -j RETURN
-iptables -t mangle -A UPL-balance-v4 -d 127.0.0.0/8 -j RETURN
-iptables -t mangle -A UPL-balance-v4 -d 169.254.0.0/16 -j RETURN
-iptables -t mangle -A UPL-balance-v4 -d 224.0.0.0/4 -j RETURN
-iptables -t mangle -A UPL-balance-v4 -d 255.255.255.255/32 -j RETURN
+iptables -t mangle -A UPL-left-alone -j CONNMARK --set-xmark 0xff00/0xff00
+iptables -t mangle -A UPL-left-alone -m comment --comment 'counter left-alone'
 iptables -t mangle -A UPL-balance-v4 -m statistic --mode random --probability 0.3333333333 -g UPL-new-wired
 iptables -t mangle -A UPL-balance-v4 -m statistic --mode random --probability 0.5000000000 -g UPL-new-wireless1
 iptables -t mangle -A UPL-balance-v4 -g UPL-new-wireless2
 iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-wired
 iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x200/0xff00 -g UPL-via-wireless1
 iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x300/0xff00 -g UPL-via-wireless2
+iptables -t mangle -A UPL-local-v4 -m connmark --mark 0xff00/0xff00 -j RETURN
 iptables -t mangle -A UPL-local-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-local-v4 -d 127.0.0.0/8 -j RETURN
+iptables -t mangle -A UPL-local-v4 -d 169.254.0.0/16 -j RETURN
+iptables -t mangle -A UPL-local-v4 -d 224.0.0.0/4 -j RETURN
+iptables -t mangle -A UPL-local-v4 -d 255.255.255.255/32 -j RETURN
+iptables -t mangle -A UPL-local-v4 -o lo -j RETURN
 iptables -t mangle -A UPL-local-v4 -m realm --realm 1 -g UPL-new-wired
 iptables -t mangle -A UPL-local-v4 -m realm --realm 2 -g UPL-new-wireless1
 iptables -t mangle -A UPL-local-v4 -m realm --realm 3 -g UPL-new-wireless2
-iptables -t mangle -A UPL-local-v4 -g UPL-balance-v4
+iptables -t mangle -A UPL-local-v4 -o eth0 -g UPL-balance-v4
+iptables -t mangle -A UPL-local-v4 -o eth1 -g UPL-balance-v4
+iptables -t mangle -A UPL-local-v4 -o rausb0 -g UPL-balance-v4
+iptables -t mangle -A UPL-local-v4 -g UPL-left-alone
 iptables -t mangle -A UPL-output -j UPL-local-v4
 iptables -t mangle -A UPL-prerouting -i eth0 -g UPL-in-wired
 iptables -t mangle -A UPL-prerouting -i eth1 -g UPL-in-wireless1
@@ -81,6 +85,7 @@ iptables -t mangle -A UPL-prerouting -i rausb0 -g UPL-in-wireless2
 iptables -t mangle -A UPL-prerouting -m connmark --mark 0x100/0xff00 -g UPL-via-wired
 iptables -t mangle -A UPL-prerouting -m connmark --mark 0x200/0xff00 -g UPL-via-wireless1
 iptables -t mangle -A UPL-prerouting -m connmark --mark 0x300/0xff00 -g UPL-via-wireless2
+iptables -t mangle -A UPL-prerouting -m connmark --mark 0xff00/0xff00 -j RETURN
 iptables -t nat -A UPL-postrouting -o eth0 -j MASQUERADE
 iptables -t nat -A UPL-postrouting -o eth1 -j MASQUERADE
 iptables -t nat -A UPL-postrouting -o rausb0 -j MASQUERADE

@@ -26,8 +26,10 @@ iptables -t mangle -N UPL-new-lte
 iptables -t mangle -N UPL-new-wifi
 iptables -t mangle -N UPL-in-lte
 iptables -t mangle -N UPL-in-wifi
+iptables -t mangle -N UPL-left-alone
 iptables -t mangle -N UPL-balance-v4
 iptables -t mangle -N UPL-local-v4
+iptables -t mangle -N UPL-forwarded-v4
 iptables -t mangle -N UPL-output
 iptables -t mangle -N UPL-prerouting
 iptables -t nat -N UPL-postrouting
@@ -43,27 +45,45 @@ iptables -t mangle -A UPL-in-lte -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-in-lte -j CONNMARK --set-xmark 0x100/0xff00
 iptables -t mangle -A UPL-in-wifi -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-in-wifi -j CONNMARK --set-xmark 0x200/0xff00
-iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-lte
-iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0x200/0xff00 -g UPL-via-wifi
-iptables -t mangle -A UPL-balance-v4 -m conntrack '!' --ctstate NEW -j RETURN
-iptables -t mangle -A UPL-balance-v4 -d 127.0.0.0/8 -j RETURN
-iptables -t mangle -A UPL-balance-v4 -d 169.254.0.0/16 -j RETURN
-iptables -t mangle -A UPL-balance-v4 -d 224.0.0.0/4 -j RETURN
-iptables -t mangle -A UPL-balance-v4 -d 255.255.255.255/32 -j RETURN
+iptables -t mangle -A UPL-left-alone -j CONNMARK --set-xmark 0xff00/0xff00
+iptables -t mangle -A UPL-left-alone -m comment --comment 'counter left-alone'
 iptables -t mangle -A UPL-balance-v4 -d 198.19.0.1/32 -p udp -g UPL-new-wifi
 iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 2 --packet 0 -j UPL-new-lte
 iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 2 --packet 1 -j UPL-new-wifi
 iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-lte
 iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x200/0xff00 -g UPL-via-wifi
+iptables -t mangle -A UPL-local-v4 -m connmark --mark 0xff00/0xff00 -j RETURN
 iptables -t mangle -A UPL-local-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-local-v4 -d 127.0.0.0/8 -j RETURN
+iptables -t mangle -A UPL-local-v4 -d 169.254.0.0/16 -j RETURN
+iptables -t mangle -A UPL-local-v4 -d 224.0.0.0/4 -j RETURN
+iptables -t mangle -A UPL-local-v4 -d 255.255.255.255/32 -j RETURN
+iptables -t mangle -A UPL-local-v4 -o lo -j RETURN
 iptables -t mangle -A UPL-local-v4 -m realm --realm 1 -g UPL-new-lte
 iptables -t mangle -A UPL-local-v4 -m realm --realm 2 -g UPL-new-wifi
-iptables -t mangle -A UPL-local-v4 -g UPL-balance-v4
+iptables -t mangle -A UPL-local-v4 -o wlan0 -g UPL-balance-v4
+iptables -t mangle -A UPL-local-v4 -o wwan0 -g UPL-balance-v4
+iptables -t mangle -A UPL-local-v4 -g UPL-left-alone
+iptables -t mangle -A UPL-forwarded-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-lte
+iptables -t mangle -A UPL-forwarded-v4 -m connmark --mark 0x200/0xff00 -g UPL-via-wifi
+iptables -t mangle -A UPL-forwarded-v4 -m connmark --mark 0xff00/0xff00 -j RETURN
+iptables -t mangle -A UPL-forwarded-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-forwarded-v4 -d 127.0.0.0/8 -j RETURN
+iptables -t mangle -A UPL-forwarded-v4 -d 169.254.0.0/16 -j RETURN
+iptables -t mangle -A UPL-forwarded-v4 -d 224.0.0.0/4 -j RETURN
+iptables -t mangle -A UPL-forwarded-v4 -d 255.255.255.255/32 -j RETURN
+iptables -t mangle -A UPL-forwarded-v4 -m addrtype --dst-type LOCAL -j RETURN
+# iptables cannot ask the routing in PREROUTING which interface a connection will leave by.
+# - The nft form balances a forwarded connection only when its route (nft `fib daddr . mark oifname`)
+#   leaves by an uplink, and leaves the rest (a VPN tunnel, another routing table, a container
+#   bridge) alone. The closest form, below, balances every forwarded connection that gets here.
+# - To keep such connections off the uplinks in this form, name them in `bypass` policies
+#   (their destinations or `in-interface`), or use the nft form.
+iptables -t mangle -A UPL-forwarded-v4 -g UPL-balance-v4
 iptables -t mangle -A UPL-output -j UPL-local-v4
 iptables -t mangle -A UPL-prerouting -i wlan0 -g UPL-in-wifi
 iptables -t mangle -A UPL-prerouting -i wwan0 -g UPL-in-lte
-iptables -t mangle -A UPL-prerouting -m addrtype --dst-type LOCAL -j RETURN
-iptables -t mangle -A UPL-prerouting -j UPL-balance-v4
+iptables -t mangle -A UPL-prerouting -j UPL-forwarded-v4
 iptables -t nat -A UPL-postrouting -o wwan0 -j MASQUERADE
 iptables -t nat -A UPL-postrouting -o wlan0 -j MASQUERADE
 iptables -t mangle -A OUTPUT -j UPL-output

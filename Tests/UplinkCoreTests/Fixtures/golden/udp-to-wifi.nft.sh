@@ -26,6 +26,16 @@ table inet uplinkctl {
 	}
 	counter conns-wifi {
 	}
+	counter left-alone {
+	}
+	set uplink-interfaces {
+		type ifname
+		elements = { "wlan0", "wwan0" }
+	}
+	set uplink-routes {
+		typeof fib daddr . mark oifname
+		elements = { "wlan0", "wwan0" }
+	}
 	set never-balanced-v4 {
 		type ipv4_addr
 		flags interval
@@ -33,11 +43,15 @@ table inet uplinkctl {
 	}
 	map known {
 		typeof ct mark : verdict
-		elements = { 0x100 : goto via-lte, 0x200 : goto via-wifi }
+		elements = { 0x100 : goto via-lte, 0x200 : goto via-wifi, 0xff00 : return }
 	}
 	map inbound {
 		type ifname : verdict
 		elements = { "wlan0" : goto in-wifi, "wwan0" : goto in-lte }
+	}
+	map bound-v4 {
+		typeof rt classid : verdict
+		elements = { 1 : goto new-lte, 2 : goto new-wifi }
 	}
 	map policy-v4-1 {
 		type ipv4_addr . inet_proto : verdict
@@ -47,10 +61,6 @@ table inet uplinkctl {
 	map slots-v4 {
 		typeof numgen inc mod 2 : verdict
 		elements = { 0 : goto new-lte, 1 : goto new-wifi }
-	}
-	map bound-v4 {
-		typeof rt classid : verdict
-		elements = { 1 : goto new-lte, 2 : goto new-wifi }
 	}
 	chain via-lte {
 		meta mark set meta mark & 0xffff00ff | 0x100
@@ -72,18 +82,29 @@ table inet uplinkctl {
 		ct state != new return
 		ct mark set ct mark & 0xffff00ff | 0x200
 	}
+	chain left-alone {
+		ct mark set ct mark & 0xffff00ff | 0xff00 counter name "left-alone"
+	}
 	chain balance-v4 {
-		ct mark & 0xff00 vmap @known
-		ct state != new return
-		ip daddr @never-balanced-v4 return
 		ip daddr . meta l4proto vmap @policy-v4-1
 		numgen inc mod 2 vmap @slots-v4
 	}
 	chain local-v4 {
 		ct mark & 0xff00 vmap @known
 		ct state != new return
+		ip daddr @never-balanced-v4 return
+		oifname "lo" return
 		rt classid vmap @bound-v4
-		goto balance-v4
+		oifname @uplink-interfaces goto balance-v4
+		goto left-alone
+	}
+	chain forwarded-v4 {
+		ct mark & 0xff00 vmap @known
+		ct state != new return
+		ip daddr @never-balanced-v4 return
+		fib daddr type local return
+		fib daddr . mark oifname @uplink-routes goto balance-v4
+		goto left-alone
 	}
 	chain output {
 		type route hook output priority mangle; policy accept;
@@ -92,8 +113,7 @@ table inet uplinkctl {
 	chain prerouting {
 		type filter hook prerouting priority mangle; policy accept;
 		iifname vmap @inbound
-		fib daddr type local return
-		meta nfproto ipv4 jump balance-v4
+		meta nfproto ipv4 jump forwarded-v4
 	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;

@@ -25,6 +25,7 @@ iptables -t mangle -N UPL-new-wired
 iptables -t mangle -N UPL-new-wireless
 iptables -t mangle -N UPL-in-wired
 iptables -t mangle -N UPL-in-wireless
+iptables -t mangle -N UPL-left-alone
 iptables -t mangle -N UPL-balance-v4
 iptables -t mangle -N UPL-local-v4
 iptables -t mangle -N UPL-output
@@ -42,26 +43,30 @@ iptables -t mangle -A UPL-in-wired -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-in-wired -j CONNMARK --set-xmark 0xa/0xff
 iptables -t mangle -A UPL-in-wireless -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-in-wireless -j CONNMARK --set-xmark 0xb/0xff
-iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0xa/0xff -g UPL-via-wired
-iptables -t mangle -A UPL-balance-v4 -m connmark --mark 0xb/0xff -g UPL-via-wireless
-iptables -t mangle -A UPL-balance-v4 -m conntrack '!' --ctstate NEW -j RETURN
-iptables -t mangle -A UPL-balance-v4 -d 127.0.0.0/8 -j RETURN
-iptables -t mangle -A UPL-balance-v4 -d 169.254.0.0/16 -j RETURN
-iptables -t mangle -A UPL-balance-v4 -d 224.0.0.0/4 -j RETURN
-iptables -t mangle -A UPL-balance-v4 -d 255.255.255.255/32 -j RETURN
+iptables -t mangle -A UPL-left-alone -j CONNMARK --set-xmark 0xff/0xff
+iptables -t mangle -A UPL-left-alone -m comment --comment 'counter left-alone'
 iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 2 --packet 0 -j UPL-new-wired
 iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 2 --packet 1 -j UPL-new-wireless
 iptables -t mangle -A UPL-local-v4 -m connmark --mark 0xa/0xff -g UPL-via-wired
 iptables -t mangle -A UPL-local-v4 -m connmark --mark 0xb/0xff -g UPL-via-wireless
+iptables -t mangle -A UPL-local-v4 -m connmark --mark 0xff/0xff -j RETURN
 iptables -t mangle -A UPL-local-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-local-v4 -d 127.0.0.0/8 -j RETURN
+iptables -t mangle -A UPL-local-v4 -d 169.254.0.0/16 -j RETURN
+iptables -t mangle -A UPL-local-v4 -d 224.0.0.0/4 -j RETURN
+iptables -t mangle -A UPL-local-v4 -d 255.255.255.255/32 -j RETURN
+iptables -t mangle -A UPL-local-v4 -o lo -j RETURN
 iptables -t mangle -A UPL-local-v4 -m realm --realm 1 -g UPL-new-wired
 iptables -t mangle -A UPL-local-v4 -m realm --realm 2 -g UPL-new-wireless
-iptables -t mangle -A UPL-local-v4 -g UPL-balance-v4
+iptables -t mangle -A UPL-local-v4 -o eth0 -g UPL-balance-v4
+iptables -t mangle -A UPL-local-v4 -o eth1 -g UPL-balance-v4
+iptables -t mangle -A UPL-local-v4 -g UPL-left-alone
 iptables -t mangle -A UPL-output -j UPL-local-v4
 iptables -t mangle -A UPL-prerouting -i eth0 -g UPL-in-wired
 iptables -t mangle -A UPL-prerouting -i eth1 -g UPL-in-wireless
 iptables -t mangle -A UPL-prerouting -m connmark --mark 0xa/0xff -g UPL-via-wired
 iptables -t mangle -A UPL-prerouting -m connmark --mark 0xb/0xff -g UPL-via-wireless
+iptables -t mangle -A UPL-prerouting -m connmark --mark 0xff/0xff -j RETURN
 iptables -t nat -A UPL-postrouting -o eth0 -j MASQUERADE
 iptables -t nat -A UPL-postrouting -o eth1 -j MASQUERADE
 iptables -t mangle -A OUTPUT -j UPL-output

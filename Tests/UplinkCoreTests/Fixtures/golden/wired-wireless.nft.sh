@@ -25,6 +25,12 @@ table inet uplinkctl {
 	}
 	counter conns-wireless {
 	}
+	counter left-alone {
+	}
+	set uplink-interfaces {
+		type ifname
+		elements = { "eth0", "eth1" }
+	}
 	set never-balanced-v4 {
 		type ipv4_addr
 		flags interval
@@ -32,19 +38,19 @@ table inet uplinkctl {
 	}
 	map known {
 		typeof ct mark : verdict
-		elements = { 0xa : goto via-wired, 0xb : goto via-wireless }
+		elements = { 0xa : goto via-wired, 0xb : goto via-wireless, 0xff : return }
 	}
 	map inbound {
 		type ifname : verdict
 		elements = { "eth0" : goto in-wired, "eth1" : goto in-wireless }
 	}
-	map slots-v4 {
-		typeof numgen inc mod 2 : verdict
-		elements = { 0 : goto new-wired, 1 : goto new-wireless }
-	}
 	map bound-v4 {
 		typeof rt classid : verdict
 		elements = { 1 : goto new-wired, 2 : goto new-wireless }
+	}
+	map slots-v4 {
+		typeof numgen inc mod 2 : verdict
+		elements = { 0 : goto new-wired, 1 : goto new-wireless }
 	}
 	chain via-wired {
 		meta mark set meta mark & 0xffffff00 | 0xa
@@ -66,17 +72,20 @@ table inet uplinkctl {
 		ct state != new return
 		ct mark set ct mark & 0xffffff00 | 0xb
 	}
+	chain left-alone {
+		ct mark set ct mark & 0xffffff00 | 0xff counter name "left-alone"
+	}
 	chain balance-v4 {
-		ct mark & 0xff vmap @known
-		ct state != new return
-		ip daddr @never-balanced-v4 return
 		numgen inc mod 2 vmap @slots-v4
 	}
 	chain local-v4 {
 		ct mark & 0xff vmap @known
 		ct state != new return
+		ip daddr @never-balanced-v4 return
+		oifname "lo" return
 		rt classid vmap @bound-v4
-		goto balance-v4
+		oifname @uplink-interfaces goto balance-v4
+		goto left-alone
 	}
 	chain output {
 		type route hook output priority mangle; policy accept;

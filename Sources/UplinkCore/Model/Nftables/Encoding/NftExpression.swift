@@ -21,6 +21,9 @@ public enum NftExpression: Sendable, Hashable {
     case verdict(NftVerdictCode)
     /// `fib daddr type`: the address type of the destination (RTN_LOCAL, ...).
     case fibDestinationType(register: UInt32)
+    /// `fib daddr . mark oifname`: the name of the interface a route lookup by the packet's
+    /// destination and mark leaves by (empty when there is no route).
+    case fibRouteInterfaceName(register: UInt32)
     case numberGenerator(NumberGenerator, modulus: UInt32, register: UInt32)
     /// `rt classid`: the realm of the packet's route.
     case routeRealmLoad(register: UInt32)
@@ -142,6 +145,7 @@ extension NftExpression: CustomStringConvertible {
             case .return: return "[ immediate reg 0 return ]"
             }
         case let .fibDestinationType(register): return "[ fib daddr type => reg \(register) ]"
+        case let .fibRouteInterfaceName(register): return "[ fib daddr . mark oifname => reg \(register) ]"
         case let .numberGenerator(generator, modulus, register):
             return "[ numgen reg \(register) = \(generator.rawValue) mod \(modulus) ]"
         case let .routeRealmLoad(register): return "[ rt load classid => reg \(register) ]"

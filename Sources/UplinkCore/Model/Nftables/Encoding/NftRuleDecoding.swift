@@ -48,6 +48,12 @@ public enum NftRuleDecoding {
             if take(NftRuleEncoding.expressions(.connectionNotNew, in: NftRule())) { return .connectionNotNew }
             if take(NftRuleEncoding.expressions(.destinationIsLocal, in: NftRule())) { return .destinationIsLocal }
             switch (first, second) {
+            case (.metaLoad(.outputInterfaceName, 1)?, .lookup(let set, 1, false)?):
+                expressions.removeFirst(2)
+                return .outputInterfaceInSet(set)
+            case (.fibRouteInterfaceName(1)?, .lookup(let set, 1, false)?):
+                expressions.removeFirst(2)
+                return .routeInterfaceInSet(set)
             case (.metaLoad(.outputInterfaceName, 1)?, .compare(.equal, 1, let data)?) where data.count == 16:
                 let name = String(decoding: data.prefix { $0 != 0 }, as: UTF8.self)
                 guard NftRuleEncoding.interfaceName(name) == data else { return nil }

@@ -31,6 +31,10 @@ public enum NftRuleEncoding {
             return [.metaLoad(.outputInterfaceName, register: register), .compare(.equal, register: register, data: interfaceName(name))]
         case .destinationIsLocal:
             return [.fibDestinationType(register: register), .compare(.equal, register: register, data: word(routeTypeLocal))]
+        case .outputInterfaceInSet(let set):
+            return [.metaLoad(.outputInterfaceName, register: register), .lookup(set: set, register: register, verdictRegister: false)]
+        case .routeInterfaceInSet(let set):
+            return [.fibRouteInterfaceName(register: register), .lookup(set: set, register: register, verdictRegister: false)]
         }
     }
 

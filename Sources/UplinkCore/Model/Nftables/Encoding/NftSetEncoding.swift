@@ -53,6 +53,7 @@ public enum NftSetEncoding {
     static let markType: UInt32 = 19
     static let realmType: UInt32 = 22
     static let interfaceNameType: UInt32 = 41
+    static let stringType: UInt32 = 5
     static let protocolType: UInt32 = 12
     static let serviceType: UInt32 = 13
     /// NFT_DATA_VERDICT.
@@ -68,6 +69,12 @@ public enum NftSetEncoding {
         case .ipv6Prefixes:
             return NftSetDefinition(name: set.name, flags: intervalFlag, keyType: ipv6AddressType, keyLength: 16, dataType: nil,
                                     userdata: NftUserdata.keyByteOrder(.bigEndian))
+        case .interfaceNames:
+            return NftSetDefinition(name: set.name, flags: 0, keyType: interfaceNameType, keyLength: 16, dataType: nil,
+                                    userdata: NftUserdata.keyByteOrder(.host))
+        case .routeInterfaceNames:
+            return NftSetDefinition(name: set.name, flags: 0, keyType: stringType, keyLength: 16, dataType: nil,
+                                    userdata: NftUserdata.routeInterfaceNameSet)
         }
     }
 
@@ -76,9 +83,12 @@ public enum NftSetEncoding {
     /// a range that runs to the last address has no end, and says so in its userdata.
     public static func elements(_ set: NftSet) -> [NftSetElement] {
         switch set.type {
+        case .interfaceNames, .routeInterfaceNames:
+            return set.interfaceNames.map { NftSetElement(key: NftRuleEncoding.interfaceName($0)) }
         case .ipv4Prefixes, .ipv6Prefixes:
-            let prefixes = set.elements.map { element -> IPPrefix in
-                switch element { case .prefix(let prefix): return prefix }
+            let prefixes = set.elements.compactMap { element -> IPPrefix? in
+                if case .prefix(let prefix) = element { return prefix }
+                return nil
             }
             let ranges = AddressRange.merged(prefixes)
             guard let firstRange = ranges.first else { return [] }
@@ -106,6 +116,15 @@ public enum NftSetEncoding {
             guard let ranges = ranges(elements) else { return nil }
             let prefixes = ranges.flatMap(\.prefixes)
             return NftSet(name: definition.name, type: type, elements: prefixes.map(NftSet.Element.prefix))
+        case (0, interfaceNameType, 16, nil), (0, stringType, 16, nil):
+            let type: NftSet.ElementType = definition.keyType == interfaceNameType ? .interfaceNames : .routeInterfaceNames
+            let names = elements.map { String(decoding: $0.key.prefix { $0 != 0 }, as: UTF8.self) }
+            let set = NftSet(name: definition.name, type: type, elements: names.map(NftSet.Element.interfaceName))
+            // Only what we would write reads back as ours: exact names, nft's userdata.
+            guard elements.allSatisfy({ !$0.intervalEnd && $0.verdict == nil }), names.count == set.elements.count,
+                  zip(names, elements).allSatisfy({ NftRuleEncoding.interfaceName($0) == $1.key }),
+                  definition == Self.definition(set) else { return nil }
+            return set
         default:
             return nil
         }

@@ -22,6 +22,10 @@ enum NftUserdata {
     static let concatenationExpression: UInt32 = 13
     static let verdictExpression: UInt32 = 1
     static let routeExpression: UInt32 = 25
+    static let fibExpression: UInt32 = 26
+    /// NFT_FIB_RESULT_OIFNAME, and NFTA_FIB_F_DADDR | NFTA_FIB_F_MARK.
+    static let fibInterfaceNameResult: UInt32 = 2
+    static let fibDestinationAndMark: UInt32 = 0x6
     /// NFT_RT_CLASSID.
     static let routeRealmKey: UInt32 = 0
     /// NFT_HASH_SYM.
@@ -31,6 +35,10 @@ enum NftUserdata {
     static func tlv(_ type: UInt8, u32 value: UInt32) -> [UInt8] { tlv(type, NftRuleEncoding.word(value)) }
 
     static func keyByteOrder(_ order: ByteOrder) -> [UInt8] { tlv(keyByteOrderType, u32: order.rawValue) }
+
+    /// A set declared `typeof fib daddr . mark oifname`.
+    static let routeInterfaceNameSet = keyByteOrder(.host)
+        + tlv(keyTypeofType, tlv(0, u32: fibExpression) + tlv(1, tlv(0, u32: fibInterfaceNameResult) + tlv(1, u32: fibDestinationAndMark)))
 
     /// NFTNL_UDATA_SET_ELEM_FLAGS = NFTNL_SET_ELEM_F_INTERVAL_OPEN.
     static let openInterval: [UInt8] = tlv(1, u32: 1)
