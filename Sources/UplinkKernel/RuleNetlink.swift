@@ -65,11 +65,13 @@ struct RuleNetlink {
         }
         func range(_ type: Int32, _ size: Int) -> String? {
             guard let bytes = attributes.bytes(type), bytes.count == 2 * size else { return nil }
+            // struct fib_rule_uid_range (two u32) or fib_rule_port_range (two u16), host order.
             let (low, high) = bytes.withUnsafeBytes { raw in
-                size == 4 ? (UInt64(raw.loadUnaligned(as: UInt32.self)), UInt64(raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+                size == 4
+                    ? (UInt64(raw.loadUnaligned(as: UInt32.self)), UInt64(raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
                     : (UInt64(raw.loadUnaligned(as: UInt16.self)), UInt64(raw.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
             }
-            return low == high ? String(low) : "\(low)-\(high)"
+            return low == high && size == 2 ? String(low) : "\(low)-\(high)"
         }
         var selectors = ["from " + (prefix(Int32(FRA_SRC), fixed.src_len) ?? "all")]
         if let destination = prefix(Int32(FRA_DST), fixed.dst_len) { selectors.append("to \(destination)") }
@@ -86,8 +88,10 @@ struct RuleNetlink {
         if let input { selectors.append("iif \(input)") }
         if let output = attributes.string(Int32(FRA_OIFNAME)) { selectors.append("oif \(output)") }
         if attributes.u8(Int32(FRA_L3MDEV)) == 1 { selectors.append("l3mdev") }
-        if let users = range(Int32(FRA_UID_RANGE), 4) { selectors.append("uidrange \(users.contains("-") ? users : "\(users)-\(users)")") }
-        if let proto = attributes.u8(Int32(FRA_IP_PROTO)) { selectors.append("ipproto \(IPProtocolNumber.name(proto) ?? String(proto))") }
+        if let users = range(Int32(FRA_UID_RANGE), 4) { selectors.append("uidrange \(users)") }
+        if let proto = attributes.u8(Int32(FRA_IP_PROTO)) {
+            selectors.append("ipproto \(IPProtocolNumber.name(proto) ?? String(proto))")
+        }
         if let ports = range(Int32(FRA_SPORT_RANGE), 2) { selectors.append("sport \(ports)") }
         if let ports = range(Int32(FRA_DPORT_RANGE), 2) { selectors.append("dport \(ports)") }
         let action: ForeignRule.Action
@@ -100,8 +104,9 @@ struct RuleNetlink {
         case Int(FR_ACT_PROHIBIT): action = .other("prohibit")
         default: action = .other("action \(fixed.action)")
         }
-        return ForeignRule(family: family, priority: priority, inverted: fixed.flags & UInt32(FIB_RULE_INVERT) != 0, fwmark: fwmark,
-                           inputInterface: input, selectors: selectors, action: action, suppressPrefixLength: suppress)
+        let inverted = fixed.flags & UInt32(FIB_RULE_INVERT) != 0
+        return ForeignRule(family: family, priority: priority, inverted: inverted, fwmark: fwmark, inputInterface: input,
+                           selectors: selectors, action: action, suppressPrefixLength: suppress)
     }
 
     static let plainAttributes: Set<UInt16> = Set([FRA_PRIORITY, FRA_TABLE, FRA_FWMARK, FRA_FWMASK, FRA_SRC, FRA_SUPPRESS_PREFIXLEN, FRA_PROTOCOL].map { UInt16($0) })

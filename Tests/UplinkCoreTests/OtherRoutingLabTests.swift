@@ -41,13 +41,15 @@ struct OtherRoutingLabTests {
                                 #expect(seen.map(Lab.uplink(answer:)) == [1, 2, 3], "\(client) \(transport): \(seen)")
                             } else {
                                 leftAlone += 3
-                                #expect(seen == Array(repeating: Self.tunnelled["\(client)"]!, count: 3), "\(client) \(transport): \(seen)")
+                                let tunnelled = Array(repeating: Self.tunnelled["\(client)"]!, count: 3)
+                                #expect(seen == tunnelled, "\(client) \(transport): \(seen)")
                             }
                         }
                     }
                     if way == .apply {
                         let status = try lab.status(path)
-                        #expect(status.leftAlone == UInt64(leftAlone) && status.uplinks.allSatisfy { $0.connections == 0 }, "\(status)")
+                        #expect(status.leftAlone == UInt64(leftAlone), "\(status)")
+                        #expect(status.uplinks.allSatisfy { $0.connections == 0 }, "\(status)")
                     }
 
                     try lab.removeFullTunnelRules()
@@ -76,7 +78,8 @@ struct OtherRoutingLabTests {
                     let tunnelled = ["\(Lab.lanClientAddress6) vpn0", "\(Lab.lanClientAddress6) vpn0",
                                      "\(LabTunnel.hostAddress6) vpn0", "\(LabTunnel.hostAddress6) vpn0"]
                     #expect(v6 == tunnelled)
-                    let v4 = try lab.echo(in: lab.lan, .tcp, count: 2, to: Lab.serviceAddress) + lab.echo(in: lab.host, .udp, count: 2, to: Lab.serviceAddress)
+                    let v4 = try lab.echo(in: lab.lan, .tcp, count: 2, to: Lab.serviceAddress)
+                        + lab.echo(in: lab.host, .udp, count: 2, to: Lab.serviceAddress)
                     #expect(v4.map(Lab.uplink(answer:)) == [1, 2, 1, 2], "\(v4)")
                     let status = try lab.status(path)
                     #expect(status.leftAlone == 4 && status.uplinks.map(\.connections) == [2, 2, 0], "\(status)")
@@ -145,13 +148,15 @@ struct OtherRoutingLabTests {
                 try lab.addFullTunnelRules()
                 try lab.batch(lab.host, ["route add default via \(LabTunnel.farAddress) dev tun0 table 300",
                                          "rule add iif lan0 lookup 300 priority 32100"])
-                let result = try UplinkctlCLI.run(["check", "--netns", lab.host, Paths.examples.appendingPathComponent("lab.yaml").path])
+                let config = Paths.examples.appendingPathComponent("lab.yaml").path
+                let result = try UplinkctlCLI.run(["check", "--netns", lab.host, config])
                 #expect(result.status == 0)
                 let leftAlone = " comes after uplinkctl's rules (priority 31000): new connections it sends by an interface that "
                     + "is not an uplink's are left alone, not balanced"
                 let unseen = " matches by input interface, which the route lookup uplinkctl makes for a forwarded connection "
                     + "cannot see (it asks as if from this host): connections arriving on lan0 are balanced whenever the main "
-                    + "routing sends them by an uplink; to leave them to this rule, add the policy `- {in-interface: lan0, bypass: true}`"
+                    + "routing sends them by an uplink; to leave them to this rule, add the policy "
+                    + "`- {in-interface: lan0, bypass: true}`"
                 let guest = "ip rule 32100: from all iif lan0 lookup 300"
                 let tunnel = "ip rule 32765: not from all fwmark 0xca6c lookup 51820"
                 let expected: [String] = ["uplinkctl: note: " + guest + leftAlone, "uplinkctl: warning: " + guest + unseen,

@@ -14,10 +14,11 @@ import Testing
         ForeignRule(priority: 32765, inverted: true, fwmark: MarkedBits(value: 0xca6c, mask: .max),
                     selectors: ["from all", "fwmark 0xca6c"], action: .lookup(51820)),
     ]
+    static let tailscaleMark = MarkedBits(value: 0x80000, mask: 0xff0000)
     static let tailscale = [
-        ForeignRule(priority: 5210, fwmark: MarkedBits(value: 0x80000, mask: 0xff0000), selectors: ["from all", "fwmark 0x80000/0xff0000"],
+        ForeignRule(priority: 5210, fwmark: tailscaleMark, selectors: ["from all", "fwmark \(tailscaleMark)"],
                     action: .lookup(RoutingTable.main)),
-        ForeignRule(priority: 5250, fwmark: MarkedBits(value: 0x80000, mask: 0xff0000), selectors: ["from all", "fwmark 0x80000/0xff0000"],
+        ForeignRule(priority: 5250, fwmark: tailscaleMark, selectors: ["from all", "fwmark \(tailscaleMark)"],
                     action: .other("unreachable")),
         ForeignRule(priority: 5270, action: .lookup(52)),
     ]
@@ -46,7 +47,8 @@ import Testing
     }
 
     @Test func aRuleByInputInterfaceWarnsOnlyWhenForwardedTrafficIsBalanced() {
-        let rule = ForeignRule(priority: 32100, inputInterface: "guest0", selectors: ["from all", "iif guest0"], action: .lookup(300))
+        let rule = ForeignRule(priority: 32100, inputInterface: "guest0", selectors: ["from all", "iif guest0"],
+                               action: .lookup(300))
         let notices = RoutingNotice.notices(Self.config, foreignRules: [rule])
         #expect(notices.map(\.level) == [.note, .warning])
         #expect(notices.last?.text.hasSuffix("add the policy `- {in-interface: guest0, bypass: true}`") == true)
@@ -59,10 +61,13 @@ import Testing
     }
 
     @Test func aMissingDefaultRouteByAnUplinkIsAWarning() {
-        let none = RoutingNotice.notices(Self.config, foreignRules: [], defaultRoutes: [Self.route(RoutingTable.main, via: "lan0")])
-        #expect(none.count == 1 && none[0].level == .warning && none[0].text.hasPrefix("no IPv4 default route leaves by an uplink"))
+        let lan = [Self.route(RoutingTable.main, via: "lan0")]
+        let none = RoutingNotice.notices(Self.config, foreignRules: [], defaultRoutes: lan)
+        #expect(none.count == 1 && none[0].level == .warning)
+        #expect(none.first?.text.hasPrefix("no IPv4 default route leaves by an uplink") == true)
         // A point-to-point uplink's device route counts; so does a table a foreign rule looks up.
-        #expect(RoutingNotice.notices(Self.config, foreignRules: [], defaultRoutes: [Self.route(RoutingTable.main, via: "wwan0")]).isEmpty)
+        let pointToPoint = [Self.route(RoutingTable.main, via: "wwan0")]
+        #expect(RoutingNotice.notices(Self.config, foreignRules: [], defaultRoutes: pointToPoint).isEmpty)
         #expect(RoutingNotice.notices(Self.config, foreignRules: [ForeignRule(priority: 100, action: .lookup(7))],
                                       defaultRoutes: [Self.route(7, via: "eth0")]).isEmpty)
         // A table nothing looks up does not.

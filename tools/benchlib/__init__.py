@@ -4,7 +4,7 @@ harness: what every case shares (the namespace prefix, the binary under test, sc
 methods: how each balancing method is installed in a lab's host.
 fanout: the bare lab of case 2, one host with N on-link gateways.
 aggregation, latency, dataplane, accuracy: cases 1 to 4, each measured and written up;
-policies: case 6, 1,000 policy entries.
+policies: case 6, 1,000 policy entries. routecheck: case 7, the route check per new connection.
 chart: case 1 as docs/aggregation.svg. report: docs/benchmarks.md around the sections.
 stats: min / median / max.
 

@@ -170,21 +170,21 @@ def server_packets(lab):
                for n in range(1, lab.count + 1))
 
 
-def new_connections(lab):
-    """New connections per CPU-second from the host: FLOWS datagrams, the sender pinned to
-    PLANE_CPU at the highest priority. The host's conntrack table is emptied first, so that
-    every round starts alike."""
+def new_connections(lab, sender=None, flows=FLOWS):
+    """New connections per CPU-second from the host (or `sender`, the LAN client): `flows`
+    datagrams, the sender pinned to PLANE_CPU at the highest priority. The host's conntrack
+    table is emptied first, so that every round starts alike."""
     in_ns(lab.host, "conntrack", "-F")
     before = server_packets(lab)
-    out = subprocess.run(["nice", "-n", "-20", "taskset", "-c", str(PLANE_CPU), "ip", "netns", "exec", lab.host,
-                          sys.executable, "-c", FLOW_SENDER, str(FLOWS), str(FIRST_FLOW_PORT), SERVICE],
+    out = subprocess.run(["nice", "-n", "-20", "taskset", "-c", str(PLANE_CPU), "ip", "netns", "exec", sender or lab.host,
+                          sys.executable, "-c", FLOW_SENDER, str(flows), str(FIRST_FLOW_PORT), SERVICE],
                          capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"the flow sender failed: {out.stderr.strip()}")
     delivered = server_packets(lab) - before
-    if delivered < FLOWS:  # a datagram dropped on the way would make the round look cheaper
-        raise RuntimeError(f"only {delivered} of {FLOWS} datagrams reached the server")
-    return FLOWS / float(out.stdout)
+    if delivered < flows:  # a datagram dropped on the way would make the round look cheaper
+        raise RuntimeError(f"only {delivered} of {flows} datagrams reached the server")
+    return flows / float(out.stdout)
 
 
 def stream(lab):

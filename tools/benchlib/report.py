@@ -2,7 +2,7 @@
 section in the order of the cases, from the figures of this run."""
 import os
 
-from . import accuracy, aggregation, chart, dataplane, latency, policies
+from . import accuracy, aggregation, chart, dataplane, latency, policies, routecheck
 
 
 def header(info, elapsed):
@@ -33,6 +33,8 @@ def write_report(out_dir, info, results, runs, elapsed):
         md += accuracy.section(results[4])
     if 6 in results:
         md += policies.section(results[6])
+    if 7 in results:
+        md += routecheck.section(results[7])
     if 1 in results:
         md += chart.section() + aggregation.appendix()
     os.makedirs(out_dir, exist_ok=True)

@@ -9,8 +9,9 @@ import Foundation
 /// `vpn` stands in for a full-tunnel VPN (this kernel has no wireguard module): it holds the
 /// server's two addresses itself and answers on them through its own echo server, so an answer
 /// naming "vpn0" says a connection left by the tunnel. It routes the LAN back through the host,
-/// as a VPN server routes its client's networks; in a lab with IPv6, for both families. `ctr` is a container behind a bridge, with a
-/// default route through the host. Neither is connected to anything else.
+/// as a VPN server routes its client's networks; in a lab with IPv6, for both families. `ctr`
+/// is a container behind a bridge, with a default route through the host. Neither is connected
+/// to anything else.
 struct LabTunnel {
     static let hostAddress = "198.18.250.2"
     static let farAddress = "198.18.250.1"
@@ -36,7 +37,8 @@ extension Lab {
             var addresses = [Self.serviceAddress, Self.otherServiceAddress]
             if ipv6 {
                 try batch(host, ["addr add \(LabTunnel.hostAddress6)/64 dev tun0 nodad"])
-                try batch(vpn, ["addr add \(LabTunnel.farAddress6)/64 dev vpn0 nodad", "addr add \(Self.serviceAddress6)/128 dev lo",
+                try batch(vpn, ["addr add \(LabTunnel.farAddress6)/64 dev vpn0 nodad",
+                                "addr add \(Self.serviceAddress6)/128 dev lo",
                                 "route add 2001:2:0:200::/64 via \(LabTunnel.hostAddress6)"])
                 addresses.append(Self.serviceAddress6)
             }
@@ -50,8 +52,9 @@ extension Lab {
     /// as the tunnel: the default route in table 51820, every packet without the tunnel's own
     /// fwmark led there, and the main table first consulted without its default route.
     func addFullTunnelRules(_ family: IPFamily = .ipv4) throws {
+        let gateway = family == .ipv4 ? LabTunnel.farAddress : LabTunnel.farAddress6
         try must(["ip", family == .ipv4 ? "-4" : "-6", "-n", host, "-batch", "-"], input: [
-            "route add default via \(family == .ipv4 ? LabTunnel.farAddress : LabTunnel.farAddress6) dev tun0 table \(LabTunnel.table)",
+            "route add default via \(gateway) dev tun0 table \(LabTunnel.table)",
             "rule add not fwmark \(LabTunnel.table) table \(LabTunnel.table) priority 32765",
             "rule add table main suppress_prefixlength 0 priority 32764",
         ].joined(separator: "\n") + "\n")
