@@ -27,6 +27,7 @@ extension Lab {
     func withTunnel<T>(_ body: (LabTunnel) throws -> T) throws -> T {
         try Namespaces.with(["vpn"]) { names in
             let vpn = names[0]
+            try settleIPv6(in: vpn)
             try batch(nil, ["link add tun0 netns \(host) type veth peer name vpn0 netns \(vpn)"])
             try batch(host, ["addr add \(LabTunnel.hostAddress)/24 dev tun0", "link set tun0 up"])
             try batch(vpn, [
@@ -70,12 +71,21 @@ extension Lab {
     func withBridgedContainer<T>(_ body: (String) throws -> T) throws -> T {
         try Namespaces.with(["ctr"]) { names in
             let container = names[0]
+            try settleIPv6(in: container)
             try batch(nil, ["link add vctr netns \(host) type veth peer name ctr0 netns \(container)"])
             try batch(host, ["link add br0 type bridge", "link set vctr master br0", "link set vctr up",
                              "addr add 198.18.210.1/24 dev br0", "link set br0 up"])
             try batch(container, ["addr add 198.18.210.2/24 dev ctr0", "link set ctr0 up", "route add default via 198.18.210.1"])
             return try body(container)
         }
+    }
+
+    /// As the lab's own namespaces: IPv6 off in a lab without it (no stray packet of its own),
+    /// and no duplicate address detection in one with it (nothing waits).
+    private func settleIPv6(in namespace: String) throws {
+        let settings = ipv6 ? ["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]
+            : ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]
+        try must(["ip", "netns", "exec", namespace, "sysctl", "-qw"] + settings)
     }
 
     /// uplinkctl's status of the lab host for the config at `path`.
