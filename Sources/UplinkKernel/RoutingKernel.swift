@@ -35,6 +35,11 @@ public final class RoutingKernel {
             foreignRoutes: routes.filter { !$0.isOurs }.map(\.route))
     }
 
+    /// Other programs' rules alone, of both families: what check looks at.
+    public func foreignRules() throws -> [ForeignRule] {
+        try IPFamily.allCases.flatMap { try RuleNetlink(socket: socket).dump($0) }.filter { !$0.isOurs }.map(\.foreign)
+    }
+
     func delete(_ rule: UnknownRule) throws {
         try RuleNetlink(socket: socket).resend(rule.message, type: Int(RTM_DELRULE), flags: 0, object: rule.deletion)
     }

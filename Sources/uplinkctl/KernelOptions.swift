@@ -42,7 +42,7 @@ struct KernelOptions: ParsableArguments {
     func foreignRulesForCheck() -> [ForeignRule]? {
         do {
             if let namespace { try NetworkNamespace.enter(namespace) }
-            return try RoutingKernel(namespace: nil).snapshot().foreignRules
+            return try RoutingKernel(namespace: nil).foreignRules()
         } catch {
             printError("uplinkctl: note: the routing rules of \(namespace.map { "namespace \($0)" } ?? "this host") could not be read (\(error)); nothing is said about other policy routing")
             return nil
