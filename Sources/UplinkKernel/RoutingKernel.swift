@@ -30,14 +30,14 @@ public final class RoutingKernel {
             unknownOwnedRules: rules.filter { $0.isOurs && !$0.isPlain }.map {
                 UnknownRule(priority: $0.rule.priority, table: $0.rule.table, message: $0.message)
             },
-            foreignRules: rules.filter { !$0.isOurs }.map(\.foreign),
+            foreignRules: rules.compactMap(\.foreign),
             ownedRoutes: routes.filter(\.isOurs).map(\.route).sorted(),
             foreignRoutes: routes.filter { !$0.isOurs }.map(\.route))
     }
 
     /// Other programs' rules alone, of both families: what check looks at.
     public func foreignRules() throws -> [ForeignRule] {
-        try IPFamily.allCases.flatMap { try RuleNetlink(socket: socket).dump($0) }.filter { !$0.isOurs }.map(\.foreign)
+        try IPFamily.allCases.flatMap { try RuleNetlink(socket: socket).dump($0) }.compactMap(\.foreign)
     }
 
     func delete(_ rule: UnknownRule) throws {

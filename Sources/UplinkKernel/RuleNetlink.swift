@@ -8,8 +8,8 @@ import UplinkCore
 /// exactly.
 struct LiveRule {
     let rule: RoutingRule
-    /// Every selector and the action, for a rule of another program.
-    let foreign: ForeignRule
+    /// Every selector and the action, for a rule of another program (nil for ours).
+    let foreign: ForeignRule?
     let isPlain: Bool
     let protocolTag: UInt8
     let message: [UInt8]
@@ -50,7 +50,8 @@ struct RuleNetlink {
                     inverted: fixed.flags & UInt32(FIB_RULE_INVERT) != 0,
                     table: attributes.u32(Int32(FRA_TABLE)) ?? UInt32(fixed.table),
                     suppressPrefixLength: suppress)
-                let foreign = Self.foreignRule(family: family, fixed, attributes, priority: priority, suppress: suppress)
+                let foreign = tag == Ownership.routeProtocol ? nil
+                    : Self.foreignRule(family: family, fixed, attributes, priority: priority, suppress: suppress)
                 return LiveRule(rule: rule, foreign: foreign, isPlain: plain, protocolTag: tag, message: message.bytes)
             }
         }
@@ -82,18 +83,23 @@ struct RuleNetlink {
         if mark != nil || mask != nil {
             let bits = MarkedBits(value: (mark ?? 0) & (mask ?? .max), mask: mask ?? .max)
             fwmark = bits
-            selectors.append(bits.mask == .max ? "fwmark \(hex(bits.value))" : "fwmark \(bits)")
+            // C's %#x, as ip prints them: 0 without its 0x.
+            func c(_ value: UInt32) -> String { value == 0 ? "0" : hex(value) }
+            selectors.append(bits.mask == .max ? "fwmark \(c(bits.value))" : "fwmark \(c(bits.value))/\(c(bits.mask))")
         }
+        // An interface that does not exist (yet) leaves the rule detached, and ip says so.
+        func detached(_ flag: Int32) -> String { fixed.flags & UInt32(flag) != 0 ? " [detached]" : "" }
         let input = attributes.string(Int32(FRA_IIFNAME))
-        if let input { selectors.append("iif \(input)") }
-        if let output = attributes.string(Int32(FRA_OIFNAME)) { selectors.append("oif \(output)") }
+        if let input { selectors.append("iif \(input)\(detached(FIB_RULE_IIF_DETACHED))") }
+        if let output = attributes.string(Int32(FRA_OIFNAME)) { selectors.append("oif \(output)\(detached(FIB_RULE_OIF_DETACHED))") }
         if attributes.u8(Int32(FRA_L3MDEV)) == 1 { selectors.append("l3mdev") }
         if let users = range(Int32(FRA_UID_RANGE), 4) { selectors.append("uidrange \(users)") }
-        if let proto = attributes.u8(Int32(FRA_IP_PROTO)) {
-            selectors.append("ipproto \(IPProtocolNumber.name(proto) ?? String(proto))")
-        }
-        if let ports = range(Int32(FRA_SPORT_RANGE), 2) { selectors.append("sport \(ports)") }
-        if let ports = range(Int32(FRA_DPORT_RANGE), 2) { selectors.append("dport \(ports)") }
+        let proto = attributes.u8(Int32(FRA_IP_PROTO))
+        if let proto { selectors.append("ipproto \(IPProtocolNumber.name(proto) ?? String(proto))") }
+        let sourcePorts = range(Int32(FRA_SPORT_RANGE), 2)
+        let destinationPorts = range(Int32(FRA_DPORT_RANGE), 2)
+        if let sourcePorts { selectors.append("sport \(sourcePorts)") }
+        if let destinationPorts { selectors.append("dport \(destinationPorts)") }
         let action: ForeignRule.Action
         switch Int(fixed.action) {
         case Int(FR_ACT_TO_TBL): action = .lookup(attributes.u32(Int32(FRA_TABLE)) ?? UInt32(fixed.table))
@@ -106,6 +112,7 @@ struct RuleNetlink {
         }
         let inverted = fixed.flags & UInt32(FIB_RULE_INVERT) != 0
         return ForeignRule(family: family, priority: priority, inverted: inverted, fwmark: fwmark, inputInterface: input,
+                           transportProtocol: proto, matchesPorts: sourcePorts != nil || destinationPorts != nil,
                            selectors: selectors, action: action, suppressPrefixLength: suppress)
     }
 

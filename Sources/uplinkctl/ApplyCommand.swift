@@ -42,8 +42,8 @@ struct ApplyCommand: ParsableCommand {
             let desired = Planner.plan(loaded, addresses: try planFacts(kernel))
             let (live, record) = try liveState(kernel, store, desired: desired)
             let routing = try kernel.routingState()
-            let notices = RoutingNotice.notices(loaded, foreignRules: routing.foreignRules, defaultRoutes: routing.foreignRoutes)
-            for notice in notices { printError("uplinkctl: \(notice)") }
+            kernelOptions.printNotices(RoutingNotice.notices(loaded, foreignRules: routing.foreignRules,
+                                                             defaultRoutes: routing.foreignRoutes))
             let problems = Preflight.problems(loaded, interfaces: kernel.routing.links,
                                               foreignRules: routing.foreignRules, foreignRoutes: routing.foreignRoutes)
             guard problems.isEmpty else {

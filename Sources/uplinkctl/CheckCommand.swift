@@ -27,7 +27,7 @@ struct CheckCommand: ParsableCommand {
         let policies = count == 0 ? "" : "; \(count) policy entr\(count == 1 ? "y" : "ies")"
         print("\(config.path == "-" ? "<stdin>" : config.path): valid; \(loaded.balance.rawValue) over \(summary.joined(separator: ", "))\(policies)")
         if let rules = kernelOptions.foreignRulesForCheck() {
-            for notice in RoutingNotice.notices(loaded, foreignRules: rules) { printError("uplinkctl: \(notice)") }
+            kernelOptions.printNotices(RoutingNotice.notices(loaded, foreignRules: rules))
         }
     }
 }

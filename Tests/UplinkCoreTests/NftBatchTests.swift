@@ -52,6 +52,13 @@ struct NftBatchTests {
         }
     }
 
+    /// The set declared `typeof fib daddr . mark oifname` and the rule's fib expression describe
+    /// one lookup: nft's userdata (core) and libnftnl's attributes (kernel edge) must agree.
+    @Test func theRouteSetsTypeofIsTheRulesLookup() {
+        #expect(NftUserdata.fibDestinationAndMark == NftExpressionNetlink.routeLookupFlags)
+        #expect(NftUserdata.fibInterfaceNameResult == UInt32(NFT_FIB_RESULT_OIFNAME.rawValue))
+    }
+
     /// A message's attributes, after the netlink and nfgenmsg headers.
     static func payload(_ message: NftMessages.Message) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: message.capacity)

@@ -12,8 +12,10 @@ struct OtherRoutingLabTests {
     static let tunnelled = ["host": "\(LabTunnel.hostAddress) vpn0", "lan": "\(Lab.lanClientAddress) vpn0"]
 
     /// wg-quick's full tunnel: before and after uplinkctl, the host's and the LAN's connections
-    /// leave by the tunnel; once the tunnel's rules are gone, they are balanced, in slot order
-    /// from the first slot (the ones left alone took none). The iptables script cannot ask the
+    /// leave by the tunnel; the tunnel's own packets (fwmark 0xca6c, routed by the main table)
+    /// are balanced and answered; once the tunnel's rules are gone, everything is balanced, in
+    /// slot order (the connections left alone took no slot). A flow left alone counts once,
+    /// however many packets it sends before an answer. The iptables script cannot ask the
     /// routing in PREROUTING: it leaves the host's connections in the tunnel, and balances the
     /// LAN's, as its comment says.
     @Test("a wg-quick full tunnel keeps its connections", arguments: Installation.allCases)
@@ -28,8 +30,9 @@ struct OtherRoutingLabTests {
                     if way == .apply {
                         let applied = try UplinkctlCLI.run(["apply", "--netns", lab.host, path])
                         try #require(applied.status == 0, "\(applied.stderr)")
-                        #expect(applied.stderr.contains("uplinkctl: note: ip rule 32765: not from all fwmark 0xca6c lookup 51820 "
-                                                        + "comes after uplinkctl's rules (priority 31000)"), "\(applied.stderr)")
+                        let note = "uplinkctl: note (namespace \(lab.host)): ip rule 32765: not from all fwmark 0xca6c lookup "
+                            + "51820 comes after uplinkctl's rules (priority 31000)"
+                        #expect(applied.stderr.contains(note), "\(applied.stderr)")
                     } else {
                         try lab.install(Self.lab, by: way)
                     }
@@ -46,14 +49,21 @@ struct OtherRoutingLabTests {
                             }
                         }
                     }
+                    // The tunnel's own encrypted packets leave by the main table's route: balanced.
+                    let own = try lab.echo(in: lab.host, .udp, count: 3, to: Lab.serviceAddress, mark: 0xca6c)
+                    #expect(own.map(Lab.uplink(answer:)) == [1, 2, 3], "the tunnel's own packets: \(own)")
                     if way == .apply {
+                        // Three datagrams of one flow, never answered (nothing listens on port 9).
+                        let flow = "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                            + "for _ in range(3): s.sendto(b'x', ('\(Lab.serviceAddress)', 9))\n"
+                        try must(["ip", "netns", "exec", lab.host, Lab.python, "-c", flow])
                         let status = try lab.status(path)
-                        #expect(status.leftAlone == UInt64(leftAlone), "\(status)")
-                        #expect(status.uplinks.allSatisfy { $0.connections == 0 }, "\(status)")
+                        #expect(status.leftAlone == UInt64(leftAlone + 1), "\(status)")
+                        #expect(status.uplinks.map(\.connections) == [1, 1, 1], "\(status)")
                     }
 
                     try lab.removeFullTunnelRules()
-                    let first = way == .iptablesScript ? 6 : 0
+                    let first = way == .iptablesScript ? 9 : 3
                     let batches = try lab.slotOrderBatches([1, 2, 3], from: first)
                     for batch in batches {
                         #expect(batch.seen == batch.expected, "\(batch.what): uplinks \(batch.seen), expected \(batch.expected)")
@@ -72,7 +82,8 @@ struct OtherRoutingLabTests {
                 try UplinkctlCLI.withConfig(DualStackLabTests.yaml(masquerade6: false)) { path in
                     let applied = try UplinkctlCLI.run(["apply", "--netns", lab.host, path])
                     try #require(applied.status == 0, "\(applied.stderr)")
-                    #expect(applied.stderr.contains("uplinkctl: note: ip -6 rule 32765: not from all fwmark 0xca6c lookup 51820"))
+                    #expect(applied.stderr.contains("uplinkctl: note (namespace \(lab.host)): ip -6 rule 32765: not from all "
+                                                    + "fwmark 0xca6c lookup 51820"), "\(applied.stderr)")
                     let v6 = try lab.echo(in: lab.lan, .tcp, count: 2, to: Lab.serviceAddress6)
                         + lab.echo(in: lab.host, .udp, count: 2, to: Lab.serviceAddress6)
                     let tunnelled = ["\(Lab.lanClientAddress6) vpn0", "\(Lab.lanClientAddress6) vpn0",
@@ -101,9 +112,9 @@ struct OtherRoutingLabTests {
                     if way == .apply {
                         let applied = try UplinkctlCLI.run(["apply", "--netns", lab.host, path])
                         try #require(applied.status == 0, "\(applied.stderr)")
-                        #expect(applied.stderr == "uplinkctl: note: ip rule 32000: from all to 198.19.0.2 lookup 200 comes after "
-                                + "uplinkctl's rules (priority 31000): new connections it sends by an interface that is not an "
-                                + "uplink's are left alone, not balanced\n")
+                        #expect(applied.stderr == "uplinkctl: note (namespace \(lab.host)): ip rule 32000: from all to "
+                                + "198.19.0.2 lookup 200 comes after uplinkctl's rules (priority 31000): new connections it sends "
+                                + "by an interface that is not an uplink's are left alone, not balanced\n")
                     } else {
                         try lab.install(Self.lab, by: way)
                     }
@@ -126,15 +137,26 @@ struct OtherRoutingLabTests {
     }
 
     /// A container behind a bridge reaches the internet through the host: its route leaves by
-    /// an uplink, so its connections are balanced like the LAN's.
+    /// an uplink, so its connections are balanced like the LAN's. The host's own connections to
+    /// the container route by the bridge: left alone, and they take no slot.
     @Test("a container bridge's forwarded traffic is still balanced", arguments: [Installation.apply, .nftScript])
     func bridgedContainerIsBalanced(way: Installation) throws {
         try Lab.with { lab in
             try lab.withBridgedContainer { container in
-                try lab.install(Self.lab, by: way)
-                for transport in [Lab.Transport.tcp, .udp] {
-                    let seen = try lab.echo(in: container, transport, count: 6, to: Lab.serviceAddress).map(Lab.uplink(answer:))
-                    #expect(seen == [1, 2, 3, 1, 2, 3], "\(transport): \(seen)")
+                try UplinkctlCLI.withConfig(Self.lab) { path in
+                    try lab.install(Self.lab, by: way)
+                    let inside = try lab.withEchoServer(in: container, addresses: [LabNeighbours.containerAddress], devices: ["ctr0"]) {
+                        try lab.echo(in: lab.host, .tcp, count: 2, to: LabNeighbours.containerAddress)
+                    }
+                    #expect(inside == Array(repeating: "\(LabNeighbours.bridgeAddress) ctr0", count: 2))
+                    for transport in [Lab.Transport.tcp, .udp] {
+                        let seen = try lab.echo(in: container, transport, count: 6, to: Lab.serviceAddress)
+                        #expect(seen.map(Lab.uplink(answer:)) == [1, 2, 3, 1, 2, 3], "\(transport): \(seen)")
+                    }
+                    if way == .apply {
+                        let status = try lab.status(path)
+                        #expect(status.leftAlone == 2 && status.uplinks.map(\.connections) == [4, 4, 4], "\(status)")
+                    }
                 }
             }
         }
@@ -153,14 +175,15 @@ struct OtherRoutingLabTests {
                 #expect(result.status == 0)
                 let leftAlone = " comes after uplinkctl's rules (priority 31000): new connections it sends by an interface that "
                     + "is not an uplink's are left alone, not balanced"
-                let unseen = " matches by input interface, which the route lookup uplinkctl makes for a forwarded connection "
-                    + "cannot see (it asks as if from this host): connections arriving on lan0 are balanced whenever the main "
-                    + "routing sends them by an uplink; to leave them to this rule, add the policy "
-                    + "`- {in-interface: lan0, bypass: true}`"
+                let unseen = " matches by input interface (iif lan0), which the route lookup uplinkctl makes for a forwarded "
+                    + "connection cannot see as its routing does (it asks as if from this host, without ports or protocol): "
+                    + "connections arriving on lan0 are balanced whenever the main routing sends them by an uplink; to leave "
+                    + "them to this rule, add the policy `- {in-interface: lan0, bypass: true}`"
                 let guest = "ip rule 32100: from all iif lan0 lookup 300"
                 let tunnel = "ip rule 32765: not from all fwmark 0xca6c lookup 51820"
-                let expected: [String] = ["uplinkctl: note: " + guest + leftAlone, "uplinkctl: warning: " + guest + unseen,
-                                          "uplinkctl: note: " + tunnel + leftAlone]
+                let place = "(namespace \(lab.host)): "
+                let expected: [String] = ["uplinkctl: note " + place + guest + leftAlone, "uplinkctl: warning " + place + guest + unseen,
+                                          "uplinkctl: note " + place + tunnel + leftAlone]
                 #expect(result.stderr.split(separator: "\n").map(String.init) == expected, "\(result.stderr)")
             }
         }

@@ -107,9 +107,9 @@ struct PlannerTests {
         #expect(Self.chain(state, "forwarded-v6") == [
             "ct mark & 0xff00 vmap @known", "ct state != new return", "ip6 daddr @never-balanced-v6 return",
             "icmpv6 type 133-137 return", "fib daddr type local return",
-            "fib daddr . mark oifname @uplink-routes goto balance-v6", "goto left-alone",
+            "fib daddr . mark oifname @uplink-route-interfaces goto balance-v6", "goto left-alone",
         ])
-        #expect(state.nftables.set(named: "uplink-routes")?.interfaceNames == ["up1", "up2", "up3"])
+        #expect(state.nftables.set(named: "uplink-route-interfaces")?.interfaceNames == ["up1", "up2", "up3"])
         #expect(state.nftables.set(named: "uplink-interfaces") == nil)
     }
 

@@ -50,6 +50,45 @@ struct RoutingKernelTests {
         }
     }
 
+    /// Other programs' rules, every kind of selector and action, read back as `ip rule show`
+    /// prints them: the witness and uplinkctl agree line for line, so the notices name rules
+    /// exactly as the user sees them.
+    @Test func foreignRulesReadAsIpShowsThem() throws {
+        try Namespaces.with(["host"]) { names in
+            let host = names[0]
+            try must(["ip", "-n", host, "-batch", "-"], input: [
+                "rule add from 198.18.5.0/24 to 198.19.0.0/16 lookup 200 priority 1000",
+                "rule add iif lo lookup 201 priority 1001",
+                "rule add uidrange 1000-2000 lookup 202 priority 1002",
+                "rule add ipproto tcp dport 443 lookup 203 priority 1003",
+                "rule add sport 1000-2000 lookup 204 priority 1004",
+                "rule add tos 0x10 lookup 205 priority 1005",
+                "rule add lookup main suppress_prefixlength 0 priority 1006",
+                "rule add nop priority 1008",
+                "rule add goto 1008 priority 1007",
+                "rule add oif lo lookup 207 priority 1010",
+                "rule add not iif eth9 lookup 208 priority 1011",
+                "rule add uidrange 5-5 lookup 209 priority 1012",
+                "rule add blackhole priority 1013",
+                "rule add fwmark 0x7 lookup 210 priority 1015",
+                "rule add fwmark 0/0xff lookup 210 priority 1017",
+                "rule add fwmark 0x80000/0xff0000 unreachable priority 5250",
+                "rule add not fwmark 0xca6c lookup 51820 priority 32765",
+            ].joined(separator: "\n") + "\n")
+            try must(["ip", "-n", host, "-6", "rule", "add", "from", "2001:2::/48", "dport", "53", "lookup", "206", "priority", "1009"])
+            let rules = try RoutingKernel(namespace: host).foreignRules()
+            for family in IPFamily.allCases {
+                let witness = try must(["ip", "-n", host, family == .ipv4 ? "-4" : "-6", "rule", "show"])
+                let ours = rules.filter { $0.family == family }.map { "\($0.priority):\t\($0.description)\n" }.joined()
+                #expect(ours == witness)
+            }
+            let https = try #require(rules.first { $0.priority == 1003 })
+            #expect(https.transportProtocol == IPProtocolNumber.tcp && https.matchesPorts && https.table == 203)
+            #expect(rules.first { $0.priority == 1001 }?.inputInterface == "lo")
+            #expect(rules.first { $0.priority == 5250 }?.leadsElsewhere == true)
+        }
+    }
+
     @Test func refusalNamesTheObject() throws {
         try Namespaces.with(["host"]) { names in
             let kernel = try RoutingKernel(namespace: names[0])

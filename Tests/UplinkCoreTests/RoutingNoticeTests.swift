@@ -35,15 +35,17 @@ import Testing
         ])
     }
 
-    /// Rules in front of ours win for every packet anyway; the main table's rules lead nowhere else;
-    /// an IPv6 rule says nothing to an IPv4-only config.
+    /// Rules in front of ours win for every packet anyway (and the lookup sees them as the routing
+    /// does); the main table's rules lead nowhere else; an IPv6 rule says nothing to an IPv4-only
+    /// config. A rule at 31001 comes after the fwmark rules at 31000.
     @Test func rulesBeforeOursOrToMainOrOfAnotherFamilyAreQuiet() {
         let rules = Self.tailscale + [
             ForeignRule(priority: 32000, selectors: ["from all", "to 198.19.0.0/16"], action: .lookup(RoutingTable.main)),
             ForeignRule(family: .ipv6, priority: 32000, action: .lookup(200)),
-            ForeignRule(priority: 31001, action: .lookup(200)),
         ]
         #expect(RoutingNotice.notices(Self.config, foreignRules: rules).isEmpty)
+        let next = RoutingNotice.notices(Self.config, foreignRules: [ForeignRule(priority: 31001, action: .lookup(200))])
+        #expect(next.map(\.level) == [.note])
     }
 
     @Test func aRuleByInputInterfaceWarnsOnlyWhenForwardedTrafficIsBalanced() {
@@ -51,13 +53,54 @@ import Testing
                                action: .lookup(300))
         let notices = RoutingNotice.notices(Self.config, foreignRules: [rule])
         #expect(notices.map(\.level) == [.note, .warning])
-        #expect(notices.last?.text.hasSuffix("add the policy `- {in-interface: guest0, bypass: true}`") == true)
+        #expect(notices.last?.text.hasSuffix("connections arriving on guest0 are balanced whenever the main routing sends "
+                                             + "them by an uplink; to leave them to this rule, add the policy "
+                                             + "`- {in-interface: guest0, bypass: true}`") == true)
         var local = Self.config
         local.traffic = [.local]
         #expect(RoutingNotice.notices(local, foreignRules: [rule]).map(\.level) == [.note])
-        // `iif lo` is the host's own traffic, which the lookup does see.
+        // In front of ours it still routes them, but they take a slot.
+        var before = rule
+        before.priority = 100
+        #expect(RoutingNotice.notices(Self.config, foreignRules: [before]).map(\.text) == [
+            "ip rule 100: from all iif guest0 lookup 300 matches by input interface (iif guest0), which the route lookup "
+                + "uplinkctl makes for a forwarded connection cannot see as its routing does (it asks as if from this host, "
+                + "without ports or protocol): connections arriving on guest0 still follow it, but take a balancing slot and "
+                + "count on an uplink; the policy `- {in-interface: guest0, bypass: true}` avoids that",
+        ])
+    }
+
+    /// Where the lookup sees a rule that the connection's routing will not: `iif lo`, `not iif X`,
+    /// an inverted port match. Those connections are left alone, and said so.
+    @Test func ruleTheLookupSeesButTheRoutingDoesNotIsAWarning() {
         let loopback = ForeignRule(priority: 32100, inputInterface: "lo", selectors: ["from all", "iif lo"], action: .lookup(300))
-        #expect(RoutingNotice.notices(Self.config, foreignRules: [loopback]).map(\.level) == [.note])
+        let notInput = ForeignRule(priority: 100, inverted: true, inputInterface: "eth9", selectors: ["from all", "iif eth9"],
+                                   action: .lookup(300))
+        let notPort = ForeignRule(priority: 32200, inverted: true, matchesPorts: true, selectors: ["from all", "dport 53"],
+                                  action: .lookup(300))
+        let texts = RoutingNotice.notices(Self.config, foreignRules: [loopback, notInput, notPort]).filter { $0.level == .warning }
+            .map(\.text)
+        #expect(texts.count == 3)
+        #expect(texts[0].hasSuffix("connections arriving on eth9 are left alone though it does not apply to them; they "
+                                   + "leave, unbalanced, by the routes after it"))
+        #expect(texts[1].contains("forwarded connections are left alone"))
+        #expect(texts[2].contains("the connections it selects are left alone"))
+    }
+
+    /// IPv6 lookups carry the protocol, IPv4 ones do not; neither carries ports.
+    @Test func theProtocolIsUnseenInIPv4Only() {
+        let tcp = ForeignRule(priority: 32100, transportProtocol: IPProtocolNumber.tcp, selectors: ["from all", "ipproto tcp"],
+                              action: .lookup(300))
+        var tcp6 = tcp
+        tcp6.family = .ipv6
+        var config = Self.config
+        config.uplinks[0].families = [.ipv4, .ipv6]
+        let levels = { (rule: ForeignRule) in RoutingNotice.notices(config, foreignRules: [rule]).map(\.level) }
+        #expect(levels(tcp) == [.note, .warning])
+        #expect(levels(tcp6) == [.note])
+        var web6 = tcp6
+        web6.matchesPorts = true
+        #expect(levels(web6) == [.note, .warning])
     }
 
     @Test func aMissingDefaultRouteByAnUplinkIsAWarning() {
@@ -72,5 +115,11 @@ import Testing
                                       defaultRoutes: [Self.route(7, via: "eth0")]).isEmpty)
         // A table nothing looks up does not.
         #expect(RoutingNotice.notices(Self.config, foreignRules: [], defaultRoutes: [Self.route(7, via: "eth0")]).count == 1)
+        // Each family the uplinks carry needs its own.
+        var dual = Self.config
+        dual.uplinks[0].families = [.ipv4, .ipv6]
+        let missing = RoutingNotice.notices(dual, foreignRules: [], defaultRoutes: pointToPoint)
+        #expect(missing.map { $0.text.hasPrefix("no IPv6 default route leaves by an uplink") } == [true])
+        #expect(missing.first?.text.contains("(ip -6 route show default)") == true)
     }
 }

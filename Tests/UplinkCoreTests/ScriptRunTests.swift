@@ -363,7 +363,7 @@ struct ScriptRunTests {
     }
 
     /// A config of IPv4 uplinks balances IPv4 only, and its iptables form has no ip6tables part;
-    /// but the nft table is `inet`, so without `meta nfproto ipv4` on the jumps into `balance-v4`
+    /// but the nft table is `inet`, so without `meta nfproto ipv4` on the jumps into `local-v4` and `forwarded-v4`
     /// an IPv6 connection (here a datagram to ff02::1 over the first uplink's own link-local
     /// address) would take a slot, a mark and a count.
     @Test("IPv6 connections are not balanced (nft form)", .enabled(if: lab, "needs root and network namespaces"))

@@ -1,6 +1,6 @@
 """Case 7, the route check: what asking "does this connection leave by an uplink?" costs a new
 connection. The host's own connections are asked by `oifname @uplink-interfaces` (the kernel
-has routed them already); forwarded ones by `fib daddr . mark oifname @uplink-routes`, a route
+has routed them already); forwarded ones by `fib daddr . mark oifname @uplink-route-interfaces`, a route
 lookup before their own. Only the first packet of a connection is asked: later ones find their
 uplink, or that they are left alone, in the conntrack mark.
 
@@ -24,7 +24,7 @@ AMPLIFY = 100
 ARMS = ("no route check", "route check", f"route check ×{AMPLIFY + 1}")
 SOURCES = ("forwarded", "local")
 # Per source: the chain, the check as installed, and the check alone (a match without a verdict).
-CHECKS = {"forwarded": ("forwarded-v4", "fib daddr . mark oifname @uplink-routes"),
+CHECKS = {"forwarded": ("forwarded-v4", "fib daddr . mark oifname @uplink-route-interfaces"),
           "local": ("local-v4", "oifname @uplink-interfaces")}
 
 
@@ -93,7 +93,7 @@ def section(result):
           "(README, \"Living with other policy routing\"). The host's own connections have been routed "
           "when they reach the output hook, so the check is a set lookup of the interface the kernel chose "
           "(`oifname @uplink-interfaces`); a forwarded connection is asked before its routing decision, by a "
-          "route lookup of its own (`fib daddr . mark oifname @uplink-routes`). Only a connection's first "
+          "route lookup of its own (`fib daddr . mark oifname @uplink-route-interfaces`). Only a connection's first "
           "packet is asked; later packets find their uplink (or that they are left alone) in the conntrack "
           "mark, and do not pay it. Three labs with a LAN client, `examples/lab.yaml` applied in each:", "",
           f"- **{ARMS[0]}**: the check taken out by hand (`nft replace rule`: the check's rule becomes a plain "

@@ -16,6 +16,10 @@ public struct ForeignRule: Sendable, Hashable {
     public var fwmark: MarkedBits?
     /// `iif NAME`: packets that arrived on NAME (`lo`: the host's own).
     public var inputInterface: String?
+    /// `ipproto`: the transport protocol it matches.
+    public var transportProtocol: UInt8?
+    /// `sport` or `dport`: it matches by port.
+    public var matchesPorts: Bool
     /// Every selector as `ip rule` prints it, in its order: "from all", "to 198.19.0.0/24",
     /// "fwmark 0xca6c", "iif guest0", "uidrange 1000-1000", "ipproto tcp", "dport 443".
     public var selectors: [String]
@@ -23,13 +27,15 @@ public struct ForeignRule: Sendable, Hashable {
     public var suppressPrefixLength: Int?
 
     public init(family: IPFamily = .ipv4, priority: UInt32, inverted: Bool = false, fwmark: MarkedBits? = nil,
-                inputInterface: String? = nil, selectors: [String] = ["from all"], action: Action,
-                suppressPrefixLength: Int? = nil) {
+                inputInterface: String? = nil, transportProtocol: UInt8? = nil, matchesPorts: Bool = false,
+                selectors: [String] = ["from all"], action: Action, suppressPrefixLength: Int? = nil) {
         self.family = family
         self.priority = priority
         self.inverted = inverted
         self.fwmark = fwmark
         self.inputInterface = inputInterface
+        self.transportProtocol = transportProtocol
+        self.matchesPorts = matchesPorts
         self.selectors = selectors
         self.action = action
         self.suppressPrefixLength = suppressPrefixLength

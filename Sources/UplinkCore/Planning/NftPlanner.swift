@@ -29,7 +29,7 @@ struct NftPlanner {
     static let leftAloneCounter = "left-alone"
     /// The uplinks' interfaces, for `oifname` (output) and for `fib … oifname` (prerouting).
     static let uplinkInterfacesSet = "uplink-interfaces"
-    static let uplinkRoutesSet = "uplink-routes"
+    static let uplinkRouteInterfacesSet = "uplink-route-interfaces"
     /// The jhash seed: fixed, so that the plan is the same every time and a re-apply keeps
     /// every pair of addresses on its uplink.
     static let hashSeed: UInt32 = 0x7570_6c6b
@@ -65,7 +65,7 @@ struct NftPlanner {
             sets.append(NftSet(name: Self.uplinkInterfacesSet, type: .interfaceNames, elements: interfaces))
         }
         if config.traffic.contains(.forwarded) {
-            sets.append(NftSet(name: Self.uplinkRoutesSet, type: .routeInterfaceNames, elements: interfaces))
+            sets.append(NftSet(name: Self.uplinkRouteInterfacesSet, type: .routeInterfaceNames, elements: interfaces))
         }
         if boundSockets { maps.append(boundMap()) }
         for family in families {
@@ -122,7 +122,7 @@ struct NftPlanner {
         var rules = newConnectionGate(family)
         // Addressed to this host: input, not forwarding.
         rules.append(NftRule([.destinationIsLocal], [], .return))
-        rules.append(NftRule([.routeInterfaceInSet(Self.uplinkRoutesSet)], [], .goto(Self.balanceChain(family))))
+        rules.append(NftRule([.routeInterfaceInSet(Self.uplinkRouteInterfacesSet)], [], .goto(Self.balanceChain(family))))
         rules.append(NftRule([], [], .goto(Self.leftAloneChain)))
         return NftChain(name: Self.forwardedChain(family), rules: rules)
     }

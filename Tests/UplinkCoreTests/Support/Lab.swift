@@ -193,12 +193,14 @@ extension Lab {
     func namespace(_ client: Client) -> String { client == .host ? host : lan }
 
     /// `count` connections from any namespace of the lab, to any address and port, each from a
-    /// fresh socket; with `sources`, bound to each source address in turn (`count` from each).
-    /// One line per connection, as `echo` returns them.
+    /// fresh socket; with `sources`, bound to each source address in turn (`count` from each);
+    /// with `mark`, every socket carries that fwmark (SO_MARK). One line per connection, as
+    /// `echo` returns them.
     func echo(in namespace: String, _ transport: Transport, count: Int, to address: String,
-              port: Int = 7, sources: [String] = []) throws -> [String] {
+              port: Int = 7, sources: [String] = [], mark: UInt32? = nil) throws -> [String] {
         let output = try must(["ip", "netns", "exec", namespace, Self.python, Self.script("echo-client.py"), transport.rawValue,
-                               String(count), address, String(port), sources.joined(separator: ",")])
+                               String(count), address, String(port), sources.joined(separator: ",")]
+                              + (mark.map { ["0x" + String($0, radix: 16)] } ?? []))
         return output.split(separator: "\n").map(String.init)
     }
 

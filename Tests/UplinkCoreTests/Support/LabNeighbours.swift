@@ -12,6 +12,11 @@ import Foundation
 /// as a VPN server routes its client's networks; in a lab with IPv6, for both families. `ctr`
 /// is a container behind a bridge, with a default route through the host. Neither is connected
 /// to anything else.
+enum LabNeighbours {
+    static let bridgeAddress = "198.18.210.1"
+    static let containerAddress = "198.18.210.2"
+}
+
 struct LabTunnel {
     static let hostAddress = "198.18.250.2"
     static let farAddress = "198.18.250.1"
@@ -74,8 +79,9 @@ extension Lab {
             try settleIPv6(in: container)
             try batch(nil, ["link add vctr netns \(host) type veth peer name ctr0 netns \(container)"])
             try batch(host, ["link add br0 type bridge", "link set vctr master br0", "link set vctr up",
-                             "addr add 198.18.210.1/24 dev br0", "link set br0 up"])
-            try batch(container, ["addr add 198.18.210.2/24 dev ctr0", "link set ctr0 up", "route add default via 198.18.210.1"])
+                             "addr add \(LabNeighbours.bridgeAddress)/24 dev br0", "link set br0 up"])
+            try batch(container, ["addr add \(LabNeighbours.containerAddress)/24 dev ctr0", "link set ctr0 up",
+                                  "route add default via \(LabNeighbours.bridgeAddress)"])
             return try body(container)
         }
     }

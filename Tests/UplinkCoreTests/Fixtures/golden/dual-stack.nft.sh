@@ -38,7 +38,7 @@ table inet uplinkctl {
 		type ifname
 		elements = { "wan0", "wan1" }
 	}
-	set uplink-routes {
+	set uplink-route-interfaces {
 		typeof fib daddr . mark oifname
 		elements = { "wan0", "wan1" }
 	}
@@ -112,7 +112,7 @@ table inet uplinkctl {
 		ct state != new return
 		ip daddr @never-balanced-v4 return
 		fib daddr type local return
-		fib daddr . mark oifname @uplink-routes goto balance-v4
+		fib daddr . mark oifname @uplink-route-interfaces goto balance-v4
 		goto left-alone
 	}
 	chain balance-v6 {
@@ -133,7 +133,7 @@ table inet uplinkctl {
 		ip6 daddr @never-balanced-v6 return
 		icmpv6 type 133-137 return
 		fib daddr type local return
-		fib daddr . mark oifname @uplink-routes goto balance-v6
+		fib daddr . mark oifname @uplink-route-interfaces goto balance-v6
 		goto left-alone
 	}
 	chain output {

@@ -43,7 +43,7 @@ table inet uplinkctl {
 		type ifname
 		elements = { "up1", "up2", "up3" }
 	}
-	set uplink-routes {
+	set uplink-route-interfaces {
 		typeof fib daddr . mark oifname
 		elements = { "up1", "up2", "up3" }
 	}
@@ -120,7 +120,7 @@ table inet uplinkctl {
 		ct state != new return
 		ip daddr @never-balanced-v4 return
 		fib daddr type local return
-		fib daddr . mark oifname @uplink-routes goto balance-v4
+		fib daddr . mark oifname @uplink-route-interfaces goto balance-v4
 		goto left-alone
 	}
 	chain output {

@@ -28,7 +28,7 @@ table inet uplinkctl {
 	}
 	counter left-alone {
 	}
-	set uplink-routes {
+	set uplink-route-interfaces {
 		typeof fib daddr . mark oifname
 		elements = { "wan0", "wan1" }
 	}
@@ -80,7 +80,7 @@ table inet uplinkctl {
 		ct state != new return
 		ip daddr @never-balanced-v4 return
 		fib daddr type local return
-		fib daddr . mark oifname @uplink-routes goto balance-v4
+		fib daddr . mark oifname @uplink-route-interfaces goto balance-v4
 		goto left-alone
 	}
 	chain output {

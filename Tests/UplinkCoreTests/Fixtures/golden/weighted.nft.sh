@@ -38,7 +38,7 @@ table inet uplinkctl {
 		type ifname
 		elements = { "eth0", "eth1", "ppp0" }
 	}
-	set uplink-routes {
+	set uplink-route-interfaces {
 		typeof fib daddr . mark oifname
 		elements = { "eth0", "eth1", "ppp0" }
 	}
@@ -113,7 +113,7 @@ table inet uplinkctl {
 		ct state != new return
 		ip daddr @never-balanced-v4 return
 		fib daddr type local return
-		fib daddr . mark oifname @uplink-routes goto balance-v4
+		fib daddr . mark oifname @uplink-route-interfaces goto balance-v4
 		goto left-alone
 	}
 	chain output {

@@ -2,11 +2,12 @@
 """Lab echo client: COUNT connections to the echo server, one after the other, each from a
 fresh socket (so a fresh source port and a fresh conntrack entry).
 
-Usage: echo-client.py tcp|udp COUNT [ADDRESS [PORT [SOURCE,SOURCE...]]]
+Usage: echo-client.py tcp|udp COUNT [ADDRESS [PORT [SOURCE,SOURCE... [MARK]]]]
        (default 198.19.0.1, port 7; IPv6 when ADDRESS has a colon)
 
 With SOURCEs, the socket is bound to each source address in turn (COUNT connections from
-each, in the order given): a program that chose its source address.
+each, in the order given): a program that chose its source address. With MARK (such as
+0xca6c), every socket carries that fwmark (SO_MARK), as a VPN's own sockets do.
 
 Prints one line per connection: the answer ("198.18.2.2 g2"), "timeout" when no answer
 came within TIMEOUT seconds, or "error: ..." when the connection failed outright.
@@ -22,6 +23,7 @@ count = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2].isdigit() else -1
 address = sys.argv[3] if len(sys.argv) > 3 else "198.19.0.1"
 port = int(sys.argv[4]) if len(sys.argv) > 4 else 7
 sources = sys.argv[5].split(",") if len(sys.argv) > 5 and sys.argv[5] else [None]
+mark = int(sys.argv[6], 0) if len(sys.argv) > 6 else None
 if transport not in ("tcp", "udp") or not 0 <= count <= MAX_COUNT or len(sources) > MAX_COUNT:
     sys.exit(f"usage: {sys.argv[0]} tcp|udp COUNT(0-{MAX_COUNT}) [ADDRESS [PORT [SOURCE,...]]]")
 family = socket.AF_INET6 if ":" in address else socket.AF_INET
@@ -36,6 +38,8 @@ def fresh_udp_socket(source):
     connection. The kernel picks ports at random, so a repeat is rare; retry a bounded time."""
     for _ in range(100):
         sock = socket.socket(family, socket.SOCK_DGRAM)
+        if mark is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, mark)
         sock.bind((source or ("::" if family == socket.AF_INET6 else "0.0.0.0"), 0))
         port = sock.getsockname()[1]
         if port not in used_ports:
@@ -49,6 +53,8 @@ def ask(source):
     kind = socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM
     with (socket.socket(family, kind) if transport == "tcp" else fresh_udp_socket(source)) as sock:
         sock.settimeout(TIMEOUT)
+        if mark is not None and transport == "tcp":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, mark)
         if source and transport == "tcp":
             sock.bind((source, 0))
         if transport == "tcp":

@@ -121,7 +121,8 @@ public enum NftSetEncoding {
             let names = elements.map { String(decoding: $0.key.prefix { $0 != 0 }, as: UTF8.self) }
             let set = NftSet(name: definition.name, type: type, elements: names.map(NftSet.Element.interfaceName))
             // Only what we would write reads back as ours: exact names, nft's userdata.
-            guard elements.allSatisfy({ !$0.intervalEnd && $0.verdict == nil }), names.count == set.elements.count,
+            guard elements.allSatisfy({ !$0.intervalEnd && $0.verdict == nil && $0.userdata == nil }),
+                  names.count == set.elements.count,
                   zip(names, elements).allSatisfy({ NftRuleEncoding.interfaceName($0) == $1.key }),
                   definition == Self.definition(set) else { return nil }
             return set
