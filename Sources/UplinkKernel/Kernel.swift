@@ -4,6 +4,8 @@ import UplinkCore
 
 /// Everything uplinkctl owns in one network namespace: read back into the model, and changed
 /// as a whole. Opens its sockets inside the namespace (as `ip -n` does) and never starts a process.
+/// It keeps no state between calls: reads return values (`KernelSnapshot`), and a change is
+/// applied against the snapshot it was planned from.
 public final class Kernel {
     public let namespace: String?
     public let routing: RoutingKernel
@@ -22,28 +24,19 @@ public final class Kernel {
 
     private var nft: NftTableReader { NftTableReader(socket: netfilter, table: Ownership.nftTableName) }
 
-    /// Our objects as they are now, and the current values of the sysctls we want or changed.
-    /// The nftables generation when the live state was last read.
-    private var generation: UInt32?
-    private var routingSnapshot: RoutingSnapshot?
-
-    /// Everything routing holds, foreign objects included: one rule dump and one route dump per
-    /// command, shared by the plan's kernel facts, the live state and the preflight checks.
-    public func routingState() throws -> RoutingSnapshot {
-        if let routingSnapshot { return routingSnapshot }
-        let snapshot = try routing.snapshot()
-        routingSnapshot = snapshot
-        return snapshot
+    /// The kernel as it is now: one dump of links, rules and routes, the generation, our table.
+    public func snapshot() throws -> KernelSnapshot {
+        let routing = try routing.snapshot()
+        let generation = try nft.generation()
+        return KernelSnapshot(routing: routing, generation: generation, nftables: try nft.read())
     }
 
-    public func live(desired: DesiredState?, record: SysctlRecord) throws -> LiveState {
-        generation = try nft.generation()
+    /// Our objects in `snapshot`, and the current values of the sysctls we want or changed.
+    public func live(_ snapshot: KernelSnapshot, desired: DesiredState?, record: SysctlRecord) throws -> LiveState {
         let paths = (desired?.sysctls.map(\.path) ?? []) + record.entries.map(\.path)
-        let sysctls = try sysctlFiles.read(Array(Set(paths)))
-        let routingState = try routingState()
-        var state = LiveState(rules: routingState.ownedRules, routes: routingState.ownedRoutes,
-                              nftables: try nft.read(), sysctls: sysctls)
-        state.unknownRules = routingState.unknownOwnedRules
+        var state = LiveState(rules: snapshot.routing.ownedRules, routes: snapshot.routing.ownedRoutes,
+                              nftables: snapshot.nftables, sysctls: try sysctlFiles.read(Array(Set(paths))))
+        state.unknownRules = snapshot.routing.unknownOwnedRules
         return state
     }
 
@@ -58,18 +51,20 @@ public final class Kernel {
         Dictionary(try nft.counters().map { ($0.name, (packets: $0.packets, bytes: $0.bytes)) }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// Makes the changes in make-before-break order; if any step fails, every step already made
-    /// is undone in reverse, so the kernel is left as it was, and the first refusal is thrown.
-    public func apply(_ changes: ChangeSet, nftBefore: LiveNftTable?) throws {
-        routingSnapshot = nil  // what was read before no longer holds
-
+    /// Makes the changes, planned from `snapshot`, in make-before-break order; if any step fails,
+    /// every step already made is undone in reverse, so the kernel is left as it was, and the
+    /// first refusal is thrown. The nft transaction carries the snapshot's generation.
+    public func apply(_ changes: ChangeSet, over snapshot: KernelSnapshot) throws {
+        let links = snapshot.links
+        let nftBefore = snapshot.nftables
         var transaction = Transaction(faultAt: faultAt, routing: routing)
         do {
             for route in changes.routesToAdd {
-                try transaction.step({ try self.routing.add(route) }, undo: { try self.routing.delete(route) })
+                try transaction.step({ try self.routing.add(route, links: links) }, undo: { try self.routing.delete(route, links: links) })
             }
             for pair in changes.routesToReplace {
-                try transaction.step({ try self.routing.replace(pair.new) }, undo: { try self.routing.replace(pair.old) })
+                try transaction.step({ try self.routing.replace(pair.new, links: links) },
+                                     undo: { try self.routing.replace(pair.old, links: links) })
             }
             for rule in changes.rulesToAdd {
                 try transaction.step({ try self.routing.add(rule) }, undo: { try self.routing.delete(rule) })
@@ -78,7 +73,7 @@ public final class Kernel {
                 try sysctlStep(change, &transaction)
             }
             if !changes.nftables.isEmpty {
-                try transaction.step({ try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(changes.nftables, generation: self.generation) }, undoEvenIfUncertain: true, undo: {
+                try transaction.step({ try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(changes.nftables, generation: snapshot.generation) }, undoEvenIfUncertain: true, undo: {
                     // Back to the table as it was, in one transaction: rebuilt whole, so that its
                     // objects are listed in their old order (named counters restart from zero).
                     try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(NftDiff.restoration(of: nftBefore, replacing: try self.nft.read() != nil))
@@ -91,7 +86,8 @@ public final class Kernel {
                 try transaction.step(ifChanged: { try deleted { try self.routing.delete(rule) } }, undo: { try self.routing.recreate(rule) })
             }
             for route in changes.routesToDelete {
-                try transaction.step(ifChanged: { try deleted { try self.routing.delete(route) } }, undo: { try self.routing.add(route) })
+                try transaction.step(ifChanged: { try deleted { try self.routing.delete(route, links: links) } },
+                                     undo: { try self.routing.add(route, links: links) })
             }
             // Old values go back last, once nothing of ours relies on the new ones.
             for change in changes.sysctls where change.isRestore {

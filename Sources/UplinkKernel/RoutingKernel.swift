@@ -1,31 +1,29 @@
 import CNetlink
 import UplinkCore
 
-/// The routing half of the kernel, bound to one network namespace: uplinkctl's own ip rules
-/// and routes (those carrying its protocol tag), read and changed over rtnetlink.
+/// The routing half of the kernel, bound to one network namespace: interfaces, ip rules and
+/// routes, read over rtnetlink and changed by uplinkctl only where they carry its protocol tag.
+/// It keeps nothing between calls: every read is of the kernel as it is now.
 public final class RoutingKernel {
     private let socket: NetlinkSocket
-    private let interfaces: [String: UInt32]
 
     /// Opens the rtnetlink socket inside `namespace` (nil: the caller's own).
     public init(namespace: String?) throws {
-        let socket = try NetworkNamespace.run(namespace) { try NetlinkSocket(NETLINK_ROUTE) }
-        self.socket = socket
-        self.links = try LinkNetlink(socket: socket).links()
-        self.interfaces = links.mapValues(\.index)
+        socket = try NetworkNamespace.run(namespace) { try NetlinkSocket(NETLINK_ROUTE) }
     }
 
-    /// The interfaces of the namespace when this was opened, by name.
-    public let links: [String: InterfaceState]
+    /// The namespace's interfaces, with their addresses, by name.
+    public func links() throws -> [String: InterfaceState] { try LinkNetlink(socket: socket).links() }
 
-
-    /// Every rule and route of the families (both unless told), from one dump each per family,
-    /// sorted into ours and foreign.
+    /// The interfaces, and every rule and route of both families (one dump each), sorted into
+    /// ours and foreign.
     public func snapshot() throws -> RoutingSnapshot {
+        let links = try links()
         let families = IPFamily.allCases
         let rules = try families.flatMap { try RuleNetlink(socket: socket).dump($0) }
-        let routes = try families.flatMap { try RouteNetlink(socket: socket, interfaces: interfaces).dump($0) }
+        let routes = try families.flatMap { try routeNetlink(links).dump($0) }
         return RoutingSnapshot(
+            links: links,
             ownedRules: rules.filter { $0.isOurs && $0.isPlain }.map(\.rule).sorted(),
             unknownOwnedRules: rules.filter { $0.isOurs && !$0.isPlain }.map {
                 UnknownRule(priority: $0.rule.priority, table: $0.rule.table, message: $0.message)
@@ -45,19 +43,28 @@ public final class RoutingKernel {
     }
 
     func recreate(_ rule: UnknownRule) throws {
-        try RuleNetlink(socket: socket).resend(rule.message, type: Int(RTM_NEWRULE), flags: Int32(NLM_F_CREATE | NLM_F_EXCL), object: "recreate " + rule.deletion)
+        try RuleNetlink(socket: socket).resend(rule.message, type: Int(RTM_NEWRULE), flags: Int32(NLM_F_CREATE | NLM_F_EXCL),
+                                               object: "recreate " + rule.deletion)
     }
 
     public func add(_ rule: RoutingRule) throws { try RuleNetlink(socket: socket).add(rule) }
     public func delete(_ rule: RoutingRule) throws { try RuleNetlink(socket: socket).delete(rule) }
-    public func add(_ route: Route) throws { try RouteNetlink(socket: socket, interfaces: interfaces).add(route) }
-    public func replace(_ route: Route) throws { try RouteNetlink(socket: socket, interfaces: interfaces).replace(route) }
-    func sendRefusedRequest() throws { try RouteNetlink(socket: socket, interfaces: interfaces).sendRefusedRequest() }
-    public func delete(_ route: Route) throws { try RouteNetlink(socket: socket, interfaces: interfaces).delete(route) }
+
+    /// Routes name their interfaces; `links` (of the snapshot the change was planned from) gives
+    /// their indexes.
+    public func add(_ route: Route, links: [String: InterfaceState]) throws { try routeNetlink(links).add(route) }
+    public func replace(_ route: Route, links: [String: InterfaceState]) throws { try routeNetlink(links).replace(route) }
+    public func delete(_ route: Route, links: [String: InterfaceState]) throws { try routeNetlink(links).delete(route) }
+    func sendRefusedRequest() throws { try routeNetlink([:]).sendRefusedRequest() }
+
+    private func routeNetlink(_ links: [String: InterfaceState]) -> RouteNetlink {
+        RouteNetlink(socket: socket, interfaces: links.mapValues(\.index))
+    }
 }
 
-/// The routing state: ours (protocol 117) and everything else.
-public struct RoutingSnapshot {
+/// The routing state at one moment: interfaces, ours (protocol 117) and everything else.
+public struct RoutingSnapshot: Sendable {
+    public let links: [String: InterfaceState]
     public let ownedRules: [RoutingRule]
     /// Rules with our tag that are not of the kind uplinkctl writes: ours to remove.
     public let unknownOwnedRules: [UnknownRule]

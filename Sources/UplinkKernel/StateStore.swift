@@ -33,15 +33,25 @@ public final class StateStore {
 
     deinit { if lockDescriptor >= 0 { close(lockDescriptor) } }
 
-    /// Waits for any other uplinkctl changing this namespace, then holds the lock until released.
+    /// Waits for any other uplinkctl changing this namespace, then holds the lock until `unlock`.
     public func lock(waiting notice: () -> Void) throws {
         let descriptor = open(base + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw KernelRefusal(object: base + ".lock", errno: errno, detail: nil) }
         lockDescriptor = descriptor
         if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             notice()
-            guard flock(descriptor, LOCK_EX) == 0 else { throw KernelRefusal(object: base + ".lock", errno: errno, detail: nil) }
+            guard flock(descriptor, LOCK_EX) == 0 else {
+                unlock()
+                throw KernelRefusal(object: base + ".lock", errno: errno, detail: nil)
+            }
         }
+    }
+
+    /// Lets the next uplinkctl in (closing the descriptor releases the lock).
+    public func unlock() {
+        guard lockDescriptor >= 0 else { return }
+        close(lockDescriptor)
+        lockDescriptor = -1
     }
 
     /// The record; an unreadable one is an error, not an empty record (that would forget originals).

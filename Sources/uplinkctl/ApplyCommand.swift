@@ -37,49 +37,33 @@ struct ApplyCommand: ParsableCommand {
             print(DryRun.script(Planner.plan(loaded, addresses: addresses), format: format), terminator: "")
             return
         }
-        let (kernel, store) = try kernelOptions.open()
-        do {
-            let desired = Planner.plan(loaded, addresses: try planFacts(kernel))
-            let (live, record) = try liveState(kernel, store, desired: desired)
-            let routing = try kernel.routingState()
-            kernelOptions.printNotices(RoutingNotice.notices(loaded, foreignRules: routing.foreignRules,
-                                                             defaultRoutes: routing.foreignRoutes))
-            let problems = Preflight.problems(loaded, interfaces: kernel.routing.links,
-                                              foreignRules: routing.foreignRules, foreignRoutes: routing.foreignRoutes)
-            guard problems.isEmpty else {
-                for problem in problems { printError("uplinkctl: \(problem)") }
-                printError("uplinkctl: nothing was changed")
-                throw ExitStatus.kernelRefused
-            }
-            let changes = StateDiff.changes(from: live, to: desired, record: record)
-            guard !changes.isEmpty else {
-                print("uplinkctl: in sync with \(config.path); nothing changed")
-                return
-            }
-            try store.save(record.including(changes.sysctls))
-            do {
-                try kernel.apply(changes, nftBefore: live.nftables)
-            } catch {
-                try? store.save(record)
-                throw error
-            }
-            let lines = changes.lines
-            print(lines.joined(separator: "\n"))
-            print("uplinkctl: applied \(lines.count) change\(lines.count == 1 ? "" : "s")")
-            do {
-                try store.save(record.updated(desired: desired.sysctls, changes: changes.sysctls))
-            } catch {
-                printError("uplinkctl: applied, but the sysctl record could not be written: \(error)")
-                throw ExitStatus.kernelRefused
-            }
-        } catch let error as ExitCode {
-            throw error
-        } catch let error as IncompleteUndo {
-            printError("uplinkctl: \(error)")
+        let result = try kernelOptions.open().apply(loaded, waiting: KernelOptions.waiting)
+        kernelOptions.printNotices(result.notices)
+        switch result.outcome {
+        case .inSync:
+            print("uplinkctl: in sync with \(config.path); nothing changed")
+        case .applied(let changes):
+            Self.printChanges(changes)
+        case .refused(let problems):
+            for problem in problems { printError("uplinkctl: \(problem)") }
+            printError("uplinkctl: nothing was changed")
             throw ExitStatus.kernelRefused
-        } catch {
+        case .kernelRefused(let error):
             printError("uplinkctl: \(error); nothing was changed")
             throw ExitStatus.kernelRefused
+        case .incompleteUndo(let error):
+            printError("uplinkctl: \(error)")
+            throw ExitStatus.kernelRefused
+        case .appliedWithoutRecord(let changes, let error):
+            Self.printChanges(changes)
+            printError("uplinkctl: applied, but the sysctl record could not be written: \(error)")
+            throw ExitStatus.kernelRefused
         }
+    }
+
+    static func printChanges(_ changes: ChangeSet) {
+        let lines = changes.lines
+        print(lines.joined(separator: "\n"))
+        print("uplinkctl: applied \(lines.count) change\(lines.count == 1 ? "" : "s")")
     }
 }

@@ -30,10 +30,7 @@ struct DiffCommand: ParsableCommand {
     /// Prints the differences; true when there are any.
     private func compare() throws -> Bool {
         let loaded = try config.load()
-        let (kernel, store) = try kernelOptions.open()
-        let desired = Planner.plan(loaded, addresses: try planFacts(kernel))
-        let (live, record) = try liveState(kernel, store, desired: desired)
-        let changes = StateDiff.changes(from: live, to: desired, record: record)
+        let changes = try kernelOptions.open().read(loaded).changes
         for line in changes.lines { print(line) }
         return !changes.isEmpty
     }

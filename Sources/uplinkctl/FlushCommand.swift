@@ -15,12 +15,9 @@ struct FlushCommand: ParsableCommand {
     @OptionGroup var kernelOptions: KernelOptions
 
     func run() throws {
-        let (kernel, store) = try kernelOptions.open()
+        let reconciler = try kernelOptions.open()
         do {
-            let (live, record) = try liveState(kernel, store, desired: nil)
-            let changes = StateDiff.changes(from: live, to: nil, record: record)
-            try kernel.apply(changes, nftBefore: live.nftables)
-            try store.save(SysctlRecord())
+            let changes = try reconciler.flush(waiting: KernelOptions.waiting)
             for line in changes.lines { print(line) }
             print(changes.isEmpty ? "uplinkctl: nothing to flush" : "uplinkctl: removed everything uplinkctl had installed")
         } catch {

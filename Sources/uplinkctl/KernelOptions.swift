@@ -8,29 +8,30 @@ struct KernelOptions: ParsableArguments {
     @Option(name: .customLong("netns"), help: ArgumentHelp("Act inside the network namespace /run/netns/NAME, as `ip -n NAME` does.", valueName: "name"))
     var namespace: String?
 
-    /// The namespace's kernel, its lock held, and the record of sysctls we changed.
-    func open() throws -> (kernel: Kernel, store: StateStore) {
+    /// The namespace's workflows: its kernel and uplinkctl's files for it. Nothing is read or
+    /// locked yet; each workflow reads the kernel afresh and locks only while it changes it.
+    func open() throws -> Reconciler {
         do {
             try Self.checkKernelVersion()
             // The whole command runs inside the namespace (uplinkctl is single-threaded).
             if let namespace { try NetworkNamespace.enter(namespace) }
-            let kernel = try Kernel(namespace: nil)
-            let store = try StateStore(namespace: nil)
-            try store.lock { printError("uplinkctl: waiting for another uplinkctl working on this namespace…") }
-            return (kernel, store)
+            return Reconciler(kernel: try Kernel(namespace: nil), store: try StateStore(namespace: nil))
         } catch {
             printError("uplinkctl: \(error)")
             throw ExitStatus.kernelRefused
         }
     }
 
-    /// The plan's kernel facts (see `planFacts`) for a dry-run: read only, no lock.
-    /// Nil (and the reason on stderr) when they cannot be read.
+    /// Said while another uplinkctl holds the namespace's lock.
+    static func waiting() { printError("uplinkctl: waiting for another uplinkctl working on this namespace…") }
+
+    /// The plan's kernel facts (the uplinks' addresses, the main table's default routes) for a
+    /// dry-run: read only, no lock. Nil (and the reason on stderr) when they cannot be read.
     func addressesForDryRun() -> LinkAddresses? {
         do {
             if let namespace { try NetworkNamespace.enter(namespace) }
-            let routing = try RoutingKernel(namespace: nil)
-            return LinkAddresses(links: routing.links, routes: try routing.snapshot().foreignRoutes)
+            let routing = try RoutingKernel(namespace: nil).snapshot()
+            return LinkAddresses(links: routing.links, routes: routing.foreignRoutes)
         } catch {
             printError("uplinkctl: the interfaces' addresses could not be read (\(error)); the script has no `from ADDRESS` rules")
             return nil
@@ -76,22 +77,4 @@ struct UnsupportedKernel: Error, CustomStringConvertible {
     var description: String {
         "Linux \(release) is too old: uplinkctl needs \(KernelOptions.minimumKernel.0).\(KernelOptions.minimumKernel.1) or later (nf_tables inet nat chains)"
     }
-}
-
-/// The live state, and the sysctl record when it still describes it: a record without our
-/// table is left over from an earlier life of the namespace and is dropped.
-func liveState(_ kernel: Kernel, _ store: StateStore, desired: DesiredState?) throws -> (LiveState, SysctlRecord) {
-    var record = try store.record()
-    var live = try kernel.live(desired: desired, record: record)
-    if live.nftables == nil && live.rules.isEmpty && live.unknownRules.isEmpty && !record.entries.isEmpty {
-        record = SysctlRecord()
-        live = try kernel.live(desired: desired, record: record)
-    }
-    return (live, record)
-}
-
-/// What the plan needs to know of the kernel: the uplinks' addresses and the main table's
-/// default routes (see `LinkAddresses`).
-func planFacts(_ kernel: Kernel) throws -> LinkAddresses {
-    LinkAddresses(links: kernel.routing.links, routes: try kernel.routingState().foreignRoutes)
 }

@@ -14,12 +14,12 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try config.load()
-        let (kernel, store) = try kernelOptions.open()
+        let reconciler = try kernelOptions.open()
         do {
-            let desired = Planner.plan(loaded, addresses: try planFacts(kernel))
-            let (live, record) = try liveState(kernel, store, desired: desired)
-            let counters = try kernel.counters()
-            let report = StatusReport(desired: desired, live: live, record: record, interfaces: kernel.routing.links,
+            let reading = try reconciler.read(loaded)
+            let counters = try reconciler.kernel.counters()
+            let report = StatusReport(desired: reading.desired!, live: reading.live, record: reading.record,
+                                      interfaces: reading.snapshot.links,
                                       counters: counters.mapValues { StatusReport.Count(packets: $0.packets, bytes: $0.bytes) })
             print(json ? report.json : report.text, terminator: "")
         } catch {

@@ -36,9 +36,10 @@ struct PolicyApplyTests {
     @discardableResult
     static func apply(_ state: DesiredState, in namespace: String) throws -> LiveState {
         let kernel = try Kernel(namespace: namespace)
-        let live = try kernel.live(desired: state, record: SysctlRecord())
-        try kernel.apply(StateDiff.changes(from: live, to: state, record: SysctlRecord()), nftBefore: live.nftables)
-        return try Kernel(namespace: namespace).live(desired: state, record: SysctlRecord())
+        let snapshot = try kernel.snapshot()
+        let live = try kernel.live(snapshot, desired: state, record: SysctlRecord())
+        try kernel.apply(StateDiff.changes(from: live, to: state, record: SysctlRecord()), over: snapshot)
+        return try kernel.live(try kernel.snapshot(), desired: state, record: SysctlRecord())
     }
 
     static func listing(_ namespace: String) throws -> String {
@@ -78,7 +79,7 @@ struct PolicyApplyTests {
                 try must(["ip", "netns", "exec", names[0], "nft", "delete", "element", "inet", Ownership.nftTableName, map, "{ \(element) }"])
             }
             let kernel = try Kernel(namespace: names[0])
-            let broken = try kernel.live(desired: state, record: SysctlRecord())
+            let broken = try kernel.live(try kernel.snapshot(), desired: state, record: SysctlRecord())
             let changes = StateDiff.changes(from: broken, to: state, record: SysctlRecord())
             #expect(changes.nftables.count == 7 && changes.nftables.allSatisfy {
                 if case .addMapElements(let map) = $0 { return map.elements.count == 1 } else { return false }

@@ -28,7 +28,7 @@ struct RoutingKernelTests {
             let kernel = try RoutingKernel(namespace: host)
             #expect(try kernel.snapshot().ownedRules.isEmpty)
 
-            for route in state.routes { try kernel.add(route) }
+            for route in state.routes { try kernel.add(route, links: kernel.links()) }
             for rule in state.rules { try kernel.add(rule) }
 
             // Read back into the model: exactly what was planned, nothing foreign.
@@ -42,7 +42,7 @@ struct RoutingKernelTests {
             #expect(try must(["ip", "-n", host, "route", "show", "table", "112"]).contains("default dev up3 proto 117 scope link"))
 
             for rule in state.rules { try kernel.delete(rule) }
-            for route in state.routes { try kernel.delete(route) }
+            for route in state.routes { try kernel.delete(route, links: kernel.links()) }
             #expect(try kernel.snapshot().ownedRules.isEmpty)
             #expect(try kernel.snapshot().ownedRoutes.isEmpty)
             // The foreign rule at the same priority is still there.
@@ -93,7 +93,7 @@ struct RoutingKernelTests {
         try Namespaces.with(["host"]) { names in
             let kernel = try RoutingKernel(namespace: names[0])
             let route = Route(table: 110, destination: .defaultRoute(.ipv4), gateway: IPAddress("198.18.9.1"), device: "missing0")
-            let error = #expect(throws: KernelRefusal.self) { try kernel.add(route) }
+            let error = #expect(throws: KernelRefusal.self) { try kernel.add(route, links: kernel.links()) }
             #expect(error?.description.contains("ip route add default via 198.18.9.1 dev missing0 table 110 proto 117") == true)
         }
     }
@@ -119,12 +119,12 @@ struct RoutingKernelTests {
             try Self.makeUplinks(ours, peer: peer, prefix: "a")
             try Self.makeUplinks(witness, peer: peer, prefix: "b")
             let kernel = try RoutingKernel(namespace: ours)
-            let state = Planner.plan(Self.dualStackConfig(), addresses: LinkAddresses(links: kernel.links))
+            let state = Planner.plan(Self.dualStackConfig(), addresses: LinkAddresses(links: try kernel.links()))
             // The from-rules carry the host addresses, not their networks, and no link-local one.
             let sources = Set(state.rules.compactMap(\.source).map(\.description))
             #expect(sources == ["198.18.1.2", "198.18.2.2", "198.18.3.2", "2001:2:0:1::2", "2001:2:0:2::2"])
 
-            for route in state.routes { try kernel.add(route) }
+            for route in state.routes { try kernel.add(route, links: kernel.links()) }
             for rule in state.rules { try kernel.add(rule) }
             for command in state.routes.map({ IPCommands.route($0) }) + state.rules.map({ IPCommands.rule($0) }) {
                 try must(["ip", "-n", witness] + command.dropFirst())
@@ -172,7 +172,7 @@ struct RoutingKernelTests {
                 }
             }
             for route in replaced {
-                try kernel.replace(route)
+                try kernel.replace(route, links: kernel.links())
                 try must(["ip", "-n", witness] + IPCommands.route(route, .replace).dropFirst())
             }
             let expected = (state.routes.filter { !$0.isMultipath } + replaced).sorted()
@@ -184,7 +184,7 @@ struct RoutingKernelTests {
 
             // Delete everything: nothing of ours is left in either family.
             for rule in state.rules { try kernel.delete(rule) }
-            for route in expected { try kernel.delete(route) }
+            for route in expected { try kernel.delete(route, links: kernel.links()) }
             let empty = try kernel.snapshot()
             #expect(empty.ownedRoutes.isEmpty && empty.ownedRules.isEmpty && empty.unknownOwnedRules.isEmpty)
             for family in ["-4", "-6"] {
@@ -222,25 +222,25 @@ struct RoutingKernelTests {
                 Route(table: 112, destination: .defaultRoute(.ipv6), gateway: nil, device: "up3"),
                 Route(table: 112, destination: IPPrefix("2001:2:0:77::/64")!, gateway: nil, device: "up3"),
             ]
-            for route in routes { try kernel.add(route) }
+            for route in routes { try kernel.add(route, links: kernel.links()) }
             #expect(try kernel.snapshot().ownedRoutes == routes.sorted())
             #expect(try Self.lines(["ip", "-n", names[0], "-6", "route", "show", "table", "112"]) == [
                 "2001:2:0:77::/64 dev up3 proto 117 metric 1024 pref medium", "default dev up3 proto 117 metric 1024 pref medium",
             ])
             #expect(try Self.lines(["ip", "-n", names[0], "-6", "route", "show", "table", "111"]) == ["default via fe80::1 dev up2 proto 117 metric 1024 pref medium"])
             // Replace a gateway route with a device route and back.
-            try kernel.replace(Route(table: 110, destination: .defaultRoute(.ipv6), gateway: nil, device: "up1"))
+            try kernel.replace(Route(table: 110, destination: .defaultRoute(.ipv6), gateway: nil, device: "up1"), links: kernel.links())
             #expect(try Self.lines(["ip", "-n", names[0], "-6", "route", "show", "table", "110"]) == ["default dev up1 proto 117 metric 1024 pref medium"])
             // Single-path to multipath and back, in place.
             let multipath = Route(table: 110, destination: .defaultRoute(.ipv6), nexthops: [
                 Nexthop(gateway: IPAddress("2001:2:0:2::1"), device: "up2", weight: 4), Nexthop(gateway: IPAddress("2001:2:0:1::1"), device: "up1", weight: 1),
             ])
-            try kernel.replace(multipath)
+            try kernel.replace(multipath, links: kernel.links())
             #expect(try kernel.snapshot().ownedRoutes.filter { $0.table == 110 } == [multipath])
-            try kernel.replace(routes[0])
+            try kernel.replace(routes[0], links: kernel.links())
             #expect(try kernel.snapshot().ownedRoutes == routes.sorted())
             #expect(try Self.lines(["ip", "-n", names[0], "-6", "route", "show", "table", "110"]) == ["default via 2001:2:0:1::1 dev up1 proto 117 metric 1024 pref medium"])
-            for route in routes { try kernel.delete(route) }
+            for route in routes { try kernel.delete(route, links: kernel.links()) }
             #expect(try kernel.snapshot().ownedRoutes.isEmpty)
         }
     }
@@ -253,7 +253,7 @@ struct RoutingKernelTests {
             let route = Route(table: 113, destination: .defaultRoute(.ipv6), nexthops: [
                 Nexthop(gateway: IPAddress("2001:2:0:1::1"), device: "up1", weight: 2), Nexthop(gateway: nil, device: "up3"),
             ])
-            let error = #expect(throws: KernelRefusal.self) { try kernel.add(route) }
+            let error = #expect(throws: KernelRefusal.self) { try kernel.add(route, links: kernel.links()) }
             #expect(error?.description.contains("ip -6 route add default table 113 proto 117 nexthop via 2001:2:0:1::1 dev up1 weight 2 nexthop dev up3 weight 1") == true, "\(String(describing: error))")
             #expect(error?.description.contains("Device only routes can not be added for IPv6 using the multipath API") == true, "\(String(describing: error))")
         }
@@ -273,7 +273,7 @@ struct RoutingKernelTests {
             try must(["ip", "-n", host, "addr", "add", "198.18.8.1/24", "dev", "v4only"])
             try must(["ip", "-n", host, "link", "set", "v4only", "up"])
             try must(["ip", "-n", host, "link", "set", "v4peer", "up"])
-            let links = try RoutingKernel(namespace: host).links
+            let links = try RoutingKernel(namespace: host).links()
             let up1 = try #require(links["up1"])
             #expect(Set(up1.localAddresses.map(\.description)) == ["198.18.1.2", "2001:2:0:1::2"])
             #expect(Set(up1.addresses.map(\.description)) == ["198.18.1.0/24", "2001:2:0:1::/64"])
@@ -312,7 +312,7 @@ struct RoutingKernelTests {
             let gateways = v6 ? ["2001:2:0:1::1", "2001:2:0:2::1"] : ["198.18.1.1", "198.18.2.1"]
             try kernel.add(Route(table: 120, destination: .defaultRoute(family), nexthops: [
                 Nexthop(gateway: IPAddress(gateways[0]), device: "up1", weight: 3), Nexthop(gateway: IPAddress(gateways[1]), device: "up2", weight: 1),
-            ]))
+            ]), links: try kernel.links())
             try must(["ip", "-n", host, v6 ? "-6" : "-4", "rule", "add", "to", target, "lookup", "120", "priority", "100"])
             try must(["ip", "netns", "exec", peer, "nft", "-f", "-"], input: """
             table inet count {

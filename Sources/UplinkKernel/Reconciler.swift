@@ -1,0 +1,109 @@
+import UplinkCore
+
+/// uplinkctl's workflows over one network namespace: read the kernel as it is now, plan,
+/// compare, change the difference. The commands call these and only print; a long-running
+/// process calls `apply` for each reaction, each time on a fresh reading.
+public final class Reconciler {
+    public let kernel: Kernel
+    public let store: StateStore
+
+    public init(kernel: Kernel, store: StateStore) {
+        self.kernel = kernel
+        self.store = store
+    }
+
+    /// One reading of the kernel against a config (nil: nothing desired, as flush wants).
+    public struct Reading: Sendable {
+        public let snapshot: KernelSnapshot
+        public let desired: DesiredState?
+        public let live: LiveState
+        /// The sysctl values uplinkctl replaced, and what it wrote.
+        public let record: SysctlRecord
+
+        public var changes: ChangeSet { StateDiff.changes(from: live, to: desired, record: record) }
+    }
+
+    public func read(_ config: Config?) throws -> Reading {
+        let snapshot = try kernel.snapshot()
+        let desired = config.map { Planner.plan($0, addresses: snapshot.addresses) }
+        var record = try store.record()
+        var live = try kernel.live(snapshot, desired: desired, record: record)
+        // A record while nothing of ours is installed is left over from an earlier life of the
+        // namespace (inodes are reused): it is dropped.
+        if live.nftables == nil && live.rules.isEmpty && live.unknownRules.isEmpty && !record.entries.isEmpty {
+            record = SysctlRecord()
+            live = try kernel.live(snapshot, desired: desired, record: record)
+        }
+        return Reading(snapshot: snapshot, desired: desired, live: live, record: record)
+    }
+
+    /// How an apply ended. Every case but `applied` and `inSync` left the kernel as it was,
+    /// except `incompleteUndo`, which says what could not be put back.
+    public enum Outcome {
+        case inSync
+        case applied(ChangeSet)
+        /// Preflight problems (a missing interface, a table or mark in use): nothing was touched.
+        case refused([String])
+        /// Reading or changing the kernel failed; every step made was undone.
+        case kernelRefused(Error)
+        case incompleteUndo(IncompleteUndo)
+        /// The kernel holds the change, but the record of replaced sysctls could not be written.
+        case appliedWithoutRecord(ChangeSet, Error)
+    }
+
+    public struct Reconciliation {
+        /// About other programs' policy routing (RoutingNotice), whatever the outcome.
+        public var notices: [RoutingNotice] = []
+        public var outcome: Outcome
+    }
+
+    /// Under the namespace's lock, held only for this: one fresh reading, the preflight, then
+    /// the difference made (make-before-break, undone on any refusal) and the record kept.
+    public func apply(_ config: Config, waiting: () -> Void) -> Reconciliation {
+        do {
+            try store.lock(waiting: waiting)
+        } catch {
+            return Reconciliation(outcome: .kernelRefused(error))
+        }
+        defer { store.unlock() }
+        let reading: Reading
+        do {
+            reading = try read(config)
+        } catch {
+            return Reconciliation(outcome: .kernelRefused(error))
+        }
+        let routing = reading.snapshot.routing
+        let notices = RoutingNotice.notices(config, foreignRules: routing.foreignRules, defaultRoutes: routing.foreignRoutes)
+        let problems = Preflight.problems(config, interfaces: routing.links, foreignRules: routing.foreignRules,
+                                          foreignRoutes: routing.foreignRoutes)
+        guard problems.isEmpty else { return Reconciliation(notices: notices, outcome: .refused(problems)) }
+        let changes = reading.changes
+        guard !changes.isEmpty else { return Reconciliation(notices: notices, outcome: .inSync) }
+        do {
+            // The originals are on disk before anything is written over them.
+            try store.save(reading.record.including(changes.sysctls))
+            try kernel.apply(changes, over: reading.snapshot)
+        } catch {
+            try? store.save(reading.record)
+            let outcome: Outcome = (error as? IncompleteUndo).map(Outcome.incompleteUndo) ?? .kernelRefused(error)
+            return Reconciliation(notices: notices, outcome: outcome)
+        }
+        do {
+            try store.save(reading.record.updated(desired: reading.desired?.sysctls ?? [], changes: changes.sysctls))
+        } catch {
+            return Reconciliation(notices: notices, outcome: .appliedWithoutRecord(changes, error))
+        }
+        return Reconciliation(notices: notices, outcome: .applied(changes))
+    }
+
+    /// Removes everything ours and puts back the sysctls uplinkctl changed, under the lock.
+    public func flush(waiting: () -> Void) throws -> ChangeSet {
+        try store.lock(waiting: waiting)
+        defer { store.unlock() }
+        let reading = try read(nil)
+        let changes = reading.changes
+        try kernel.apply(changes, over: reading.snapshot)
+        try store.save(SysctlRecord())
+        return changes
+    }
+}
