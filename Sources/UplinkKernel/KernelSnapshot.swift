@@ -12,6 +12,9 @@ public struct KernelSnapshot: Sendable {
 
     public var links: [String: InterfaceState] { routing.links }
 
-    /// The plan's kernel facts: the uplinks' addresses and the main table's default routes.
-    public var addresses: LinkAddresses { LinkAddresses(links: routing.links, routes: routing.foreignRoutes) }
+    /// The plan's facts: the uplinks' addresses and the main table's default routes, read here,
+    /// and the uplinks found dead, which a reading of the kernel cannot know.
+    public func facts(down: Set<String> = []) -> PlanFacts {
+        PlanFacts(links: routing.links, routes: routing.foreignRoutes, down: down)
+    }
 }

@@ -25,7 +25,7 @@ public final class Reconciler {
 
     public func read(_ config: Config?) throws -> Reading {
         let snapshot = try kernel.snapshot()
-        let desired = config.map { Planner.plan($0, addresses: snapshot.addresses) }
+        let desired = config.map { Planner.plan($0, facts: snapshot.facts()) }
         var record = try store.record()
         var live = try kernel.live(snapshot, desired: desired, record: record)
         // A record while nothing of ours is installed is left over from an earlier life of the

@@ -33,8 +33,8 @@ struct ApplyCommand: ParsableCommand {
     func run() throws {
         let loaded = try config.load()
         if dryRun {
-            let addresses = kernelOptions.addressesForDryRun() ?? LinkAddresses()
-            print(DryRun.script(Planner.plan(loaded, addresses: addresses), format: format), terminator: "")
+            let addresses = kernelOptions.addressesForDryRun() ?? PlanFacts()
+            print(DryRun.script(Planner.plan(loaded, facts: addresses), format: format), terminator: "")
             return
         }
         let result = try kernelOptions.open().apply(loaded, waiting: KernelOptions.waiting)

@@ -27,11 +27,11 @@ struct KernelOptions: ParsableArguments {
 
     /// The plan's kernel facts (the uplinks' addresses, the main table's default routes) for a
     /// dry-run: read only, no lock. Nil (and the reason on stderr) when they cannot be read.
-    func addressesForDryRun() -> LinkAddresses? {
+    func addressesForDryRun() -> PlanFacts? {
         do {
             if let namespace { try NetworkNamespace.enter(namespace) }
             let routing = try RoutingKernel(namespace: nil).snapshot()
-            return LinkAddresses(links: routing.links, routes: routing.foreignRoutes)
+            return PlanFacts(links: routing.links, routes: routing.foreignRoutes)
         } catch {
             printError("uplinkctl: the interfaces' addresses could not be read (\(error)); the script has no `from ADDRESS` rules")
             return nil

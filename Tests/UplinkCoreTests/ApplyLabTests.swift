@@ -76,7 +76,7 @@ struct ApplyLabTests {
     @Test func applyBuildsTheTableNftBuildsFromTheDryRun() throws {
         let config = try ConfigParser.parse(Self.lab, file: "lab.yaml").get()
         try Lab.with { lab in
-            let state = Planner.plan(config, addresses: try lab.hostAddresses())
+            let state = Planner.plan(config, facts: try lab.hostAddresses())
             try UplinkctlCLI.withConfig(Self.lab) { config in
                 try #require(try Self.apply(lab, config).status == 0)
             }

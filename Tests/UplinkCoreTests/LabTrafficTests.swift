@@ -49,7 +49,7 @@ struct LabTrafficTests {
         let config = try labCase.config()
         try Lab.with { lab in
             // The script apply would write for this host: its addresses and main default route.
-            let state = Planner.plan(config, addresses: try lab.hostAddresses())
+            let state = Planner.plan(config, facts: try lab.hostAddresses())
             // Uplink N is slot index N-1, as the lab numbers its uplinks in config order.
             let order = smoothSlotOrder(weights: state.uplinks.map(\.slots)).map { $0 + 1 }
             let complaints = try lab.run(script: DryRun.script(state, format: format))
@@ -71,7 +71,7 @@ struct LabTrafficTests {
     func lanStaysDirect(format: DryRunFormat) throws {
         let config = try Self.cases[0].config()
         try Lab.with { lab in
-            let state = Planner.plan(config, addresses: try lab.hostAddresses())
+            let state = Planner.plan(config, facts: try lab.hostAddresses())
             let order = smoothSlotOrder(weights: state.uplinks.map(\.slots)).map { $0 + 1 }
             let complaints = try lab.run(script: DryRun.script(state, format: format))
             #expect(complaints.isEmpty, "the script complained:\n\(complaints)")

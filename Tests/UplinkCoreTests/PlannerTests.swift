@@ -135,7 +135,7 @@ struct PlannerTests {
     }
 
     @Test func everyUplinkAddressGetsItsFromRules() {
-        let state = Planner.plan(Self.config([]), addresses: LinkAddresses(["up2": [IPAddress("198.18.2.2")!, IPAddress("fe80::1")!]]))
+        let state = Planner.plan(Self.config([]), facts: PlanFacts(["up2": [IPAddress("198.18.2.2")!, IPAddress("fe80::1")!]]))
         #expect(state.rules.filter { $0.source != nil }.map { shellCommand(IPCommands.rule($0)) } == [
             "ip rule add from 198.18.2.2 lookup main suppress_prefixlength 0 priority 30999 protocol 117",
             "ip rule add from 198.18.2.2 lookup 111 priority 31001 protocol 117",
@@ -157,7 +157,7 @@ struct PlannerTests {
     @Test func aSharedInterfaceGetsNoInboundMarkAndNoFromRules() {
         var config = Self.config([])
         config.uplinks[1].interface = "up1"
-        let state = Planner.plan(config, addresses: LinkAddresses(["up1": [IPAddress("198.18.1.2")!], "up3": [IPAddress("198.18.3.2")!]]))
+        let state = Planner.plan(config, facts: PlanFacts(["up1": [IPAddress("198.18.1.2")!], "up3": [IPAddress("198.18.3.2")!]]))
         #expect(NftText.mapElements(state.nftables.map(named: "inbound")!) == "\"up3\" : goto in-up3")
         #expect(state.rules.compactMap(\.source).map(\.description) == ["198.18.3.2", "198.18.3.2"])
     }
@@ -165,7 +165,7 @@ struct PlannerTests {
     /// A socket bound to the address of the main default route's uplink looks unbound: only the
     /// other uplinks are recognised by realm.
     @Test func theMainDefaultUplinkIsNotInTheBoundMap() {
-        let state = Planner.plan(Self.config([]), addresses: LinkAddresses([:], mainDefaultInterfaces: ["up1"]))
+        let state = Planner.plan(Self.config([]), facts: PlanFacts([:], mainDefaultInterfaces: ["up1"]))
         #expect(NftText.mapElements(state.nftables.map(named: "bound-v4")!) == "2 : goto new-up2, 3 : goto new-up3")
     }
 }

@@ -125,7 +125,7 @@ struct PolicyApplyTests {
                                                          sourcePorts: [PortRange(1024, 65535)], inputInterfaces: ["lan0"]),
                           action: .uplink(index % 2 == 0 ? "up1" : "up3"))
         }
-        let state = Self.tableOnly(Planner.plan(config, addresses: PolicyTables.addresses))
+        let state = Self.tableOnly(Planner.plan(config, facts: PolicyTables.addresses))
         let big = try #require(state.nftables.map(named: "policy-v6-1"))
         #expect(big.elements.count == 2000)
         let messages = NftMessages(table: Ownership.nftTableName).messages(.addMap(big), setID: 1)

@@ -119,7 +119,7 @@ struct RoutingKernelTests {
             try Self.makeUplinks(ours, peer: peer, prefix: "a")
             try Self.makeUplinks(witness, peer: peer, prefix: "b")
             let kernel = try RoutingKernel(namespace: ours)
-            let state = Planner.plan(Self.dualStackConfig(), addresses: LinkAddresses(links: try kernel.links()))
+            let state = Planner.plan(Self.dualStackConfig(), facts: PlanFacts(links: try kernel.links()))
             // The from-rules carry the host addresses, not their networks, and no link-local one.
             let sources = Set(state.rules.compactMap(\.source).map(\.description))
             #expect(sources == ["198.18.1.2", "198.18.2.2", "198.18.3.2", "2001:2:0:1::2", "2001:2:0:2::2"])

@@ -36,9 +36,12 @@ public struct Uplink: Sendable, Hashable, Codable {
     public var masquerade: Bool
     /// Masquerade IPv6 connections too (NAT66; default off).
     public var masquerade6: Bool
+    /// How `run` checks it; nil (`health: false`): never checked, always in.
+    public var health: HealthCheck?
 
     public init(name: String, interface: String, families: [IPFamily]? = nil, gateways: [IPAddress] = [], weight: Int = 1,
-                mark: UInt32, table: UInt32, masquerade: Bool = true, masquerade6: Bool = false) {
+                mark: UInt32, table: UInt32, masquerade: Bool = true, masquerade6: Bool = false,
+                health: HealthCheck? = .defaults) {
         self.name = name
         self.interface = interface
         self.families = (families ?? (gateways.isEmpty ? [.ipv4] : gateways.map(\.family))).uniqued().sorted()
@@ -48,9 +51,12 @@ public struct Uplink: Sendable, Hashable, Codable {
         self.table = table
         self.masquerade = masquerade
         self.masquerade6 = masquerade6
+        self.health = health
     }
 
     public func carries(_ family: IPFamily) -> Bool { families.contains(family) }
+    /// The health targets it probes: those of the families it carries.
+    public var probeTargets: [IPAddress] { (health?.targets ?? []).filter { carries($0.family) } }
     public func gateway(_ family: IPFamily) -> IPAddress? { gateways.first { $0.family == family } }
     public func masquerades(_ family: IPFamily) -> Bool { carries(family) && (family == .ipv4 ? masquerade : masquerade6) }
 }

@@ -17,8 +17,8 @@ public struct ConfigCheck: Sendable {
 
 /// Turns the YAML text of a config into a `Config`, checking every rule of the format.
 public enum ConfigParser {
-    static let topLevelKeys = ["balance", "ecmp-table", "traffic", "mark-mask", "rule-priority", "uplinks", "policies"]
-    static let uplinkKeys = ["name", "interface", "gateway", "family", "weight", "mark", "table", "masquerade", "masquerade6"]
+    static let topLevelKeys = ["balance", "ecmp-table", "traffic", "mark-mask", "rule-priority", "health", "uplinks", "policies"]
+    static let uplinkKeys = ["name", "interface", "gateway", "family", "weight", "mark", "table", "masquerade", "masquerade6", "health"]
     /// Tables the kernel itself uses: unspec, default, main, local.
     static let reservedTables: Set<UInt32> = [0, 253, 254, 255]
     static let maximumWeight: UInt64 = 1000
@@ -91,6 +91,14 @@ public enum ConfigParser {
                 config.rulePriority = UInt32(priority)
             } else { usable = false }
         }
+        var healthDefaults = HealthCheck.defaults
+        var healthRead = false
+        if let node = fields["health"]?.value {
+            if let check = readHealth(node, base: .defaults, reader: &reader) {
+                healthDefaults = check
+                healthRead = true
+            } else { usable = false }
+        }
         guard let uplinksNode = fields["uplinks"]?.value else {
             reader.error(root, "the config has no 'uplinks:' list; it needs at least one uplink with a name and an interface")
             return nil
@@ -100,7 +108,12 @@ public enum ConfigParser {
             reader.error(uplinksNode, "'uplinks' is empty; list at least one uplink with a name and an interface")
             return nil
         }
-        let drafts = items.map { readUplink($0, markMask: markMask, reader: &reader) }
+        let drafts = items.map { readUplink($0, markMask: markMask, health: healthDefaults, reader: &reader) }
+        if healthRead {
+            for draft in drafts where draft.valid && draft.health?.targets.isEmpty == true {
+                reader.warning(draft.node, "uplink '\(draft.name ?? "?")' has no health 'targets': only its link state counts, so a gateway that stops forwarding behind a live link is not noticed (nor anything behind a tunnel or a PPP link, which keep their carrier); give it targets beyond its gateway")
+            }
+        }
         if balance == .ecmp {
             for draft in drafts where draft.weight > maximumEcmpWeight {
                 guard let node = draft.weightNode else { continue }
@@ -170,6 +183,7 @@ public enum ConfigParser {
         var table: (value: UInt32, node: Node)?
         var masquerade = true
         var masquerade6 = false
+        var health: HealthCheck? = .defaults
         var valid = true
     }
 
@@ -180,7 +194,7 @@ public enum ConfigParser {
         var balanceNode: Node
     }
 
-    private static func readUplink(_ node: Node, markMask: UInt32?, reader: inout YAMLReader) -> UplinkDraft {
+    private static func readUplink(_ node: Node, markMask: UInt32?, health: HealthCheck, reader: inout YAMLReader) -> UplinkDraft {
         var draft = UplinkDraft(node: node)
         let before = reader.diagnostics.count
         let fields = reader.fields(of: node, named: "an uplink", allowed: uplinkKeys)
@@ -217,6 +231,19 @@ public enum ConfigParser {
         }
         if let (_, value) = fields["masquerade"], let masquerade = reader.boolean(value, key: "masquerade") {
             draft.masquerade = masquerade
+        }
+        draft.health = health
+        var ownHealth = false
+        if let (_, value) = fields["health"], let check = readUplinkHealth(value, defaults: health, reader: &reader) {
+            draft.health = check
+            ownHealth = true
+        }
+        // Targets given to this uplink must be of a family it carries; the defaults' are
+        // filtered instead (a dual-stack default list serves IPv4-only uplinks too).
+        if ownHealth, let families = draft.families, let check = draft.health, let own = fields["health"]?.value.mapping?["targets"] {
+            for target in check.targets where !families.contains(target.family) {
+                reader.error(own, "health target \(target) is \(familyName(target.family)), and this uplink carries only \(families.map(familyName).joined(separator: " and ")); probe it with a target of a family it carries")
+            }
         }
         draft.valid = reader.diagnostics.count == before
         return draft
@@ -293,7 +320,7 @@ public enum ConfigParser {
             }
             uplinks.append(Uplink(name: draft.name!, interface: draft.interface!, families: draft.families, gateways: draft.gateways,
                                   weight: draft.weight, mark: mark!, table: table!,
-                                  masquerade: draft.masquerade, masquerade6: draft.masquerade6))
+                                  masquerade: draft.masquerade, masquerade6: draft.masquerade6, health: draft.health))
         }
         guard let ecmp else { return (uplinks, nil) }
         var ecmpMark: UInt32?

@@ -5,12 +5,25 @@ public struct Policy: Sendable, Hashable, Codable {
     public var line: Int
     public var match: PolicyMatch
     public var action: PolicyAction
+    /// Where its connections go while every uplink of its action is down.
+    public var fallback: PolicyFallback
 
-    public init(line: Int, match: PolicyMatch, action: PolicyAction) {
+    public init(line: Int, match: PolicyMatch, action: PolicyAction, fallback: PolicyFallback = .balance) {
         self.line = line
         self.match = match
         self.action = action
+        self.fallback = fallback
     }
+}
+
+/// `fallback:` of a policy entry: what its connections do while its uplinks are down.
+public enum PolicyFallback: Sendable, Hashable, Codable {
+    /// Balanced over the uplinks that work (the default).
+    case balance
+    /// This uplink instead (balanced over the uplinks that work if it is down too).
+    case uplink(String)
+    /// Kept on the dead uplink: the connection fails rather than leave by another link.
+    case none
 }
 
 /// What a policy entry matches. Every list that is not empty must match (one of its values);

@@ -5,6 +5,7 @@ import Yams
 extension ConfigParser {
     static let policyMatchKeys = ["destination", "source", "protocol", "destination-port", "source-port", "in-interface"]
     static let policyActionKeys = ["uplink", "bypass", "balance"]
+    static let policyOtherKeys = ["fallback"]
     static let actionChoices = "'uplink: NAME', 'bypass: true' or 'balance: {NAME: WEIGHT, ...}'"
 
     /// An entry as read, with the nodes later checks point at.
@@ -16,7 +17,8 @@ extension ConfigParser {
         /// Every match value was read: the match is exactly what the entry says.
         var matchRead = false
         var action: PolicyAction?
-        /// The nodes naming uplinks, in `uplink:` or as keys of `balance:`.
+        var fallback = PolicyFallback.balance
+        /// The nodes naming uplinks, in `uplink:`, as keys of `balance:` or in `fallback:`.
         var uplinkNodes: [(name: String, node: Node)] = []
     }
 
@@ -27,20 +29,38 @@ extension ConfigParser {
         let drafts = items.map { readPolicy($0, reader: &reader) }
         checkPolicies(drafts, context: context, reader: &reader)
         guard reader.errorCount == before else { return nil }
-        return drafts.map { Policy(line: $0.line, match: $0.match, action: $0.action!) }
+        return drafts.map { Policy(line: $0.line, match: $0.match, action: $0.action!, fallback: $0.fallback) }
     }
 
     private static func readPolicy(_ node: Node, reader: inout YAMLReader) -> PolicyDraft {
         var draft = PolicyDraft(node: node, line: reader.location(of: node.mapping?.keys.first ?? node).line)
         // An unknown key may be a misspelt match key: then the match is not what the entry meant.
         let before = reader.errorCount
-        draft.fields = reader.fields(of: node, named: "a policy entry", allowed: policyMatchKeys + policyActionKeys)
+        draft.fields = reader.fields(of: node, named: "a policy entry", allowed: policyMatchKeys + policyActionKeys + policyOtherKeys)
         guard node.mapping != nil else { return draft }
         readMatch(&draft, reader: &reader)
         draft.matchRead = reader.errorCount == before
         if draft.matchRead { checkMatchCanHappen(draft, reader: &reader) }
         readAction(&draft, reader: &reader)
+        readFallback(&draft, reader: &reader)
         return draft
+    }
+
+    /// `fallback: NAME`, `balance` (the default) or `none`; only where the entry names uplinks.
+    private static func readFallback(_ draft: inout PolicyDraft, reader: inout YAMLReader) {
+        guard let (key, value) = draft.fields["fallback"] else { return }
+        if draft.action == .bypass {
+            reader.error(key, "'fallback' says where the connections of an 'uplink' or 'balance' entry go while its uplinks are down; a 'bypass' entry uses no uplink, so drop it")
+            return
+        }
+        guard let text = reader.string(value, key: "fallback", what: "an uplink's name, 'balance' or 'none'") else { return }
+        switch text {
+        case "balance": draft.fallback = .balance
+        case "none": draft.fallback = .none
+        default:
+            draft.fallback = .uplink(text)
+            draft.uplinkNodes.append((text, value))
+        }
     }
 
     // MARK: Match

@@ -18,7 +18,7 @@
 struct NftPlanner {
     let config: Config
     let uplinks: [PlannedUplink]
-    let addresses: LinkAddresses
+    let facts: PlanFacts
 
     static let knownMap = "known"
     static let inboundMap = "inbound"
@@ -71,7 +71,7 @@ struct NftPlanner {
         for family in families {
             sets.append(NftSet(name: Self.neverBalancedSet(family), type: family == .ipv4 ? .ipv4Prefixes : .ipv6Prefixes,
                                elements: Planner.neverBalanced[family]!.map { .prefix($0) }))
-            let policies = PolicyCompiler(config: config, family: family, tail: tail).compile()
+            let policies = PolicyCompiler(config: config, family: family, down: facts.down, tail: tail).compile()
             maps += policies.maps
             chains += policies.chains
             let members = uplinks.filter { $0.uplink.carries(family) }.map { ($0.uplink.name, $0.uplink.weight) }
@@ -204,7 +204,7 @@ struct NftPlanner {
 
     private func boundMap() -> NftVerdictMap {
         let recognisable = uplinks.enumerated().filter {
-            $0.element.uplink.carries(.ipv4) && !addresses.mainDefaultInterfaces.contains($0.element.uplink.interface)
+            $0.element.uplink.carries(.ipv4) && !facts.mainDefaultInterfaces.contains($0.element.uplink.interface)
         }
         return NftVerdictMap(name: Self.boundMap, typeof: .routeRealm, elements: recognisable.map {
             .init(key: UInt32(Planner.realm(slot: $0.offset)), verdict: .goto(Self.newChainName($0.element.uplink.name)))
@@ -233,8 +233,10 @@ struct NftPlanner {
         case .hash, .ecmp: key = .addressHash(family, modulus: total, seed: Self.hashSeed)
         }
         // Slot k → the uplink of the k-th connection in the cycle. Random and hash draw the
-        // same map uniformly, so each uplink gets exactly its share of slots.
-        let order = smoothSlotOrder(weights: weights)
+        // same map uniformly, so each uplink gets exactly its share of slots. A dead uplink's
+        // slots go to the live ones; the map keeps its size.
+        let live = Set(members.indices.filter { !facts.down.contains(members[$0].name) })
+        let order = repointedSlotOrder(smoothSlotOrder(weights: weights), weights: weights, live: live)
         let map = NftVerdictMap(name: mapName, typeof: key.typeof, elements: order.enumerated().map { slot, index in
             .init(key: UInt32(slot), verdict: .goto(Self.newChainName(members[index].name)))
         })

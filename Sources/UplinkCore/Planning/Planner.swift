@@ -7,7 +7,7 @@ public enum Planner {
         .ipv6: ["::1/128", "fe80::/10", "ff00::/8"].map { IPPrefix($0)! },
     ]
 
-    public static func plan(_ config: Config, addresses: LinkAddresses = LinkAddresses()) -> DesiredState {
+    public static func plan(_ config: Config, facts: PlanFacts = PlanFacts()) -> DesiredState {
         let weights = reducedWeights(config.uplinks.map(\.weight))
         let planned = zip(config.uplinks, weights).map { uplink, slots in
             PlannedUplink(uplink: uplink, slots: slots, connectionCounter: "conns-\(uplink.name)")
@@ -15,9 +15,9 @@ public enum Planner {
         return DesiredState(
             uplinks: planned,
             balance: config.balance,
-            rules: routingRules(config, addresses: addresses),
-            routes: routes(config),
-            nftables: NftPlanner(config: config, uplinks: planned, addresses: addresses).table(),
+            rules: routingRules(config, addresses: facts),
+            routes: routes(config, down: facts.down),
+            nftables: NftPlanner(config: config, uplinks: planned, facts: facts).table(),
             sysctls: sysctls(config)
         )
     }
@@ -33,7 +33,7 @@ public enum Planner {
     ///   `not fwmark 0/MASK` limits that to packets we marked; everything else routes as before.
     /// - P: each mark leads to its uplink's table (and the ECMP mark to the multipath table).
     /// - P+1: a socket bound to an uplink's address leaves by that uplink, marked or not.
-    static func routingRules(_ config: Config, addresses: LinkAddresses) -> [RoutingRule] {
+    static func routingRules(_ config: Config, addresses: PlanFacts) -> [RoutingRule] {
         let p = config.rulePriority
         var rules: [RoutingRule] = []
         for family in families(config) {
@@ -57,8 +57,9 @@ public enum Planner {
     }
 
     /// A default route per uplink and family in the uplink's table; with ECMP, one weighted
-    /// multipath default route per family over every uplink that carries it.
-    static func routes(_ config: Config) -> [Route] {
+    /// multipath default route per family over every uplink that carries it and is not down
+    /// (all of them if every one is).
+    static func routes(_ config: Config, down: Set<String> = []) -> [Route] {
         var routes: [Route] = []
         for (index, uplink) in config.uplinks.enumerated() {
             for family in uplink.families {
@@ -68,7 +69,9 @@ public enum Planner {
         }
         if let ecmp = config.ecmp {
             for family in families(config) {
-                let members = config.uplinks.filter { $0.carries(family) }
+                let carriers = config.uplinks.filter { $0.carries(family) }
+                let live = carriers.filter { !down.contains($0.name) }
+                let members = live.isEmpty ? carriers : live
                 let weights = reducedWeights(members.map(\.weight))
                 let nexthops = zip(members, weights).map { Nexthop(gateway: $0.gateway(family), device: $0.interface, weight: $1) }
                 routes.append(Route(table: ecmp.table, destination: .defaultRoute(family), nexthops: nexthops))

@@ -9,6 +9,8 @@
 struct PolicyCompiler {
     let config: Config
     let family: IPFamily
+    /// Uplinks out of the rotation: entries that name them follow their `fallback`.
+    let down: Set<String>
     let tail: (IPFamily, [(name: String, weight: Int)], String) -> (rule: NftRule, map: NftVerdictMap?)
 
     static let mapPrefix = "policy-"
@@ -40,7 +42,7 @@ struct PolicyCompiler {
         }
         for (index, policy) in config.policies.enumerated() {
             guard let values = fieldValues(policy.match) else { continue }
-            let verdict = verdict(policy.action, entry: index + 1, output: &output)
+            let verdict = verdict(policy, entry: index + 1, output: &output)
             let fields = values.map(\.field)
             if fields.isEmpty {
                 close()
@@ -86,25 +88,45 @@ struct PolicyCompiler {
     }
 
     /// Where an entry sends a connection. An uplink that does not carry this family cannot
-    /// take it: the connection is left to the main table (check warns about it).
-    private func verdict(_ action: PolicyAction, entry: Int, output: inout Output) -> NftVerdict {
-        switch action {
+    /// take it: the connection is left to the main table (check warns about it). While every
+    /// uplink the entry names is down, its `fallback` decides.
+    private func verdict(_ policy: Policy, entry: Int, output: inout Output) -> NftVerdict {
+        let members: [(name: String, weight: Int)]
+        switch policy.action {
         case .bypass:
             return .return
         case .uplink(let name):
-            guard config.uplink(named: name)?.carries(family) == true else { return .return }
-            return .goto(NftPlanner.newChainName(name))
+            members = carries(name) ? [(name, 1)] : []
         case .balance(let shares):
-            let members = shares.filter { config.uplink(named: $0.uplink)?.carries(family) == true }.map { ($0.uplink, $0.weight) }
-            if members.isEmpty { return .return }
-            if members.count == 1 { return .goto(NftPlanner.newChainName(members[0].0)) }
-            let name = "pick-\(NftPlanner.suffix(family))-\(entry)"
-            let picked = tail(family, members, name)
-            output.maps += picked.map.map { [$0] } ?? []
-            output.chains.append(NftChain(name: name, rules: [picked.rule]))
-            return .goto(name)
+            members = shares.filter { carries($0.uplink) }.map { ($0.uplink, $0.weight) }
         }
+        if members.isEmpty { return .return }
+        if members.allSatisfy({ down.contains($0.name) }) {
+            switch policy.fallback {
+            case .none:
+                break
+            case .uplink(let other) where carries(other) && !down.contains(other):
+                return .goto(NftPlanner.newChainName(other))
+            case .uplink, .balance:
+                let everyone = config.uplinks.filter { $0.carries(family) }.map { (name: $0.name, weight: $0.weight) }
+                return pick(everyone, entry: entry, output: &output)
+            }
+        }
+        return pick(members, entry: entry, output: &output)
     }
+
+    /// One member directly; several through a pick chain of their own (a dead member's slots
+    /// handed to the live ones).
+    private func pick(_ members: [(name: String, weight: Int)], entry: Int, output: inout Output) -> NftVerdict {
+        if members.count == 1 { return .goto(NftPlanner.newChainName(members[0].name)) }
+        let name = "pick-\(NftPlanner.suffix(family))-\(entry)"
+        let picked = tail(family, members, name)
+        output.maps += picked.map.map { [$0] } ?? []
+        output.chains.append(NftChain(name: name, rules: [picked.rule]))
+        return .goto(name)
+    }
+
+    private func carries(_ uplink: String) -> Bool { config.uplink(named: uplink)?.carries(family) == true }
 
     private static func overlaps(_ a: [ClosedRange<UInt128>], _ b: [ClosedRange<UInt128>]) -> Bool {
         zip(a, b).allSatisfy { $0.overlaps($1) }

@@ -53,3 +53,20 @@ public func cascadedProbabilities(weights: [Int]) -> [Double] {
         return Double(weight) / Double(remaining)
     }
 }
+
+/// `order` (a slot order over members with `weights`) with the slots of dead members handed
+/// to the live ones: every live member keeps each slot it had, and the dead members' slots, in
+/// slot order, go to the live members in their own smooth order by weight. The map keeps its
+/// size, so no connection of a live member changes uplink (with `hash`, only the dead members'
+/// address pairs move). With no live member it is unchanged: there is nothing better to route to.
+public func repointedSlotOrder(_ order: [Int], weights: [Int], live: Set<Int>) -> [Int] {
+    let survivors = weights.indices.filter(live.contains)
+    guard !survivors.isEmpty, survivors.count < weights.count else { return order }
+    let refill = smoothSlotOrder(weights: reducedWeights(survivors.map { weights[$0] })).map { survivors[$0] }
+    var next = 0
+    return order.map { member in
+        if live.contains(member) { return member }
+        defer { next += 1 }
+        return refill[next % refill.count]
+    }
+}

@@ -25,7 +25,7 @@ extension Lab {
     @discardableResult
     func install(_ yaml: String, by way: Installation) throws -> DesiredState {
         let config = try ConfigParser.parse(yaml, file: "lab-test.yaml").get()
-        let state = Planner.plan(config, addresses: try hostAddresses())
+        let state = Planner.plan(config, facts: try hostAddresses())
         switch way {
         case .apply:
             try UplinkctlCLI.withConfig(yaml) { path in
@@ -43,7 +43,7 @@ extension Lab {
 
     /// The host's global addresses by interface and its main table's IPv4 default route
     /// interfaces, as the CLI reads them for the plan.
-    func hostAddresses() throws -> LinkAddresses {
+    func hostAddresses() throws -> PlanFacts {
         var byInterface: [String: [IPAddress]] = [:]
         for line in try must(["ip", "-n", host, "-o", "addr", "show"]).split(separator: "\n") {
             let words = line.split(separator: " ")
@@ -55,7 +55,7 @@ extension Lab {
             let words = line.split(separator: " ")
             return words.firstIndex(of: "dev").flatMap { $0 + 1 < words.count ? String(words[$0 + 1]) : nil }
         }
-        return LinkAddresses(byInterface, mainDefaultInterfaces: Set(defaults))
+        return PlanFacts(byInterface, mainDefaultInterfaces: Set(defaults))
     }
 }
 

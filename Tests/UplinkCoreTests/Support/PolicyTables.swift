@@ -49,11 +49,11 @@ enum PolicyTables {
         return Config(balance: balance, uplinks: uplinks, policies: policies)
     }
 
-    static let addresses = LinkAddresses(["up1": [IPAddress("198.18.1.2")!, IPAddress("2001:2:1::2")!],
+    static let addresses = PlanFacts(["up1": [IPAddress("198.18.1.2")!, IPAddress("2001:2:1::2")!],
                                           "up2": [IPAddress("198.18.2.2")!],
                                           "up3": [IPAddress("2001:2:3::2")!]])
 
     static func plan(balance: BalanceMode = .nth) -> DesiredState {
-        Planner.plan(config(balance: balance), addresses: addresses)
+        Planner.plan(config(balance: balance), facts: addresses)
     }
 }
