@@ -189,3 +189,28 @@ struct OtherRoutingLabTests {
         }
     }
 }
+
+/// A socket that carries an uplink's mark (SO_MARK), as `ping -m` and `run`'s health probes do,
+/// leaves by that uplink whatever the main table says, and takes no slot and no count.
+@Suite("Sockets marked for an uplink", .serialized, .enabled(if: Namespaces.enabled, "needs root and network namespaces"))
+struct MarkedSocketLabTests {
+    @Test(arguments: [Installation.apply, .nftScript, .iptablesScript])
+    func aMarkedSocketKeepsItsUplink(way: Installation) throws {
+        let yaml = try Paths.read(Paths.examples.appendingPathComponent("lab.yaml"))
+        try Lab.with { lab in
+            try UplinkctlCLI.withConfig(yaml) { path in
+                try lab.install(yaml, by: way)
+                for transport in [Lab.Transport.udp, .tcp] {
+                    let marked = try lab.echo(in: lab.host, transport, count: 2, to: Lab.serviceAddress, mark: 0x300)
+                    #expect(marked.map(Lab.uplink(answer:)) == [3, 3], "\(transport): \(marked)")
+                }
+                let next = try lab.connections(from: .host, .udp, count: 3)
+                #expect(next == [1, 2, 3], "the marked sockets took slots: \(next)")
+                if way == .apply {
+                    let status = try lab.status(path)
+                    #expect(status.uplinks.map(\.connections) == [1, 1, 1] && status.leftAlone == 0, "\(status)")
+                }
+            }
+        }
+    }
+}

@@ -143,10 +143,12 @@ struct PlannerTests {
         #expect(NftText.mapElements(state.nftables.map(named: "bound-v4")!) == "1 : goto new-up1, 2 : goto new-up2, 3 : goto new-up3")
         #expect(state.routes.map(\.realm) == [1, 2, 3])
         #expect(Self.chain(state, "local-v4") == [
-            "ct mark & 0xff00 vmap @known", "ct state != new return", "ip daddr @never-balanced-v4 return", "oifname \"lo\" return",
+            "ct mark & 0xff00 vmap @known", "ct state != new return", "meta mark & 0xff00 vmap @socket-marks",
+            "ip daddr @never-balanced-v4 return", "oifname \"lo\" return",
             "rt classid vmap @bound-v4", "oifname @uplink-interfaces goto balance-v4", "goto left-alone",
         ])
         #expect(Self.chain(state, "left-alone") == ["ct mark set ct mark & 0xffff00ff | 0xff00 counter name \"left-alone\""])
+        #expect(NftText.mapElements(state.nftables.map(named: "socket-marks")!) == "0x100 : return, 0x200 : return, 0x300 : return")
         #expect(Self.chain(state, "output") == ["meta nfproto ipv4 jump local-v4"])
         #expect(NftText.mapElements(state.nftables.map(named: "inbound")!)
                 == "\"up1\" : goto in-up1, \"up2\" : goto in-up2, \"up3\" : goto in-up3")

@@ -21,6 +21,7 @@ struct NftPlanner {
     let facts: PlanFacts
 
     static let knownMap = "known"
+    static let socketMarksMap = "socket-marks"
     static let inboundMap = "inbound"
     static let ecmpName = "ecmp"
     static let ecmpCounter = "conns-\(ecmpName)"
@@ -68,6 +69,7 @@ struct NftPlanner {
             sets.append(NftSet(name: Self.uplinkRouteInterfacesSet, type: .routeInterfaceNames, elements: interfaces))
         }
         if boundSockets { maps.append(boundMap()) }
+        if config.traffic.contains(.local) { maps.append(socketMarksMap()) }
         for family in families {
             sets.append(NftSet(name: Self.neverBalancedSet(family), type: family == .ipv4 ? .ipv4Prefixes : .ipv6Prefixes,
                                elements: Planner.neverBalanced[family]!.map { .prefix($0) }))
@@ -107,6 +109,9 @@ struct NftPlanner {
     /// says which uplink (IPv6 routes have no realm).
     private func localChain(_ family: IPFamily) -> NftChain {
         var rules = newConnectionGate(family)
+        // A socket that carries an uplink's mark (SO_MARK: `ping -m`, the health probes of
+        // `run`) was routed by that uplink's rule already: it keeps it, unbalanced and uncounted.
+        rules.insert(NftRule([], [], .map(.packetMark(mask: mask), map: Self.socketMarksMap)), at: 2)
         rules.append(NftRule([.outputInterface("lo")], [], .return))
         if family == .ipv4 && boundSockets { rules.append(NftRule([], [], .map(.routeRealm, map: Self.boundMap))) }
         rules.append(NftRule([.outputInterfaceInSet(Self.uplinkInterfacesSet)], [], .goto(Self.balanceChain(family))))
@@ -200,6 +205,10 @@ struct NftPlanner {
         if let ecmp = config.ecmp { elements.append(.init(key: ecmp.mark, verdict: .goto(Self.viaChainName(Self.ecmpName)))) }
         elements.append(.init(key: config.leftAloneMark, verdict: .return))
         return NftVerdictMap(name: Self.knownMap, typeof: .connectionMark, elements: elements)
+    }
+
+    private func socketMarksMap() -> NftVerdictMap {
+        NftVerdictMap(name: Self.socketMarksMap, typeof: .packetMark, elements: uplinks.map { .init(key: $0.uplink.mark, verdict: .return) })
     }
 
     private func boundMap() -> NftVerdictMap {

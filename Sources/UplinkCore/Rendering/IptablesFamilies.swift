@@ -65,7 +65,7 @@ struct IptablesFamilies {
                 default: return result
                 }
             }
-        case .connectionMark, .numberGenerator: return Set(IPFamily.allCases)
+        case .connectionMark, .packetMark, .numberGenerator: return Set(IPFamily.allCases)
         case .routeRealm: return [.ipv4]
         }
     }

@@ -10,6 +10,10 @@ struct IptablesMaps {
             return map.elements.map { element in
                 .command(matches + ["-m", "connmark", "--mark", "\(hex(element.key.number!))/\(hex(mask))"] + IptablesTranslation.target(element.verdict))
             }
+        case .packetMark(let mask):
+            return map.elements.map { element in
+                .command(matches + ["-m", "mark", "--mark", "\(hex(element.key.number!))/\(hex(mask))"] + IptablesTranslation.target(element.verdict))
+            }
         case .numberGenerator(.inc, let modulus):
             return map.elements.map { element in
                 .command(matches + ["-m", "statistic", "--mode", "nth", "--every", String(modulus), "--packet", String(element.key.number!),

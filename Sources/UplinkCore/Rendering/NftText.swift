@@ -95,6 +95,7 @@ public enum NftText {
     static func keyExpression(_ key: NftMapKey) -> String {
         switch key {
         case .connectionMark(let mask): return "ct mark & \(hex(mask))"
+        case .packetMark(let mask): return "meta mark & \(hex(mask))"
         case .numberGenerator, .addressHash, .routeRealm: return typeof(key.typeof)
         case .fields(let fields): return fields.map(field).joined(separator: " . ")
         }
@@ -114,6 +115,7 @@ public enum NftText {
     static func typeof(_ typeof: NftMapTypeof) -> String {
         switch typeof {
         case .connectionMark: return "ct mark"
+        case .packetMark: return "meta mark"
         case let .numberGenerator(generator, modulus): return "numgen \(generator.rawValue) mod \(modulus)"
         case let .addressHash(family, modulus, seed):
             let ip = family == .ipv4 ? "ip" : "ip6"
@@ -144,7 +146,7 @@ public enum NftText {
     }
 
     public static func mapKey(_ key: [NftFieldValue], of typeof: NftMapTypeof) -> String {
-        if typeof == .connectionMark, let mark = key.number { return hex(mark) }
+        if typeof == .connectionMark || typeof == .packetMark, let mark = key.number { return hex(mark) }
         return key.map(fieldValue).joined(separator: " . ")
     }
 

@@ -56,6 +56,8 @@ public enum NftVerdict: Sendable, Hashable, Codable {
 public enum NftMapKey: Sendable, Hashable, Codable {
     /// `ct mark & mask`.
     case connectionMark(mask: UInt32)
+    /// `meta mark & mask`: the packet's mark, as its socket set it (SO_MARK) before our hook.
+    case packetMark(mask: UInt32)
     /// `numgen inc mod N` (round-robin) or `numgen random mod N`.
     case numberGenerator(NumberGenerator, modulus: UInt32)
     /// `jhash ip saddr . ip daddr mod N seed S`: the same two addresses, the same slot.

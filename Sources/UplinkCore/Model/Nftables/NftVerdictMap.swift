@@ -39,6 +39,8 @@ public struct NftVerdictMap: Sendable, Hashable, Codable {
 /// What a map's keys are, as `typeof` names it: the looked-up expression without its mask.
 public enum NftMapTypeof: Sendable, Hashable, Codable {
     case connectionMark
+    /// `meta mark`.
+    case packetMark
     case numberGenerator(NumberGenerator, modulus: UInt32)
     /// `jhash ip saddr . ip daddr mod N seed S` (or `ip6`).
     case addressHash(IPFamily, modulus: UInt32, seed: UInt32)
@@ -52,6 +54,7 @@ extension NftMapKey {
     public var typeof: NftMapTypeof {
         switch self {
         case .connectionMark: return .connectionMark
+        case .packetMark: return .packetMark
         case let .numberGenerator(generator, modulus): return .numberGenerator(generator, modulus: modulus)
         case let .addressHash(family, modulus, seed): return .addressHash(family, modulus: modulus, seed: seed)
         case let .fields(fields): return .fields(fields)

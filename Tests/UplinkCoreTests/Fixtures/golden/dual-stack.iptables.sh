@@ -60,6 +60,8 @@ iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-is
 iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x200/0xff00 -g UPL-via-isp-b
 iptables -t mangle -A UPL-local-v4 -m connmark --mark 0xff00/0xff00 -j RETURN
 iptables -t mangle -A UPL-local-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-local-v4 -m mark --mark 0x100/0xff00 -j RETURN
+iptables -t mangle -A UPL-local-v4 -m mark --mark 0x200/0xff00 -j RETURN
 iptables -t mangle -A UPL-local-v4 -d 127.0.0.0/8 -j RETURN
 iptables -t mangle -A UPL-local-v4 -d 169.254.0.0/16 -j RETURN
 iptables -t mangle -A UPL-local-v4 -d 224.0.0.0/4 -j RETURN
@@ -129,6 +131,8 @@ ip6tables -t mangle -A UPL-local-v6 -m connmark --mark 0x100/0xff00 -g UPL-via-i
 ip6tables -t mangle -A UPL-local-v6 -m connmark --mark 0x200/0xff00 -g UPL-via-isp-b
 ip6tables -t mangle -A UPL-local-v6 -m connmark --mark 0xff00/0xff00 -j RETURN
 ip6tables -t mangle -A UPL-local-v6 -m conntrack '!' --ctstate NEW -j RETURN
+ip6tables -t mangle -A UPL-local-v6 -m mark --mark 0x100/0xff00 -j RETURN
+ip6tables -t mangle -A UPL-local-v6 -m mark --mark 0x200/0xff00 -j RETURN
 ip6tables -t mangle -A UPL-local-v6 -d ::1/128 -j RETURN
 ip6tables -t mangle -A UPL-local-v6 -d fe80::/10 -j RETURN
 ip6tables -t mangle -A UPL-local-v6 -d ff00::/8 -j RETURN

@@ -64,6 +64,10 @@ table inet uplinkctl {
 		typeof rt classid : verdict
 		elements = { 1 : goto new-isp-a, 2 : goto new-isp-b }
 	}
+	map socket-marks {
+		typeof meta mark : verdict
+		elements = { 0x100 : return, 0x200 : return }
+	}
 	map slots-v4 {
 		typeof numgen inc mod 2 : verdict
 		elements = { 0 : goto new-isp-a, 1 : goto new-isp-b }
@@ -101,6 +105,7 @@ table inet uplinkctl {
 	chain local-v4 {
 		ct mark & 0xff00 vmap @known
 		ct state != new return
+		meta mark & 0xff00 vmap @socket-marks
 		ip daddr @never-balanced-v4 return
 		oifname "lo" return
 		rt classid vmap @bound-v4
@@ -121,6 +126,7 @@ table inet uplinkctl {
 	chain local-v6 {
 		ct mark & 0xff00 vmap @known
 		ct state != new return
+		meta mark & 0xff00 vmap @socket-marks
 		ip6 daddr @never-balanced-v6 return
 		icmpv6 type 133-137 return
 		oifname "lo" return

@@ -64,6 +64,10 @@ table inet uplinkctl {
 		typeof rt classid : verdict
 		elements = { 1 : goto new-up1, 2 : goto new-up2, 3 : goto new-up3 }
 	}
+	map socket-marks {
+		typeof meta mark : verdict
+		elements = { 0x100 : return, 0x200 : return, 0x300 : return }
+	}
 	chain via-up1 {
 		meta mark set meta mark & 0xffff00ff | 0x100
 	}
@@ -109,6 +113,7 @@ table inet uplinkctl {
 	chain local-v4 {
 		ct mark & 0xff00 vmap @known
 		ct state != new return
+		meta mark & 0xff00 vmap @socket-marks
 		ip daddr @never-balanced-v4 return
 		oifname "lo" return
 		rt classid vmap @bound-v4

@@ -59,6 +59,10 @@ table inet uplinkctl {
 		typeof rt classid : verdict
 		elements = { 1 : goto new-wired, 2 : goto new-wifi, 3 : goto new-lte }
 	}
+	map socket-marks {
+		typeof meta mark : verdict
+		elements = { 0x100 : return, 0x200 : return, 0x300 : return }
+	}
 	map policy-v4-1 {
 		type ipv4_addr : verdict
 		flags interval
@@ -114,6 +118,7 @@ table inet uplinkctl {
 	chain local-v4 {
 		ct mark & 0xff00 vmap @known
 		ct state != new return
+		meta mark & 0xff00 vmap @socket-marks
 		ip daddr @never-balanced-v4 return
 		oifname "lo" return
 		rt classid vmap @bound-v4

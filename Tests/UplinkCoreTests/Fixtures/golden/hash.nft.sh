@@ -53,6 +53,10 @@ table inet uplinkctl {
 		typeof rt classid : verdict
 		elements = { 1 : goto new-fibre, 2 : goto new-cable }
 	}
+	map socket-marks {
+		typeof meta mark : verdict
+		elements = { 0x100 : return, 0x200 : return }
+	}
 	map slots-v4 {
 		typeof symhash mod 3 : verdict
 		elements = { 0 : goto new-fibre, 1 : goto new-cable, 2 : goto new-fibre }
@@ -86,6 +90,7 @@ table inet uplinkctl {
 	chain local-v4 {
 		ct mark & 0xff00 vmap @known
 		ct state != new return
+		meta mark & 0xff00 vmap @socket-marks
 		ip daddr @never-balanced-v4 return
 		oifname "lo" return
 		rt classid vmap @bound-v4

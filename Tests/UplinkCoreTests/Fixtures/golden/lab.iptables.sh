@@ -68,6 +68,9 @@ iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x200/0xff00 -g UPL-via-up
 iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x300/0xff00 -g UPL-via-up3
 iptables -t mangle -A UPL-local-v4 -m connmark --mark 0xff00/0xff00 -j RETURN
 iptables -t mangle -A UPL-local-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-local-v4 -m mark --mark 0x100/0xff00 -j RETURN
+iptables -t mangle -A UPL-local-v4 -m mark --mark 0x200/0xff00 -j RETURN
+iptables -t mangle -A UPL-local-v4 -m mark --mark 0x300/0xff00 -j RETURN
 iptables -t mangle -A UPL-local-v4 -d 127.0.0.0/8 -j RETURN
 iptables -t mangle -A UPL-local-v4 -d 169.254.0.0/16 -j RETURN
 iptables -t mangle -A UPL-local-v4 -d 224.0.0.0/4 -j RETURN

@@ -53,6 +53,10 @@ table inet uplinkctl {
 		typeof rt classid : verdict
 		elements = { 1 : goto new-lte, 2 : goto new-wifi }
 	}
+	map socket-marks {
+		typeof meta mark : verdict
+		elements = { 0x100 : return, 0x200 : return }
+	}
 	map policy-v4-1 {
 		type ipv4_addr . inet_proto : verdict
 		flags interval
@@ -92,6 +96,7 @@ table inet uplinkctl {
 	chain local-v4 {
 		ct mark & 0xff00 vmap @known
 		ct state != new return
+		meta mark & 0xff00 vmap @socket-marks
 		ip daddr @never-balanced-v4 return
 		oifname "lo" return
 		rt classid vmap @bound-v4

@@ -51,6 +51,8 @@ iptables -t mangle -A UPL-local-v4 -m connmark --mark 0xa/0xff -g UPL-via-wired
 iptables -t mangle -A UPL-local-v4 -m connmark --mark 0xb/0xff -g UPL-via-wireless
 iptables -t mangle -A UPL-local-v4 -m connmark --mark 0xff/0xff -j RETURN
 iptables -t mangle -A UPL-local-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-local-v4 -m mark --mark 0xa/0xff -j RETURN
+iptables -t mangle -A UPL-local-v4 -m mark --mark 0xb/0xff -j RETURN
 iptables -t mangle -A UPL-local-v4 -d 127.0.0.0/8 -j RETURN
 iptables -t mangle -A UPL-local-v4 -d 169.254.0.0/16 -j RETURN
 iptables -t mangle -A UPL-local-v4 -d 224.0.0.0/4 -j RETURN

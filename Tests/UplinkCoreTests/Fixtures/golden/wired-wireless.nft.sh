@@ -48,6 +48,10 @@ table inet uplinkctl {
 		typeof rt classid : verdict
 		elements = { 1 : goto new-wired, 2 : goto new-wireless }
 	}
+	map socket-marks {
+		typeof meta mark : verdict
+		elements = { 0xa : return, 0xb : return }
+	}
 	map slots-v4 {
 		typeof numgen inc mod 2 : verdict
 		elements = { 0 : goto new-wired, 1 : goto new-wireless }
@@ -81,6 +85,7 @@ table inet uplinkctl {
 	chain local-v4 {
 		ct mark & 0xff vmap @known
 		ct state != new return
+		meta mark & 0xff vmap @socket-marks
 		ip daddr @never-balanced-v4 return
 		oifname "lo" return
 		rt classid vmap @bound-v4

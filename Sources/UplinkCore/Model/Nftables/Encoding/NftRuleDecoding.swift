@@ -110,6 +110,10 @@ public enum NftRuleDecoding {
                 guard xor == NftRuleEncoding.word(0), let mask = Self.value(mask) else { return nil }
                 expressions.removeFirst(3)
                 return .map(.connectionMark(mask: mask), map: map)
+            case (.metaLoad(.mark, 1)?, .bitwise(1, let mask, let xor)?, .lookup(let map, 1, true)?):
+                guard xor == NftRuleEncoding.word(0), let mask = Self.value(mask) else { return nil }
+                expressions.removeFirst(3)
+                return .map(.packetMark(mask: mask), map: map)
             case (.numberGenerator(let generator, let modulus, 1)?, .lookup(let map, 1, true)?, _):
                 expressions.removeFirst(2)
                 return .map(.numberGenerator(generator, modulus: modulus), map: map)

@@ -65,6 +65,8 @@ public enum NftRuleEncoding {
         switch key {
         case .connectionMark(let mask):
             return [.conntrackLoad(.mark, register: register), .bitwise(register: register, mask: word(mask), xor: word(0))]
+        case .packetMark(let mask):
+            return [.metaLoad(.mark, register: register), .bitwise(register: register, mask: word(mask), xor: word(0))]
         case let .numberGenerator(generator, modulus):
             return [.numberGenerator(generator, modulus: modulus, register: register)]
         case .routeRealm:

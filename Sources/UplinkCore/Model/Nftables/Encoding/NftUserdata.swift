@@ -17,6 +17,7 @@ enum NftUserdata {
     static let dataIntervalType: UInt8 = 6
     // nft's expression type numbers inside typeof.
     static let conntrackExpression: UInt32 = 12
+    static let metaExpression: UInt32 = 9
     static let numberGeneratorExpression: UInt32 = 23
     static let hashExpression: UInt32 = 24
     static let concatenationExpression: UInt32 = 13
@@ -45,7 +46,7 @@ enum NftUserdata {
 
     static func verdictMap(keyedBy typeof: NftMapTypeof) -> [UInt8] {
         switch typeof {
-        case .connectionMark, .numberGenerator, .addressHash, .routeRealm:
+        case .connectionMark, .packetMark, .numberGenerator, .addressHash, .routeRealm:
             return keyByteOrder(.host)
                 + tlv(dataByteOrderType, u32: 0)
                 + tlv(keyTypeofType, expression(typeof))
@@ -76,6 +77,8 @@ enum NftUserdata {
         case .connectionMark:
             // ct key mark, no direction.
             return tlv(0, u32: conntrackExpression) + tlv(1, tlv(0, u32: NftConntrackKey.mark.rawValue) + tlv(1, u32: .max))
+        case .packetMark:
+            return tlv(0, u32: metaExpression) + tlv(1, tlv(0, u32: NftMetaKey.mark.rawValue))
         case let .numberGenerator(generator, modulus):
             return tlv(0, u32: numberGeneratorExpression)
                 + tlv(1, tlv(0, u32: generator == .inc ? 0 : 1) + tlv(1, u32: modulus) + tlv(2, u32: 0))
@@ -94,6 +97,7 @@ enum NftUserdata {
     /// The map's typeof, when it is one uplinkctl writes.
     static func mapTypeof(_ userdata: [UInt8]) -> NftMapTypeof? {
         if verdictMap(keyedBy: .connectionMark) == userdata { return .connectionMark }
+        if verdictMap(keyedBy: .packetMark) == userdata { return .packetMark }
         guard let key = field(keyTypeofType, in: userdata), let nested = field(1, in: key),
               let generator = field(0, in: nested).flatMap(NftRuleDecoding.Reader.value),
               let modulus = field(1, in: nested).flatMap(NftRuleDecoding.Reader.value) else { return nil }
