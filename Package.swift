@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The pure core: config, desired-state model, planning, rendering, diff.
@@ -27,7 +28,8 @@ let package = Package(
         // The kernel edge: netlink sockets, reading the live state back into the model, applying changes.
         .target(
             name: "UplinkKernel",
-            dependencies: ["UplinkCore", "CNetlink"]
+            dependencies: ["UplinkCore", "CNetlink", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Prometheus", package: "swift-prometheus")]
         ),
         // The command line: thin, parses arguments and calls the core.
         .executableTarget(

@@ -23,9 +23,10 @@ public final class Reconciler {
         public var changes: ChangeSet { StateDiff.changes(from: live, to: desired, record: record) }
     }
 
-    public func read(_ config: Config?) throws -> Reading {
+    /// `down`: uplinks out of the rotation (`run`'s health checks).
+    public func read(_ config: Config?, down: Set<String> = []) throws -> Reading {
         let snapshot = try kernel.snapshot()
-        let desired = config.map { Planner.plan($0, facts: snapshot.facts()) }
+        let desired = config.map { Planner.plan($0, facts: snapshot.facts($0, down: down)) }
         var record = try store.record()
         var live = try kernel.live(snapshot, desired: desired, record: record)
         // A record while nothing of ours is installed is left over from an earlier life of the
@@ -59,7 +60,7 @@ public final class Reconciler {
 
     /// Under the namespace's lock, held only for this: one fresh reading, the preflight, then
     /// the difference made (make-before-break, undone on any refusal) and the record kept.
-    public func apply(_ config: Config, waiting: () -> Void) -> Reconciliation {
+    public func apply(_ config: Config, down: Set<String> = [], waiting: () -> Void) -> Reconciliation {
         do {
             try store.lock(waiting: waiting)
         } catch {
@@ -68,14 +69,14 @@ public final class Reconciler {
         defer { store.unlock() }
         let reading: Reading
         do {
-            reading = try read(config)
+            reading = try read(config, down: down)
         } catch {
             return Reconciliation(outcome: .kernelRefused(error))
         }
         let routing = reading.snapshot.routing
         let notices = RoutingNotice.notices(config, foreignRules: routing.foreignRules, defaultRoutes: routing.foreignRoutes)
         let problems = Preflight.problems(config, interfaces: routing.links, foreignRules: routing.foreignRules,
-                                          foreignRoutes: routing.foreignRoutes)
+                                          foreignRoutes: routing.foreignRoutes, down: down)
         guard problems.isEmpty else { return Reconciliation(notices: notices, outcome: .refused(problems)) }
         let changes = reading.changes
         guard !changes.isEmpty else { return Reconciliation(notices: notices, outcome: .inSync) }

@@ -1,3 +1,4 @@
+import CNetlink
 import Foundation
 import UplinkCore
 
@@ -31,7 +32,10 @@ public final class StateStore {
         base = "\(Self.directory)/\(name)"
     }
 
-    deinit { if lockDescriptor >= 0 { close(lockDescriptor) } }
+    deinit {
+        if lockDescriptor >= 0 { close(lockDescriptor) }
+        if runDescriptor >= 0 { close(runDescriptor) }
+    }
 
     /// Waits for any other uplinkctl changing this namespace, then holds the lock until `unlock`.
     public func lock(waiting notice: () -> Void) throws {
@@ -65,6 +69,59 @@ public final class StateStore {
         }
     }
 
+    // MARK: A running `uplinkctl run`
+
+    private var runDescriptor: Int32 = -1
+
+    /// Claims the namespace for this process's `run`, for as long as it lives; a second `run`
+    /// gets the first one's pid instead.
+    public func claimRun() throws {
+        let path = base + ".run"
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw KernelRefusal(object: path, errno: errno, detail: nil) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw AlreadyRunning(pid: runningProcess() ?? 0)
+        }
+        runDescriptor = descriptor
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(descriptor, 0)
+        _ = pid.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+    }
+
+    /// The pid of the `run` that holds this namespace, if one does.
+    public func runningProcess() -> Int32? {
+        let path = base + ".run"
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        // Free to take: nobody runs (the file is left over from an earlier run).
+        if flock(descriptor, LOCK_SH | LOCK_NB) == 0 { return nil }
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
+        return count > 0 ? Int32(String(decoding: buffer[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) : nil
+    }
+
+    /// What the running `run` wrote last, if a `run` holds this namespace.
+    public func runState() -> RunState? {
+        guard runningProcess() != nil || runDescriptor >= 0,
+              let data = FileManager.default.contents(atPath: base + ".health.json") else { return nil }
+        return try? JSONDecoder().decode(RunState.self, from: data)
+    }
+
+    public func save(_ state: RunState) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try encoder.encode(state).write(to: URL(fileURLWithPath: base + ".health.json"), options: .atomic)
+    }
+
+    /// At the end of `run`: the state file goes, the claim is released.
+    public func releaseRun() {
+        try? FileManager.default.removeItem(atPath: base + ".health.json")
+        if runDescriptor >= 0 { close(runDescriptor) }
+        runDescriptor = -1
+    }
+
     public func save(_ record: SysctlRecord) throws {
         let path = base + ".sysctls.json"
         if record.entries.isEmpty {
@@ -74,5 +131,13 @@ public final class StateStore {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(record).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+}
+
+/// Another `uplinkctl run` manages this namespace.
+public struct AlreadyRunning: Error, CustomStringConvertible {
+    public let pid: Int32
+    public var description: String {
+        "uplinkctl run (pid \(pid)) already manages this namespace; edit its config and reload it (kill -HUP \(pid), or systemctl reload uplinkctl)"
     }
 }

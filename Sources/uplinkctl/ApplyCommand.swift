@@ -37,7 +37,13 @@ struct ApplyCommand: ParsableCommand {
             print(DryRun.script(Planner.plan(loaded, facts: addresses), format: format), terminator: "")
             return
         }
-        let result = try kernelOptions.open().apply(loaded, waiting: KernelOptions.waiting)
+        let reconciler = try kernelOptions.open()
+        if let pid = reconciler.store.runningProcess() {
+            let config = reconciler.store.runState()?.config ?? "its config"
+            printError("uplinkctl: uplinkctl run (pid \(pid)) manages this namespace; to change what it installs, edit \(config) and reload it: kill -HUP \(pid) (or systemctl reload uplinkctl); nothing was changed")
+            throw ExitStatus.kernelRefused
+        }
+        let result = reconciler.apply(loaded, waiting: KernelOptions.waiting)
         kernelOptions.printNotices(result.notices)
         switch result.outcome {
         case .inSync:

@@ -16,6 +16,10 @@ struct FlushCommand: ParsableCommand {
 
     func run() throws {
         let reconciler = try kernelOptions.open()
+        if let pid = reconciler.store.runningProcess() {
+            printError("uplinkctl: uplinkctl run (pid \(pid)) manages this namespace and would put everything back; stop it first: kill \(pid) (or systemctl stop uplinkctl), and give it --flush-on-exit to remove everything as it ends; nothing was changed")
+            throw ExitStatus.kernelRefused
+        }
         do {
             let changes = try reconciler.flush(waiting: KernelOptions.waiting)
             for line in changes.lines { print(line) }

@@ -20,7 +20,8 @@ struct StatusCommand: ParsableCommand {
             let counters = try reconciler.kernel.counters()
             let report = StatusReport(desired: reading.desired!, live: reading.live, record: reading.record,
                                       interfaces: reading.snapshot.links,
-                                      counters: counters.mapValues { StatusReport.Count(packets: $0.packets, bytes: $0.bytes) })
+                                      counters: counters.mapValues { StatusReport.Count(packets: $0.packets, bytes: $0.bytes) },
+                                      run: reconciler.store.runState())
             print(json ? report.json : report.text, terminator: "")
         } catch {
             printError("uplinkctl: \(error)")

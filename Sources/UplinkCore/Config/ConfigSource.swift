@@ -2,6 +2,15 @@ import Foundation
 
 /// Where a config comes from: a file path, or `-` for standard input.
 public enum ConfigSource {
+    /// For a reload: a file that cannot be read is one more diagnostic, not an error thrown.
+    public static func reload(_ path: String) -> ConfigCheck {
+        do {
+            return try load(path)
+        } catch {
+            return ConfigCheck(config: nil, diagnostics: [ConfigDiagnostic(at: SourceLocation(file: path, line: 1, column: 1), "\(error)")])
+        }
+    }
+
     /// Reads and checks the config at `path`; `-` reads standard input and names it `<stdin>`.
     public static func load(_ path: String) throws(UnreadableConfig) -> ConfigCheck {
         if path == "-" {

@@ -1,10 +1,17 @@
 /// What must hold before apply changes anything, checked against the kernel's facts so that a
 /// doomed apply stops with every problem named and nothing touched.
 public enum Preflight {
+    /// An uplink that `run` took out (`down`) may lack its interface, or have it down: it is
+    /// out of the rotation until that changes.
     public static func problems(_ config: Config, interfaces: [String: InterfaceState], foreignRules: [ForeignRule],
-                                foreignRoutes: [Route]) -> [String] {
+                                foreignRoutes: [Route], down: Set<String> = []) -> [String] {
         var problems: [String] = []
         for uplink in config.uplinks {
+            if down.contains(uplink.name) && interfaces[uplink.interface].map({ !$0.isUp }) ?? true {
+                problems += clashes("uplink \(uplink.name)", table: uplink.table, tableKey: "table", mark: uplink.mark, config,
+                                    foreignRules, foreignRoutes)
+                continue
+            }
             guard let interface = interfaces[uplink.interface] else {
                 problems.append("uplink \(uplink.name): interface \(uplink.interface) does not exist")
                 continue

@@ -27,7 +27,7 @@ struct NftPlanner {
     static let ecmpCounter = "conns-\(ecmpName)"
     static let boundMap = "bound-v4"
     static let leftAloneChain = "left-alone"
-    static let leftAloneCounter = "left-alone"
+    static let leftAloneCounter = Ownership.leftAloneCounter
     /// The uplinks' interfaces, for `oifname` (output) and for `fib … oifname` (prerouting).
     static let uplinkInterfacesSet = "uplink-interfaces"
     static let uplinkRouteInterfacesSet = "uplink-route-interfaces"

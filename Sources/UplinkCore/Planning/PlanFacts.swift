@@ -12,6 +12,10 @@ public struct PlanFacts: Sendable, Hashable, Codable {
     public var mainDefaultInterfaces: Set<String>
     /// Uplinks (by name) out of the rotation: their slots go to the others, until they are back.
     public var down: Set<String>
+    /// Interfaces that do not exist or are administratively down (known only where the links
+    /// were read): the kernel takes no route through them, so their uplinks keep none until
+    /// they are back (`apply` refuses to start with such an interface; `run` takes the uplink out).
+    public var unroutable: Set<String> = []
 
     public init(_ byInterface: [String: [IPAddress]] = [:], mainDefaultInterfaces: Set<String> = [], down: Set<String> = []) {
         self.byInterface = byInterface.mapValues { $0.filter { !$0.isLinkLocal }.uniqued().sorted() }
@@ -19,10 +23,11 @@ public struct PlanFacts: Sendable, Hashable, Codable {
         self.down = down
     }
 
-    public init(links: [String: InterfaceState], routes: [Route] = [], down: Set<String> = []) {
+    public init(links: [String: InterfaceState], routes: [Route] = [], down: Set<String> = [], interfaces: [String] = []) {
         let defaults = routes.filter { $0.table == RoutingTable.main && $0.family == .ipv4 && $0.destination.isDefault }
         self.init(links.mapValues(\.localAddresses), mainDefaultInterfaces: Set(defaults.flatMap { $0.nexthops.map(\.device) }),
                   down: down)
+        unroutable = Set(interfaces.filter { links[$0]?.isUp != true })
     }
 
     public func addresses(of interface: String, family: IPFamily) -> [IPAddress] {

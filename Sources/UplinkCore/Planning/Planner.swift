@@ -16,7 +16,7 @@ public enum Planner {
             uplinks: planned,
             balance: config.balance,
             rules: routingRules(config, addresses: facts),
-            routes: routes(config, down: facts.down),
+            routes: routes(config, down: facts.down, unroutable: facts.unroutable),
             nftables: NftPlanner(config: config, uplinks: planned, facts: facts).table(),
             sysctls: sysctls(config)
         )
@@ -59,9 +59,9 @@ public enum Planner {
     /// A default route per uplink and family in the uplink's table; with ECMP, one weighted
     /// multipath default route per family over every uplink that carries it and is not down
     /// (all of them if every one is).
-    static func routes(_ config: Config, down: Set<String> = []) -> [Route] {
+    static func routes(_ config: Config, down: Set<String> = [], unroutable: Set<String> = []) -> [Route] {
         var routes: [Route] = []
-        for (index, uplink) in config.uplinks.enumerated() {
+        for (index, uplink) in config.uplinks.enumerated() where !unroutable.contains(uplink.interface) {
             for family in uplink.families {
                 routes.append(Route(table: uplink.table, destination: .defaultRoute(family), gateway: uplink.gateway(family),
                                     device: uplink.interface, realm: family == .ipv4 ? realm(slot: index) : nil))
@@ -69,7 +69,7 @@ public enum Planner {
         }
         if let ecmp = config.ecmp {
             for family in families(config) {
-                let carriers = config.uplinks.filter { $0.carries(family) }
+                let carriers = config.uplinks.filter { $0.carries(family) && !unroutable.contains($0.interface) }
                 let live = carriers.filter { !down.contains($0.name) }
                 let members = live.isEmpty ? carriers : live
                 let weights = reducedWeights(members.map(\.weight))

@@ -27,6 +27,8 @@ public struct StatusReport: Sendable {
         /// The interface's counters since it was created.
         public var received: InterfaceState.Traffic
         public var sent: InterfaceState.Traffic
+        /// What a running `uplinkctl run` says of it.
+        public var health: UplinkHealth?
     }
 
     public struct Summary: Sendable, Codable {
@@ -43,11 +45,21 @@ public struct StatusReport: Sendable {
         /// The policy verdict maps of both families, and their elements.
         public var policyMaps: Int
         public var policyElements: Int
+        /// The `uplinkctl run` that manages the namespace, if one does.
+        public var run: RunSummary?
+    }
+
+    public struct RunSummary: Sendable, Codable {
+        public var pid: Int32
+        public var config: String
+        public var started: Double
+        public var lastEvent: String?
     }
 
     public let summary: Summary
 
-    public init(desired: DesiredState, live: LiveState, record: SysctlRecord, interfaces: [String: InterfaceState], counters: [String: Count]) {
+    public init(desired: DesiredState, live: LiveState, record: SysctlRecord, interfaces: [String: InterfaceState], counters: [String: Count],
+                run: RunState? = nil) {
         let changes = StateDiff.changes(from: live, to: desired, record: record)
         let policyMaps = desired.nftables.maps.filter { $0.name.hasPrefix(PolicyCompiler.mapPrefix) }
         let uplinks = desired.uplinks.map { planned -> UplinkLine in
@@ -62,14 +74,16 @@ public struct StatusReport: Sendable {
             return UplinkLine(name: uplink.name, interface: uplink.interface, state: state, gateway: uplink.gateways.isEmpty ? nil : uplink.gateways.map(\.description).joined(separator: ","),
                               mark: hex(uplink.mark), table: uplink.table, weight: uplink.weight,
                               connections: counters[planned.connectionCounter]?.packets ?? 0,
-                              received: interfaces[uplink.interface]?.received ?? .init(), sent: interfaces[uplink.interface]?.sent ?? .init())
+                              received: interfaces[uplink.interface]?.received ?? .init(), sent: interfaces[uplink.interface]?.sent ?? .init(),
+                              health: run?.uplinks[uplink.name])
         }
         summary = Summary(installed: live.nftables != nil || !live.rules.isEmpty, inSync: changes.isEmpty,
                           differences: changes.lines.count, balance: desired.balance.rawValue,
                           uplinks: uplinks,
                           ecmpConnections: desired.balance == .ecmp ? counters[NftPlanner.ecmpCounter]?.packets ?? 0 : nil,
                           leftAlone: counters[NftPlanner.leftAloneCounter]?.packets ?? 0,
-                          policyMaps: policyMaps.count, policyElements: policyMaps.map(\.elements.count).reduce(0, +))
+                          policyMaps: policyMaps.count, policyElements: policyMaps.map(\.elements.count).reduce(0, +),
+                          run: run.map { RunSummary(pid: $0.pid, config: $0.config, started: $0.started, lastEvent: $0.lastEvent) })
     }
 
     public var json: String {
@@ -93,15 +107,28 @@ public struct StatusReport: Sendable {
         if let ecmp = summary.ecmpConnections {
             lines.append("multipath route (ecmp): \(ecmp) new connection\(ecmp == 1 ? "" : "s") handed to the kernel's hash since apply")
         }
+        if let run = summary.run {
+            lines.append("managed by uplinkctl run (pid \(run.pid), \(run.config)), up \(Self.duration(Date().timeIntervalSince1970 - run.started))"
+                         + (run.lastEvent.map { "; last event: \($0)" } ?? ""))
+        }
         if summary.installed {
             let count = summary.leftAlone
             lines.append("left alone: \(count) new connection\(count == 1 ? "" : "s") since apply whose route leaves by another interface (not balanced)")
         }
         lines.append("")
-        let header = ["uplink", "interface", "state", "gateway", "mark", "table", "weight", "conns", "received", "sent"]
+        var header = ["uplink", "interface", "state", "gateway", "mark", "table", "weight", "conns", "received", "sent"]
+        if summary.run != nil { header += ["health", "since", "rtt", "loss", "changes"] }
+        let now = Date().timeIntervalSince1970
         let rows = summary.uplinks.map { u in
-            [u.name, u.interface, u.state, u.gateway ?? "-", u.mark, String(u.table), String(u.weight), String(u.connections),
-             Self.bytes(u.received.bytes), Self.bytes(u.sent.bytes)]
+            var row = [u.name, u.interface, u.state, u.gateway ?? "-", u.mark, String(u.table), String(u.weight), String(u.connections),
+                       Self.bytes(u.received.bytes), Self.bytes(u.sent.bytes)]
+            if summary.run != nil {
+                let health = u.health
+                row += [health?.state.rawValue ?? "-", health.map { Self.duration(now - $0.since) } ?? "-",
+                        health?.lastRTT.map { String(format: "%.1f ms", $0) } ?? "-",
+                        health.map { "\(Int(($0.loss * 100).rounded()))%" } ?? "-", health.map { String($0.transitions) } ?? "-"]
+            }
+            return row
         }
         lines += Self.columns([header] + rows)
         let totalConnections = summary.uplinks.map(\.connections).reduce(0, +)
@@ -117,6 +144,17 @@ public struct StatusReport: Sendable {
             }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `45s`, `12m`, `3h`, `2d`.
+    static func duration(_ seconds: Double) -> String {
+        let whole = max(0, Int(seconds))
+        switch whole {
+        case ..<120: return "\(whole)s"
+        case ..<7200: return "\(whole / 60)m"
+        case ..<172_800: return "\(whole / 3600)h"
+        default: return "\(whole / 86400)d"
+        }
     }
 
     /// A 20-cell bar and the percentage.

@@ -1,0 +1,268 @@
+import CNetlink
+import Glibc
+import Logging
+import UplinkCore
+
+/// `uplinkctl run`: keeps the kernel equal to the plan of (config, health of each uplink,
+/// interfaces and addresses), one reaction at a time. It sleeps in poll(2) until something
+/// happens: a link, address or route event, a probe's answer or deadline, a signal, a metrics
+/// scrape. Every reaction reads the kernel afresh and goes through the same workflow as
+/// `apply` (the namespace's lock held only while it changes something).
+public final class Supervisor {
+    public struct Options {
+        public var configPath: String
+        public var flushOnExit = false
+        /// `--metrics HOST:PORT`.
+        public var metrics: (host: String, port: UInt16)?
+
+        public init(configPath: String, flushOnExit: Bool = false, metrics: (host: String, port: UInt16)? = nil) {
+            self.configPath = configPath
+            self.flushOnExit = flushOnExit
+            self.metrics = metrics
+        }
+    }
+
+    private let reconciler: Reconciler
+    private let options: Options
+    private var logger: Logger
+    /// Re-reads the config file (SIGHUP).
+    private let load: () -> ConfigCheck
+    private var config: Config
+    private var health: [String: UplinkHealth] = [:]
+    /// The uplinks out of the rotation in the state last installed.
+    private var installedDown: Set<String> = []
+    private var prober: Prober
+    private let events: LinkEvents
+    private let signals: SignalDescriptor
+    private let notifier = SystemdNotifier()
+    private let conntrack: ConntrackNetlink
+    private let metrics: MetricsEndpoint?
+    private let metricsText = MetricsText()
+    private let started = MonotonicClock.wall()
+    private var lastEvent: String?
+    private var allDownSaid = false
+
+    public init(reconciler: Reconciler, config: Config, options: Options, logger: Logger,
+                load: @escaping () -> ConfigCheck) throws {
+        self.reconciler = reconciler
+        self.config = config
+        self.options = options
+        self.logger = logger
+        self.load = load
+        signals = try SignalDescriptor()
+        events = try LinkEvents()
+        conntrack = try ConntrackNetlink(namespace: nil)
+        prober = Prober(Self.probed(config), now: MonotonicClock.now())
+        metrics = try options.metrics.map { try MetricsEndpoint(host: $0.host, port: $0.port) }
+    }
+
+    private static func probed(_ config: Config) -> [Prober.Uplink] {
+        config.uplinks.compactMap { uplink in
+            uplink.health.map { Prober.Uplink(name: uplink.name, interface: uplink.interface, mark: uplink.mark, check: $0,
+                                              targets: uplink.probeTargets) }
+        }
+    }
+
+    private func rules(_ uplink: Uplink) -> HealthRules { HealthRules(check: uplink.health, targets: uplink.probeTargets) }
+
+    /// Runs until SIGTERM or SIGINT; returns the exit status.
+    public func run() -> Int32 {
+        do {
+            try reconciler.store.claimRun()
+        } catch {
+            logger.error("\(error)")
+            return 1
+        }
+        defer { reconciler.store.releaseRun() }
+        let links = (try? reconciler.kernel.routing.links()) ?? [:]
+        let now = MonotonicClock.wall()
+        for uplink in config.uplinks {
+            health[uplink.name] = rules(uplink).initial(linkUp: Self.linkUp(links[uplink.interface]), now: now)
+        }
+        logger.info("run: \(config.uplinks.count) uplinks from \(options.configPath); \(prober.isEmpty ? "link state only" : "probing")")
+        reconcile(why: "start")
+        notifier.send("READY=1")
+        var nextWatchdog = MonotonicClock.now()
+        while true {
+            var descriptors = [pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0),
+                               pollfd(fd: events.descriptor, events: Int16(POLLIN), revents: 0)]
+            descriptors += prober.descriptors
+            descriptors += metrics?.descriptors ?? []
+            let now = MonotonicClock.now()
+            let deadlines = [prober.nextDeadline, notifier.watchdogInterval.map { _ in nextWatchdog }].compactMap { $0 }
+            let timeout = deadlines.min().map { Int32(max(0, min(60_000, ($0 - now).rounded(.up)))) } ?? 60_000
+            _ = poll(&descriptors, nfds_t(descriptors.count), timeout)
+            let woke = MonotonicClock.now()
+            if descriptors[0].revents != 0 {
+                for signal in signals.read() {
+                    if signal == SIGHUP { reload() } else { return stop(signal) }
+                }
+            }
+            var changed = descriptors[1].revents != 0 && events.drain()
+            for descriptor in descriptors.dropFirst(2) where descriptor.revents != 0 {
+                prober.ready(descriptor.fd, now: woke)
+                metrics?.ready(descriptor.fd) { self.renderMetrics() }
+            }
+            for outcome in prober.tick(now: woke) { changed = record(outcome) || changed }
+            if changed { reconcile(why: "event") }
+            if let interval = notifier.watchdogInterval, woke >= nextWatchdog {
+                notifier.send("WATCHDOG=1")
+                nextWatchdog = woke + interval
+            }
+        }
+    }
+
+    // MARK: Reactions
+
+    /// A round ended: true when an uplink changed sides (the plan changes).
+    private func record(_ outcome: Prober.Outcome) -> Bool {
+        guard let uplink = config.uplink(named: outcome.uplink), let before = health[uplink.name] else { return false }
+        let targets = uplink.probeTargets.map(\.description).joined(separator: ", ")
+        let after = rules(uplink).round(before, answered: outcome.answered, rtt: outcome.rtt, lostTo: targets, now: MonotonicClock.wall())
+        health[uplink.name] = after
+        return after.inRotation != before.inRotation
+    }
+
+    /// Reads the links, updates link health, and installs the plan for the uplinks in the
+    /// rotation; a dead uplink's connections are flushed once it is out.
+    private func reconcile(why: String) {
+        let links: [String: InterfaceState]
+        do {
+            links = try reconciler.kernel.routing.links()
+        } catch {
+            logger.error("reading the interfaces failed: \(error); the installed state is kept")
+            return
+        }
+        let now = MonotonicClock.wall()
+        for uplink in config.uplinks {
+            guard let before = health[uplink.name] else { continue }
+            let link = links[uplink.interface]
+            let why = link == nil ? "interface \(uplink.interface) missing" : link!.isUp ? (link!.hasCarrier ? "carrier back" : "carrier lost")
+                : "interface \(uplink.interface) down"
+            health[uplink.name] = rules(uplink).link(before, up: Self.linkUp(link), why: why, now: now)
+        }
+        var down = Set(config.uplinks.filter { health[$0.name]?.inRotation == false }.map(\.name))
+        if down.count == config.uplinks.count {
+            if !allDownSaid { logger.critical("every uplink is down; keeping the last state (nothing better to route to)") }
+            allDownSaid = true
+            down = installedDown
+        } else {
+            allDownSaid = false
+        }
+        let result = reconciler.apply(config, down: down) { self.logger.info("waiting for another uplinkctl working on this namespace") }
+        switch result.outcome {
+        case .inSync, .applied:
+            break
+        case .refused(let problems):
+            logger.error("not applied: \(problems.joined(separator: "; ")); the installed state is kept")
+            return
+        case .kernelRefused(let error):
+            logger.error("not applied: \(error); the installed state is kept")
+            return
+        case .incompleteUndo(let error):
+            logger.critical("\(error)")
+            return
+        case .appliedWithoutRecord(_, let error):
+            logger.error("applied, but the sysctl record could not be written: \(error)")
+        }
+        let gone = down.subtracting(installedDown)
+        let back = installedDown.subtracting(down)
+        let previous = installedDown
+        installedDown = down
+        for name in config.uplinks.map(\.name) where gone.contains(name) || back.contains(name) {
+            say(transition(name, out: gone.contains(name), previous: previous))
+        }
+        if case .applied(let changes) = result.outcome, gone.isEmpty && back.isEmpty {
+            let count = "\(changes.lines.count) change\(changes.lines.count == 1 ? "" : "s")"
+            say(why == "event" ? "interfaces, addresses or routes changed: applied \(count)" : "\(why): applied \(count)")
+        }
+        save()
+    }
+
+    /// `uplink b down: 4 rounds lost to 198.19.0.1 (carrier up); its 1 slot now a, c; 14 connections flushed`.
+    private func transition(_ name: String, out: Bool, previous: Set<String>) -> String {
+        guard let uplink = config.uplink(named: name), let state = health[name] else { return "uplink \(name) changed" }
+        let slots = reducedWeights(config.uplinks.map(\.weight))[config.uplinks.firstIndex { $0.name == name }!]
+        let plural = slots == 1 ? "slot" : "slots"
+        guard out else { return "uplink \(name) up: \(state.reason); its \(slots) \(plural) back" }
+        let heirs = config.uplinks.filter { !installedDown.contains($0.name) }.map(\.name).joined(separator: ", ")
+        var line = "uplink \(name) down: \(state.reason); its \(slots) \(plural) now \(heirs)"
+        let bits = MarkedBits(value: uplink.mark, mask: config.markMask)
+        do {
+            let count = try conntrack.count(bits)
+            try conntrack.delete(bits)
+            line += "; \(count) connection\(count == 1 ? "" : "s") flushed"
+        } catch {
+            line += "; its connections could not be flushed (\(error))"
+        }
+        return line
+    }
+
+    private func say(_ line: String) {
+        lastEvent = line
+        logger.notice("\(line)")
+    }
+
+    private func save() {
+        let state = RunState(pid: getpid(), config: options.configPath, started: started, uplinks: health, lastEvent: lastEvent)
+        do { try reconciler.store.save(state) } catch { logger.error("the state file could not be written: \(error)") }
+    }
+
+    private static func linkUp(_ link: InterfaceState?) -> Bool { link.map { $0.isUp && $0.hasCarrier } ?? false }
+
+    // MARK: Signals
+
+    /// SIGHUP: a valid config is installed make-before-break; an invalid one is logged, and
+    /// the running state kept.
+    private func reload() {
+        let check = load()
+        guard let next = try? check.get() else {
+            for diagnostic in check.diagnostics { logger.error("\(diagnostic.description)") }
+            logger.error("reload: \(options.configPath) is not valid; still running the previous config")
+            return
+        }
+        for diagnostic in check.warnings { logger.warning("\(diagnostic.description)") }
+        let links = (try? reconciler.kernel.routing.links()) ?? [:]
+        let now = MonotonicClock.wall()
+        // Uplinks that stay keep their health; new ones start afresh.
+        health = Dictionary(uniqueKeysWithValues: next.uplinks.map { uplink in
+            (uplink.name, health[uplink.name] ?? HealthRules(check: uplink.health, targets: uplink.probeTargets)
+                .initial(linkUp: Self.linkUp(links[uplink.interface]), now: now))
+        })
+        installedDown = installedDown.filter { next.uplink(named: $0) != nil }
+        config = next
+        prober = Prober(Self.probed(next), now: MonotonicClock.now())
+        say("reload: \(options.configPath), \(next.uplinks.count) uplinks")
+        reconcile(why: "reload")
+    }
+
+    /// SIGTERM, SIGINT: every uplink back in (or everything removed, with --flush-on-exit).
+    private func stop(_ signal: Int32) -> Int32 {
+        notifier.send("STOPPING=1")
+        let name = signal == SIGTERM ? "SIGTERM" : "SIGINT"
+        if options.flushOnExit {
+            do {
+                let changes = try reconciler.flush { }
+                logger.notice("\(name): flushed, \(changes.lines.count) changes; exiting")
+            } catch {
+                logger.error("\(name): the flush failed: \(error); exiting")
+                return 1
+            }
+            return 0
+        }
+        let result = reconciler.apply(config, down: []) { }
+        if case .applied(let changes) = result.outcome {
+            logger.notice("\(name): every uplink back in the rotation (\(changes.lines.count) changes); exiting")
+        } else {
+            logger.notice("\(name): exiting; the installed state stays as the config says")
+        }
+        return 0
+    }
+
+    // MARK: Metrics
+
+    private func renderMetrics() -> String {
+        metricsText.render(config: config, health: health, counters: (try? reconciler.kernel.counters()) ?? [:],
+                           links: (try? reconciler.kernel.routing.links()) ?? [:])
+    }
+}
