@@ -16,6 +16,8 @@ public struct PlanFacts: Sendable, Hashable, Codable {
     /// were read): the kernel takes no route through them, so their uplinks keep none until
     /// they are back (`apply` refuses to start with such an interface; `run` takes the uplink out).
     public var unroutable: Set<String> = []
+    /// Of those, the ones that do not exist: they have no sysctls to set either.
+    public var absent: Set<String> = []
 
     public init(_ byInterface: [String: [IPAddress]] = [:], mainDefaultInterfaces: Set<String> = [], down: Set<String> = []) {
         self.byInterface = byInterface.mapValues { $0.filter { !$0.isLinkLocal }.uniqued().sorted() }
@@ -28,6 +30,7 @@ public struct PlanFacts: Sendable, Hashable, Codable {
         self.init(links.mapValues(\.localAddresses), mainDefaultInterfaces: Set(defaults.flatMap { $0.nexthops.map(\.device) }),
                   down: down)
         unroutable = Set(interfaces.filter { links[$0]?.isUp != true })
+        absent = Set(interfaces.filter { links[$0] == nil })
     }
 
     public func addresses(of interface: String, family: IPFamily) -> [IPAddress] {

@@ -18,7 +18,7 @@ public enum Planner {
             rules: routingRules(config, addresses: facts),
             routes: routes(config, down: facts.down, unroutable: facts.unroutable),
             nftables: NftPlanner(config: config, uplinks: planned, facts: facts).table(),
-            sysctls: sysctls(config)
+            sysctls: sysctls(config, absent: facts.absent)
         )
     }
 
@@ -83,9 +83,11 @@ public enum Planner {
     /// The realm of the uplink in this slot: 1, 2, 3, … (0 means none to the kernel).
     static func realm(slot: Int) -> UInt16 { UInt16(slot + 1) }
 
-    static func sysctls(_ config: Config) -> [Sysctl] {
-        // rp_filter exists for IPv4 only; IPv6 has no reverse-path sysctl.
-        var settings = Set(config.uplinks.filter { $0.carries(.ipv4) }.map { Sysctl.looseReversePath($0.interface) })
+    static func sysctls(_ config: Config, absent: Set<String> = []) -> [Sysctl] {
+        // rp_filter exists for IPv4 only; IPv6 has no reverse-path sysctl. A missing interface
+        // has none until it comes back.
+        var settings = Set(config.uplinks.filter { $0.carries(.ipv4) && !absent.contains($0.interface) }
+            .map { Sysctl.looseReversePath($0.interface) })
         let families = families(config)
         if config.traffic.contains(.forwarded) {
             if families.contains(.ipv4) { settings.insert(.ipForwarding()) }
