@@ -22,7 +22,11 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let loaded = try config.load()
         let state = Planner.plan(loaded)
-        let summary = state.uplinks.map { "\($0.uplink.name) (\($0.uplink.interface), \($0.slots)/\(state.uplinks.map(\.slots).reduce(0, +)))" }
+        let total = state.uplinks.map(\.slots).reduce(0, +)
+        let summary = state.uplinks.map { planned in
+            let auto = planned.uplink.gatewayAuto ? ", gateway auto: read from the kernel" : ""
+            return "\(planned.uplink.name) (\(planned.uplink.interface)\(auto), \(planned.slots)/\(total))"
+        }
         let count = loaded.policies.count
         let policies = count == 0 ? "" : "; \(count) policy entr\(count == 1 ? "y" : "ies")"
         print("\(config.path == "-" ? "<stdin>" : config.path): valid; \(loaded.balance.rawValue) over \(summary.joined(separator: ", "))\(policies)")

@@ -221,4 +221,42 @@ struct RunLabTests {
             }
         }
     }
+
+    /// `gateway: auto`: the gateway is the one the interface's DHCP or PPP client installs as a
+    /// default route. apply refuses while there is none; run follows it when the lease moves it.
+    @Test("gateway: auto is read from the kernel, refused while missing, and followed by run")
+    func automaticGateway() throws {
+        let yaml = """
+            health:
+              targets: [\(Lab.serviceAddress)]
+            uplinks:
+              - {name: up1, interface: up1, gateway: auto}
+              - {name: up2, interface: up2, gateway: auto}
+              - {name: up3, interface: up3, gateway: 198.18.3.1}
+
+            """
+        try Lab.with { lab in
+            try UplinkctlCLI.withConfig(yaml) { path in
+                let refused = try UplinkctlCLI.run(["apply", "--netns", lab.host, path])
+                #expect(refused.status == 1 && refused.stderr.contains(
+                    "uplink up2: 'gateway: auto', and no IPv4 default route leaves by up2 yet (ip route show default dev up2)"),
+                    "\(refused.stderr)")
+                // What a DHCP client does: a default route of its own, here with a higher metric.
+                try must(["ip", "-n", lab.host, "route", "add", "default", "via", "198.18.2.1", "dev", "up2", "metric", "200"])
+                try RunningUplinkctl.with(host: lab.host, config: path) { run in
+                    #expect(try must(["ip", "-n", lab.host, "route", "show", "table", "111"]).contains("default via 198.18.2.1 dev up2"))
+                    #expect(try lab.connections(from: .host, .udp, count: 3) == [1, 2, 3])
+                    // A new lease moves the gateway: run follows, and up2 carries connections again.
+                    try must(["ip", "-n", lab.gateways[1], "addr", "add", "198.18.2.254/24", "dev", "dn"])
+                    try must(["ip", "-n", lab.host, "route", "replace", "default", "via", "198.18.2.254", "dev", "up2", "metric", "200"])
+                    try run.waitFor("applied 1 change")
+                    #expect(try must(["ip", "-n", lab.host, "route", "show", "table", "111"]).contains("default via 198.18.2.254 dev up2"))
+                    #expect(try lab.connections(from: .host, .udp, count: 3) == [1, 2, 3])
+                    // The lease ends: up2 has no gateway, so it is out.
+                    try must(["ip", "-n", lab.host, "route", "del", "default", "via", "198.18.2.254", "dev", "up2", "metric", "200"])
+                    #expect(try run.waitFor("uplink up2 down").contains("no gateway yet (gateway: auto)"))
+                }
+            }
+        }
+    }
 }

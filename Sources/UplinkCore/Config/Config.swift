@@ -38,6 +38,9 @@ public struct Uplink: Sendable, Hashable, Codable {
     public var masquerade6: Bool
     /// How `run` checks it; nil (`health: false`): never checked, always in.
     public var health: HealthCheck?
+    /// `gateway: auto`: the gateway is the one its DHCP or PPP client installs as a default
+    /// route, read from the kernel at every command (and followed by `run`).
+    public var gatewayAuto = false
 
     public init(name: String, interface: String, families: [IPFamily]? = nil, gateways: [IPAddress] = [], weight: Int = 1,
                 mark: UInt32, table: UInt32, masquerade: Bool = true, masquerade6: Bool = false,

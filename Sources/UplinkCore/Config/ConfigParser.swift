@@ -121,7 +121,8 @@ public enum ConfigParser {
                 usable = false
             }
             // The kernel refuses device-only IPv6 next hops in a multipath route.
-            for draft in drafts where draft.families?.contains(.ipv6) == true && !draft.gateways.contains(where: { $0.family == .ipv6 }) {
+            for draft in drafts where draft.families?.contains(.ipv6) == true && !draft.gatewayAuto
+                && !draft.gateways.contains(where: { $0.family == .ipv6 }) {
                 reader.error(draft.node, "with 'balance: ecmp', an uplink that carries IPv6 needs an IPv6 'gateway': the kernel refuses device-only IPv6 next hops in a multipath route (a link-local gateway such as fe80::1 will do)")
                 usable = false
             }
@@ -175,6 +176,7 @@ public enum ConfigParser {
         var nameNode: Node?
         var interface: String?
         var gateways: [IPAddress] = []
+        var gatewayAuto = false
         /// The families it carries; nil when `gateway` or `family` was invalid.
         var families: [IPFamily]? = [.ipv4]
         var weight = 1
@@ -321,6 +323,7 @@ public enum ConfigParser {
             uplinks.append(Uplink(name: draft.name!, interface: draft.interface!, families: draft.families, gateways: draft.gateways,
                                   weight: draft.weight, mark: mark!, table: table!,
                                   masquerade: draft.masquerade, masquerade6: draft.masquerade6, health: draft.health))
+            uplinks[uplinks.count - 1].gatewayAuto = draft.gatewayAuto
         }
         guard let ecmp else { return (uplinks, nil) }
         var ecmpMark: UInt32?

@@ -49,7 +49,9 @@ extension ConfigParser {
         var gateways: [(address: IPAddress, node: Node)] = []
         var known = true
         if let (_, value) = fields["gateway"] {
-            if let read = readGateways(value, reader: &reader) { gateways = read } else { known = false }
+            if value.scalar?.string == "auto" {
+                draft.gatewayAuto = true
+            } else if let read = readGateways(value, reader: &reader) { gateways = read } else { known = false }
         }
         var families = gateways.isEmpty ? [IPFamily.ipv4] : gateways.map(\.address.family).sorted()
         if let (_, value) = fields["family"] {

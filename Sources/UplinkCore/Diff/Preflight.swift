@@ -1,13 +1,13 @@
 /// What must hold before apply changes anything, checked against the kernel's facts so that a
 /// doomed apply stops with every problem named and nothing touched.
 public enum Preflight {
-    /// An uplink that `run` took out (`down`) may lack its interface, or have it down: it is
-    /// out of the rotation until that changes.
+    /// An uplink that `run` took out (`down`) may lack its interface, have it down, or (with
+    /// `gateway: auto`) have no gateway yet: it is out of the rotation until that changes.
     public static func problems(_ config: Config, interfaces: [String: InterfaceState], foreignRules: [ForeignRule],
                                 foreignRoutes: [Route], down: Set<String> = []) -> [String] {
         var problems: [String] = []
         for uplink in config.uplinks {
-            if down.contains(uplink.name) && interfaces[uplink.interface].map({ !$0.isUp }) ?? true {
+            if down.contains(uplink.name) {
                 problems += clashes("uplink \(uplink.name)", table: uplink.table, tableKey: "table", mark: uplink.mark, config,
                                     foreignRules, foreignRoutes)
                 continue
@@ -18,6 +18,10 @@ public enum Preflight {
             }
             if !interface.isUp {
                 problems.append("uplink \(uplink.name): interface \(uplink.interface) is down (ip link set \(uplink.interface) up)")
+            }
+            let facts = PlanFacts(links: interfaces, routes: foreignRoutes)
+            for family in uplink.families where uplink.gatewayAuto && facts.gateway(of: uplink, family) == nil {
+                problems.append("uplink \(uplink.name): 'gateway: auto', and no \(familyName(family)) default route leaves by \(uplink.interface) yet (ip \(family == .ipv6 ? "-6 " : "")route show default dev \(uplink.interface)); its DHCP or PPP client installs one once it has a lease: is it running?")
             }
             for gateway in uplink.gateways where !Self.reaches(interface, gateway) {
                 let networks = interface.addresses.filter { $0.family == gateway.family }.map(\.description).joined(separator: ", ")

@@ -18,6 +18,9 @@ public struct PlanFacts: Sendable, Hashable, Codable {
     public var unroutable: Set<String> = []
     /// Of those, the ones that do not exist: they have no sysctls to set either.
     public var absent: Set<String> = []
+    /// For `gateway: auto`: the gateways of other programs' default routes (a DHCP or PPP
+    /// client's), by interface, the main table's first.
+    public var learnedGateways: [String: [IPAddress]] = [:]
 
     public init(_ byInterface: [String: [IPAddress]] = [:], mainDefaultInterfaces: Set<String> = [], down: Set<String> = []) {
         self.byInterface = byInterface.mapValues { $0.filter { !$0.isLinkLocal }.uniqued().sorted() }
@@ -31,6 +34,20 @@ public struct PlanFacts: Sendable, Hashable, Codable {
                   down: down)
         unroutable = Set(interfaces.filter { links[$0]?.isUp != true })
         absent = Set(interfaces.filter { links[$0] == nil })
+        let ordered = routes.filter { $0.destination.isDefault }.sorted { ($0.table == RoutingTable.main ? 0 : 1) < ($1.table == RoutingTable.main ? 0 : 1) }
+        for route in ordered {
+            for nexthop in route.nexthops {
+                guard let gateway = nexthop.gateway, !(learnedGateways[nexthop.device] ?? []).contains(where: { $0.family == gateway.family })
+                else { continue }
+                learnedGateways[nexthop.device, default: []].append(gateway)
+            }
+        }
+    }
+
+    /// The gateway of an uplink in a family: the config's, or, with `gateway: auto`, the one
+    /// its interface's default route has now (nil: none yet, so no route).
+    public func gateway(of uplink: Uplink, _ family: IPFamily) -> IPAddress? {
+        uplink.gatewayAuto ? learnedGateways[uplink.interface]?.first { $0.family == family } : uplink.gateway(family)
     }
 
     public func addresses(of interface: String, family: IPFamily) -> [IPAddress] {

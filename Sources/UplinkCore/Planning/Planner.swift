@@ -8,6 +8,7 @@ public enum Planner {
     ]
 
     public static func plan(_ config: Config, facts: PlanFacts = PlanFacts()) -> DesiredState {
+        let config = resolved(config, facts)
         let weights = reducedWeights(config.uplinks.map(\.weight))
         let planned = zip(config.uplinks, weights).map { uplink, slots in
             PlannedUplink(uplink: uplink, slots: slots, connectionCounter: "conns-\(uplink.name)")
@@ -20,6 +21,17 @@ public enum Planner {
             nftables: NftPlanner(config: config, uplinks: planned, facts: facts).table(),
             sysctls: sysctls(config, absent: facts.absent)
         )
+    }
+
+    /// The config with every `gateway: auto` filled in from the facts (where a default route
+    /// of the interface gives one); the rest of planning reads gateways from it.
+    static func resolved(_ config: Config, _ facts: PlanFacts) -> Config {
+        var config = config
+        for index in config.uplinks.indices where config.uplinks[index].gatewayAuto {
+            let uplink = config.uplinks[index]
+            config.uplinks[index].gateways = uplink.families.compactMap { facts.gateway(of: uplink, $0) }
+        }
+        return config
     }
 
     /// The families any uplink carries.
@@ -62,14 +74,17 @@ public enum Planner {
     static func routes(_ config: Config, down: Set<String> = [], unroutable: Set<String> = []) -> [Route] {
         var routes: [Route] = []
         for (index, uplink) in config.uplinks.enumerated() where !unroutable.contains(uplink.interface) {
-            for family in uplink.families {
+            // `gateway: auto` without a gateway yet: no route (by device it would be wrong).
+            for family in uplink.families where !(uplink.gatewayAuto && uplink.gateway(family) == nil) {
                 routes.append(Route(table: uplink.table, destination: .defaultRoute(family), gateway: uplink.gateway(family),
                                     device: uplink.interface, realm: family == .ipv4 ? realm(slot: index) : nil))
             }
         }
         if let ecmp = config.ecmp {
             for family in families(config) {
-                let carriers = config.uplinks.filter { $0.carries(family) && !unroutable.contains($0.interface) }
+                let carriers = config.uplinks.filter {
+                    $0.carries(family) && !unroutable.contains($0.interface) && !($0.gatewayAuto && $0.gateway(family) == nil)
+                }
                 let live = carriers.filter { !down.contains($0.name) }
                 let members = live.isEmpty ? carriers : live
                 let weights = reducedWeights(members.map(\.weight))

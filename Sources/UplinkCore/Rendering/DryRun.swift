@@ -45,7 +45,9 @@ public enum DryRun {
         ]
         let rows = [["uplink", "interface", "gateway", "mark", "table", "slots"]] + state.uplinks.map { planned in
             let uplink = planned.uplink
-            let gateways = uplink.families.map { uplink.gateway($0)?.description ?? "(device)" }.joined(separator: ",")
+            let gateways = uplink.families.map { family in
+                uplink.gatewayAuto ? uplink.gateway(family).map { "\($0) (auto)" } ?? "auto: none yet" : uplink.gateway(family)?.description ?? "(device)"
+            }.joined(separator: ",")
             return [uplink.name, uplink.interface, gateways, hex(uplink.mark), String(uplink.table), String(planned.slots)]
         }
         // Columns as wide as their widest cell (at least the widths the IPv4-only header always had).

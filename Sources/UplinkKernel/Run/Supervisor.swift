@@ -126,20 +126,24 @@ public final class Supervisor {
     /// Reads the links, updates link health, and installs the plan for the uplinks in the
     /// rotation; a dead uplink's connections are flushed once it is out.
     private func reconcile(why: String) {
-        let links: [String: InterfaceState]
+        let routing: RoutingSnapshot
         do {
-            links = try reconciler.kernel.routing.links()
+            routing = try reconciler.kernel.routing.snapshot()
         } catch {
             logger.error("reading the interfaces failed: \(error); the installed state is kept")
             return
         }
+        let links = routing.links
+        let facts = PlanFacts(links: links, routes: routing.foreignRoutes)
         let now = MonotonicClock.wall()
         for uplink in config.uplinks {
             guard let before = health[uplink.name] else { continue }
             let link = links[uplink.interface]
-            let why = link == nil ? "interface \(uplink.interface) missing" : link!.isUp ? (link!.hasCarrier ? "carrier back" : "carrier lost")
-                : "interface \(uplink.interface) down"
-            health[uplink.name] = rules(uplink).link(before, up: Self.linkUp(link), why: why, now: now)
+            // `gateway: auto` without any default route of its interface yet has nowhere to send.
+            let gatewayKnown = !uplink.gatewayAuto || uplink.families.contains { facts.gateway(of: uplink, $0) != nil }
+            let why = link == nil ? "interface \(uplink.interface) missing" : !link!.isUp ? "interface \(uplink.interface) down"
+                : !link!.hasCarrier ? "carrier lost" : !gatewayKnown ? "no gateway yet (gateway: auto)" : "carrier back"
+            health[uplink.name] = rules(uplink).link(before, up: Self.linkUp(link) && gatewayKnown, why: why, now: now)
         }
         var down = Set(config.uplinks.filter { health[$0.name]?.inRotation == false }.map(\.name))
         if down.count == config.uplinks.count {
