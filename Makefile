@@ -1,6 +1,6 @@
 # uplinkctl: `make demo` shows it, `make test` checks it. Both install what they need.
 SWIFT ?= swift
-APT_PACKAGES = libmnl-dev libnftnl-dev pkg-config iproute2 nftables iptables conntrack iperf3 python3
+APT_PACKAGES = libmnl-dev libnftnl-dev pkg-config iproute2 nftables iptables conntrack iperf3 python3 systemd
 BIN = .build/debug/uplinkctl
 # What users install: optimised, the Swift runtime linked in (a third of the start-up time).
 RELEASE_BIN = .build/release/uplinkctl

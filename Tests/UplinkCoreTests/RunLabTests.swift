@@ -210,13 +210,20 @@ struct RunLabTests {
     func metricsScrape() throws {
         try Lab.with { lab in
             try UplinkctlCLI.withConfig(Self.yaml()) { path in
-                try RunningUplinkctl.with(host: lab.host, config: path, extra: ["--metrics", "127.0.0.1:9520"]) { _ in
+                try RunningUplinkctl.with(host: lab.host, config: path, extra: ["--metrics", "127.0.0.1:9520"]) { run in
+                    // A guest that never wears out its welcome: descriptors flat across rounds and scrapes.
+                    let descriptors = { try FileManager.default.contentsOfDirectory(atPath: "/proc/\(run.process.processIdentifier)/fd").count }
                     _ = try lab.connections(from: .host, .udp, count: 3)
+                    let before = try descriptors()
                     let scrape = "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9520/metrics', timeout=5).read().decode())"
                     let text = try must(["ip", "netns", "exec", lab.host, Lab.python, "-c", scrape])
                     #expect(text.contains("uplinkctl_uplink_up{uplink=\"up2\",interface=\"up2\"} 1"), "\(text)")
                     #expect(text.contains("uplinkctl_uplink_new_connections_total{uplink=\"up1\",interface=\"up1\"} 1"), "\(text)")
                     #expect(text.contains("# TYPE uplinkctl_uplink_rtt_seconds gauge"), "\(text)")
+                    for _ in 0..<3 { _ = try must(["ip", "netns", "exec", lab.host, Lab.python, "-c", scrape]) }
+                    usleep(500_000)
+                    let after = try descriptors()
+                    #expect(after == before, "descriptors: \(before) after warming up, \(after) after 4 scrapes")
                 }
             }
         }
@@ -258,5 +265,68 @@ struct RunLabTests {
                 }
             }
         }
+    }
+
+    /// Type=notify without libsystemd: READY=1 once installed, WATCHDOG=1 at half of
+    /// $WATCHDOG_USEC, STOPPING=1 on the way out, as datagrams to $NOTIFY_SOCKET; and the unit
+    /// in dist/ passes `systemd-analyze verify` (with this build's binary in its commands).
+    @Test func systemdNotifyAndTheUnit() throws {
+        let socketPath = FileManager.default.temporaryDirectory.appendingPathComponent("uplinkctl-notify-\(getpid()).sock").path
+        let listener = try NotifyListener(path: socketPath)
+        try Lab.with { lab in
+            try UplinkctlCLI.withConfig(Self.yaml()) { path in
+                try RunningUplinkctl.with(host: lab.host, config: path, environment: ["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "400000"]) { run in
+                    let ready = try listener.next(within: 5)
+                    let watchdog = try listener.next(within: 2)
+                    #expect(ready == "READY=1" && watchdog == "WATCHDOG=1", "\(ready), \(watchdog)")
+                    run.stop()
+                    var last = ""
+                    while let message = try? listener.next(within: 1) { last = message }
+                    #expect(last == "STOPPING=1")
+                }
+            }
+        }
+        let unit = try Paths.read(Paths.repository.appendingPathComponent("dist/uplinkctl.service"))
+            .replacingOccurrences(of: "/usr/local/bin/uplinkctl", with: Paths.uplinkctl.path)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("uplinkctl-unit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("uplinkctl.service")
+        try unit.write(to: file, atomically: true, encoding: .utf8)
+        let verify = try run(["systemd-analyze", "verify", file.path])
+        #expect(verify.status == 0 && verify.stderr.isEmpty && verify.stdout.isEmpty, "\(verify.stdout)\(verify.stderr)")
+    }
+}
+
+/// A unix datagram socket that receives what a service tells systemd.
+final class NotifyListener {
+    private let descriptor: Int32
+    private let path: String
+
+    init(path: String) throws {
+        self.path = path
+        unlink(path)
+        descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard descriptor >= 0, bound == 0 else { throw CommandFailed(command: "bind \(path)", status: errno, output: "") }
+    }
+
+    deinit {
+        close(descriptor)
+        unlink(path)
+    }
+
+    /// The next message, waiting at most `seconds`.
+    func next(within seconds: Double) throws -> String {
+        var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, Int32(seconds * 1000)) > 0 else { throw CommandFailed(command: "notify", status: 0, output: "nothing within \(seconds) s") }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+        return String(decoding: buffer[..<max(0, count)], as: UTF8.self)
     }
 }

@@ -9,7 +9,7 @@ final class RunningUplinkctl {
     let log: URL
     private var position = 0
 
-    init(host: String, config: String, extra: [String] = []) throws {
+    init(host: String, config: String, extra: [String] = [], environment: [String: String] = [:]) throws {
         log = FileManager.default.temporaryDirectory.appendingPathComponent("uplinkctl-run-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
@@ -18,6 +18,7 @@ final class RunningUplinkctl {
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         try process.run()
     }
 
@@ -59,8 +60,9 @@ final class RunningUplinkctl {
         return Date().timeIntervalSince(start)
     }
 
-    static func with<T>(host: String, config: String, extra: [String] = [], _ body: (RunningUplinkctl) throws -> T) throws -> T {
-        let run = try RunningUplinkctl(host: host, config: config, extra: extra)
+    static func with<T>(host: String, config: String, extra: [String] = [], environment: [String: String] = [:],
+                        _ body: (RunningUplinkctl) throws -> T) throws -> T {
+        let run = try RunningUplinkctl(host: host, config: config, extra: extra, environment: environment)
         defer { run.stop() }
         try run.waitFor("start:")
         return try body(run)
