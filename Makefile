@@ -28,7 +28,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# Live, in a lab of network namespaces (tools/lab.py); needs root, removes the lab on exit.
+# Live, in a lab of network namespaces (tools/lab.py), about 30 s; needs root, removes the lab on exit.
 demo: build
 	@python3 tools/demo.py $(BIN) examples/lab.yaml
 

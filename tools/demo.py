@@ -3,14 +3,16 @@
 
 Three uplinks shaped to 20 Mbit/s each way. A download over one link first; then uplinkctl
 applies examples/lab.yaml inside the lab's host, and the same download with one stream per
-uplink, from the host and from the LAN client, adds the links up. Then status, diff, flush.
-The lab is removed at the end, also on Ctrl-C or an error.
+uplink, from the host and from the LAN client, adds the links up. Then status and diff; then
+failover: `uplinkctl run` during a download, gateway 2 stops forwarding and comes back. Then
+flush. The lab is removed at the end, also on Ctrl-C or an error.
 
 Usage: demo.py UPLINKCTL_BINARY CONFIG
 """
 import os
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -33,6 +35,55 @@ def uplinkctl(binary, *args):
     print("$ uplinkctl " + " ".join(args), flush=True)
     result = subprocess.run([binary, *args], capture_output=True, text=True)
     return result
+
+
+FAILOVER_SECONDS = 9
+FAIL_AT, REPAIR_AT = 3, 6
+# Downloads of one TCP connection each, started one after the other so that each takes the
+# next slot: (second, how many, how long).
+DOWNLOADS = [(0, 3, 9), (4, 2, 5), (7, 3, 2)]
+
+
+def failover(binary, config, lab):
+    """uplinkctl run while the LAN client downloads; gateway 2 stops forwarding at FAIL_AT and
+    forwards again at REPAIR_AT. Each second: what each uplink carried, and the events run
+    logged."""
+    title(f"Failover: uplinkctl run, downloads from the LAN client; gateway 2 stops forwarding at {FAIL_AT} s "
+          f"and comes back at {REPAIR_AT} s")
+    lab.start_source()
+    print("$ uplinkctl run --netns HOST " + config, flush=True)
+    log = subprocess.Popen([binary, "run", "--netns", lab.host, config], stderr=subprocess.PIPE, text=True)
+    lines = []
+    threading.Thread(target=lambda: lines.extend(iter(log.stderr.readline, "")), daemon=True).start()
+    shown = 0
+    try:
+        while not any("start:" in line for line in lines):
+            time.sleep(0.05)
+        before, started = lab.received_bytes(), time.monotonic()
+        for second in range(FAILOVER_SECONDS):
+            if second == FAIL_AT:
+                lab.forwarding(2, False)
+            if second == REPAIR_AT:
+                lab.forwarding(2, True)
+            for at, count, seconds in DOWNLOADS:
+                if at == second:
+                    print(f"       {count} new download{'s' if count > 1 else ''} of {seconds} s")
+                    for _ in range(count):
+                        lab.start_download(lab.lan, seconds)
+                        time.sleep(0.1)
+            time.sleep(max(0, started + second + 1 - time.monotonic()))
+            after = lab.received_bytes()
+            rates = [(b - a) * 8 / 1e6 for a, b in zip(before, after)]
+            before = after
+            print(f"  {second + 1:2d} s  " + "  ".join(f"up{n} {rate:4.1f}" for n, rate in enumerate(rates, start=1))
+                  + " Mbit/s", flush=True)
+            for line in lines[shown:]:
+                if " notice: " in line or " critical: " in line or " error: " in line:
+                    print("       run: " + line.split(" ", 1)[1].strip())
+            shown = len(lines)
+    finally:
+        log.terminate()
+        log.wait(timeout=5)
 
 
 def main():
@@ -79,6 +130,8 @@ def main():
         diff = uplinkctl(binary, "diff", "--netns", lab.host, config)
         print(diff.stdout, end="")
         print(f"exit {diff.returncode}")
+
+        failover(binary, config, lab)
 
         title("uplinkctl flush")
         flush = uplinkctl(binary, "flush", "--netns", lab.host)

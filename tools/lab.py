@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 SERVICE = "198.19.0.1"
@@ -122,15 +123,53 @@ class Lab:
 
     # Traffic
 
-    def start_iperf_server(self):
-        process = subprocess.Popen(["ip", "netns", "exec", self.server, "iperf3", "-s", "-B", SERVICE],
+    def start_iperf_server(self, port=5201):
+        process = subprocess.Popen(["ip", "netns", "exec", self.server, "iperf3", "-s", "-B", SERVICE, "-p", str(port)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.processes.append(process)
         for _ in range(100):
-            if f"{SERVICE}:5201" in sh("ip", "netns", "exec", self.server, "ss", "-ltnH"):
+            if f"{SERVICE}:{port}" in sh("ip", "netns", "exec", self.server, "ss", "-ltnH"):
                 return
             time.sleep(0.02)
         raise RuntimeError("iperf3 server did not start")
+
+    # A download that is one TCP connection and nothing else (iperf3 adds a control
+    # connection, which takes a balancing slot and, when it dies, ends its data streams too).
+    SOURCE = ("import socket, threading\n"
+              "server = socket.create_server(('%s', %d), reuse_port=True)\n"
+              "def serve(connection):\n"
+              "    chunk = bytes(65536)\n"
+              "    try:\n"
+              "        while True: connection.sendall(chunk)\n"
+              "    except OSError: connection.close()\n"
+              "while True: threading.Thread(target=serve, args=(server.accept()[0],), daemon=True).start()\n")
+    SINK = ("import socket, sys, time\n"
+            "end = time.monotonic() + float(sys.argv[1])\n"
+            "s = socket.create_connection(('%s', %d), timeout=2)\n"
+            "try:\n"
+            "    while time.monotonic() < end and s.recv(65536): pass\n"
+            "except OSError: pass\n")
+    STREAM_PORT = 9000
+
+    def start_source(self):
+        """A server that sends zeros to every connection until it closes."""
+        process = subprocess.Popen(["ip", "netns", "exec", self.server, sys.executable, "-c",
+                                    self.SOURCE % (SERVICE, self.STREAM_PORT)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.processes.append(process)
+        for _ in range(100):
+            if f"{SERVICE}:{self.STREAM_PORT}" in sh("ip", "netns", "exec", self.server, "ss", "-ltnH"):
+                return
+            time.sleep(0.02)
+        raise RuntimeError("the download source did not start")
+
+    def start_download(self, namespace, seconds):
+        """One connection that downloads from the source for `seconds`, in the background."""
+        process = subprocess.Popen(["ip", "netns", "exec", namespace, sys.executable, "-c",
+                                    self.SINK % (SERVICE, self.STREAM_PORT), str(seconds)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.processes.append(process)
+        return process
 
     def download(self, namespace, streams, seconds=3, bind=None, cpu=None):
         """Goodput in Mbit/s of a download from the server with `streams` parallel TCP streams.
@@ -143,6 +182,10 @@ class Lab:
             args += ["-A", f"{cpu},{cpu}"]
         out = sh(*args)
         return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e6
+
+    def forwarding(self, n, on):
+        """Gateway n stops (or resumes) forwarding: its link stays up, the path is gone."""
+        sh("ip", "netns", "exec", self.gateways[n - 1], "sysctl", "-qw", f"net.ipv4.ip_forward={1 if on else 0}")
 
     def received_bytes(self):
         """Bytes each gateway sent toward the host: what came down each uplink."""

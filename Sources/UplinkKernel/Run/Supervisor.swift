@@ -176,6 +176,7 @@ public final class Supervisor {
         for name in config.uplinks.map(\.name) where gone.contains(name) || back.contains(name) {
             say(transition(name, out: gone.contains(name), previous: previous))
         }
+        if case .inSync = result.outcome, why == "start" { say("start: in sync with \(options.configPath); nothing to change") }
         if case .applied(let changes) = result.outcome, gone.isEmpty && back.isEmpty {
             let count = "\(changes.lines.count) change\(changes.lines.count == 1 ? "" : "s")"
             say(why == "event" ? "interfaces, addresses or routes changed: applied \(count)" : "\(why): applied \(count)")
