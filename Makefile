@@ -32,8 +32,9 @@ test: deps
 demo: build
 	@python3 tools/demo.py $(BIN) examples/lab.yaml
 
-# Benchmarks in labs of network namespaces (tools/bench.py), about 10 minutes; needs root, removes
-# the labs on exit. Writes docs/benchmarks.md and docs/aggregation.svg. Measures the release build.
+# Benchmarks in labs of network namespaces (tools/bench.py), about 21 minutes; needs root, removes
+# the labs on exit. Writes docs/benchmarks.md, docs/aggregation.svg and docs/failover.svg. Measures
+# the release build.
 bench: release
 	@python3 tools/bench.py $(RELEASE_BIN)
 

@@ -43,6 +43,8 @@ public final class Reconciler {
     public enum Outcome {
         case inSync
         case applied(ChangeSet)
+        /// Another uplinkctl held the namespace's lock and `apply` was not to wait: nothing was read or changed.
+        case busy
         /// Preflight problems (a missing interface, a table or mark in use): nothing was touched.
         case refused([String])
         /// Reading or changing the kernel failed; every step made was undone.
@@ -60,9 +62,12 @@ public final class Reconciler {
 
     /// Under the namespace's lock, held only for this: one fresh reading, the preflight, then
     /// the difference made (make-before-break, undone on any refusal) and the record kept.
-    public func apply(_ config: Config, down: Set<String> = [], waiting: () -> Void) -> Reconciliation {
+    /// `waiting`: see StateStore.lock (nil: `busy` rather than wait).
+    public func apply(_ config: Config, down: Set<String> = [], waiting: (() -> Void)?) -> Reconciliation {
         do {
             try store.lock(waiting: waiting)
+        } catch is LockBusy {
+            return Reconciliation(outcome: .busy)
         } catch {
             return Reconciliation(outcome: .kernelRefused(error))
         }
@@ -98,7 +103,7 @@ public final class Reconciler {
     }
 
     /// Removes everything ours and puts back the sysctls uplinkctl changed, under the lock.
-    public func flush(waiting: () -> Void) throws -> ChangeSet {
+    public func flush(waiting: (() -> Void)?) throws -> ChangeSet {
         try store.lock(waiting: waiting)
         defer { store.unlock() }
         let reading = try read(nil)

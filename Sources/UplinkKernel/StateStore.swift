@@ -37,12 +37,18 @@ public final class StateStore {
         if runDescriptor >= 0 { close(runDescriptor) }
     }
 
-    /// Waits for any other uplinkctl changing this namespace, then holds the lock until `unlock`.
-    public func lock(waiting notice: () -> Void) throws {
+    /// Holds the lock until `unlock`. When another uplinkctl is changing this namespace,
+    /// `waiting` is told and the lock waited for; without `waiting`, LockBusy is thrown at once
+    /// (`run`, whose loop must not stall, tries again shortly).
+    public func lock(waiting notice: (() -> Void)?) throws {
         let descriptor = open(base + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw KernelRefusal(object: base + ".lock", errno: errno, detail: nil) }
         lockDescriptor = descriptor
         if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            guard let notice else {
+                unlock()
+                throw LockBusy()
+            }
             notice()
             guard flock(descriptor, LOCK_EX) == 0 else {
                 unlock()

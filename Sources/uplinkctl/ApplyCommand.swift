@@ -50,6 +50,9 @@ struct ApplyCommand: ParsableCommand {
             print("uplinkctl: in sync with \(config.path); nothing changed")
         case .applied(let changes):
             Self.printChanges(changes)
+        case .busy:
+            printError("uplinkctl: \(LockBusy()); nothing was changed")
+            throw ExitStatus.kernelRefused
         case .refused(let problems):
             for problem in problems { printError("uplinkctl: \(problem)") }
             printError("uplinkctl: nothing was changed")

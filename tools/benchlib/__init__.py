@@ -5,7 +5,8 @@ methods: how each balancing method is installed in a lab's host.
 fanout: the bare lab of case 2, one host with N on-link gateways.
 aggregation, latency, dataplane, accuracy: cases 1 to 4, each measured and written up;
 policies: case 6, 1,000 policy entries. routecheck: case 7, the route check per new connection.
-chart: case 1 as docs/aggregation.svg. report: docs/benchmarks.md around the sections.
+failover: case 8, uplinkctl run against an uplink that fails; tcp_stream, its new connections.
+chart: case 1 as docs/aggregation.svg. failoverchart: case 8 as docs/failover.svg. report: docs/benchmarks.md around the sections.
 stats: min / median / max.
 
 The modules import tools/lab.py as `lab`: bench.py puts tools/ on sys.path first.

@@ -1,14 +1,15 @@
-"""docs/benchmarks.md (and, with case 1, docs/aggregation.svg): the machine, then each case's
-section in the order of the cases, from the figures of this run."""
+"""docs/benchmarks.md (and, with case 1, docs/aggregation.svg; with case 8, docs/failover.svg): the
+machine, then each case's section in the order of the cases, from the figures of this run."""
 import os
 
-from . import accuracy, aggregation, chart, dataplane, latency, policies, routecheck
+from . import accuracy, aggregation, chart, dataplane, failover, failoverchart, latency, policies, routecheck
 
 
 def header(info, elapsed):
     return ["# uplinkctl benchmarks", "",
             f"Measured {info['date']} by `make bench` (tools/bench.py) in {elapsed / 60:.1f} minutes. "
-            f"To rerun, as root in a checkout: `make bench` (it rewrites this file and aggregation.svg). "
+            f"To rerun, as root in a checkout: `make bench` "
+            f"(it rewrites this file, aggregation.svg and failover.svg). "
             f"Every figure below was measured in that run; the comparisons are ratios within the run, since "
             f"absolute figures move with the machine.", "",
             "## Machine", "",
@@ -35,6 +36,8 @@ def write_report(out_dir, info, results, runs, elapsed):
         md += policies.section(results[6])
     if 7 in results:
         md += routecheck.section(results[7])
+    if 8 in results:
+        md += failover.section(results[8])
     if 1 in results:
         md += chart.section() + aggregation.appendix()
     os.makedirs(out_dir, exist_ok=True)
@@ -43,3 +46,6 @@ def write_report(out_dir, info, results, runs, elapsed):
     if 1 in results:
         with open(os.path.join(out_dir, "aggregation.svg"), "w") as f:
             f.write(chart.aggregation_svg(chart.chart_groups(results[1])))
+    if 8 in results:
+        with open(os.path.join(out_dir, "failover.svg"), "w") as f:
+            f.write(failoverchart.failover_svg(results[8]["charts"]))

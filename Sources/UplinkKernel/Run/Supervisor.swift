@@ -5,8 +5,8 @@ import UplinkCore
 
 /// `uplinkctl run`: keeps the kernel equal to the plan of (config, health of each uplink,
 /// interfaces and addresses), one reaction at a time. It sleeps in poll(2) until something
-/// happens: a link, address or route event, a probe's answer or deadline, a signal, a metrics
-/// scrape. Every reaction reads the kernel afresh and goes through the same workflow as
+/// happens: a link, address, route, rule or nf_tables event, a probe's answer or deadline, a
+/// signal, a metrics scrape, a retry's deadline. Every reaction reads the kernel afresh and goes through the same workflow as
 /// `apply` (the namespace's lock held only while it changes something).
 public final class Supervisor {
     public struct Options {
@@ -32,15 +32,31 @@ public final class Supervisor {
     /// The uplinks out of the rotation in the state last installed.
     private var installedDown: Set<String> = []
     private var prober: Prober
-    private let events: LinkEvents
+    private let events: KernelEvents
     private let signals: SignalDescriptor
     private let notifier = SystemdNotifier()
     private let conntrack: ConntrackNetlink
-    private let metrics: MetricsEndpoint?
-    private let metricsText = MetricsText()
+    /// Opened once this process holds the namespace (a second `run` says so, not "address in use").
+    private var metrics: MetricsEndpoint?
+    private var metricsText = MetricsText()
     private let started = MonotonicClock.wall()
     private var lastEvent: String?
     private var allDownSaid = false
+    /// A reaction that could not be installed is tried again at this time (monotonic ms),
+    /// backing off from 1 s to a minute; one blocked by another uplinkctl's lock, in 200 ms.
+    private var retryAt: Double?
+    private var retryDelay = Supervisor.firstRetry
+    private static let firstRetry = 1000.0
+    private var installedOnce = false
+
+    /// How a reaction ended.
+    private enum Reaction {
+        case installed
+        /// Another uplinkctl held the lock; tried again shortly.
+        case busy
+        /// Refused or failed; the installed state is kept and the reaction tried again later.
+        case failed
+    }
 
     public init(reconciler: Reconciler, config: Config, options: Options, logger: Logger,
                 load: @escaping () -> ConfigCheck) throws {
@@ -50,10 +66,9 @@ public final class Supervisor {
         self.logger = logger
         self.load = load
         signals = try SignalDescriptor()
-        events = try LinkEvents()
+        events = try KernelEvents()
         conntrack = try ConntrackNetlink(namespace: nil)
         prober = Prober(Self.probed(config), now: MonotonicClock.now())
-        metrics = try options.metrics.map { try MetricsEndpoint(host: $0.host, port: $0.port) }
     }
 
     private static func probed(_ config: Config) -> [Prober.Uplink] {
@@ -74,22 +89,35 @@ public final class Supervisor {
             return 1
         }
         defer { reconciler.store.releaseRun() }
+        do {
+            metrics = try options.metrics.map { try MetricsEndpoint(host: $0.host, port: $0.port) }
+        } catch {
+            logger.error("\(error)")
+            return 1
+        }
         let links = (try? reconciler.kernel.routing.links()) ?? [:]
         let now = MonotonicClock.wall()
         for uplink in config.uplinks {
             health[uplink.name] = rules(uplink).initial(linkUp: Self.linkUp(links[uplink.interface]), now: now)
         }
         logger.info("run: \(config.uplinks.count) uplinks from \(options.configPath); \(prober.isEmpty ? "link state only" : "probing")")
-        reconcile(why: "start")
-        notifier.send("READY=1")
+        // At start, a config the kernel or the preflight refuses ends `run`, as it ends `apply`.
+        if reconcile(why: "start") == .failed { return refusedAtStart() }
+        // READY=1 once the state is installed (at start, or on a retry when another uplinkctl held the lock).
+        var announced = false
         var nextWatchdog = MonotonicClock.now()
         while true {
-            var descriptors = [pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0),
-                               pollfd(fd: events.descriptor, events: Int16(POLLIN), revents: 0)]
-            descriptors += prober.descriptors
-            descriptors += metrics?.descriptors ?? []
+            if installedOnce && !announced {
+                notifier.send("READY=1")
+                announced = true
+            }
             let now = MonotonicClock.now()
-            let deadlines = [prober.nextDeadline, notifier.watchdogInterval.map { _ in nextWatchdog }].compactMap { $0 }
+            let fixed = [signals.descriptor] + events.descriptors
+            var descriptors = fixed.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            descriptors += prober.descriptors
+            descriptors += metrics?.descriptors(now: now) ?? []
+            let deadlines = [prober.nextDeadline, notifier.watchdogInterval.map { _ in nextWatchdog }, retryAt,
+                             metrics?.nextDeadline].compactMap { $0 }
             let timeout = deadlines.min().map { Int32(max(0, min(60_000, ($0 - now).rounded(.up)))) } ?? 60_000
             _ = poll(&descriptors, nfds_t(descriptors.count), timeout)
             let woke = MonotonicClock.now()
@@ -98,13 +126,20 @@ public final class Supervisor {
                     if signal == SIGHUP { reload() } else { return stop(signal) }
                 }
             }
-            var changed = descriptors[1].revents != 0 && events.drain()
-            for descriptor in descriptors.dropFirst(2) where descriptor.revents != 0 {
-                prober.ready(descriptor.fd, now: woke)
-                metrics?.ready(descriptor.fd) { self.renderMetrics() }
+            var changed = false
+            for descriptor in descriptors[1..<fixed.count] where descriptor.revents != 0 {
+                changed = events.drain(descriptor.fd) || changed
             }
+            for descriptor in descriptors.dropFirst(fixed.count) where descriptor.revents != 0 {
+                prober.ready(descriptor.fd, now: woke)
+                metrics?.ready(descriptor.fd, now: woke) { self.renderMetrics() }
+            }
+            metrics?.expire(now: woke)
             for outcome in prober.tick(now: woke) { changed = record(outcome) || changed }
-            if changed { reconcile(why: "event") }
+            if let retryAt, woke >= retryAt { changed = true }
+            if changed && reconcile(why: installedOnce ? "event" : "start") == .failed && !installedOnce {
+                return refusedAtStart()
+            }
             if let interval = notifier.watchdogInterval, woke >= nextWatchdog {
                 notifier.send("WATCHDOG=1")
                 nextWatchdog = woke + interval
@@ -125,13 +160,14 @@ public final class Supervisor {
 
     /// Reads the links, updates link health, and installs the plan for the uplinks in the
     /// rotation; a dead uplink's connections are flushed once it is out.
-    private func reconcile(why: String) {
+    @discardableResult
+    private func reconcile(why: String) -> Reaction {
+        retryAt = nil
         let routing: RoutingSnapshot
         do {
             routing = try reconciler.kernel.routing.snapshot()
         } catch {
-            logger.error("reading the interfaces failed: \(error); the installed state is kept")
-            return
+            return failed("reading the interfaces failed: \(error)")
         }
         let links = routing.links
         let facts = PlanFacts(links: links, routes: routing.foreignRoutes)
@@ -153,22 +189,26 @@ public final class Supervisor {
         } else {
             allDownSaid = false
         }
-        let result = reconciler.apply(config, down: down) { self.logger.info("waiting for another uplinkctl working on this namespace") }
+        // Never wait for the lock here: signals, probes and the watchdog must go on.
+        let result = reconciler.apply(config, down: down, waiting: nil)
         switch result.outcome {
         case .inSync, .applied:
             break
+        case .busy:
+            retryAt = MonotonicClock.now() + 200
+            return .busy
         case .refused(let problems):
-            logger.error("not applied: \(problems.joined(separator: "; ")); the installed state is kept")
-            return
+            return failed("not applied: \(problems.joined(separator: "; "))")
         case .kernelRefused(let error):
-            logger.error("not applied: \(error); the installed state is kept")
-            return
+            return failed("not applied: \(error)")
         case .incompleteUndo(let error):
             logger.critical("\(error)")
-            return
+            return failed("not applied")
         case .appliedWithoutRecord(_, let error):
             logger.error("applied, but the sysctl record could not be written: \(error)")
         }
+        installedOnce = true
+        retryDelay = Self.firstRetry
         let gone = down.subtracting(installedDown)
         let back = installedDown.subtracting(down)
         let previous = installedDown
@@ -179,9 +219,29 @@ public final class Supervisor {
         if case .inSync = result.outcome, why == "start" { say("start: in sync with \(options.configPath); nothing to change") }
         if case .applied(let changes) = result.outcome, gone.isEmpty && back.isEmpty {
             let count = "\(changes.lines.count) change\(changes.lines.count == 1 ? "" : "s")"
-            say(why == "event" ? "interfaces, addresses or routes changed: applied \(count)" : "\(why): applied \(count)")
+            say(why == "event" ? "the kernel changed (links, addresses, routes, rules or nftables): applied \(count)"
+                : "\(why): applied \(count)")
         }
         save()
+        return .installed
+    }
+
+    private func refusedAtStart() -> Int32 {
+        logger.error("run: nothing was changed; fix the above and start it again")
+        return 1
+    }
+
+    /// Logs why a reaction was not installed and when it is tried again (sooner after an
+    /// event: every event reconciles afresh).
+    private func failed(_ why: String) -> Reaction {
+        guard installedOnce else {
+            logger.error("\(why)")
+            return .failed
+        }
+        logger.error("\(why); the installed state is kept; trying again in \(Int(retryDelay / 1000)) s")
+        retryAt = MonotonicClock.now() + retryDelay
+        retryDelay = min(retryDelay * 2, 60_000)
+        return .failed
     }
 
     /// `uplink b down: 4 rounds lost to 198.19.0.1 (carrier up); its 1 slot now a, c; 14 connections flushed`.
@@ -229,39 +289,74 @@ public final class Supervisor {
         for diagnostic in check.warnings { logger.warning("\(diagnostic.description)") }
         let links = (try? reconciler.kernel.routing.links()) ?? [:]
         let now = MonotonicClock.wall()
-        // Uplinks that stay keep their health; new ones start afresh.
+        // Uplinks that stay as they were keep their health; new or changed ones (another
+        // interface, check or targets) start afresh, since the old verdict may no longer apply.
         health = Dictionary(uniqueKeysWithValues: next.uplinks.map { uplink in
-            (uplink.name, health[uplink.name] ?? HealthRules(check: uplink.health, targets: uplink.probeTargets)
-                .initial(linkUp: Self.linkUp(links[uplink.interface]), now: now))
+            let old = config.uplink(named: uplink.name)
+            let same = old.map { $0.interface == uplink.interface && $0.health == uplink.health
+                && $0.probeTargets == uplink.probeTargets } ?? false
+            let kept = same ? health[uplink.name] : nil
+            return (uplink.name, kept ?? rules(uplink).initial(linkUp: Self.linkUp(links[uplink.interface]), now: now))
         })
         installedDown = installedDown.filter { next.uplink(named: $0) != nil }
         config = next
         prober = Prober(Self.probed(next), now: MonotonicClock.now())
+        // Series of uplinks that left the config must not be reported forever.
+        metricsText = MetricsText()
         say("reload: \(options.configPath), \(next.uplinks.count) uplinks")
         reconcile(why: "reload")
     }
 
     /// SIGTERM, SIGINT: every uplink back in (or everything removed, with --flush-on-exit).
+    /// Within a second: another uplinkctl's lock is waited for half a second at most.
     private func stop(_ signal: Int32) -> Int32 {
         notifier.send("STOPPING=1")
         let name = signal == SIGTERM ? "SIGTERM" : "SIGINT"
+        let giveUp = MonotonicClock.now() + 500
         if options.flushOnExit {
-            do {
-                let changes = try reconciler.flush { }
-                logger.notice("\(name): flushed, \(changes.lines.count) changes; exiting")
-            } catch {
-                logger.error("\(name): the flush failed: \(error); exiting")
-                return 1
+            while true {
+                do {
+                    let changes = try reconciler.flush(waiting: nil)
+                    logger.notice("\(name): flushed, \(changes.lines.count) changes; exiting")
+                    return 0
+                } catch is LockBusy where MonotonicClock.now() < giveUp {
+                    usleep(20_000)
+                } catch {
+                    logger.error("\(name): the flush failed: \(error); exiting with it installed (`uplinkctl flush` removes it)")
+                    return 1
+                }
             }
-            return 0
         }
-        let result = reconciler.apply(config, down: []) { }
-        if case .applied(let changes) = result.outcome {
+        var result = reconciler.apply(config, down: [], waiting: nil)
+        while case .busy = result.outcome, MonotonicClock.now() < giveUp {
+            usleep(20_000)
+            result = reconciler.apply(config, down: [], waiting: nil)
+        }
+        let left = "exiting with the uplinks out of the rotation as they were (`uplinkctl apply` puts every uplink back)"
+        switch result.outcome {
+        case .applied(let changes):
             logger.notice("\(name): every uplink back in the rotation (\(changes.lines.count) changes); exiting")
-        } else {
-            logger.notice("\(name): exiting; the installed state stays as the config says")
+            return 0
+        case .inSync:
+            logger.notice("\(name): exiting; the installed state is as the config says")
+            return 0
+        case .appliedWithoutRecord(let changes, let error):
+            let count = changes.lines.count
+            logger.error("\(name): every uplink back (\(count) changes), but the sysctl record could not be written: \(error)")
+            return 1
+        case .busy:
+            logger.error("\(name): \(LockBusy()); \(left)")
+            return 1
+        case .refused(let problems):
+            logger.error("\(name): \(problems.joined(separator: "; ")); \(left)")
+            return 1
+        case .kernelRefused(let error):
+            logger.error("\(name): \(error); \(left)")
+            return 1
+        case .incompleteUndo(let error):
+            logger.error("\(name): \(error); \(left)")
+            return 1
         }
-        return 0
     }
 
     // MARK: Metrics
