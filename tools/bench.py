@@ -85,7 +85,8 @@ def main():
     elapsed = time.monotonic() - started
     write_report(args.out, info, results, args.runs, elapsed)
     progress(f"Wrote {os.path.relpath(args.out, ROOT)}/benchmarks.md"
-             + (" and aggregation.svg" if 1 in results else "") + f" in {elapsed:.0f} s; labs removed.")
+             + (", aggregation.svg" if 1 in results else "") + (", failover.svg" if 8 in results else "")
+             + f" in {elapsed:.0f} s; labs removed.")
     return 0
 
 
