@@ -62,6 +62,10 @@ struct RunLabTests {
         try Lab.with { lab in
             try UplinkctlCLI.withConfig(Self.yaml()) { path in
                 try RunningUplinkctl.with(host: lab.host, config: path) { run in
+                    // Between events, round trips still reach the state file (once a second).
+                    usleep(1_500_000)
+                    let rtt = try lab.status(path).uplinks.map { $0.health?.lastRTT }
+                    #expect(rtt.allSatisfy { $0 != nil && $0! > 0 && $0! < 300 }, "\(rtt)")
                     try must(["ip", "-n", lab.gateways[2], "link", "set", "dn", "down"])
                     #expect(try run.waitFor("uplink up3 down").contains("carrier lost"))
                     #expect(try lab.connections(from: .lan, .tcp, count: 4).allSatisfy { $0 == 1 || $0 == 2 })

@@ -48,6 +48,9 @@ public final class Supervisor {
     private var retryDelay = Supervisor.firstRetry
     private static let firstRetry = 1000.0
     private var installedOnce = false
+    /// When the state file was last written (monotonic ms): between events, round trips and
+    /// loss reach it at most once a second.
+    private var savedAt = 0.0
 
     /// How a reaction ended.
     private enum Reaction {
@@ -135,7 +138,9 @@ public final class Supervisor {
                 metrics?.ready(descriptor.fd, now: woke) { self.renderMetrics() }
             }
             metrics?.expire(now: woke)
-            for outcome in prober.tick(now: woke) { changed = record(outcome) || changed }
+            let outcomes = prober.tick(now: woke)
+            for outcome in outcomes { changed = record(outcome) || changed }
+            if !outcomes.isEmpty && !changed && woke - savedAt >= 1000 { save() }
             if let retryAt, woke >= retryAt { changed = true }
             if changed && reconcile(why: installedOnce ? "event" : "start") == .failed && !installedOnce {
                 return refusedAtStart()
@@ -269,6 +274,7 @@ public final class Supervisor {
     }
 
     private func save() {
+        savedAt = MonotonicClock.now()
         let state = RunState(pid: getpid(), config: options.configPath, started: started, uplinks: health, lastEvent: lastEvent)
         do { try reconciler.store.save(state) } catch { logger.error("the state file could not be written: \(error)") }
     }
