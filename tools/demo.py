@@ -12,11 +12,10 @@ Usage: demo.py UPLINKCTL_BINARY CONFIG
 import os
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lab import Lab, install_signal_handlers, require_root  # noqa: E402
+from lab import Lab, UplinkctlRun, install_signal_handlers, require_root  # noqa: E402
 
 RATE = 20
 SECONDS = 4
@@ -52,13 +51,9 @@ def failover(binary, config, lab):
           f"and comes back at {REPAIR_AT} s")
     lab.start_source()
     print("$ uplinkctl run --netns HOST " + config, flush=True)
-    log = subprocess.Popen([binary, "run", "--netns", lab.host, config], stderr=subprocess.PIPE, text=True)
-    lines = []
-    threading.Thread(target=lambda: lines.extend(iter(log.stderr.readline, "")), daemon=True).start()
+    run = UplinkctlRun(binary, lab.host, config)
     shown = 0
     try:
-        while not any("start:" in line for line in lines):
-            time.sleep(0.05)
         before, started = lab.received_bytes(), time.monotonic()
         for second in range(FAILOVER_SECONDS):
             if second == FAIL_AT:
@@ -77,13 +72,14 @@ def failover(binary, config, lab):
             before = after
             print(f"  {second + 1:2d} s  " + "  ".join(f"up{n} {rate:4.1f}" for n, rate in enumerate(rates, start=1))
                   + " Mbit/s", flush=True)
-            for line in lines[shown:]:
+            text = run.text()
+            log = text[:text.rfind("\n") + 1]  # whole lines only
+            for line in log[shown:].splitlines():
                 if " notice: " in line or " critical: " in line or " error: " in line:
                     print("       run: " + line.split(" ", 1)[1].strip())
-            shown = len(lines)
+            shown = len(log)
     finally:
-        log.terminate()
-        log.wait(timeout=5)
+        run.stop()
 
 
 def main():

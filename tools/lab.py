@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 SERVICE = "198.19.0.1"
@@ -123,15 +124,19 @@ class Lab:
 
     # Traffic
 
-    def start_iperf_server(self, port=5201):
-        process = subprocess.Popen(["ip", "netns", "exec", self.server, "iperf3", "-s", "-B", SERVICE, "-p", str(port)],
+    def start_server(self, command, port, name):
+        """Starts `command` in the server's namespace and waits until it listens on SERVICE:port."""
+        process = subprocess.Popen(["ip", "netns", "exec", self.server] + command,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.processes.append(process)
         for _ in range(100):
             if f"{SERVICE}:{port}" in sh("ip", "netns", "exec", self.server, "ss", "-ltnH"):
                 return
             time.sleep(0.02)
-        raise RuntimeError("iperf3 server did not start")
+        raise RuntimeError(f"{name} did not start")
+
+    def start_iperf_server(self, port=5201):
+        self.start_server(["iperf3", "-s", "-B", SERVICE, "-p", str(port)], port, "iperf3 server")
 
     # A download that is one TCP connection and nothing else (iperf3 adds a control
     # connection, which takes a balancing slot and, when it dies, ends its data streams too).
@@ -153,15 +158,8 @@ class Lab:
 
     def start_source(self):
         """A server that sends zeros to every connection until it closes."""
-        process = subprocess.Popen(["ip", "netns", "exec", self.server, sys.executable, "-c",
-                                    self.SOURCE % (SERVICE, self.STREAM_PORT)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.processes.append(process)
-        for _ in range(100):
-            if f"{SERVICE}:{self.STREAM_PORT}" in sh("ip", "netns", "exec", self.server, "ss", "-ltnH"):
-                return
-            time.sleep(0.02)
-        raise RuntimeError("the download source did not start")
+        self.start_server([sys.executable, "-c", self.SOURCE % (SERVICE, self.STREAM_PORT)], self.STREAM_PORT,
+                          "the download source")
 
     def start_download(self, namespace, seconds):
         """One connection that downloads from the source for `seconds`, in the background."""
@@ -191,6 +189,42 @@ class Lab:
         """Bytes each gateway sent toward the host: what came down each uplink."""
         return [int(sh("ip", "netns", "exec", gateway, "cat", "/sys/class/net/dn/statistics/tx_bytes"))
                 for gateway in self.gateways]
+
+
+class UplinkctlRun:
+    """`uplinkctl run` for a lab's host, in the background, its log in a temporary file; started
+    once it has logged how it started (an error if it does not within 10 s)."""
+
+    def __init__(self, binary, host, config):
+        self.file = tempfile.NamedTemporaryFile("w", prefix="ulk-run-", suffix=".log")
+        self.process = subprocess.Popen([binary, "run", "--netns", host, config], stdout=self.file, stderr=self.file)
+        if not self.wait_for("start:", 10):
+            self.stop()
+            raise RuntimeError("uplinkctl run did not start:\n" + self.text())
+
+    def text(self):
+        with open(self.file.name) as f:
+            return f.read()
+
+    def wait_for(self, needle, seconds, after=0):
+        """Whether `needle` shows in the log past offset `after` within `seconds`."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if needle in self.text()[after:]:
+                return True
+            if self.process.poll() is not None:
+                return needle in self.text()[after:]
+            time.sleep(0.02)
+        return False
+
+    def stop(self):
+        """Ends it (SIGTERM) and returns its whole log."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        self.process.wait(timeout=5)
+        text = self.text()
+        self.file.close()
+        return text
 
 
 def install_signal_handlers():

@@ -14,7 +14,7 @@ public struct KernelSnapshot: Sendable {
 
     /// The plan's facts: the uplinks' addresses and the main table's default routes, read here,
     /// and the uplinks found dead, which a reading of the kernel cannot know.
-    public func facts(_ config: Config, down: Set<String> = []) -> PlanFacts {
+    public func facts(_ config: Config, down: Set<String>) -> PlanFacts {
         PlanFacts(links: routing.links, routes: routing.foreignRoutes, down: down, interfaces: config.uplinks.map(\.interface))
     }
 }

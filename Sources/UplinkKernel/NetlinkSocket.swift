@@ -38,15 +38,22 @@ final class NetlinkSocket {
     private var nextSequence: UInt32
     private var receiveBuffer: [UInt8]
 
-    init(_ family: Int32) throws {
+    /// `joining`: multicast groups (RTNLGRP_*, NFNLGRP_*) whose events the socket receives.
+    init(_ family: Int32, joining groups: [UInt32] = []) throws {
         guard let socket = mnl_socket_open(family) else {
             throw KernelRefusal(object: "netlink socket", errno: Glibc.errno, detail: nil)
         }
         self.socket = socket
-        guard mnl_socket_bind(socket, 0, pid_t(MNL_SOCKET_AUTOPID)) == 0 else {
+        // Joined after bind: bind sets the first 32 groups to its own (none here).
+        var joined = mnl_socket_bind(socket, 0, pid_t(MNL_SOCKET_AUTOPID)) == 0
+        for group in groups where joined {
+            var number = group
+            joined = mnl_socket_setsockopt(socket, NETLINK_ADD_MEMBERSHIP, &number, socklen_t(MemoryLayout<UInt32>.size)) == 0
+        }
+        guard joined else {
             let error = Glibc.errno
             mnl_socket_close(socket)
-            throw KernelRefusal(object: "netlink socket", errno: error, detail: nil)
+            throw KernelRefusal(object: groups.isEmpty ? "netlink socket" : "netlink event socket", errno: error, detail: nil)
         }
         portID = mnl_socket_get_portid(socket)
         nextSequence = UInt32(truncatingIfNeeded: time(nil))
@@ -60,6 +67,9 @@ final class NetlinkSocket {
     }
 
     deinit { mnl_socket_close(socket) }
+
+    /// For poll(2).
+    var descriptor: Int32 { mnl_socket_get_fd(socket) }
 
     /// Reads what is queued without waiting; 0 or less when nothing is.
     fileprivate func receiveBufferRecv() -> Int {

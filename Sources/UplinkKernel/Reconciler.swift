@@ -15,6 +15,8 @@ public final class Reconciler {
     /// One reading of the kernel against a config (nil: nothing desired, as flush wants).
     public struct Reading: Sendable {
         public let snapshot: KernelSnapshot
+        /// The uplinks the plan left out of the rotation.
+        public let down: Set<String>
         public let desired: DesiredState?
         public let live: LiveState
         /// The sysctl values uplinkctl replaced, and what it wrote.
@@ -23,10 +25,12 @@ public final class Reconciler {
         public var changes: ChangeSet { StateDiff.changes(from: live, to: desired, record: record) }
     }
 
-    /// `down`: uplinks out of the rotation (`run`'s health checks).
-    public func read(_ config: Config?, down: Set<String> = []) throws -> Reading {
+    /// `down`: the uplinks out of the rotation, decided from this very reading (`run`'s link
+    /// health and its probes' verdicts), so that a reaction reads the kernel once.
+    public func read(_ config: Config?, down: (KernelSnapshot) -> Set<String> = { _ in [] }) throws -> Reading {
         let snapshot = try kernel.snapshot()
-        let desired = config.map { Planner.plan($0, facts: snapshot.facts($0, down: down)) }
+        let out = config == nil ? [] : down(snapshot)
+        let desired = config.map { Planner.plan($0, facts: snapshot.facts($0, down: out)) }
         var record = try store.record()
         var live = try kernel.live(snapshot, desired: desired, record: record)
         // A record while nothing of ours is installed is left over from an earlier life of the
@@ -35,7 +39,7 @@ public final class Reconciler {
             record = SysctlRecord()
             live = try kernel.live(snapshot, desired: desired, record: record)
         }
-        return Reading(snapshot: snapshot, desired: desired, live: live, record: record)
+        return Reading(snapshot: snapshot, down: out, desired: desired, live: live, record: record)
     }
 
     /// How an apply ended. Every case but `applied` and `inSync` left the kernel as it was,
@@ -63,7 +67,8 @@ public final class Reconciler {
     /// Under the namespace's lock, held only for this: one fresh reading, the preflight, then
     /// the difference made (make-before-break, undone on any refusal) and the record kept.
     /// `waiting`: see StateStore.lock (nil: `busy` rather than wait).
-    public func apply(_ config: Config, down: Set<String> = [], waiting: (() -> Void)?) -> Reconciliation {
+    public func apply(_ config: Config, waiting: (() -> Void)?,
+                      down: (KernelSnapshot) -> Set<String> = { _ in [] }) -> Reconciliation {
         do {
             try store.lock(waiting: waiting)
         } catch is LockBusy {
@@ -81,7 +86,7 @@ public final class Reconciler {
         let routing = reading.snapshot.routing
         let notices = RoutingNotice.notices(config, foreignRules: routing.foreignRules, defaultRoutes: routing.foreignRoutes)
         let problems = Preflight.problems(config, interfaces: routing.links, foreignRules: routing.foreignRules,
-                                          foreignRoutes: routing.foreignRoutes, down: down)
+                                          foreignRoutes: routing.foreignRoutes, down: reading.down)
         guard problems.isEmpty else { return Reconciliation(notices: notices, outcome: .refused(problems)) }
         let changes = reading.changes
         guard !changes.isEmpty else { return Reconciliation(notices: notices, outcome: .inSync) }

@@ -19,9 +19,8 @@ public final class RoutingKernel {
     /// ours and foreign.
     public func snapshot() throws -> RoutingSnapshot {
         let links = try links()
-        let families = IPFamily.allCases
-        let rules = try families.flatMap { try RuleNetlink(socket: socket).dump($0) }
-        let routes = try families.flatMap { try routeNetlink(links).dump($0) }
+        let rules = try ruleDump()
+        let routes = try IPFamily.allCases.flatMap { try routeNetlink(links).dump($0) }
         return RoutingSnapshot(
             links: links,
             ownedRules: rules.filter { $0.isOurs && $0.isPlain }.map(\.rule).sorted(),
@@ -34,9 +33,9 @@ public final class RoutingKernel {
     }
 
     /// Other programs' rules alone, of both families: what check looks at.
-    public func foreignRules() throws -> [ForeignRule] {
-        try IPFamily.allCases.flatMap { try RuleNetlink(socket: socket).dump($0) }.compactMap(\.foreign)
-    }
+    public func foreignRules() throws -> [ForeignRule] { try ruleDump().compactMap(\.foreign) }
+
+    private func ruleDump() throws -> [LiveRule] { try IPFamily.allCases.flatMap { try RuleNetlink(socket: socket).dump($0) } }
 
     func delete(_ rule: UnknownRule) throws {
         try RuleNetlink(socket: socket).resend(rule.message, type: Int(RTM_DELRULE), flags: 0, object: rule.deletion)

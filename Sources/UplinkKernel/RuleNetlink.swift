@@ -50,16 +50,16 @@ struct RuleNetlink {
                     inverted: fixed.flags & UInt32(FIB_RULE_INVERT) != 0,
                     table: attributes.u32(Int32(FRA_TABLE)) ?? UInt32(fixed.table),
                     suppressPrefixLength: suppress)
-                let foreign = tag == Ownership.routeProtocol ? nil
-                    : Self.foreignRule(family: family, fixed, attributes, priority: priority, suppress: suppress)
+                let foreign = tag == Ownership.routeProtocol ? nil : Self.foreignRule(rule, fixed, attributes)
                 return LiveRule(rule: rule, foreign: foreign, isPlain: plain, protocolTag: tag, message: message.bytes)
             }
         }
     }
 
-    /// A rule as `ip rule show` describes it (iproute2's print_rule, in its order).
-    static func foreignRule(family: IPFamily, _ fixed: fib_rule_hdr, _ attributes: NetlinkAttributes, priority: UInt32,
-                            suppress: Int?) -> ForeignRule {
+    /// A rule as `ip rule show` describes it (iproute2's print_rule, in its order); `rule` is
+    /// what the model already read of it (priority, mark, inversion, table, suppression).
+    static func foreignRule(_ rule: RoutingRule, _ fixed: fib_rule_hdr, _ attributes: NetlinkAttributes) -> ForeignRule {
+        let family = rule.family
         func prefix(_ type: Int32, _ length: UInt8) -> String? {
             guard let bytes = attributes.bytes(type), let address = IPAddress(bytes: bytes) else { return nil }
             return length == family.bitCount ? address.description : "\(address)/\(length)"
@@ -77,12 +77,7 @@ struct RuleNetlink {
         var selectors = ["from " + (prefix(Int32(FRA_SRC), fixed.src_len) ?? "all")]
         if let destination = prefix(Int32(FRA_DST), fixed.dst_len) { selectors.append("to \(destination)") }
         if fixed.tos != 0 { selectors.append("tos \(hex(UInt32(fixed.tos)))") }
-        let mark = attributes.u32(Int32(FRA_FWMARK))
-        let mask = attributes.u32(Int32(FRA_FWMASK))
-        var fwmark: MarkedBits?
-        if mark != nil || mask != nil {
-            let bits = MarkedBits(value: (mark ?? 0) & (mask ?? .max), mask: mask ?? .max)
-            fwmark = bits
+        if let bits = rule.fwmark {
             // C's %#x, as ip prints them: 0 without its 0x.
             func c(_ value: UInt32) -> String { value == 0 ? "0" : hex(value) }
             selectors.append(bits.mask == .max ? "fwmark \(c(bits.value))" : "fwmark \(c(bits.value))/\(c(bits.mask))")
@@ -102,7 +97,7 @@ struct RuleNetlink {
         if let destinationPorts { selectors.append("dport \(destinationPorts)") }
         let action: ForeignRule.Action
         switch Int(fixed.action) {
-        case Int(FR_ACT_TO_TBL): action = .lookup(attributes.u32(Int32(FRA_TABLE)) ?? UInt32(fixed.table))
+        case Int(FR_ACT_TO_TBL): action = .lookup(rule.table)
         case Int(FR_ACT_GOTO): action = .other("goto \(attributes.u32(Int32(FRA_GOTO)).map(String.init) ?? "none")")
         case Int(FR_ACT_NOP): action = .other("nop")
         case Int(FR_ACT_BLACKHOLE): action = .other("blackhole")
@@ -110,10 +105,10 @@ struct RuleNetlink {
         case Int(FR_ACT_PROHIBIT): action = .other("prohibit")
         default: action = .other("action \(fixed.action)")
         }
-        let inverted = fixed.flags & UInt32(FIB_RULE_INVERT) != 0
-        return ForeignRule(family: family, priority: priority, inverted: inverted, fwmark: fwmark, inputInterface: input,
-                           transportProtocol: proto, matchesPorts: sourcePorts != nil || destinationPorts != nil,
-                           selectors: selectors, action: action, suppressPrefixLength: suppress)
+        return ForeignRule(family: family, priority: rule.priority, inverted: rule.inverted, fwmark: rule.fwmark,
+                           inputInterface: input, transportProtocol: proto,
+                           matchesPorts: sourcePorts != nil || destinationPorts != nil,
+                           selectors: selectors, action: action, suppressPrefixLength: rule.suppressPrefixLength)
     }
 
     static let plainAttributes: Set<UInt16> = Set([FRA_PRIORITY, FRA_TABLE, FRA_FWMARK, FRA_FWMASK, FRA_SRC, FRA_SUPPRESS_PREFIXLEN, FRA_PROTOCOL].map { UInt16($0) })

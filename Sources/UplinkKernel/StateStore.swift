@@ -110,7 +110,7 @@ public final class StateStore {
 
     /// What the running `run` wrote last, if a `run` holds this namespace.
     public func runState() -> RunState? {
-        guard runningProcess() != nil || runDescriptor >= 0,
+        guard runningProcess() != nil,
               let data = FileManager.default.contents(atPath: base + ".health.json") else { return nil }
         return try? JSONDecoder().decode(RunState.self, from: data)
     }

@@ -45,16 +45,17 @@ struct KernelOptions: ParsableArguments {
             if let namespace { try NetworkNamespace.enter(namespace) }
             return try RoutingKernel(namespace: nil).foreignRules()
         } catch {
-            let place = namespace.map { "namespace \($0)" } ?? "this host"
             printError("uplinkctl: note (\(place)): the ip rules could not be read (\(error)); nothing is said about other policy routing")
             return nil
         }
     }
 
+    /// The kernel a note was read from, as the notes name it.
+    private var place: String { namespace.map { "namespace \($0)" } ?? "this host" }
+
     /// Notes and warnings about other policy routing, each naming the kernel it was read from,
     /// so that a config checked away from its router is not mistaken for the router's.
     func printNotices(_ notices: [RoutingNotice]) {
-        let place = namespace.map { "namespace \($0)" } ?? "this host"
         for notice in notices { printError("uplinkctl: \(notice.level.rawValue) (\(place)): \(notice.text)") }
     }
 

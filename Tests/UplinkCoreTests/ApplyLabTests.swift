@@ -39,8 +39,7 @@ struct ApplyLabTests {
                 }
                 let counter = batches.map(\.seen.count).reduce(0, +)
                 // status counts what happened: every connection, by uplink.
-                let status = try UplinkctlCLI.run(["status", "--json", "--netns", lab.host, config])
-                let summary = try JSONDecoder().decode(StatusReport.Summary.self, from: Data(status.stdout.utf8))
+                let summary = try lab.status(config)
                 let perUplink = (1...3).map { n in (0..<counter).filter { order[$0 % order.count] == n }.count }
                 #expect(summary.uplinks.map(\.connections) == perUplink.map(UInt64.init))
                 #expect(summary.inSync && summary.uplinks.allSatisfy { $0.state == "up" })

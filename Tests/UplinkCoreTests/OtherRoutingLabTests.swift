@@ -196,7 +196,7 @@ struct OtherRoutingLabTests {
 struct MarkedSocketLabTests {
     @Test(arguments: [Installation.apply, .nftScript, .iptablesScript])
     func aMarkedSocketKeepsItsUplink(way: Installation) throws {
-        let yaml = try Paths.read(Paths.examples.appendingPathComponent("lab.yaml"))
+        let yaml = OtherRoutingLabTests.lab
         try Lab.with { lab in
             try UplinkctlCLI.withConfig(yaml) { path in
                 try lab.install(yaml, by: way)

@@ -28,7 +28,8 @@ struct RoutingKernelTests {
             let kernel = try RoutingKernel(namespace: host)
             #expect(try kernel.snapshot().ownedRules.isEmpty)
 
-            for route in state.routes { try kernel.add(route, links: kernel.links()) }
+            let links = try kernel.links()
+            for route in state.routes { try kernel.add(route, links: links) }
             for rule in state.rules { try kernel.add(rule) }
 
             // Read back into the model: exactly what was planned, nothing foreign.
@@ -42,7 +43,7 @@ struct RoutingKernelTests {
             #expect(try must(["ip", "-n", host, "route", "show", "table", "112"]).contains("default dev up3 proto 117 scope link"))
 
             for rule in state.rules { try kernel.delete(rule) }
-            for route in state.routes { try kernel.delete(route, links: kernel.links()) }
+            for route in state.routes { try kernel.delete(route, links: links) }
             #expect(try kernel.snapshot().ownedRules.isEmpty)
             #expect(try kernel.snapshot().ownedRoutes.isEmpty)
             // The foreign rule at the same priority is still there.
@@ -124,7 +125,8 @@ struct RoutingKernelTests {
             let sources = Set(state.rules.compactMap(\.source).map(\.description))
             #expect(sources == ["198.18.1.2", "198.18.2.2", "198.18.3.2", "2001:2:0:1::2", "2001:2:0:2::2"])
 
-            for route in state.routes { try kernel.add(route, links: kernel.links()) }
+            let links = try kernel.links()
+            for route in state.routes { try kernel.add(route, links: links) }
             for rule in state.rules { try kernel.add(rule) }
             for command in state.routes.map({ IPCommands.route($0) }) + state.rules.map({ IPCommands.rule($0) }) {
                 try must(["ip", "-n", witness] + command.dropFirst())
@@ -172,7 +174,7 @@ struct RoutingKernelTests {
                 }
             }
             for route in replaced {
-                try kernel.replace(route, links: kernel.links())
+                try kernel.replace(route, links: links)
                 try must(["ip", "-n", witness] + IPCommands.route(route, .replace).dropFirst())
             }
             let expected = (state.routes.filter { !$0.isMultipath } + replaced).sorted()
@@ -184,7 +186,7 @@ struct RoutingKernelTests {
 
             // Delete everything: nothing of ours is left in either family.
             for rule in state.rules { try kernel.delete(rule) }
-            for route in expected { try kernel.delete(route, links: kernel.links()) }
+            for route in expected { try kernel.delete(route, links: links) }
             let empty = try kernel.snapshot()
             #expect(empty.ownedRoutes.isEmpty && empty.ownedRules.isEmpty && empty.unknownOwnedRules.isEmpty)
             for family in ["-4", "-6"] {
@@ -222,25 +224,26 @@ struct RoutingKernelTests {
                 Route(table: 112, destination: .defaultRoute(.ipv6), gateway: nil, device: "up3"),
                 Route(table: 112, destination: IPPrefix("2001:2:0:77::/64")!, gateway: nil, device: "up3"),
             ]
-            for route in routes { try kernel.add(route, links: kernel.links()) }
+            let links = try kernel.links()
+            for route in routes { try kernel.add(route, links: links) }
             #expect(try kernel.snapshot().ownedRoutes == routes.sorted())
             #expect(try Self.lines(["ip", "-n", names[0], "-6", "route", "show", "table", "112"]) == [
                 "2001:2:0:77::/64 dev up3 proto 117 metric 1024 pref medium", "default dev up3 proto 117 metric 1024 pref medium",
             ])
             #expect(try Self.lines(["ip", "-n", names[0], "-6", "route", "show", "table", "111"]) == ["default via fe80::1 dev up2 proto 117 metric 1024 pref medium"])
             // Replace a gateway route with a device route and back.
-            try kernel.replace(Route(table: 110, destination: .defaultRoute(.ipv6), gateway: nil, device: "up1"), links: kernel.links())
+            try kernel.replace(Route(table: 110, destination: .defaultRoute(.ipv6), gateway: nil, device: "up1"), links: links)
             #expect(try Self.lines(["ip", "-n", names[0], "-6", "route", "show", "table", "110"]) == ["default dev up1 proto 117 metric 1024 pref medium"])
             // Single-path to multipath and back, in place.
             let multipath = Route(table: 110, destination: .defaultRoute(.ipv6), nexthops: [
                 Nexthop(gateway: IPAddress("2001:2:0:2::1"), device: "up2", weight: 4), Nexthop(gateway: IPAddress("2001:2:0:1::1"), device: "up1", weight: 1),
             ])
-            try kernel.replace(multipath, links: kernel.links())
+            try kernel.replace(multipath, links: links)
             #expect(try kernel.snapshot().ownedRoutes.filter { $0.table == 110 } == [multipath])
-            try kernel.replace(routes[0], links: kernel.links())
+            try kernel.replace(routes[0], links: links)
             #expect(try kernel.snapshot().ownedRoutes == routes.sorted())
             #expect(try Self.lines(["ip", "-n", names[0], "-6", "route", "show", "table", "110"]) == ["default via 2001:2:0:1::1 dev up1 proto 117 metric 1024 pref medium"])
-            for route in routes { try kernel.delete(route, links: kernel.links()) }
+            for route in routes { try kernel.delete(route, links: links) }
             #expect(try kernel.snapshot().ownedRoutes.isEmpty)
         }
     }

@@ -3,7 +3,6 @@
 with ignore_routes_with_linkdown=1. Two events on uplink 2: its carrier goes (the far end of
 its link is set down), or its gateway silently stops forwarding (the link stays up). Then 60 s
 of 10% random loss on one link (no transition expected), and run's CPU with 8 uplinks probed."""
-import contextlib
 import json
 import os
 import subprocess
@@ -11,13 +10,14 @@ import sys
 import threading
 import time
 
-from lab import SERVICE, Lab, sh
+from lab import SERVICE, Lab, UplinkctlRun, sh
 
 from .accuracy import start_echo_server
 from .fanout import FanOut
 from .harness import PREFIX, in_ns, progress
 from .methods import ecmp_script
-from .stats import median
+from .stats import median, percentile
+from .targets import targets_line
 
 ARMS = ("uplinkctl run", "uplinkctl, no health checks", "kernel ECMP")
 EVENTS = ("carrier", "silent")
@@ -33,47 +33,17 @@ CPU_UPLINKS = 8
 TCP_STREAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tcp_stream.py")
 
 
-def health_config():
-    return ("balance: nth\ntraffic: [local, forwarded]\nhealth:\n  targets: [" + SERVICE + "]\nuplinks:\n"
-            + "".join(f"  - {{name: up{n}, interface: up{n}, gateway: 198.18.{n}.1}}\n" for n in (1, 2, 3)))
-
-
-def plain_config():
-    return health_config().replace("health:\n  targets: [" + SERVICE + "]\n", "")
-
-
-class Run:
-    """uplinkctl run in the background, its log in a file."""
-
-    def __init__(self, bench, host, config, name):
-        self.log = bench.write("", ".log")
-        self.file = open(self.log, "w")
-        self.process = subprocess.Popen([bench.binary, "run", "--netns", host, config], stdout=self.file, stderr=self.file)
-        self.wait_for("start:", 10)
-
-    def text(self):
-        with open(self.log) as f:
-            return f.read()
-
-    def wait_for(self, needle, seconds, after=0):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if needle in self.text()[after:]:
-                return True
-            time.sleep(0.02)
-        return False
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=5)
-        self.file.close()
+def config(health=True):
+    """examples/lab.yaml's shape, probing the server through each uplink (or not)."""
+    return ("balance: nth\ntraffic: [local, forwarded]\n" + ("health:\n  targets: [" + SERVICE + "]\n" if health else "")
+            + "uplinks:\n" + "".join(f"  - {{name: up{n}, interface: up{n}, gateway: 198.18.{n}.1}}\n" for n in (1, 2, 3)))
 
 
 def install(bench, lab, arm):
     if arm == "uplinkctl run":
-        return Run(bench, lab.host, bench.write(health_config(), ".yaml"), arm)
+        return UplinkctlRun(bench.binary, lab.host, bench.write(config(), ".yaml"))
     if arm.startswith("uplinkctl"):
-        bench.uplinkctl("apply", "--netns", lab.host, bench.write(plain_config(), ".yaml"))
+        bench.uplinkctl("apply", "--netns", lab.host, bench.write(config(health=False), ".yaml"))
         return None
     in_ns(lab.host, "sh", "-e", "-c", ecmp_script([1, 1, 1])
           + "sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.ignore_routes_with_linkdown=1\n")
@@ -87,7 +57,7 @@ def event(lab, kind, broken):
         lab.forwarding(2, not broken)
 
 
-def trial(lab, arm, kind, run, samples=None):
+def trial(lab, kind, run, samples=None):
     """One trial: downloads on every uplink, new connections every INTERVAL_MS from the LAN
     client, the event at BEFORE, the repair REPAIR_AFTER later."""
     downloads = []
@@ -119,18 +89,16 @@ def trial(lab, arm, kind, run, samples=None):
     for process in downloads:
         process.kill()
         process.wait()
+    if run:
+        # The next trial starts with uplink 2 back in the rotation.
+        run.wait_for("uplink up2 up", 3, log_at)
     connections = [json.loads(line) for line in out.splitlines()]
     failed = [c["t"] - broke for c in connections if not c["ok"] and broke <= c["t"] < repaired]
     back = [c["t"] - repaired for c in connections if c["ok"] and c["uplink"] == 2 and c["t"] >= repaired]
     healthy = [(b - a, c - b) for n, (a, b, c) in enumerate(zip(bytes_before, bytes_event, bytes_after)) if n != 1]
-    down_logged = up_logged = None
-    if run:
-        down_logged = run.wait_for("uplink up2 down", 0.1, log_at)
-        up_logged = run.wait_for("uplink up2 up", 3, log_at)
     return {"last_failed": max(failed) if failed else 0.0, "failed": len(failed), "connections": len(connections),
             "back": min(back) if back else None,
             "healthy_before": sum(h[0] for h in healthy), "healthy_after": sum(h[1] for h in healthy),
-            "down_logged": down_logged, "up_logged": up_logged,
             "times": {"event": broke, "repair": repaired}}
 
 
@@ -143,7 +111,7 @@ def sample(lab, samples, stop):
         last, last_time = current, now
 
 
-def settle(lab, run):
+def settle(lab):
     """Between trials: the conntrack table emptied, the uplink back in the rotation."""
     in_ns(lab.host, "conntrack", "-F")
     time.sleep(0.5)
@@ -161,7 +129,7 @@ def measure_trials(bench):
                 for kind in EVENTS:
                     for index in range(TRIALS):
                         samples = [] if arm == ARMS[0] and index == 0 else None
-                        outcome = trial(lab, arm, kind, run, samples)
+                        outcome = trial(lab, kind, run, samples)
                         if samples is not None:
                             charts[kind] = {"samples": samples, "times": outcome["times"]}
                         result[arm][kind].append(outcome)
@@ -169,7 +137,7 @@ def measure_trials(bench):
                         progress(f"  {arm:28} {kind:8} trial {index + 1:2d}: last failed start "
                                  f"{outcome['last_failed'] * 1000:6.0f} ms after the event, {outcome['failed']} failed; "
                                  f"back in the cycle after {back}")
-                        settle(lab, run)
+                        settle(lab)
             finally:
                 if run:
                     run.stop()
@@ -182,10 +150,9 @@ def measure_loss(bench):
         start_echo_server(lab)
         in_ns(lab.gateways[1], "nft", "-f", "-", input="table ip loss {\n chain forward {\n"
               "  type filter hook forward priority 0; policy accept;\n  numgen random mod 10 0 counter drop\n }\n}\n")
-        run = Run(bench, lab.host, bench.write(health_config(), ".yaml"), "loss")
+        run = UplinkctlRun(bench.binary, lab.host, bench.write(config(), ".yaml"))
         time.sleep(LOSS_SECONDS)
-        run.stop()
-        log = run.text()
+        log = run.stop()
         dropped = in_ns(lab.gateways[1], "nft", "list", "table", "ip", "loss")
     transitions = log.count("uplink up2 down") + log.count("uplink up2 up")
     words = dropped.split()
@@ -213,14 +180,13 @@ def measure_cpu(bench):
     with FanOut(CPU_UPLINKS) as fan:
         yaml = "uplinks:\n" + "".join(f"  - {{name: up{n}, interface: up{n}, gateway: 198.18.{n}.1, "
                                       f"health: {{targets: [198.18.{n}.1]}}}}\n" for n in range(1, CPU_UPLINKS + 1))
-        run = Run(bench, fan.host, bench.write(yaml, ".yaml"), "cpu")
+        run = UplinkctlRun(bench.binary, fan.host, bench.write(yaml, ".yaml"))
         time.sleep(2)
         pid = run.process.pid
         cpu, memory, descriptors = process_times(pid), process_memory(pid), len(os.listdir(f"/proc/{pid}/fd"))
         time.sleep(CPU_SECONDS)
         result = {"cpu": (process_times(pid) - cpu) / CPU_SECONDS, "rss_start": memory, "rss_end": process_memory(pid),
-                  "fds_start": descriptors, "fds_end": len(os.listdir(f"/proc/{pid}/fd")),
-                  "transitions": run.text().count(" down: ")}
+                  "fds_start": descriptors, "fds_end": len(os.listdir(f"/proc/{pid}/fd"))}
         run.stop()
         fan.reset()
     return result
@@ -240,15 +206,7 @@ def measure(bench):
 
 # Writing up
 
-def percentile(values, fraction):
-    """The nearest-rank percentile: with 20 trials, p99 is the largest value."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * fraction // 1))
-    return ordered[int(rank) - 1]
-
-
 def section(result):
-    from .targets import targets_line
     trials, loss, cpu = result["trials"], result["loss"], result["cpu"]
     md = ["## 8. Failover", "",
           f"A lab of three uplinks shaped to 20 Mbit/s, the echo server behind them. In each trial {DOWNLOADS} "

@@ -19,6 +19,14 @@ def in_ns(namespace, *args, input=None):
     return sh("ip", "netns", "exec", namespace, *args, input=input)
 
 
+def rule_handle(host, chain, text):
+    """The handle of the first rule of uplinkctl's `chain` in `host` whose text holds `text`."""
+    for line in in_ns(host, "nft", "-a", "list", "chain", "inet", "uplinkctl", chain).splitlines():
+        if text in line:
+            return line.split()[-1]
+    raise RuntimeError(f"no rule with '{text}' in {host}'s chain {chain}")
+
+
 class Bench:
     """What every case needs: the binary, a scratch directory for configs and scripts."""
 

@@ -19,7 +19,7 @@ from lab import SERVICE, Lab, sh
 from .aggregation import SECONDS
 from .dataplane import PLANE_CPU
 from .fanout import FanOut
-from .harness import PREFIX, ROOT, in_ns, progress
+from .harness import PREFIX, ROOT, in_ns, progress, rule_handle
 from .latency import timed
 from .stats import median, spread
 from .targets import targets_line
@@ -134,23 +134,11 @@ def arms(small, full):
 STREAM_ARMS = ("no policies", f"{POLICY_COUNT:,} policies")
 
 
-def balance_tail(host):
-    """(chain, handle) of the IPv4 balance chain's last rule, the slot lookup."""
-    chain = None
-    for line in in_ns(host, "nft", "-a", "list", "table", "inet", "uplinkctl").splitlines():
-        words = line.split()
-        if words[:1] == ["chain"]:
-            chain = words[1]
-        elif "vmap @slots" in line and chain and chain.startswith("balance") and not chain.endswith("v6"):
-            return chain, words[-1]
-    raise RuntimeError(f"no slot lookup found in {host}'s table")
-
-
 def install_chain(bench, host, entries):
     """The entries as rules in uplinkctl's own IPv4 balance chain, in order, before its slot
     lookup: the same decisions, taken one rule after another."""
-    chain, handle = balance_tail(host)
-    in_ns(host, "nft", "-f", bench.write("".join(f"insert rule inet uplinkctl {chain} position {handle} "
+    handle = rule_handle(host, "balance-v4", "vmap @slots")
+    in_ns(host, "nft", "-f", bench.write("".join(f"insert rule inet uplinkctl balance-v4 position {handle} "
                                                  f"{entry_rule(e)}\n" for e in entries), ".nft"))
 
 

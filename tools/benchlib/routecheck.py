@@ -14,7 +14,7 @@ import os
 from lab import Lab
 
 from .dataplane import PLANE_CPU
-from .harness import PREFIX, ROOT, in_ns, progress
+from .harness import PREFIX, ROOT, in_ns, progress, rule_handle
 from .policies import new_connections, rotated
 from .stats import median, spread
 
@@ -26,13 +26,6 @@ SOURCES = ("forwarded", "local")
 # Per source: the chain, the check as installed, and the check alone (a match without a verdict).
 CHECKS = {"forwarded": ("forwarded-v4", "fib daddr . mark oifname @uplink-route-interfaces"),
           "local": ("local-v4", "oifname @uplink-interfaces")}
-
-
-def rule_handle(host, chain, text):
-    for line in in_ns(host, "nft", "-a", "list", "chain", "inet", "uplinkctl", chain).splitlines():
-        if text in line:
-            return line.split()[-1]
-    raise RuntimeError(f"no rule with '{text}' in {host}'s chain {chain}")
 
 
 def remove_route_check(host):

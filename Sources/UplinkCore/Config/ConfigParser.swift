@@ -185,7 +185,7 @@ public enum ConfigParser {
         var table: (value: UInt32, node: Node)?
         var masquerade = true
         var masquerade6 = false
-        var health: HealthCheck? = .defaults
+        var health: HealthCheck?
         var valid = true
     }
 
@@ -235,16 +235,14 @@ public enum ConfigParser {
             draft.masquerade = masquerade
         }
         draft.health = health
-        var ownHealth = false
         if let (_, value) = fields["health"], let check = readUplinkHealth(value, defaults: health, reader: &reader) {
             draft.health = check
-            ownHealth = true
-        }
-        // Targets given to this uplink must be of a family it carries; the defaults' are
-        // filtered instead (a dual-stack default list serves IPv4-only uplinks too).
-        if ownHealth, let families = draft.families, let check = draft.health, let own = fields["health"]?.value.mapping?["targets"] {
-            for target in check.targets where !families.contains(target.family) {
-                reader.error(own, "health target \(target) is \(familyName(target.family)), and this uplink carries only \(families.map(familyName).joined(separator: " and ")); probe it with a target of a family it carries")
+            // Targets given to this uplink must be of a family it carries; the defaults' are
+            // filtered instead (a dual-stack default list serves IPv4-only uplinks too).
+            if let families = draft.families, let check, let own = value.mapping?["targets"] {
+                for target in check.targets where !families.contains(target.family) {
+                    reader.error(own, "health target \(target) is \(familyName(target.family)), and this uplink carries only \(families.map(familyName).joined(separator: " and ")); probe it with a target of a family it carries")
+                }
             }
         }
         draft.valid = reader.diagnostics.count == before
@@ -302,45 +300,42 @@ public enum ConfigParser {
         // Every bit of the mask marks the connections left alone: never an uplink's.
         marks[markMask] = drafts.first?.node
         let room = (1 << markMask.nonzeroBitCount) - 2
-        for (slot, draft) in drafts.enumerated() {
-            var mark = draft.mark?.value
-            while mark == nil {
-                guard let candidate = depositBits(nextMarkIndex, into: markMask), candidate != 0 else {
-                    reader.error(draft.node, "no mark left for uplink \(slot + 1): mark-mask \(hex(markMask)) has room for only \(room) mark\(room == 1 ? "" : "s") and there are \(drafts.count) uplinks; widen the mask (the default 0xff00 holds 254)")
-                    return nil
-                }
+        let full = "mark-mask \(hex(markMask)) has room for only \(room) mark\(room == 1 ? "" : "s")"
+        let widen = "widen the mask (the default 0xff00 holds 254)"
+        // The next mark (table) in the derived order that nothing has taken, then taken by `node`.
+        func freeMark(for node: Node) -> UInt32? {
+            while let candidate = depositBits(nextMarkIndex, into: markMask), candidate != 0 {
                 nextMarkIndex += 1
-                if marks[candidate] == nil { mark = candidate; marks[candidate] = draft.node }
-            }
-            var table = draft.table?.value
-            while table == nil {
-                if tables[nextTable] == nil && !reservedTables.contains(nextTable) {
-                    table = nextTable
-                    tables[nextTable] = draft.node
+                if marks[candidate] == nil {
+                    marks[candidate] = node
+                    return candidate
                 }
-                nextTable += 1
             }
+            return nil
+        }
+        func freeTable(for node: Node) -> UInt32 {
+            while tables[nextTable] != nil || reservedTables.contains(nextTable) { nextTable += 1 }
+            tables[nextTable] = node
+            return nextTable
+        }
+        for (slot, draft) in drafts.enumerated() {
+            guard let mark = draft.mark?.value ?? freeMark(for: draft.node) else {
+                reader.error(draft.node, "no mark left for uplink \(slot + 1): \(full) and there are \(drafts.count) uplinks; \(widen)")
+                return nil
+            }
+            let table = draft.table?.value ?? freeTable(for: draft.node)
             uplinks.append(Uplink(name: draft.name!, interface: draft.interface!, families: draft.families, gateways: draft.gateways,
-                                  weight: draft.weight, mark: mark!, table: table!,
+                                  weight: draft.weight, mark: mark, table: table,
                                   masquerade: draft.masquerade, masquerade6: draft.masquerade6, health: draft.health))
             uplinks[uplinks.count - 1].gatewayAuto = draft.gatewayAuto
         }
         guard let ecmp else { return (uplinks, nil) }
-        var ecmpMark: UInt32?
-        while ecmpMark == nil {
-            guard let candidate = depositBits(nextMarkIndex, into: markMask), candidate != 0 else {
-                reader.error(ecmp.balanceNode, "no mark left for the ECMP route: mark-mask \(hex(markMask)) has room for only \(room) mark\(room == 1 ? "" : "s") and \(drafts.count) uplink\(drafts.count == 1 ? "" : "s") take \(drafts.count == 1 ? "it" : "them"); widen the mask (the default 0xff00 holds 254)")
-                return nil
-            }
-            nextMarkIndex += 1
-            if marks[candidate] == nil { ecmpMark = candidate }
+        guard let ecmpMark = freeMark(for: ecmp.balanceNode) else {
+            let take = "\(drafts.count) uplink\(drafts.count == 1 ? "" : "s") take \(drafts.count == 1 ? "it" : "them")"
+            reader.error(ecmp.balanceNode, "no mark left for the ECMP route: \(full) and \(take); \(widen)")
+            return nil
         }
-        var ecmpTable = ecmp.table?.value
-        while ecmpTable == nil {
-            if tables[nextTable] == nil && !reservedTables.contains(nextTable) { ecmpTable = nextTable }
-            nextTable += 1
-        }
-        return (uplinks, EcmpTarget(mark: ecmpMark!, table: ecmpTable!))
+        return (uplinks, EcmpTarget(mark: ecmpMark, table: ecmp.table?.value ?? freeTable(for: ecmp.balanceNode)))
     }
 
     /// Why `name` cannot name an uplink, or nil if it can.

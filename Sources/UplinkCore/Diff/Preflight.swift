@@ -6,32 +6,36 @@ public enum Preflight {
     public static func problems(_ config: Config, interfaces: [String: InterfaceState], foreignRules: [ForeignRule],
                                 foreignRoutes: [Route], down: Set<String> = []) -> [String] {
         var problems: [String] = []
+        let facts = PlanFacts(links: interfaces, routes: foreignRoutes)
         for uplink in config.uplinks {
-            if down.contains(uplink.name) {
-                problems += clashes("uplink \(uplink.name)", table: uplink.table, tableKey: "table", mark: uplink.mark, config,
-                                    foreignRules, foreignRoutes)
-                continue
-            }
-            guard let interface = interfaces[uplink.interface] else {
-                problems.append("uplink \(uplink.name): interface \(uplink.interface) does not exist")
-                continue
-            }
-            if !interface.isUp {
-                problems.append("uplink \(uplink.name): interface \(uplink.interface) is down (ip link set \(uplink.interface) up)")
-            }
-            let facts = PlanFacts(links: interfaces, routes: foreignRoutes)
-            for family in uplink.families where uplink.gatewayAuto && facts.gateway(of: uplink, family) == nil {
-                problems.append("uplink \(uplink.name): 'gateway: auto', and no \(familyName(family)) default route leaves by \(uplink.interface) yet (ip \(family == .ipv6 ? "-6 " : "")route show default dev \(uplink.interface)); its DHCP or PPP client installs one once it has a lease: is it running?")
-            }
-            for gateway in uplink.gateways where !Self.reaches(interface, gateway) {
-                let networks = interface.addresses.filter { $0.family == gateway.family }.map(\.description).joined(separator: ", ")
-                let family = gateway.family == .ipv4 ? "IPv4" : "IPv6"
-                problems.append("uplink \(uplink.name): gateway \(gateway) is not on a network of \(uplink.interface) (it has \(networks.isEmpty ? "no \(family) address" : networks))")
+            if !down.contains(uplink.name) {
+                guard let interface = interfaces[uplink.interface] else {
+                    problems.append("uplink \(uplink.name): interface \(uplink.interface) does not exist")
+                    continue
+                }
+                problems += linkProblems(uplink, interface, facts)
             }
             problems += clashes("uplink \(uplink.name)", table: uplink.table, tableKey: "table", mark: uplink.mark, config, foreignRules, foreignRoutes)
         }
         if let ecmp = config.ecmp {
             problems += clashes("the multipath route (balance: ecmp)", table: ecmp.table, tableKey: "ecmp-table", mark: ecmp.mark, config, foreignRules, foreignRoutes)
+        }
+        return problems
+    }
+
+    /// An interface down, no gateway yet (`gateway: auto`), a gateway off the interface's networks.
+    static func linkProblems(_ uplink: Uplink, _ interface: InterfaceState, _ facts: PlanFacts) -> [String] {
+        var problems: [String] = []
+        if !interface.isUp {
+            problems.append("uplink \(uplink.name): interface \(uplink.interface) is down (ip link set \(uplink.interface) up)")
+        }
+        for family in uplink.families where uplink.gatewayAuto && facts.gateway(of: uplink, family) == nil {
+            problems.append("uplink \(uplink.name): 'gateway: auto', and no \(familyName(family)) default route leaves by \(uplink.interface) yet (ip \(family == .ipv6 ? "-6 " : "")route show default dev \(uplink.interface)); its DHCP or PPP client installs one once it has a lease: is it running?")
+        }
+        for gateway in uplink.gateways where !Self.reaches(interface, gateway) {
+            let networks = interface.addresses.filter { $0.family == gateway.family }.map(\.description).joined(separator: ", ")
+            let none = "no \(familyName(gateway.family)) address"
+            problems.append("uplink \(uplink.name): gateway \(gateway) is not on a network of \(uplink.interface) (it has \(networks.isEmpty ? none : networks))")
         }
         return problems
     }

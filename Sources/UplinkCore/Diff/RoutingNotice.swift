@@ -102,7 +102,7 @@ public struct RoutingNotice: Sendable, Hashable, CustomStringConvertible {
                     && route.nexthops.contains { interfaces.contains($0.device) }
             }
             if found { return nil }
-            let name = family == .ipv4 ? "IPv4" : "IPv6"
+            let name = familyName(family)
             let command = family == .ipv4 ? "ip route show default" : "ip -6 route show default"
             return RoutingNotice(level: .warning, text: "no \(name) default route leaves by an uplink (\(command)): uplinkctl "
                 + "balances only connections whose route leaves by an uplink, so it balances no \(name) connection to the "

@@ -27,7 +27,6 @@ struct NftPlanner {
     static let ecmpCounter = "conns-\(ecmpName)"
     static let boundMap = "bound-v4"
     static let leftAloneChain = "left-alone"
-    static let leftAloneCounter = Ownership.leftAloneCounter
     /// The uplinks' interfaces, for `oifname` (output) and for `fib … oifname` (prerouting).
     static let uplinkInterfacesSet = "uplink-interfaces"
     static let uplinkRouteInterfacesSet = "uplink-route-interfaces"
@@ -86,19 +85,21 @@ struct NftPlanner {
         chains.append(outputChain())
         chains.append(preroutingChain())
         if let postrouting = postroutingChain() { chains.append(postrouting) }
-        return NftTable(counters: targets.map(\.counter) + [Self.leftAloneCounter], sets: sets, maps: maps, chains: chains)
+        return NftTable(counters: targets.map(\.counter) + [Ownership.leftAloneCounter], sets: sets, maps: maps, chains: chains)
     }
 
     /// What every new connection of `family` passes before the question of its route: a known
     /// connection follows its mark, one that predates uplinkctl keeps its route (moving it would
     /// break it), and destinations that never leave by a default route return.
-    private func newConnectionGate(_ family: IPFamily) -> [NftRule] {
+    /// `socketMarks`: the host's own connections only (see localChain).
+    private func newConnectionGate(_ family: IPFamily, socketMarks: Bool) -> [NftRule] {
         var rules = [
             NftRule([], [], .map(.connectionMark(mask: mask), map: Self.knownMap)),
             // Neighbour discovery is untracked, so this also returns it; the rule below says so plainly.
             NftRule([.connectionNotNew], [], .return),
-            NftRule([.destinationInSet(family, set: Self.neverBalancedSet(family))], [], .return),
         ]
+        if socketMarks { rules.append(NftRule([], [], .map(.packetMark(mask: mask), map: Self.socketMarksMap))) }
+        rules.append(NftRule([.destinationInSet(family, set: Self.neverBalancedSet(family))], [], .return))
         if family == .ipv6 { rules.append(NftRule([.neighbourDiscovery], [], .return)) }
         return rules
     }
@@ -108,10 +109,9 @@ struct NftPlanner {
     /// an uplink's IPv4 address was routed by that uplink's `from` rule, and its route's realm
     /// says which uplink (IPv6 routes have no realm).
     private func localChain(_ family: IPFamily) -> NftChain {
-        var rules = newConnectionGate(family)
         // A socket that carries an uplink's mark (SO_MARK: `ping -m`, the health probes of
         // `run`) was routed by that uplink's rule already: it keeps it, unbalanced and uncounted.
-        rules.insert(NftRule([], [], .map(.packetMark(mask: mask), map: Self.socketMarksMap)), at: 2)
+        var rules = newConnectionGate(family, socketMarks: true)
         rules.append(NftRule([.outputInterface("lo")], [], .return))
         if family == .ipv4 && boundSockets { rules.append(NftRule([], [], .map(.routeRealm, map: Self.boundMap))) }
         rules.append(NftRule([.outputInterfaceInSet(Self.uplinkInterfacesSet)], [], .goto(Self.balanceChain(family))))
@@ -124,7 +124,7 @@ struct NftPlanner {
     /// by an uplink are balanced. The lookup cannot see `iif` rules (it is made as if from the
     /// host itself); README, "Living with other policy routing".
     private func forwardedChain(_ family: IPFamily) -> NftChain {
-        var rules = newConnectionGate(family)
+        var rules = newConnectionGate(family, socketMarks: false)
         // Addressed to this host: input, not forwarding.
         rules.append(NftRule([.destinationIsLocal], [], .return))
         rules.append(NftRule([.routeInterfaceInSet(Self.uplinkRouteInterfacesSet)], [], .goto(Self.balanceChain(family))))
@@ -136,7 +136,7 @@ struct NftPlanner {
     /// left alone so that its later packets (`known` → return) are not asked again.
     private func leftAloneChain() -> NftChain {
         NftChain(name: Self.leftAloneChain, rules: [
-            NftRule([], [.setConnectionMark(bits(config.leftAloneMark)), .count(counter: Self.leftAloneCounter)]),
+            NftRule([], [.setConnectionMark(bits(config.leftAloneMark)), .count(counter: Ownership.leftAloneCounter)]),
         ])
     }
 

@@ -73,18 +73,20 @@ public enum Planner {
     /// (all of them if every one is).
     static func routes(_ config: Config, down: Set<String> = [], unroutable: Set<String> = []) -> [Route] {
         var routes: [Route] = []
-        for (index, uplink) in config.uplinks.enumerated() where !unroutable.contains(uplink.interface) {
-            // `gateway: auto` without a gateway yet: no route (by device it would be wrong).
-            for family in uplink.families where !(uplink.gatewayAuto && uplink.gateway(family) == nil) {
+        // An interface the kernel takes no route through, or `gateway: auto` without a gateway
+        // yet (by device it would be wrong): no route.
+        func routable(_ uplink: Uplink, _ family: IPFamily) -> Bool {
+            !unroutable.contains(uplink.interface) && !(uplink.gatewayAuto && uplink.gateway(family) == nil)
+        }
+        for (index, uplink) in config.uplinks.enumerated() {
+            for family in uplink.families where routable(uplink, family) {
                 routes.append(Route(table: uplink.table, destination: .defaultRoute(family), gateway: uplink.gateway(family),
                                     device: uplink.interface, realm: family == .ipv4 ? realm(slot: index) : nil))
             }
         }
         if let ecmp = config.ecmp {
             for family in families(config) {
-                let carriers = config.uplinks.filter {
-                    $0.carries(family) && !unroutable.contains($0.interface) && !($0.gatewayAuto && $0.gateway(family) == nil)
-                }
+                let carriers = config.uplinks.filter { $0.carries(family) && routable($0, family) }
                 let live = carriers.filter { !down.contains($0.name) }
                 let members = live.isEmpty ? carriers : live
                 let weights = reducedWeights(members.map(\.weight))

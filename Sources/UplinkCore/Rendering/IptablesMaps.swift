@@ -6,13 +6,10 @@ struct IptablesMaps {
     /// The rules for `KEY vmap @map`, each starting with `matches` (the rule's own matches).
     func rules(_ map: NftVerdictMap, key: NftMapKey, matches: [String], _ family: IPFamily) -> [IptablesLine] {
         switch key {
-        case .connectionMark(let mask):
+        case .connectionMark(let mask), .packetMark(let mask):
+            let module = key.typeof == .connectionMark ? "connmark" : "mark"
             return map.elements.map { element in
-                .command(matches + ["-m", "connmark", "--mark", "\(hex(element.key.number!))/\(hex(mask))"] + IptablesTranslation.target(element.verdict))
-            }
-        case .packetMark(let mask):
-            return map.elements.map { element in
-                .command(matches + ["-m", "mark", "--mark", "\(hex(element.key.number!))/\(hex(mask))"] + IptablesTranslation.target(element.verdict))
+                .command(matches + ["-m", module, "--mark", "\(hex(element.key.number!))/\(hex(mask))"] + IptablesTranslation.target(element.verdict))
             }
         case .numberGenerator(.inc, let modulus):
             return map.elements.map { element in

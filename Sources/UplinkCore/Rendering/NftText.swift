@@ -146,7 +146,7 @@ public enum NftText {
     }
 
     public static func mapKey(_ key: [NftFieldValue], of typeof: NftMapTypeof) -> String {
-        if typeof == .connectionMark || typeof == .packetMark, let mark = key.number { return hex(mark) }
+        if typeof.isMark, let mark = key.number { return hex(mark) }
         return key.map(fieldValue).joined(separator: " . ")
     }
 

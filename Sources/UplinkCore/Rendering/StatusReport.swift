@@ -81,7 +81,7 @@ public struct StatusReport: Sendable {
                           differences: changes.lines.count, balance: desired.balance.rawValue,
                           uplinks: uplinks,
                           ecmpConnections: desired.balance == .ecmp ? counters[NftPlanner.ecmpCounter]?.packets ?? 0 : nil,
-                          leftAlone: counters[NftPlanner.leftAloneCounter]?.packets ?? 0,
+                          leftAlone: counters[Ownership.leftAloneCounter]?.packets ?? 0,
                           policyMaps: policyMaps.count, policyElements: policyMaps.map(\.elements.count).reduce(0, +),
                           run: run.map { RunSummary(pid: $0.pid, config: $0.config, started: $0.started, lastEvent: $0.lastEvent) })
     }
@@ -107,8 +107,9 @@ public struct StatusReport: Sendable {
         if let ecmp = summary.ecmpConnections {
             lines.append("multipath route (ecmp): \(ecmp) new connection\(ecmp == 1 ? "" : "s") handed to the kernel's hash since apply")
         }
+        let now = Date().timeIntervalSince1970
         if let run = summary.run {
-            lines.append("managed by uplinkctl run (pid \(run.pid), \(run.config)), up \(Self.duration(Date().timeIntervalSince1970 - run.started))"
+            lines.append("managed by uplinkctl run (pid \(run.pid), \(run.config)), up \(Self.duration(now - run.started))"
                          + (run.lastEvent.map { "; last event: \($0)" } ?? ""))
         }
         if summary.installed {
@@ -118,7 +119,6 @@ public struct StatusReport: Sendable {
         lines.append("")
         var header = ["uplink", "interface", "state", "gateway", "mark", "table", "weight", "conns", "received", "sent"]
         if summary.run != nil { header += ["health", "since", "rtt", "loss", "changes"] }
-        let now = Date().timeIntervalSince1970
         let rows = summary.uplinks.map { u in
             var row = [u.name, u.interface, u.state, u.gateway ?? "-", u.mark, String(u.table), String(u.weight), String(u.connections),
                        Self.bytes(u.received.bytes), Self.bytes(u.sent.bytes)]

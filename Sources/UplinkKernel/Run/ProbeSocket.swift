@@ -32,16 +32,18 @@ enum ProbeSocket {
             storage.sin_family = sa_family_t(AF_INET)
             storage.sin_port = port.bigEndian
             withUnsafeMutableBytes(of: &storage.sin_addr) { $0.copyBytes(from: address.bytes) }
-            return withUnsafePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
+            return asSockaddr(&storage, body)
         }
         var storage = sockaddr_in6()
         storage.sin6_family = sa_family_t(AF_INET6)
         storage.sin6_port = port.bigEndian
         withUnsafeMutableBytes(of: &storage.sin6_addr) { $0.copyBytes(from: address.bytes) }
-        return withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        return asSockaddr(&storage, body)
+    }
+
+    private static func asSockaddr<S, T>(_ storage: inout S, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+        withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<S>.size)) }
         }
     }
 }

@@ -52,14 +52,6 @@ public final class Supervisor {
     /// loss reach it at most once a second.
     private var savedAt = 0.0
 
-    /// How a reaction ended.
-    private enum Reaction {
-        case installed
-        /// Another uplinkctl held the lock; tried again shortly.
-        case busy
-        /// Refused or failed; the installed state is kept and the reaction tried again later.
-        case failed
-    }
 
     public init(reconciler: Reconciler, config: Config, options: Options, logger: Logger,
                 load: @escaping () -> ConfigCheck) throws {
@@ -105,7 +97,7 @@ public final class Supervisor {
         }
         logger.info("run: \(config.uplinks.count) uplinks from \(options.configPath); \(prober.isEmpty ? "link state only" : "probing")")
         // At start, a config the kernel or the preflight refuses ends `run`, as it ends `apply`.
-        if reconcile(why: "start") == .failed { return refusedAtStart() }
+        if !reconcile(why: "start") { return refusedAtStart() }
         // READY=1 once the state is installed (at start, or on a retry when another uplinkctl held the lock).
         var announced = false
         var nextWatchdog = MonotonicClock.now()
@@ -142,7 +134,7 @@ public final class Supervisor {
             for outcome in outcomes { changed = record(outcome) || changed }
             if !outcomes.isEmpty && !changed && woke - savedAt >= 1000 { save() }
             if let retryAt, woke >= retryAt { changed = true }
-            if changed && reconcile(why: installedOnce ? "event" : "start") == .failed && !installedOnce {
+            if changed && !reconcile(why: installedOnce ? "event" : "start") && !installedOnce {
                 return refusedAtStart()
             }
             if let interval = notifier.watchdogInterval, woke >= nextWatchdog {
@@ -165,43 +157,23 @@ public final class Supervisor {
 
     /// Reads the links, updates link health, and installs the plan for the uplinks in the
     /// rotation; a dead uplink's connections are flushed once it is out.
+    /// False when the change was refused or failed (not when another uplinkctl held the lock:
+    /// that is tried again in 200 ms).
     @discardableResult
-    private func reconcile(why: String) -> Reaction {
+    private func reconcile(why: String) -> Bool {
         retryAt = nil
-        let routing: RoutingSnapshot
-        do {
-            routing = try reconciler.kernel.routing.snapshot()
-        } catch {
-            return failed("reading the interfaces failed: \(error)")
-        }
-        let links = routing.links
-        let facts = PlanFacts(links: links, routes: routing.foreignRoutes)
-        let now = MonotonicClock.wall()
-        for uplink in config.uplinks {
-            guard let before = health[uplink.name] else { continue }
-            let link = links[uplink.interface]
-            // `gateway: auto` without any default route of its interface yet has nowhere to send.
-            let gatewayKnown = !uplink.gatewayAuto || uplink.families.contains { facts.gateway(of: uplink, $0) != nil }
-            let why = link == nil ? "interface \(uplink.interface) missing" : !link!.isUp ? "interface \(uplink.interface) down"
-                : !link!.hasCarrier ? "carrier lost" : !gatewayKnown ? "no gateway yet (gateway: auto)" : "carrier back"
-            health[uplink.name] = rules(uplink).link(before, up: Self.linkUp(link) && gatewayKnown, why: why, now: now)
-        }
-        var down = Set(config.uplinks.filter { health[$0.name]?.inRotation == false }.map(\.name))
-        if down.count == config.uplinks.count {
-            if !allDownSaid { logger.critical("every uplink is down; keeping the last state (nothing better to route to)") }
-            allDownSaid = true
-            down = installedDown
-        } else {
-            allDownSaid = false
-        }
+        var down = installedDown
         // Never wait for the lock here: signals, probes and the watchdog must go on.
-        let result = reconciler.apply(config, down: down, waiting: nil)
+        let result = reconciler.apply(config, waiting: nil) { snapshot in
+            down = self.outOfRotation(snapshot)
+            return down
+        }
         switch result.outcome {
         case .inSync, .applied:
             break
         case .busy:
             retryAt = MonotonicClock.now() + 200
-            return .busy
+            return true
         case .refused(let problems):
             return failed("not applied: \(problems.joined(separator: "; "))")
         case .kernelRefused(let error):
@@ -228,7 +200,7 @@ public final class Supervisor {
                 : "\(why): applied \(count)")
         }
         save()
-        return .installed
+        return true
     }
 
     private func refusedAtStart() -> Int32 {
@@ -238,15 +210,39 @@ public final class Supervisor {
 
     /// Logs why a reaction was not installed and when it is tried again (sooner after an
     /// event: every event reconciles afresh).
-    private func failed(_ why: String) -> Reaction {
+    private func failed(_ why: String) -> Bool {
         guard installedOnce else {
             logger.error("\(why)")
-            return .failed
+            return false
         }
         logger.error("\(why); the installed state is kept; trying again in \(Int(retryDelay / 1000)) s")
         retryAt = MonotonicClock.now() + retryDelay
         retryDelay = min(retryDelay * 2, 60_000)
-        return .failed
+        return false
+    }
+
+    /// Updates each uplink's link health from `snapshot` and says which uplinks are out of the
+    /// rotation (when all are, the last state is kept: there is nothing better to route to).
+    private func outOfRotation(_ snapshot: KernelSnapshot) -> Set<String> {
+        let facts = snapshot.facts(config, down: [])
+        let now = MonotonicClock.wall()
+        for uplink in config.uplinks {
+            guard let before = health[uplink.name] else { continue }
+            let link = snapshot.links[uplink.interface]
+            // `gateway: auto` without any default route of its interface yet has nowhere to send.
+            let gatewayKnown = !uplink.gatewayAuto || uplink.families.contains { facts.gateway(of: uplink, $0) != nil }
+            let why = link == nil ? "interface \(uplink.interface) missing" : !link!.isUp ? "interface \(uplink.interface) down"
+                : !link!.hasCarrier ? "carrier lost" : !gatewayKnown ? "no gateway yet (gateway: auto)" : "carrier back"
+            health[uplink.name] = rules(uplink).link(before, up: Self.linkUp(link) && gatewayKnown, why: why, now: now)
+        }
+        let down = Set(config.uplinks.filter { health[$0.name]?.inRotation == false }.map(\.name))
+        guard down.count == config.uplinks.count else {
+            allDownSaid = false
+            return down
+        }
+        if !allDownSaid { logger.critical("every uplink is down; keeping the last state (nothing better to route to)") }
+        allDownSaid = true
+        return installedDown
     }
 
     /// `uplink b down: 4 rounds lost to 198.19.0.1 (carrier up); its 1 slot now a, c; 14 connections flushed`.
@@ -333,10 +329,10 @@ public final class Supervisor {
                 }
             }
         }
-        var result = reconciler.apply(config, down: [], waiting: nil)
+        var result = reconciler.apply(config, waiting: nil)
         while case .busy = result.outcome, MonotonicClock.now() < giveUp {
             usleep(20_000)
-            result = reconciler.apply(config, down: [], waiting: nil)
+            result = reconciler.apply(config, waiting: nil)
         }
         let left = "exiting with the uplinks out of the rotation as they were (`uplinkctl apply` puts every uplink back)"
         switch result.outcome {

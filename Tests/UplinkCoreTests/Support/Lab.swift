@@ -1,4 +1,5 @@
 import Foundation
+@testable import UplinkCore
 
 /// A lab of network namespaces in which the dry-run scripts route real traffic.
 ///
@@ -112,15 +113,27 @@ struct Lab {
         (1...uplinkCount).first { answer == "198.18.\($0).2 g\($0)" }
     }
 
+    /// uplinkctl's status of the lab host for the config at `path`.
+    func status(_ path: String) throws -> StatusReport.Summary {
+        let status = try UplinkctlCLI.run(["status", "--json", "--netns", host, path])
+        return try JSONDecoder().decode(StatusReport.Summary.self, from: Data(status.stdout.utf8))
+    }
+
     // MARK: Building
+
+    /// Every namespace of the lab: IPv6 off in a lab without it (no stray packet of its own),
+    /// and no duplicate address detection in one with it (nothing waits).
+    var ipv6Settings: [String] {
+        ipv6 ? ["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]
+            : ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]
+    }
 
     /// One `ip -batch` per namespace (and one in the root namespace that creates the veth
     /// pairs directly inside the lab's namespaces): process starts are most of the cost.
     private func wire() throws {
         let uplinks = Array(1...Self.uplinkCount)
         for name in [host, server, lan] + gateways {
-            var settings = ipv6 ? ["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]
-                : ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]
+            var settings = ipv6Settings
             if gateways.contains(name) { settings.append("net.ipv4.ip_forward=1") }
             if gateways.contains(name) && ipv6 { settings.append("net.ipv6.conf.all.forwarding=1") }
             try must(["ip", "netns", "exec", name, "sysctl", "-qw"] + settings)

@@ -89,14 +89,6 @@ extension Lab {
     /// As the lab's own namespaces: IPv6 off in a lab without it (no stray packet of its own),
     /// and no duplicate address detection in one with it (nothing waits).
     private func settleIPv6(in namespace: String) throws {
-        let settings = ipv6 ? ["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]
-            : ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]
-        try must(["ip", "netns", "exec", namespace, "sysctl", "-qw"] + settings)
-    }
-
-    /// uplinkctl's status of the lab host for the config at `path`.
-    func status(_ path: String) throws -> StatusReport.Summary {
-        let status = try UplinkctlCLI.run(["status", "--json", "--netns", host, path])
-        return try JSONDecoder().decode(StatusReport.Summary.self, from: Data(status.stdout.utf8))
+        try must(["ip", "netns", "exec", namespace, "sysctl", "-qw"] + ipv6Settings)
     }
 }

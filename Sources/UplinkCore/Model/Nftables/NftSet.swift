@@ -24,6 +24,16 @@ public struct NftSet: Sendable, Hashable, Codable {
             case (.interfaceName, .prefix): return false
             }
         }
+
+        var prefix: IPPrefix? {
+            if case .prefix(let prefix) = self { return prefix }
+            return nil
+        }
+
+        var interfaceName: String? {
+            if case .interfaceName(let name) = self { return name }
+            return nil
+        }
     }
 
     public var name: String
@@ -40,24 +50,15 @@ public struct NftSet: Sendable, Hashable, Codable {
     /// Sorted, without repeats; prefixes joined where they overlap or touch and split into the
     /// fewest prefixes, which is also how they read back from the kernel's interval set.
     static func canonical(_ elements: [Element]) -> [Element] {
-        var prefixes: [IPPrefix] = []
-        var names: Set<String> = []
-        for element in elements {
-            switch element {
-            case .prefix(let prefix): prefixes.append(prefix)
-            case .interfaceName(let name): names.insert(name)
-            }
-        }
-        let families = Dictionary(grouping: prefixes, by: \.family)
+        let names = Set(elements.compactMap(\.interfaceName))
+        let families = Dictionary(grouping: elements.compactMap(\.prefix), by: \.family)
         let merged = families.values.flatMap { AddressRange.merged($0).flatMap(\.prefixes) }.map(Element.prefix)
         return (merged + names.map(Element.interfaceName)).sorted()
     }
 
     /// The interface names of a set of them.
-    public var interfaceNames: [String] {
-        elements.compactMap { element in
-            if case .interfaceName(let name) = element { return name }
-            return nil
-        }
-    }
+    public var interfaceNames: [String] { elements.compactMap(\.interfaceName) }
+
+    /// The prefixes of a set of them.
+    public var prefixes: [IPPrefix] { elements.compactMap(\.prefix) }
 }

@@ -48,6 +48,9 @@ public enum NftMapTypeof: Sendable, Hashable, Codable {
     case fields([NftField])
     /// `rt classid`.
     case routeRealm
+
+    /// Keyed by a mark, conntrack's or the packet's: its elements print and encode as marks.
+    public var isMark: Bool { self == .connectionMark || self == .packetMark }
 }
 
 extension NftMapKey {

@@ -38,8 +38,6 @@ def fresh_udp_socket(source):
     connection. The kernel picks ports at random, so a repeat is rare; retry a bounded time."""
     for _ in range(100):
         sock = socket.socket(family, socket.SOCK_DGRAM)
-        if mark is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, mark)
         sock.bind((source or ("::" if family == socket.AF_INET6 else "0.0.0.0"), 0))
         port = sock.getsockname()[1]
         if port not in used_ports:
@@ -53,7 +51,7 @@ def ask(source):
     kind = socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM
     with (socket.socket(family, kind) if transport == "tcp" else fresh_udp_socket(source)) as sock:
         sock.settimeout(TIMEOUT)
-        if mark is not None and transport == "tcp":
+        if mark is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, mark)
         if source and transport == "tcp":
             sock.bind((source, 0))

@@ -8,7 +8,7 @@ extension NftSetEncoding {
     public static func definition(_ map: NftVerdictMap) -> NftSetDefinition {
         let userdata = NftUserdata.verdictMap(keyedBy: map.typeof)
         guard case .fields(let fields) = map.typeof else {
-            let keyType = [.connectionMark, .packetMark].contains(map.typeof) ? markType
+            let keyType = map.typeof.isMark ? markType
                 : map.typeof == .routeRealm ? realmType : integerType
             return NftSetDefinition(name: map.name, flags: mapFlag, keyType: keyType, keyLength: 4, dataType: verdictDataType, userdata: userdata)
         }

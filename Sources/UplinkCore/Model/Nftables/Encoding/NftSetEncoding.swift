@@ -86,11 +86,7 @@ public enum NftSetEncoding {
         case .interfaceNames, .routeInterfaceNames:
             return set.interfaceNames.map { NftSetElement(key: NftRuleEncoding.interfaceName($0)) }
         case .ipv4Prefixes, .ipv6Prefixes:
-            let prefixes = set.elements.compactMap { element -> IPPrefix? in
-                if case .prefix(let prefix) = element { return prefix }
-                return nil
-            }
-            let ranges = AddressRange.merged(prefixes)
+            let ranges = AddressRange.merged(set.prefixes)
             guard let firstRange = ranges.first else { return [] }
             var result: [NftSetElement] = []
             if firstRange.first.contains(where: { $0 != 0 }) {
