@@ -6,9 +6,13 @@ import UplinkCore
 enum NftExpressionNetlink {
     /// `fib daddr . mark`: the lookup a forwarded packet's own routing makes, bar `iif` rules.
     static let routeLookupFlags = UInt32(NFTA_FIB_F_DADDR.rawValue | NFTA_FIB_F_MARK.rawValue)
+    /// NF_NAT_RANGE_PROTO_SPECIFIED: the NAT gives a port.
+    static let portSpecified: UInt32 = 2
 
-    /// A new libnftnl expression; the caller hands it to a rule, which frees it.
-    static func make(_ expression: NftExpression) -> OpaquePointer {
+    /// A new libnftnl expression; the caller hands it to a rule, which frees it. `next`: the
+    /// expression after it in the rule (nft says a bitwise's BOOL operation, the kernel's
+    /// default, except in a flag test such as `ct status dnat`, where a comparison follows).
+    static func make(_ expression: NftExpression, before next: NftExpression? = nil) -> OpaquePointer {
         func new(_ name: String) -> OpaquePointer { nftnl_expr_alloc(name)! }
         func u32(_ e: OpaquePointer, _ attribute: Int, _ value: UInt32) { nftnl_expr_set_u32(e, UInt16(attribute), value) }
         func bytes(_ e: OpaquePointer, _ attribute: Int, _ value: [UInt8]) {
@@ -36,8 +40,8 @@ enum NftExpressionNetlink {
         case let .bitwise(register, mask, xor):
             let e = new("bitwise")
             u32(e, NFTNL_EXPR_BITWISE_SREG, register); u32(e, NFTNL_EXPR_BITWISE_DREG, register)
-            // NFT_BITWISE_BOOL, said explicitly as nft does.
-            u32(e, NFTNL_EXPR_BITWISE_OP, 0)
+            // NFT_BITWISE_BOOL, said explicitly as nft does, but for a flag test.
+            if case .compare? = next {} else { u32(e, NFTNL_EXPR_BITWISE_OP, 0) }
             u32(e, NFTNL_EXPR_BITWISE_LEN, UInt32(mask.count))
             bytes(e, NFTNL_EXPR_BITWISE_MASK, mask); bytes(e, NFTNL_EXPR_BITWISE_XOR, xor)
             return e
@@ -83,6 +87,25 @@ enum NftExpressionNetlink {
             nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_OBJREF_IMM_NAME), name); return e
         case .masquerade:
             return new("masq")
+        case let .immediate(register, data):
+            let e = new("immediate"); u32(e, NFTNL_EXPR_IMM_DREG, register); bytes(e, NFTNL_EXPR_IMM_DATA, data); return e
+        case let .destinationNat(family, addressRegister, portRegister):
+            let e = new("nat")
+            u32(e, NFTNL_EXPR_NAT_TYPE, UInt32(NFT_NAT_DNAT.rawValue))
+            u32(e, NFTNL_EXPR_NAT_FAMILY, UInt32(family == .ipv4 ? NFPROTO_IPV4 : NFPROTO_IPV6))
+            if let addressRegister { u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, addressRegister) }
+            if let portRegister {
+                u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, portRegister)
+                u32(e, NFTNL_EXPR_NAT_FLAGS, Self.portSpecified)
+            }
+            return e
+        case let .redirect(portRegister):
+            let e = new("redir")
+            if let portRegister {
+                u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN, portRegister)
+                u32(e, NFTNL_EXPR_REDIR_FLAGS, Self.portSpecified)
+            }
+            return e
         case .unrecognized(let name):
             preconditionFailure("uplinkctl never writes an expression it does not know: \(name)")
         }
@@ -131,6 +154,25 @@ enum NftExpressionNetlink {
             guard let set = str(NFTNL_EXPR_LOOKUP_SET), !has(NFTNL_EXPR_LOOKUP_FLAGS) || u32(NFTNL_EXPR_LOOKUP_FLAGS) == 0 else { return unknown }
             if has(NFTNL_EXPR_LOOKUP_DREG) && u32(NFTNL_EXPR_LOOKUP_DREG) != UInt32(NFT_REG_VERDICT.rawValue) { return unknown }
             return .lookup(set: set, register: u32(NFTNL_EXPR_LOOKUP_SREG), verdictRegister: has(NFTNL_EXPR_LOOKUP_DREG))
+        case "immediate" where u32(NFTNL_EXPR_IMM_DREG) != UInt32(NFT_REG_VERDICT.rawValue):
+            guard has(NFTNL_EXPR_IMM_DATA) else { return unknown }
+            return .immediate(register: u32(NFTNL_EXPR_IMM_DREG), data: bytes(NFTNL_EXPR_IMM_DATA))
+        case "nat":
+            // The kernel lists the maximum registers equal to the minimum ones, and adds
+            // NF_NAT_RANGE_MAP_IPS (1) to the flags for an address register.
+            let family = u32(NFTNL_EXPR_NAT_FAMILY)
+            func single(_ min: Int, _ max: Int) -> Bool { !has(max) || (has(min) && u32(max) == u32(min)) }
+            guard u32(NFTNL_EXPR_NAT_TYPE) == UInt32(NFT_NAT_DNAT.rawValue), family == NFPROTO_IPV4 || family == NFPROTO_IPV6,
+                  single(NFTNL_EXPR_NAT_REG_ADDR_MIN, NFTNL_EXPR_NAT_REG_ADDR_MAX),
+                  single(NFTNL_EXPR_NAT_REG_PROTO_MIN, NFTNL_EXPR_NAT_REG_PROTO_MAX),
+                  (u32(NFTNL_EXPR_NAT_FLAGS) & ~(Self.portSpecified | 1)) == 0 else { return unknown }
+            return .destinationNat(family == NFPROTO_IPV4 ? .ipv4 : .ipv6,
+                                   addressRegister: has(NFTNL_EXPR_NAT_REG_ADDR_MIN) ? u32(NFTNL_EXPR_NAT_REG_ADDR_MIN) : nil,
+                                   portRegister: has(NFTNL_EXPR_NAT_REG_PROTO_MIN) ? u32(NFTNL_EXPR_NAT_REG_PROTO_MIN) : nil)
+        case "redir":
+            let maximum = NFTNL_EXPR_REDIR_REG_PROTO_MAX
+            guard !has(maximum) || u32(maximum) == u32(NFTNL_EXPR_REDIR_REG_PROTO_MIN), (u32(NFTNL_EXPR_REDIR_FLAGS) & ~Self.portSpecified) == 0 else { return unknown }
+            return .redirect(portRegister: has(NFTNL_EXPR_REDIR_REG_PROTO_MIN) ? u32(NFTNL_EXPR_REDIR_REG_PROTO_MIN) : nil)
         case "immediate":
             guard u32(NFTNL_EXPR_IMM_DREG) == UInt32(NFT_REG_VERDICT.rawValue),
                   let code = NftVerdictCode(code: Int32(bitPattern: u32(NFTNL_EXPR_IMM_VERDICT)), chain: str(NFTNL_EXPR_IMM_CHAIN)) else { return unknown }

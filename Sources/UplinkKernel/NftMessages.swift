@@ -218,8 +218,10 @@ struct NftMessages {
             nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_TABLE.rawValue), table)
             nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_CHAIN.rawValue), chainName)
             if let before { nftnl_rule_set_u64(rule, UInt16(NFTNL_RULE_POSITION.rawValue), before) }
-            for expression in NftRuleEncoding.expressions(model) {
-                nftnl_rule_add_expr(rule, NftExpressionNetlink.make(expression))
+            let expressions = NftRuleEncoding.expressions(model)
+            for (index, expression) in expressions.enumerated() {
+                let next = expressions.indices.contains(index + 1) ? expressions[index + 1] : nil
+                nftnl_rule_add_expr(rule, NftExpressionNetlink.make(expression, before: next))
             }
             nftnl_rule_nlmsg_build_payload(header, rule)
         }

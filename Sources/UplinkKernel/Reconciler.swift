@@ -27,10 +27,16 @@ public final class Reconciler {
 
     /// `down`: the uplinks out of the rotation, decided from this very reading (`run`'s link
     /// health and its probes' verdicts), so that a reaction reads the kernel once.
-    public func read(_ config: Config?, down: (KernelSnapshot) -> Set<String> = { _ in [] }) throws -> Reading {
+    /// `downBackends`: the service backends `run`'s checks found dead.
+    public func read(_ config: Config?, down: (KernelSnapshot) -> Set<String> = { _ in [] },
+                     downBackends: Set<String> = []) throws -> Reading {
         let snapshot = try kernel.snapshot()
         let out = config == nil ? [] : down(snapshot)
-        let desired = config.map { Planner.plan($0, facts: snapshot.facts($0, down: out)) }
+        let desired = config.map { config in
+            var facts = snapshot.facts(config, down: out)
+            facts.downBackends = downBackends
+            return Planner.plan(config, facts: facts)
+        }
         var record = try store.record()
         var live = try kernel.live(snapshot, desired: desired, record: record)
         // A record while nothing of ours is installed is left over from an earlier life of the
@@ -67,8 +73,8 @@ public final class Reconciler {
     /// Under the namespace's lock, held only for this: one fresh reading, the preflight, then
     /// the difference made (make-before-break, undone on any refusal) and the record kept.
     /// `waiting`: see StateStore.lock (nil: `busy` rather than wait).
-    public func apply(_ config: Config, waiting: (() -> Void)?,
-                      down: (KernelSnapshot) -> Set<String> = { _ in [] }) -> Reconciliation {
+    public func apply(_ config: Config, waiting: (() -> Void)?, down: (KernelSnapshot) -> Set<String> = { _ in [] },
+                      downBackends: Set<String> = []) -> Reconciliation {
         do {
             try store.lock(waiting: waiting)
         } catch is LockBusy {
@@ -79,7 +85,7 @@ public final class Reconciler {
         defer { store.unlock() }
         let reading: Reading
         do {
-            reading = try read(config, down: down)
+            reading = try read(config, down: down, downBackends: downBackends)
         } catch {
             return Reconciliation(outcome: .kernelRefused(error))
         }

@@ -30,6 +30,7 @@ struct CheckCommand: ParsableCommand {
         let count = loaded.policies.count
         let policies = count == 0 ? "" : "; \(count) policy entr\(count == 1 ? "y" : "ies")"
         print("\(config.path == "-" ? "<stdin>" : config.path): valid; \(loaded.balance.rawValue) over \(summary.joined(separator: ", "))\(policies)")
+        for service in loaded.services { print("  " + service.summary) }
         if let rules = kernelOptions.foreignRulesForCheck() {
             kernelOptions.printNotices(RoutingNotice.notices(loaded, foreignRules: rules))
         }

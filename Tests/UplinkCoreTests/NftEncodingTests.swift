@@ -16,6 +16,7 @@ import Testing
         switch fixture {
         case "policies": return PolicyTables.plan(balance: .nth).nftables
         case "policies-hash": return PolicyTables.plan(balance: .hash).nftables
+        case "services": return ServiceTables.plan().nftables
         default: return try plan(fixture).nftables
         }
     }
@@ -24,7 +25,7 @@ import Testing
         try Paths.read(Paths.fixtures.appendingPathComponent("nft-debug/\(name)"))
     }
 
-    static let fixtures = ["lab", "policies", "policies-hash"]
+    static let fixtures = ["lab", "policies", "policies-hash", "services"]
 
     /// The fixtures belong to the current plan: nft was given exactly this text.
     @Test(arguments: fixtures)
@@ -48,9 +49,11 @@ import Testing
         #expect(ours == golden)
     }
 
-    @Test(arguments: ["lab", "wired-wireless", "three-uplinks-nth", "three-uplinks-random", "router-lan", "weighted", "policies", "policies-hash"])
+    @Test(arguments: ["lab", "wired-wireless", "three-uplinks-nth", "three-uplinks-random", "router-lan", "weighted", "policies", "policies-hash",
+                       "services", "service-backends", "local-replicas"])
     func everyRuleDecodesBackToItself(example: String) throws {
-        let table = example.hasPrefix("policies") ? try Self.table(example) : try Self.plan(example).nftables
+        let fixture = example.hasPrefix("policies") || example == "services"
+        let table = fixture ? try Self.table(example) : try Self.plan(example).nftables
         for chain in table.chains {
             for rule in chain.rules {
                 #expect(NftRuleDecoding.rule(NftRuleEncoding.expressions(rule)) == rule, "\(chain.name): \(NftText.rule(rule))")

@@ -257,6 +257,11 @@ struct ScriptRunTests {
             try must(["ip", "-n", host, "link", "set", uplink.interface, "up"])
             try must(["ip", "-n", peer, "link", "set", "p\(index + 1)", "up"])
         }
+        // The interfaces services take outside clients from (their route_localnet).
+        let uplinkInterfaces = Set(config.uplinks.map(\.interface))
+        for (index, name) in config.services.flatMap(\.interfaces).filter({ !uplinkInterfaces.contains($0) }).enumerated() {
+            try must(["ip", "link", "add", name, "netns", host, "type", "veth", "peer", "name", "s\(index + 1)", "netns", peer])
+        }
     }
 
     /// As many rules and routes tagged 117 per family as the plan has (a multipath route is

@@ -88,6 +88,8 @@ public struct Config: Sendable, Hashable, Codable {
     public var policies: [Policy]
     /// Set exactly when `balance` is `ecmp`.
     public var ecmp: EcmpTarget?
+    /// Incoming connections spread over backends (DNAT).
+    public var services: [Service] = []
 
     public static let defaultMarkMask: UInt32 = 0xff00
     public static let defaultRulePriority: UInt32 = 31000
@@ -106,8 +108,14 @@ public struct Config: Sendable, Hashable, Codable {
     }
 
     public func uplink(named name: String) -> Uplink? { uplinks.first { $0.name == name } }
+    public func service(named name: String) -> Service? { services.first { $0.name == name } }
 
     /// The conntrack mark of a new connection uplinkctl leaves alone because its route does
     /// not leave by an uplink: every bit of the mask, a value no uplink may take.
     public var leftAloneMark: UInt32 { markMask }
+
+    /// The mark (SO_MARK) of `run`'s checks of service backends: the services' output rules let
+    /// such packets pass untranslated, or a check of 127.0.0.1:8081 behind port 8081 would itself
+    /// be balanced. The left-alone value: no uplink takes it.
+    public var backendProbeMark: UInt32 { markMask }
 }

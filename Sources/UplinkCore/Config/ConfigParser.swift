@@ -17,7 +17,7 @@ public struct ConfigCheck: Sendable {
 
 /// Turns the YAML text of a config into a `Config`, checking every rule of the format.
 public enum ConfigParser {
-    static let topLevelKeys = ["balance", "ecmp-table", "traffic", "mark-mask", "rule-priority", "health", "uplinks", "policies"]
+    static let topLevelKeys = ["balance", "ecmp-table", "traffic", "mark-mask", "rule-priority", "health", "uplinks", "policies", "services"]
     static let uplinkKeys = ["name", "interface", "gateway", "family", "weight", "mark", "table", "masquerade", "masquerade6", "health"]
     /// Tables the kernel itself uses: unspec, default, main, local.
     static let reservedTables: Set<UInt32> = [0, 253, 254, 255]
@@ -132,9 +132,14 @@ public enum ConfigParser {
             let context = PolicyContext(drafts: drafts, balance: balance, traffic: traffic)
             policies = readPolicies(node, context: context, reader: &reader)
         }
+        var services: [Service]? = []
+        if let node = fields["services"]?.value {
+            services = readServices(node, policies: policies ?? [], reader: &reader)
+        }
         let ecmp = balance == .ecmp ? EcmpRequest(table: ecmpTable, balanceNode: fields["balance"]?.value ?? root) : nil
         guard let (uplinks, ecmpTarget) = resolveUplinks(drafts, markMask: markMask, ecmp: ecmp, reader: &reader),
-              let policies, usable else { return nil }
+              let policies, let services, usable else { return nil }
+        config.services = services
         config.uplinks = uplinks
         config.policies = policies
         config.ecmp = ecmpTarget
@@ -339,13 +344,14 @@ public enum ConfigParser {
     }
 
     /// Why `name` cannot name an uplink, or nil if it can.
-    private static func nameProblem(_ name: String) -> String? {
+    static func nameProblem(_ name: String, of what: String = "uplink") -> String? {
         let allowed = "use only letters, digits, '-' or '_', at most 15 of them"
-        if name.isEmpty { return "an uplink name cannot be empty; \(allowed)" }
+        if name.isEmpty { return "an \(what) name cannot be empty; \(allowed)" }
         if let bad = name.unicodeScalars.first(where: { !isNameScalar($0) }) {
-            return "uplink name '\(name)' contains \(bad == " " ? "a space" : "'\(bad)'"); \(allowed)"
+            return "\(what) name '\(name)' contains \(bad == " " ? "a space" : "'\(bad)'"); \(allowed)"
         }
-        if name.count > 15 { return "uplink name '\(name)' is \(name.count) characters long; \(allowed)" }
+        if name.count > 15 { return "\(what) name '\(name)' is \(name.count) characters long; \(allowed)" }
+        if what != "uplink" { return nil }
         // It names the multipath target's chains and counter (via-ecmp, new-ecmp, conns-ecmp).
         if name == "ecmp" { return "uplink name 'ecmp' is reserved for the multipath route of 'balance: ecmp'; choose another name" }
         return nil

@@ -30,6 +30,18 @@ extension ConfigParser {
         if let (_, value) = fields["port"], let port = reader.integer(value, key: "port", in: 1...65535, what: "a TCP port from 1 to 65535") {
             check.port = UInt16(port)
         }
+        readTiming(fields, into: &check, reader: &reader)
+        if check.method == .tcp && check.port == nil {
+            reader.error(fields["method"]?.value ?? node, "'method: tcp' needs a 'port' to connect to, such as 'port: 443'")
+        }
+        if check.method == .icmp, let (key, _) = fields["port"] {
+            reader.error(key, "'port' is for 'method: tcp'; ICMP echo has no port")
+        }
+        return reader.diagnostics.count == before ? check : nil
+    }
+
+    /// `interval`, `timeout`, `down` and `up` of a `health:` mapping.
+    static func readTiming(_ fields: [String: (key: Node, value: Node)], into check: inout HealthCheck, reader: inout YAMLReader) {
         for (key, path) in [("interval", \HealthCheck.interval), ("timeout", \HealthCheck.timeout)] {
             guard let (_, value) = fields[key], let duration = readDuration(value, key: key, reader: &reader) else { continue }
             check[keyPath: path] = duration
@@ -39,13 +51,6 @@ extension ConfigParser {
                   let rounds = reader.integer(value, key: key, in: 1...100, what: "a number of rounds from 1 to 100") else { continue }
             check[keyPath: path] = Int(rounds)
         }
-        if check.method == .tcp && check.port == nil {
-            reader.error(fields["method"]?.value ?? node, "'method: tcp' needs a 'port' to connect to, such as 'port: 443'")
-        }
-        if check.method == .icmp, let (key, _) = fields["port"] {
-            reader.error(key, "'port' is for 'method: tcp'; ICMP echo has no port")
-        }
-        return reader.diagnostics.count == before ? check : nil
     }
 
     /// `200ms`, `1s`, `1.5s`, from 10 ms to 60 s.

@@ -7,14 +7,18 @@ public struct RunState: Sendable, Hashable, Codable {
     /// Seconds since 1970.
     public var started: Double
     public var uplinks: [String: UplinkHealth]
+    /// Each checked service backend's health, by its name (`api-2`).
+    public var backends: [String: UplinkHealth]?
     /// The last reaction, as logged.
     public var lastEvent: String?
 
-    public init(pid: Int32, config: String, started: Double, uplinks: [String: UplinkHealth], lastEvent: String? = nil) {
+    public init(pid: Int32, config: String, started: Double, uplinks: [String: UplinkHealth],
+                backends: [String: UplinkHealth] = [:], lastEvent: String? = nil) {
         self.pid = pid
         self.config = config
         self.started = started
         self.uplinks = uplinks
+        self.backends = backends
         self.lastEvent = lastEvent
     }
 }

@@ -84,7 +84,9 @@ public struct HealthRules: Sendable {
     }
 
     /// A round ended: answered (with the fastest answer's round trip) or not.
-    public func round(_ health: UplinkHealth, answered: Bool, rtt: Double?, lostTo targets: String, now: Double) -> UplinkHealth {
+    /// `link`: say the link state in the reason (uplinks; a backend has none of its own).
+    public func round(_ health: UplinkHealth, answered: Bool, rtt: Double?, lostTo targets: String, now: Double,
+                      link: Bool = true) -> UplinkHealth {
         guard let check, probed else { return health }
         var next = health
         next.recent = Array((next.recent + [answered]).suffix(UplinkHealth.window))
@@ -99,8 +101,8 @@ public struct HealthRules: Sendable {
         switch next.state {
         case .up, .probing:
             if next.failedRounds >= check.down {
-                let carrier = next.linkUp ? "carrier up" : "no carrier"
-                next = moved(next, to: .down, why: "\(next.failedRounds) rounds lost to \(targets) (\(carrier))", now: now)
+                let carrier = !link ? "" : next.linkUp ? " (carrier up)" : " (no carrier)"
+                next = moved(next, to: .down, why: "\(next.failedRounds) rounds lost to \(targets)\(carrier)", now: now)
             } else if next.state == .probing && answered {
                 next = moved(next, to: .up, why: "answered", now: now, counts: false)
             }

@@ -8,9 +8,13 @@ public struct DesiredState: Sendable, Hashable, Codable {
     public var routes: [Route]
     public var nftables: NftTable
     public var sysctls: [Sysctl]
+    /// What the services' chains and counters are for (`backend-api-1` is `services[0].backends[0]`).
+    public var services: [Service]
 
-    public init(uplinks: [PlannedUplink], balance: BalanceMode = .nth, rules: [RoutingRule], routes: [Route], nftables: NftTable, sysctls: [Sysctl]) {
+    public init(uplinks: [PlannedUplink], balance: BalanceMode = .nth, rules: [RoutingRule], routes: [Route], nftables: NftTable,
+                sysctls: [Sysctl], services: [Service] = []) {
         self.uplinks = uplinks
+        self.services = services
         self.balance = balance
         self.rules = rules.sorted()
         self.routes = routes.sorted()

@@ -30,6 +30,12 @@ public struct Sysctl: Sendable, Hashable, Codable, Comparable {
         Sysctl(["net", family == .ipv4 ? "ipv4" : "ipv6", "fib_multipath_hash_policy"], "1")
     }
 
+    /// Packets to 127.0.0.0/8 arriving on the interface are routed, not dropped as martians:
+    /// outside clients of a service on 127.0.0.1 need it (and the guard that comes with it).
+    public static func routeLocalnet(_ interface: String) -> Sysctl {
+        Sysctl(["net", "ipv4", "conf", interface, "route_localnet"], "1")
+    }
+
     /// Loose reverse-path filtering (2): replies to a connection balanced onto another uplink
     /// arrive on an interface that is not the main table's way back, and strict mode drops them.
     public static func looseReversePath(_ interface: String) -> Sysctl {

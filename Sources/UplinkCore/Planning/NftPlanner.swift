@@ -84,8 +84,12 @@ struct NftPlanner {
         }
         chains.append(outputChain())
         chains.append(preroutingChain())
-        if let postrouting = postroutingChain() { chains.append(postrouting) }
-        return NftTable(counters: targets.map(\.counter) + [Ownership.leftAloneCounter], sets: sets, maps: maps, chains: chains)
+        let services = ServicePlanner(config: config, facts: facts).objects()
+        maps += services.maps
+        chains += services.chains
+        if let postrouting = postroutingChain(services.masquerade) { chains.append(postrouting) }
+        return NftTable(counters: targets.map(\.counter) + [Ownership.leftAloneCounter] + services.counters, sets: sets, maps: maps,
+                        chains: chains)
     }
 
     /// What every new connection of `family` passes before the question of its route: a known
@@ -171,11 +175,12 @@ struct NftPlanner {
         return NftChain(name: "prerouting", hook: NftHook(type: .filter, point: .prerouting, priority: NftHook.manglePriority), rules: rules)
     }
 
-    private func postroutingChain() -> NftChain? {
+    /// Masquerade by the uplinks, and toward the services' backends elsewhere.
+    private func postroutingChain(_ services: [NftRule]) -> NftChain? {
         let rules = families.flatMap { family in
             uplinks.filter { $0.uplink.masquerades(family) }.map(\.uplink.interface).uniqued()
                 .map { NftRule([.family(family), .outputInterface($0)], [.masquerade]) }
-        }
+        } + services
         if rules.isEmpty { return nil }
         return NftChain(name: "postrouting", hook: NftHook(type: .nat, point: .postrouting, priority: NftHook.srcnatPriority), rules: rules)
     }

@@ -12,6 +12,8 @@ public struct PlanFacts: Sendable, Hashable, Codable {
     public var mainDefaultInterfaces: Set<String>
     /// Uplinks (by name) out of the rotation: their slots go to the others, until they are back.
     public var down: Set<String>
+    /// Service backends (`api-2`) that `run` found dead: their slots go to the others.
+    public var downBackends: Set<String> = []
     /// Interfaces that do not exist or are administratively down (known only where the links
     /// were read): the kernel takes no route through them, so their uplinks keep none until
     /// they are back (`apply` refuses to start with such an interface; `run` takes the uplink out).
@@ -21,6 +23,11 @@ public struct PlanFacts: Sendable, Hashable, Codable {
     /// For `gateway: auto`: the gateways of other programs' default routes (a DHCP or PPP
     /// client's), by interface, the main table's first.
     public var learnedGateways: [String: [IPAddress]] = [:]
+
+    public init(absent: Set<String>) {
+        self.init()
+        self.absent = absent
+    }
 
     public init(_ byInterface: [String: [IPAddress]] = [:], mainDefaultInterfaces: Set<String> = [], down: Set<String> = []) {
         self.byInterface = byInterface.mapValues { $0.filter { !$0.isLinkLocal }.uniqued().sorted() }

@@ -19,7 +19,8 @@ public enum Planner {
             rules: routingRules(config, addresses: facts),
             routes: routes(config, down: facts.down, unroutable: facts.unroutable),
             nftables: NftPlanner(config: config, uplinks: planned, facts: facts).table(),
-            sysctls: sysctls(config, absent: facts.absent)
+            sysctls: sysctls(config, absent: facts.absent),
+            services: config.services
         )
     }
 
@@ -113,6 +114,7 @@ public enum Planner {
         if config.ecmp != nil {
             for family in families { settings.insert(.multipathLayer4Hash(family)) }
         }
+        settings.formUnion(ServicePlanner(config: config, facts: PlanFacts(absent: absent)).sysctls())
         return Array(settings)
     }
 }

@@ -50,7 +50,10 @@ struct IptablesFamilies {
         switch match {
         case .family(let family), .destinationInSet(let family, _): return [family]
         case .neighbourDiscovery: return [.ipv6]
-        case .connectionNotNew, .outputInterface, .outputInterfaceInSet, .routeInterfaceInSet, .destinationIsLocal:
+        case .destination(let prefix): return [prefix.family]
+        case .transportProtocol(let number): return Set(IPFamily.allCases.filter { IPProtocolNumber.exists(number, in: $0) })
+        case .connectionNotNew, .outputInterface, .outputInterfaceInSet, .routeInterfaceInSet, .destinationIsLocal,
+             .inputInterface, .destinationPorts, .destinationTranslated:
             return Set(IPFamily.allCases)
         }
     }
@@ -94,7 +97,7 @@ struct IptablesFamilies {
     static func chainTarget(_ verdict: NftVerdict) -> String? {
         switch verdict {
         case .jump(let name), .goto(let name): return name
-        case .return, .map: return nil
+        case .return, .drop, .map: return nil
         }
     }
 }

@@ -11,6 +11,14 @@ struct IptablesMaps {
             return map.elements.map { element in
                 .command(matches + ["-m", module, "--mark", "\(hex(element.key.number!))/\(hex(mask))"] + IptablesTranslation.target(element.verdict))
             }
+        case .numberGenerator(.inc, let modulus) where map.elements.contains(where: { translates($0.verdict) }):
+            // A DNAT ends the packet's way through the nat table, so the rules after the one
+            // that took a connection never count it: seed 001's cascade instead, where the rule
+            // of slot k sees only the connections the rules before it left, every (N - k)-th.
+            return map.elements.enumerated().map { slot, element in
+                .command(matches + ["-m", "statistic", "--mode", "nth", "--every", String(Int(modulus) - slot), "--packet", "0",
+                                    "-g", IptablesTranslation.chainName(IptablesFamilies.chainTarget(element.verdict) ?? "")])
+            }
         case .numberGenerator(.inc, let modulus):
             return map.elements.map { element in
                 .command(matches + ["-m", "statistic", "--mode", "nth", "--every", String(modulus), "--packet", String(element.key.number!),
@@ -29,6 +37,12 @@ struct IptablesMaps {
                 .command(matches + ["-m", "realm", "--realm", String(element.key.number!)] + IptablesTranslation.target(element.verdict))
             }
         }
+    }
+
+    /// Whether the element's chain translates the destination (a service's backend).
+    private func translates(_ verdict: NftVerdict) -> Bool {
+        guard let name = IptablesFamilies.chainTarget(verdict), let chain = table.chain(named: name) else { return false }
+        return chain.rules.contains { $0.statements.contains { if case .translateDestination = $0 { return true } else { return false } } }
     }
 
     // MARK: numgen random
@@ -102,6 +116,7 @@ struct IptablesMaps {
     static let hashHeadline = "jhash has no iptables equivalent: HMARK below is the closest form."
 
     func hashRules(_ map: NftVerdictMap, modulus: UInt32, seed: UInt32, matches: [String]) -> [IptablesLine] {
+        if map.elements.contains(where: { translates($0.verdict) }) { return backendHashRules(map, modulus: modulus, seed: seed, matches: matches) }
         let marks = map.elements.map { element -> MarkedBits in
             guard let target = IptablesFamilies.chainTarget(element.verdict), let bits = connectionMark(of: target) else {
                 preconditionFailure("slot \(element.key) of \(map.name) leads to no chain that marks the connection")
@@ -133,6 +148,25 @@ struct IptablesMaps {
             .command(matches + ["-m", "connmark", "--mark", bits.description] + IptablesTranslation.target(verdict))
         }
         return lines
+    }
+
+    /// A service's `jhash … vmap` in the nat table: HMARK writes the slot as the packet mark and
+    /// one rule per slot goes to its backend. Only the connection's first packet passes the nat
+    /// table, and uplinkctl's mangle rules set the mark of every later one again: what the
+    /// overwritten mark changes is the routing of that first packet (by the main table).
+    private func backendHashRules(_ map: NftVerdictMap, modulus: UInt32, seed: UInt32, matches: [String]) -> [IptablesLine] {
+        [
+            .comment([
+                Self.hashHeadline,
+                "- HMARK hashes source and destination address with another function than nft's jhash: a client may",
+                "  meet another backend than under the nft form, but always the same one.",
+                "- HMARK overwrites the packet mark of the connection's first packet (later packets are marked again).",
+            ]),
+            .command(matches + ["-j", "HMARK", "--hmark-tuple", "src,dst", "--hmark-mod", String(modulus),
+                                "--hmark-offset", "0", "--hmark-rnd", hex(seed)]),
+        ] + map.elements.map { element in
+            .command(matches + ["-m", "mark", "--mark", hex(element.key.number!)] + IptablesTranslation.target(element.verdict))
+        }
     }
 
     /// The conntrack mark a chain stamps (the planner's `new-NAME` chains).

@@ -124,7 +124,7 @@ public struct IptablesTranslation {
     /// `goto` and `return`: the chain's later rules are not reached (`jump` comes back).
     static func leavesTheChain(_ verdict: NftVerdict?) -> Bool {
         switch verdict {
-        case .goto?, .return?: return true
+        case .goto?, .return?, .drop?: return true
         default: return false
         }
     }
@@ -146,13 +146,13 @@ public struct IptablesTranslation {
     /// Every combination of set elements: a lookup in a set of n becomes n rules.
     private func matchExpansions(_ matches: [NftMatch], _ family: IPFamily) -> [[String]] {
         matches.reduce([[]]) { partial, match in
-            let alternatives = self.match(match, family)
+            let alternatives = self.match(match, family, in: matches)
             return partial.flatMap { prefix in alternatives.map { prefix + $0 } }
         }
     }
 
     /// The alternatives a match becomes; none when it cannot hold for `family`.
-    private func match(_ match: NftMatch, _ family: IPFamily) -> [[String]] {
+    private func match(_ match: NftMatch, _ family: IPFamily, in matches: [NftMatch]) -> [[String]] {
         guard IptablesFamilies.families(of: match).contains(family) else { return [] }
         switch match {
         case .family:
@@ -174,6 +174,21 @@ public struct IptablesTranslation {
         case .neighbourDiscovery:
             // icmpv6 type 133-137: one rule per type, as --icmpv6-type takes no range.
             return (133...137).map { ["-p", "ipv6-icmp", "-m", "icmp6", "--icmpv6-type", String($0)] }
+        case .inputInterface(let name):
+            return [["-i", name]]
+        case .destination(let prefix):
+            return [["-d", Self.prefix(prefix)]]
+        case .transportProtocol(let number):
+            return [["-p", IPProtocolNumber.name(number) ?? String(number)]]
+        case .destinationPorts(let ports):
+            // Behind `-p tcp` or `-p udp` in the same rule, whose match module it loads.
+            let protocolName = matches.lazy.compactMap { match -> String? in
+                if case .transportProtocol(let number) = match { return IPProtocolNumber.name(number) }
+                return nil
+            }.first ?? "tcp"
+            return [["-m", protocolName, "--dport", ports.lower == ports.upper ? "\(ports.lower)" : "\(ports.lower):\(ports.upper)"]]
+        case .destinationTranslated:
+            return [["-m", "conntrack", "--ctstate", "DNAT"]]
         }
     }
 
@@ -197,12 +212,14 @@ public struct IptablesTranslation {
         case .setConnectionMark(let bits): return ["-j", "CONNMARK", "--set-xmark", bits.description]
         case .count(let counter): return ["-m", "comment", "--comment", "counter \(counter)"]
         case .masquerade: return ["-j", "MASQUERADE"]
+        case .translateDestination(.thisHost(let port)): return ["-j", "REDIRECT"] + (port.map { ["--to-ports", "\($0)"] } ?? [])
+        case .translateDestination(let target): return ["-j", "DNAT", "--to-destination", target.description]
         }
     }
 
     private func verdict(_ verdict: NftVerdict, matches: [String], _ family: IPFamily) -> [IptablesLine] {
         switch verdict {
-        case .jump, .goto, .return: return [.command(matches + Self.target(verdict))]
+        case .jump, .goto, .return, .drop: return [.command(matches + Self.target(verdict))]
         case .map(let key, let mapName):
             guard let map = table.map(named: mapName) else { return [] }
             return IptablesMaps(table: table).rules(map, key: key, matches: matches, family)
@@ -215,6 +232,7 @@ public struct IptablesTranslation {
         case .jump(let chain): return ["-j", chainName(chain)]
         case .goto(let chain): return ["-g", chainName(chain)]
         case .return: return ["-j", "RETURN"]
+        case .drop: return ["-j", "DROP"]
         case .map: return []
         }
     }

@@ -71,6 +71,11 @@ public enum NftText {
         case .outputInterfaceInSet(let set): return "oifname @\(set)"
         case .routeInterfaceInSet(let set): return "fib daddr . mark oifname @\(set)"
         case .neighbourDiscovery: return "icmpv6 type 133-137"
+        case .inputInterface(let name): return "iifname \"\(name)\""
+        case .destination(let prefix): return "\(prefix.family == .ipv4 ? "ip" : "ip6") daddr \(prefix)"
+        case .transportProtocol(let number): return "meta l4proto \(IPProtocolNumber.name(number) ?? String(number))"
+        case .destinationPorts(let ports): return "th dport \(ports)"
+        case .destinationTranslated: return "ct status dnat"
         }
     }
 
@@ -80,6 +85,10 @@ public enum NftText {
         case .setConnectionMark(let bits): return "ct mark set ct mark & \(hex(~bits.mask)) | \(hex(bits.value))"
         case .count(let counter): return "counter name \"\(counter)\""
         case .masquerade: return "masquerade"
+        case .translateDestination(.thisHost(let port)): return "redirect" + (port.map { " to :\($0)" } ?? "")
+        case .translateDestination(.address(let address, let port)):
+            let family = address.family == .ipv4 ? "ip" : "ip6"
+            return "dnat \(family) to \(NatTarget.address(address, port: port))"
         }
     }
 
@@ -88,6 +97,7 @@ public enum NftText {
         case .jump(let chain): return "jump \(chain)"
         case .goto(let chain): return "goto \(chain)"
         case .return: return "return"
+        case .drop: return "drop"
         case .map(let key, let map): return "\(keyExpression(key)) vmap @\(map)"
         }
     }
@@ -164,6 +174,7 @@ public enum NftText {
         switch hook.priority {
         case NftHook.manglePriority: return "mangle"
         case NftHook.srcnatPriority where hook.type == .nat: return "srcnat"
+        case NftHook.dstnatPriority where hook.type == .nat && hook.point == .prerouting: return "dstnat"
         default: return String(hook.priority)
         }
     }

@@ -31,6 +31,27 @@ public struct StatusReport: Sendable {
         public var health: UplinkHealth?
     }
 
+    /// One service: where it listens, and per backend what it got.
+    public struct ServiceLine: Sendable, Codable {
+        public var name: String
+        /// `tcp 8080 on any address of this host`, `tcp,udp 8000-8010 on 198.18.0.65`.
+        public var listens: String
+        public var balance: String
+        public var backends: [BackendLine]
+    }
+
+    public struct BackendLine: Sendable, Codable {
+        /// `api-1`.
+        public var name: String
+        /// `198.18.5.2:8080`, `:8001` (this host).
+        public var target: String
+        public var weight: Int
+        /// New connections sent to it since apply.
+        public var connections: UInt64
+        /// What a running `uplinkctl run` says of it.
+        public var health: UplinkHealth?
+    }
+
     public struct Summary: Sendable, Codable {
         public var installed: Bool
         public var inSync: Bool
@@ -47,6 +68,7 @@ public struct StatusReport: Sendable {
         public var policyElements: Int
         /// The `uplinkctl run` that manages the namespace, if one does.
         public var run: RunSummary?
+        public var services: [ServiceLine]
     }
 
     public struct RunSummary: Sendable, Codable {
@@ -83,7 +105,17 @@ public struct StatusReport: Sendable {
                           ecmpConnections: desired.balance == .ecmp ? counters[NftPlanner.ecmpCounter]?.packets ?? 0 : nil,
                           leftAlone: counters[Ownership.leftAloneCounter]?.packets ?? 0,
                           policyMaps: policyMaps.count, policyElements: policyMaps.map(\.elements.count).reduce(0, +),
-                          run: run.map { RunSummary(pid: $0.pid, config: $0.config, started: $0.started, lastEvent: $0.lastEvent) })
+                          run: run.map { RunSummary(pid: $0.pid, config: $0.config, started: $0.started, lastEvent: $0.lastEvent) },
+                          services: desired.services.map { Self.serviceLine($0, counters: counters, run: run) })
+    }
+
+    static func serviceLine(_ service: Service, counters: [String: Count], run: RunState?) -> ServiceLine {
+        let backends = service.backends.enumerated().map { index, backend in
+            let name = service.backendName(index)
+            return BackendLine(name: name, target: backend.description, weight: backend.weight,
+                               connections: counters[ServicePlanner.counter(name)]?.packets ?? 0, health: run?.backends?[name])
+        }
+        return ServiceLine(name: service.name, listens: service.listens, balance: service.balance.rawValue, backends: backends)
     }
 
     public var json: String {
@@ -143,7 +175,23 @@ public struct StatusReport: Sendable {
                 lines.append("  \(name) conns \(Self.bar(u.connections, of: totalConnections))  bytes \(Self.bar(carried, of: totalBytes))")
             }
         }
+        for service in summary.services { lines += serviceLines(service, now: now) }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A service's backends, with their share of its new connections as a bar.
+    private func serviceLines(_ service: ServiceLine, now: Double) -> [String] {
+        var lines = ["", "service \(service.name): \(service.listens), \(service.balance)"]
+        let total = service.backends.map(\.connections).reduce(0, +)
+        let checked = summary.run != nil
+        var header = ["backend", "target", "weight", "conns", "share"]
+        if checked { header += ["health", "since"] }
+        let rows = service.backends.map { b in
+            var row = [b.name, b.target, String(b.weight), String(b.connections), Self.bar(b.connections, of: total)]
+            if checked { row += [b.health?.state.rawValue ?? "-", b.health.map { Self.duration(now - $0.since) } ?? "-"] }
+            return row
+        }
+        return lines + Self.columns([header] + rows).map { "  " + $0 }
     }
 
     /// `45s`, `12m`, `3h`, `2d`.

@@ -8,19 +8,22 @@ import UplinkCore
 enum ProbeSocket {
     static let soMark: Int32 = 36
 
-    /// A non-blocking, close-on-exec socket bound to `interface` and carrying `mark`.
-    static func open(family: IPFamily, type: Int32, protocol proto: Int32, interface: String, mark: UInt32) throws -> Int32 {
+    /// A non-blocking, close-on-exec socket bound to `interface` (none: routed as the host's
+    /// own, for a service's backend) and carrying `mark`.
+    static func open(family: IPFamily, type: Int32, protocol proto: Int32, interface: String?, mark: UInt32) throws -> Int32 {
         let descriptor = socket(family == .ipv4 ? AF_INET : AF_INET6, type | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), proto)
         guard descriptor >= 0 else { throw KernelRefusal(object: "probe socket", errno: errno, detail: nil) }
         var value = mark
         var ok = setsockopt(descriptor, SOL_SOCKET, soMark, &value, socklen_t(MemoryLayout<UInt32>.size)) == 0
-        ok = ok && interface.withCString { name in
-            setsockopt(descriptor, SOL_SOCKET, SO_BINDTODEVICE, name, socklen_t(strlen(name) + 1)) == 0
+        if let interface {
+            ok = ok && interface.withCString { name in
+                setsockopt(descriptor, SOL_SOCKET, SO_BINDTODEVICE, name, socklen_t(strlen(name) + 1)) == 0
+            }
         }
         guard ok else {
             let error = errno
             close(descriptor)
-            throw KernelRefusal(object: "probe socket on \(interface)", errno: error, detail: nil)
+            throw KernelRefusal(object: "probe socket on \(interface ?? "no interface")", errno: error, detail: nil)
         }
         return descriptor
     }
@@ -55,7 +58,7 @@ final class EchoSocket {
     let family: IPFamily
     let identifier: UInt16
 
-    init(family: IPFamily, interface: String, mark: UInt32, identifier: UInt16) throws {
+    init(family: IPFamily, interface: String?, mark: UInt32, identifier: UInt16) throws {
         let proto = family == .ipv4 ? Int32(IPPROTO_ICMP) : Int32(IPPROTO_ICMPV6)
         descriptor = try ProbeSocket.open(family: family, type: Int32(SOCK_RAW.rawValue), protocol: proto, interface: interface, mark: mark)
         self.family = family

@@ -2,21 +2,33 @@ import CNetlink
 import Glibc
 import UplinkCore
 
-/// Rounds of probes through each checked uplink. Every `interval` a round sends a probe to
-/// each target, and a second one `HealthCheck.secondProbeDelay` later (either answer counts);
-/// at `timeout` the round is over, answered or not. Times are milliseconds of the monotonic
-/// clock; the caller's loop sleeps until `nextDeadline` or a descriptor is ready.
+/// Rounds of probes through each checked uplink, or to each checked service backend. Every
+/// `interval` a round sends a probe to each target, and a second one
+/// `HealthCheck.secondProbeDelay` later (either answer counts); at `timeout` the round is over,
+/// answered or not. Times are milliseconds of the monotonic clock; the caller's loop sleeps
+/// until `nextDeadline` or a descriptor is ready.
 final class Prober {
-    struct Uplink {
+    /// What one series of rounds checks.
+    struct Subject {
         let name: String
-        let interface: String
+        /// An uplink's probes leave by its interface and mark; a backend's are routed as the
+        /// host's own (no interface, mark 0).
+        let interface: String?
         let mark: UInt32
         let check: HealthCheck
         let targets: [IPAddress]
+        /// The TCP port of `method: tcp`.
+        let port: UInt16
+        /// A refused TCP connect proves an uplink's path; for a backend it means the backend is dead.
+        let refusalAnswers: Bool
+
+        static func uplink(name: String, interface: String, mark: UInt32, check: HealthCheck, targets: [IPAddress]) -> Subject {
+            Subject(name: name, interface: interface, mark: mark, check: check, targets: targets, port: check.port ?? 0, refusalAnswers: true)
+        }
     }
 
     struct Outcome {
-        let uplink: String
+        let subject: String
         let answered: Bool
         /// The fastest answer's round trip, in milliseconds.
         let rtt: Double?
@@ -34,12 +46,12 @@ final class Prober {
     }
 
     private final class Probed {
-        let uplink: Uplink
+        let uplink: Subject
         var nextRound: Double
         var rounds: [Round] = []
         var counter: UInt16 = 0
         var echo: [IPFamily: EchoSocket] = [:]
-        init(_ uplink: Uplink, start: Double) {
+        init(_ uplink: Subject, start: Double) {
             self.uplink = uplink
             self.nextRound = start
         }
@@ -48,7 +60,7 @@ final class Prober {
     private let probed: [Probed]
     private let identifierBase: UInt16
 
-    init(_ uplinks: [Uplink], now: Double) {
+    init(_ uplinks: [Subject], now: Double) {
         probed = uplinks.filter { !$0.targets.isEmpty }.map { Probed($0, start: now) }
         identifierBase = UInt16(truncatingIfNeeded: getpid() &* 97)
     }
@@ -99,7 +111,7 @@ final class Prober {
             while let first = state.rounds.first, now >= first.started + Double(check.timeout.value) {
                 first.connects.keys.forEach { close($0) }
                 state.rounds.removeFirst()
-                outcomes.append(Outcome(uplink: state.uplink.name, answered: first.rtt != nil, rtt: first.rtt))
+                outcomes.append(Outcome(subject: state.uplink.name, answered: first.rtt != nil, rtt: first.rtt))
             }
         }
         return outcomes
@@ -125,8 +137,10 @@ final class Prober {
                 getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &error, &length)
                 close(descriptor)
                 state.rounds[position].connects[descriptor] = nil
-                // A refusal proves the path as well as an accept does.
-                if error == 0 || error == ECONNREFUSED { answer(&state.rounds[position], rtt: now - started) }
+                // For an uplink a refusal proves the path as well as an accept does.
+                if error == 0 || (error == ECONNREFUSED && state.uplink.refusalAnswers) {
+                    answer(&state.rounds[position], rtt: now - started)
+                }
             }
         }
     }
@@ -149,10 +163,10 @@ final class Prober {
             case .tcp:
                 guard let descriptor = try? ProbeSocket.open(family: target.family, type: Int32(SOCK_STREAM.rawValue), protocol: 0,
                                                              interface: uplink.interface, mark: uplink.mark) else { continue }
-                let result = ProbeSocket.withAddress(target, port: uplink.check.port ?? 0) { connect(descriptor, $0, $1) }
+                let result = ProbeSocket.withAddress(target, port: uplink.port) { connect(descriptor, $0, $1) }
                 if result == 0 || errno == EINPROGRESS {
                     round.connects[descriptor] = now
-                } else if errno == ECONNREFUSED {
+                } else if errno == ECONNREFUSED && uplink.refusalAnswers {
                     close(descriptor)
                     answer(&round, rtt: 0)
                 } else {

@@ -29,9 +29,14 @@ public final class Supervisor {
     private let load: () -> ConfigCheck
     private var config: Config
     private var health: [String: UplinkHealth] = [:]
+    /// Each checked service backend's health, by its name (`api-2`).
+    private var backendHealth: [String: UplinkHealth] = [:]
+    /// The backends out of the rotation in the state last installed.
+    private var installedDownBackends: Set<String> = []
     /// The uplinks out of the rotation in the state last installed.
     private var installedDown: Set<String> = []
     private var prober: Prober
+    private var backendProber: Prober
     private let events: KernelEvents
     private let signals: SignalDescriptor
     private let notifier = SystemdNotifier()
@@ -64,13 +69,58 @@ public final class Supervisor {
         events = try KernelEvents()
         conntrack = try ConntrackNetlink(namespace: nil)
         prober = Prober(Self.probed(config), now: MonotonicClock.now())
+        backendProber = Prober(Self.probedBackends(config), now: MonotonicClock.now())
     }
 
-    private static func probed(_ config: Config) -> [Prober.Uplink] {
+    private static func probed(_ config: Config) -> [Prober.Subject] {
         config.uplinks.compactMap { uplink in
-            uplink.health.map { Prober.Uplink(name: uplink.name, interface: uplink.interface, mark: uplink.mark, check: $0,
-                                              targets: uplink.probeTargets) }
+            uplink.health.map { Prober.Subject.uplink(name: uplink.name, interface: uplink.interface, mark: uplink.mark, check: $0,
+                                                      targets: uplink.probeTargets) }
         }
+    }
+
+    /// A TCP connect to each checked backend, routed as the host's own connections, with the
+    /// mark the services' output rules let pass untranslated.
+    private static func probedBackends(_ config: Config) -> [Prober.Subject] {
+        config.services.flatMap { service in
+            service.backends.indices.compactMap { index -> Prober.Subject? in
+                guard let check = service.health else { return nil }
+                let (target, port) = backendEndpoint(service, index)
+                return Prober.Subject(name: service.backendName(index), interface: nil, mark: config.backendProbeMark,
+                                      check: check, targets: [target], port: port, refusalAnswers: false)
+            }
+        }
+    }
+
+    /// Where a backend listens: its address (this host's loopback for `port:` alone) and port.
+    private static func backendEndpoint(_ service: Service, _ index: Int) -> (IPAddress, UInt16) {
+        let backend = service.backends[index]
+        let loopback = IPAddress(service.families.contains(.ipv4) ? "127.0.0.1" : "::1")!
+        return (backend.address ?? loopback, backend.port ?? service.ports.lower)
+    }
+
+    /// A backend's rules: its service's check, to its one target.
+    private func backendRules(_ name: String) -> HealthRules? {
+        for service in config.services {
+            guard let index = service.backends.indices.first(where: { service.backendName($0) == name }) else { continue }
+            return HealthRules(check: service.health, targets: [Self.backendEndpoint(service, index).0])
+        }
+        return nil
+    }
+
+    /// Every backend in at start (checked ones `probing` until their first answer).
+    private func initialBackendHealth(keeping old: [String: UplinkHealth] = [:], unchanged: (String) -> Bool = { _ in false })
+        -> [String: UplinkHealth] {
+        let now = MonotonicClock.wall()
+        var result: [String: UplinkHealth] = [:]
+        for service in config.services {
+            for index in service.backends.indices {
+                let name = service.backendName(index)
+                let rules = HealthRules(check: service.health, targets: [Self.backendEndpoint(service, index).0])
+                result[name] = unchanged(name) ? old[name] ?? rules.initial(linkUp: true, now: now) : rules.initial(linkUp: true, now: now)
+            }
+        }
+        return result
     }
 
     private func rules(_ uplink: Uplink) -> HealthRules { HealthRules(check: uplink.health, targets: uplink.probeTargets) }
@@ -95,7 +145,11 @@ public final class Supervisor {
         for uplink in config.uplinks {
             health[uplink.name] = rules(uplink).initial(linkUp: Self.linkUp(links[uplink.interface]), now: now)
         }
-        logger.info("run: \(config.uplinks.count) uplinks from \(options.configPath); \(prober.isEmpty ? "link state only" : "probing")")
+        backendHealth = initialBackendHealth()
+        let backends = config.services.map(\.backends.count).reduce(0, +)
+        let served = config.services.isEmpty ? "" : "; \(backends) backends of \(config.services.count) services"
+            + (backendProber.isEmpty ? " (not checked)" : " checked")
+        logger.info("run: \(config.uplinks.count) uplinks from \(options.configPath); \(prober.isEmpty ? "link state only" : "probing")\(served)")
         // At start, a config the kernel or the preflight refuses ends `run`, as it ends `apply`.
         if !reconcile(why: "start") { return refusedAtStart() }
         // READY=1 once the state is installed (at start, or on a retry when another uplinkctl held the lock).
@@ -110,8 +164,9 @@ public final class Supervisor {
             let fixed = [signals.descriptor] + events.descriptors
             var descriptors = fixed.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             descriptors += prober.descriptors
+            descriptors += backendProber.descriptors
             descriptors += metrics?.descriptors(now: now) ?? []
-            let deadlines = [prober.nextDeadline, notifier.watchdogInterval.map { _ in nextWatchdog }, retryAt,
+            let deadlines = [prober.nextDeadline, backendProber.nextDeadline, notifier.watchdogInterval.map { _ in nextWatchdog }, retryAt,
                              metrics?.nextDeadline].compactMap { $0 }
             let timeout = deadlines.min().map { Int32(max(0, min(60_000, ($0 - now).rounded(.up)))) } ?? 60_000
             _ = poll(&descriptors, nfds_t(descriptors.count), timeout)
@@ -127,12 +182,15 @@ public final class Supervisor {
             }
             for descriptor in descriptors.dropFirst(fixed.count) where descriptor.revents != 0 {
                 prober.ready(descriptor.fd, now: woke)
+                backendProber.ready(descriptor.fd, now: woke)
                 metrics?.ready(descriptor.fd, now: woke) { self.renderMetrics() }
             }
             metrics?.expire(now: woke)
             let outcomes = prober.tick(now: woke)
             for outcome in outcomes { changed = record(outcome) || changed }
-            if !outcomes.isEmpty && !changed && woke - savedAt >= 1000 { save() }
+            let backendOutcomes = backendProber.tick(now: woke)
+            for outcome in backendOutcomes { changed = recordBackend(outcome) || changed }
+            if !(outcomes.isEmpty && backendOutcomes.isEmpty) && !changed && woke - savedAt >= 1000 { save() }
             if let retryAt, woke >= retryAt { changed = true }
             if changed && !reconcile(why: installedOnce ? "event" : "start") && !installedOnce {
                 return refusedAtStart()
@@ -148,11 +206,30 @@ public final class Supervisor {
 
     /// A round ended: true when an uplink changed sides (the plan changes).
     private func record(_ outcome: Prober.Outcome) -> Bool {
-        guard let uplink = config.uplink(named: outcome.uplink), let before = health[uplink.name] else { return false }
+        guard let uplink = config.uplink(named: outcome.subject), let before = health[uplink.name] else { return false }
         let targets = uplink.probeTargets.map(\.description).joined(separator: ", ")
         let after = rules(uplink).round(before, answered: outcome.answered, rtt: outcome.rtt, lostTo: targets, now: MonotonicClock.wall())
         health[uplink.name] = after
         return after.inRotation != before.inRotation
+    }
+
+    /// A backend's round ended: true when it changed sides.
+    private func recordBackend(_ outcome: Prober.Outcome) -> Bool {
+        guard let rules = backendRules(outcome.subject), let before = backendHealth[outcome.subject] else { return false }
+        let target = rules.check.map { _ in backendTarget(outcome.subject) } ?? ""
+        let after = rules.round(before, answered: outcome.answered, rtt: outcome.rtt, lostTo: target, now: MonotonicClock.wall(), link: false)
+        backendHealth[outcome.subject] = after
+        return after.inRotation != before.inRotation
+    }
+
+    /// `198.18.5.2:8080`, `127.0.0.1:8081` for a backend given by its port alone.
+    private func backendTarget(_ name: String) -> String {
+        for service in config.services {
+            guard let index = service.backends.indices.first(where: { service.backendName($0) == name }) else { continue }
+            let (address, port) = Self.backendEndpoint(service, index)
+            return NatTarget.address(address, port: port).description
+        }
+        return name
     }
 
     /// Reads the links, updates link health, and installs the plan for the uplinks in the
@@ -163,11 +240,12 @@ public final class Supervisor {
     private func reconcile(why: String) -> Bool {
         retryAt = nil
         var down = installedDown
+        let downBackends = Set(backendHealth.filter { !$0.value.inRotation }.map(\.key))
         // Never wait for the lock here: signals, probes and the watchdog must go on.
-        let result = reconciler.apply(config, waiting: nil) { snapshot in
+        let result = reconciler.apply(config, waiting: nil, down: { snapshot in
             down = self.outOfRotation(snapshot)
             return down
-        }
+        }, downBackends: downBackends)
         switch result.outcome {
         case .inSync, .applied:
             break
@@ -193,8 +271,18 @@ public final class Supervisor {
         for name in config.uplinks.map(\.name) where gone.contains(name) || back.contains(name) {
             say(transition(name, out: gone.contains(name), previous: previous))
         }
+        let backendsGone = downBackends.subtracting(installedDownBackends)
+        let backendsBack = installedDownBackends.subtracting(downBackends)
+        installedDownBackends = downBackends
+        for service in config.services {
+            for index in service.backends.indices {
+                let name = service.backendName(index)
+                guard backendsGone.contains(name) || backendsBack.contains(name) else { continue }
+                say(backendTransition(service, index, out: backendsGone.contains(name)))
+            }
+        }
         if case .inSync = result.outcome, why == "start" { say("start: in sync with \(options.configPath); nothing to change") }
-        if case .applied(let changes) = result.outcome, gone.isEmpty && back.isEmpty {
+        if case .applied(let changes) = result.outcome, gone.isEmpty && back.isEmpty && backendsGone.isEmpty && backendsBack.isEmpty {
             let count = "\(changes.lines.count) change\(changes.lines.count == 1 ? "" : "s")"
             say(why == "event" ? "the kernel changed (links, addresses, routes, rules or nftables): applied \(count)"
                 : "\(why): applied \(count)")
@@ -264,6 +352,41 @@ public final class Supervisor {
         return line
     }
 
+    /// `backend api-2 198.18.5.3:8080 down: 4 rounds lost to 198.18.5.3:8080; its 1 slot now api-1, api-3`.
+    private func backendTransition(_ service: Service, _ index: Int, out: Bool) -> String {
+        let name = service.backendName(index)
+        let state = backendHealth[name]
+        let slots = reducedWeights(service.backends.map(\.weight))[index]
+        let plural = slots == 1 ? "slot" : "slots"
+        let head = "backend \(name) \(backendTarget(name))"
+        guard out else { return "\(head) up: \(state?.reason ?? "answered"); its \(slots) \(plural) back" }
+        let heirs = service.backends.indices.map(service.backendName).filter { !installedDownBackends.contains($0) }
+        let to = heirs.isEmpty ? "kept (every backend of \(service.name) is down)" : "now \(heirs.joined(separator: ", "))"
+        var line = "\(head) down: \(state?.reason ?? "no answer"); its \(slots) \(plural) \(to)"
+        guard !heirs.isEmpty else { return line }
+        let backend = service.backends[index]
+        do {
+            let first = Self.backendEndpoint(service, index).1
+            let ports = PortRange(first, first + (service.ports.upper - service.ports.lower))
+            let count = try conntrack.deleteTranslated(to: backend.address, ports: ports, protocols: service.protocols,
+                                                       families: service.families)
+            line += "; \(count) connection\(count == 1 ? "" : "s") flushed"
+        } catch {
+            line += "; its connections could not be flushed (\(error))"
+        }
+        return line
+    }
+
+    /// What a backend's health depends on: its service's check and where it listens.
+    private static func backendIdentity(_ config: Config, _ name: String) -> String? {
+        for service in config.services {
+            guard let index = service.backends.indices.first(where: { service.backendName($0) == name }) else { continue }
+            let (address, port) = backendEndpoint(service, index)
+            return "\(address) \(port) \(String(describing: service.health))"
+        }
+        return nil
+    }
+
     private func say(_ line: String) {
         lastEvent = line
         logger.notice("\(line)")
@@ -271,7 +394,8 @@ public final class Supervisor {
 
     private func save() {
         savedAt = MonotonicClock.now()
-        let state = RunState(pid: getpid(), config: options.configPath, started: started, uplinks: health, lastEvent: lastEvent)
+        let state = RunState(pid: getpid(), config: options.configPath, started: started, uplinks: health, backends: backendHealth,
+                             lastEvent: lastEvent)
         do { try reconciler.store.save(state) } catch { logger.error("the state file could not be written: \(error)") }
     }
 
@@ -301,8 +425,15 @@ public final class Supervisor {
             return (uplink.name, kept ?? rules(uplink).initial(linkUp: Self.linkUp(links[uplink.interface]), now: now))
         })
         installedDown = installedDown.filter { next.uplink(named: $0) != nil }
+        let previous = config
         config = next
         prober = Prober(Self.probed(next), now: MonotonicClock.now())
+        backendProber = Prober(Self.probedBackends(next), now: MonotonicClock.now())
+        // A backend keeps its health while its service's check and its endpoint stay the same.
+        backendHealth = initialBackendHealth(keeping: backendHealth) { name in
+            Self.backendIdentity(previous, name) == Self.backendIdentity(next, name)
+        }
+        installedDownBackends = installedDownBackends.filter { backendHealth[$0] != nil }
         // Series of uplinks that left the config must not be reported forever.
         metricsText = MetricsText()
         say("reload: \(options.configPath), \(next.uplinks.count) uplinks")

@@ -227,6 +227,22 @@ extension Lab {
         return try body()
     }
 
+    /// Named echo servers (one per element: its name, address and port) in `namespace` for the
+    /// time of `body`: each answers "PEER NAME", so a service's connection says which backend it met.
+    /// `body` may stop one (by name) to play a backend that dies.
+    func withBackends<T>(in namespace: String, _ backends: [(name: String, address: String, port: Int)],
+                         _ body: (_ stop: (String) -> Void) throws -> T) throws -> T {
+        var servers: [String: EchoServer] = [:]
+        defer { servers.values.forEach { $0.stop() } }
+        for backend in backends {
+            let server = try EchoServer(in: namespace, script: "echo-server.py",
+                                        ["--ports", String(backend.port), "--name", backend.name, backend.address])
+            servers[backend.name] = server
+        }
+        try servers.values.forEach { try $0.waitUntilListening() }
+        return try body { servers[$0]?.stop() }
+    }
+
     /// The lab's FTP-like server (Fixtures/lab/ftp-server.py) on the server's address, bound
     /// to each gN like the echo server, for the time of `body`.
     func withFtpServer<T>(_ body: () throws -> T) throws -> T {

@@ -22,6 +22,8 @@ public struct NftHook: Sendable, Hashable, Codable {
 
     /// -150: after conntrack (-200), where iptables' mangle table sits.
     public static let manglePriority: Int32 = -150
+    /// -100: where destination NAT happens.
+    public static let dstnatPriority: Int32 = -100
     /// 100: where source NAT happens.
     public static let srcnatPriority: Int32 = 100
 

@@ -31,6 +31,16 @@ public enum NftMatch: Sendable, Hashable, Codable {
     case destinationIsLocal
     /// `icmpv6 type 133-137`: router and neighbour solicitations and advertisements, redirects.
     case neighbourDiscovery
+    /// `iifname "NAME"`.
+    case inputInterface(String)
+    /// `ip daddr 198.18.0.1` or `ip daddr 127.0.0.0/8` (and `ip6`).
+    case destination(IPPrefix)
+    /// `meta l4proto tcp`.
+    case transportProtocol(UInt8)
+    /// `th dport 8081` or `th dport 8000-8010`: behind a `meta l4proto` of tcp or udp.
+    case destinationPorts(PortRange)
+    /// `ct status dnat`: the connection's destination was translated (by a DNAT or redirect).
+    case destinationTranslated
 }
 
 public enum NftStatement: Sendable, Hashable, Codable {
@@ -42,12 +52,39 @@ public enum NftStatement: Sendable, Hashable, Codable {
     case count(counter: String)
     /// `masquerade`.
     case masquerade
+    /// `dnat ip to ADDRESS:PORT`, or `redirect to :PORT` (to this host).
+    case translateDestination(NatTarget)
+}
+
+/// Where a DNAT sends a connection: an address (and port), or this host (`redirect`: the
+/// address the connection arrived on, 127.0.0.1 or ::1 for the host's own). No port: the
+/// connection keeps its destination port.
+public enum NatTarget: Sendable, Hashable, Codable, CustomStringConvertible {
+    case address(IPAddress, port: UInt16?)
+    case thisHost(port: UInt16?)
+
+    public var port: UInt16? {
+        switch self {
+        case .address(_, let port), .thisHost(let port): return port
+        }
+    }
+
+    /// `198.18.5.2:8080`, `[2001:2::5]:8080`, `198.18.5.2`, `:8001` (this host).
+    public var description: String {
+        let port = port.map { ":\($0)" } ?? ""
+        switch self {
+        case .thisHost: return port.isEmpty ? "this host" : port
+        case .address(let address, _):
+            return address.family == .ipv6 && !port.isEmpty ? "[\(address)]\(port)" : "\(address)\(port)"
+        }
+    }
 }
 
 public enum NftVerdict: Sendable, Hashable, Codable {
     case jump(String)
     case goto(String)
     case `return`
+    case drop
     /// Look the key up in a named verdict map and follow the element's verdict; no element: go on.
     case map(NftMapKey, map: String)
 }

@@ -30,6 +30,12 @@ public enum NftExpression: Sendable, Hashable {
     /// A named stateful object; type 1 is a counter.
     case objectReference(type: UInt32, name: String)
     case masquerade
+    /// A constant into a data register (addresses and ports of a NAT statement).
+    case immediate(register: UInt32, data: [UInt8])
+    /// `nat dnat`: the destination from `addressRegister` and `portRegister`; flags 0x2 when a port is given.
+    case destinationNat(IPFamily, addressRegister: UInt32?, portRegister: UInt32?)
+    /// `redir`: to this host, to the port in `portRegister` when given.
+    case redirect(portRegister: UInt32?)
     /// An expression outside uplinkctl's vocabulary, by its kernel name: never ours to write.
     case unrecognized(String)
 }
@@ -64,9 +70,16 @@ public enum NftPayloadBase: UInt32, Sendable, Hashable {
 /// `ct` keys (NFT_CT_*).
 public enum NftConntrackKey: UInt32, Sendable, Hashable {
     case state = 0
+    case status = 2
     case mark = 3
 
-    var text: String { self == .state ? "state" : "mark" }
+    var text: String {
+        switch self {
+        case .state: return "state"
+        case .mark: return "mark"
+        case .status: return "status"
+        }
+    }
 }
 
 /// NFT_CMP_*.
@@ -91,20 +104,22 @@ public enum NftVerdictCode: Sendable, Hashable {
     case jump(String)
     case goto(String)
     case `return`
+    case drop
 
-    /// NFT_JUMP, NFT_GOTO, NFT_RETURN.
+    /// NFT_JUMP, NFT_GOTO, NFT_RETURN, NF_DROP.
     public var code: Int32 {
         switch self {
         case .jump: return -3
         case .goto: return -4
         case .return: return -5
+        case .drop: return 0
         }
     }
 
     public var chain: String? {
         switch self {
         case .jump(let chain), .goto(let chain): return chain
-        case .return: return nil
+        case .return, .drop: return nil
         }
     }
 
@@ -113,6 +128,7 @@ public enum NftVerdictCode: Sendable, Hashable {
         case (-3, let chain?): self = .jump(chain)
         case (-4, let chain?): self = .goto(chain)
         case (-5, nil): self = .return
+        case (0, nil): self = .drop
         default: return nil
         }
     }
@@ -143,6 +159,7 @@ extension NftExpression: CustomStringConvertible {
             case .jump(let chain): return "[ immediate reg 0 jump -> \(chain) ]"
             case .goto(let chain): return "[ immediate reg 0 goto -> \(chain) ]"
             case .return: return "[ immediate reg 0 return ]"
+            case .drop: return "[ immediate reg 0 drop ]"
             }
         case let .fibDestinationType(register): return "[ fib daddr type => reg \(register) ]"
         case let .fibRouteInterfaceName(register): return "[ fib daddr . mark oifname => reg \(register) ]"
@@ -151,6 +168,13 @@ extension NftExpression: CustomStringConvertible {
         case let .routeRealmLoad(register): return "[ rt load classid => reg \(register) ]"
         case let .objectReference(type, name): return "[ objref type \(type) name \(name) ]"
         case .masquerade: return "[ masq ]"
+        case let .immediate(register, data): return "[ immediate reg \(register) \(Self.words(data)) ]"
+        case let .destinationNat(family, addressRegister, portRegister):
+            let address = addressRegister.map { " addr_min reg \($0)" } ?? ""
+            let port = portRegister.map { " proto_min reg \($0) flags 0x2" } ?? ""
+            return "[ nat dnat \(family == .ipv4 ? "ip" : "ip6")\(address)\(port) ]"
+        case let .redirect(portRegister):
+            return portRegister.map { "[ redir proto_min reg \($0) flags 0x2 ]" } ?? "[ redir ]"
         case .unrecognized(let name): return "[ \(name) ]"
         }
     }

@@ -183,6 +183,7 @@ extension NftSetEncoding {
         case .jump(let chain): return .jump(chain)
         case .goto(let chain): return .goto(chain)
         case .return: return .return
+        case .drop: return .drop
         }
     }
 
@@ -190,6 +191,7 @@ extension NftSetEncoding {
         switch verdict {
         case .jump(let chain): return .jump(chain)
         case .goto(let chain): return .goto(chain)
+        case .drop: return .drop
         case .return, .map: return .return
         }
     }

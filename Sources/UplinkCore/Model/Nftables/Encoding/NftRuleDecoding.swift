@@ -41,12 +41,14 @@ public enum NftRuleDecoding {
             if lookahead.verdict() != nil, lookahead.isAtEnd { return nil }
             let family = self.family()
             if let family {
-                // A network-header lookup carries its family check with it.
+                // A network-header lookup or comparison carries its family check with it.
                 if let set = networkHeaderLookup(family) { return .destinationInSet(family, set: set) }
+                if let prefix = destinationPrefix(family) { return .destination(prefix) }
                 return .family(family)
             }
-            if take(NftRuleEncoding.expressions(.connectionNotNew, in: NftRule())) { return .connectionNotNew }
-            if take(NftRuleEncoding.expressions(.destinationIsLocal, in: NftRule())) { return .destinationIsLocal }
+            for fixed in [NftMatch.connectionNotNew, .destinationIsLocal, .destinationTranslated]
+                where take(NftRuleEncoding.expressions(fixed, in: NftRule())) { return fixed }
+            if let ports = destinationPorts() { return .destinationPorts(ports) }
             switch (first, second) {
             case (.metaLoad(.outputInterfaceName, 1)?, .lookup(let set, 1, false)?):
                 expressions.removeFirst(2)
@@ -54,11 +56,15 @@ public enum NftRuleDecoding {
             case (.fibRouteInterfaceName(1)?, .lookup(let set, 1, false)?):
                 expressions.removeFirst(2)
                 return .routeInterfaceInSet(set)
-            case (.metaLoad(.outputInterfaceName, 1)?, .compare(.equal, 1, let data)?) where data.count == 16:
+            case (.metaLoad(let key, 1)?, .compare(.equal, 1, let data)?)
+                where data.count == 16 && (key == .outputInterfaceName || key == .inputInterfaceName):
                 let name = String(decoding: data.prefix { $0 != 0 }, as: UTF8.self)
                 guard NftRuleEncoding.interfaceName(name) == data else { return nil }
                 expressions.removeFirst(2)
-                return .outputInterface(name)
+                return key == .outputInterfaceName ? .outputInterface(name) : .inputInterface(name)
+            case (.metaLoad(.l4proto, 1)?, .compare(.equal, 1, let data)?) where data.count == 1:
+                expressions.removeFirst(2)
+                return .transportProtocol(data[0])
             default:
                 return nil
             }
@@ -76,7 +82,67 @@ public enum NftRuleDecoding {
             return set
         }
 
+        /// `ip daddr PREFIX`: a load of the destination's leading bytes, a mask for a partial
+        /// byte, and a comparison.
+        mutating func destinationPrefix(_ family: IPFamily) -> IPPrefix? {
+            let offset: UInt32 = family == .ipv4 ? 16 : 24
+            guard case .payloadLoad(.network, offset, let length, 1)? = first, length > 0, length <= family.bitCount / 8 else { return nil }
+            for bits in stride(from: Int(length) * 8, to: Int(length - 1) * 8, by: -1) {
+                let candidate = Array(expressions.dropFirst().prefix(bits % 8 == 0 ? 1 : 2))
+                guard case .compare(.equal, 1, let data)? = candidate.last, data.count == Int(length) else { continue }
+                let padded = data + [UInt8](repeating: 0, count: family.bitCount / 8 - data.count)
+                guard let address = IPAddress(bytes: padded), let prefix = IPPrefix(address: address, length: bits),
+                      NftRuleEncoding.prefixComparison(prefix) == Array(expressions.prefix(candidate.count + 1)) else { continue }
+                expressions.removeFirst(candidate.count + 1)
+                return prefix
+            }
+            return nil
+        }
+
+        /// `th dport P` or `th dport A-B`.
+        mutating func destinationPorts() -> PortRange? {
+            guard case .payloadLoad(.transport, 2, 2, 1)? = first else { return nil }
+            func port(_ data: [UInt8]) -> UInt16? { data.count == 2 ? UInt16(data[0]) << 8 | UInt16(data[1]) : nil }
+            switch (second, expressions.dropFirst(2).first) {
+            case (.compare(.greaterOrEqual, 1, let low)?, .compare(.lessOrEqual, 1, let high)?):
+                guard let lower = port(low), let upper = port(high), lower < upper else { return nil }
+                expressions.removeFirst(3)
+                return PortRange(lower, upper)
+            case (.compare(.equal, 1, let data)?, _):
+                guard let value = port(data) else { return nil }
+                expressions.removeFirst(2)
+                return PortRange(value)
+            default:
+                return nil
+            }
+        }
+
+        /// `dnat ip to ADDRESS[:PORT]`, `redirect [to :PORT]`, as NftRuleEncoding writes them.
+        mutating func destinationTranslation() -> NftStatement? {
+            func port(_ data: [UInt8]) -> UInt16? { data.count == 2 ? UInt16(data[0]) << 8 | UInt16(data[1]) : nil }
+            let target: NatTarget
+            switch (first, second, expressions.dropFirst(2).first) {
+            case (.redirect(nil)?, _, _):
+                target = .thisHost(port: nil)
+            case (.immediate(1, let data)?, .redirect(1)?, _):
+                guard let value = port(data) else { return nil }
+                target = .thisHost(port: value)
+            case (.immediate(1, let address)?, .immediate(2, let data)?, .destinationNat(let family, 1, 2)?):
+                guard let address = IPAddress(bytes: address), address.family == family, let value = port(data) else { return nil }
+                target = .address(address, port: value)
+            case (.immediate(1, let address)?, .destinationNat(let family, 1, nil)?, _):
+                guard let address = IPAddress(bytes: address), address.family == family else { return nil }
+                target = .address(address, port: nil)
+            default:
+                return nil
+            }
+            let statement = NftStatement.translateDestination(target)
+            expressions.removeFirst(NftRuleEncoding.expressions(statement).count)
+            return statement
+        }
+
         mutating func statement() -> NftStatement? {
+            if let translation = destinationTranslation() { return translation }
             switch (first, second, expressions.dropFirst(2).first) {
             case (.metaLoad(.mark, 1)?, .bitwise(1, let mask, let xor)?, .metaSet(.mark, 1)?):
                 guard let bits = markedBits(mask: mask, xor: xor) else { return nil }
@@ -105,6 +171,7 @@ public enum NftRuleDecoding {
                 case .jump(let chain): return .jump(chain)
                 case .goto(let chain): return .goto(chain)
                 case .return: return .return
+                case .drop: return .drop
                 }
             case (.conntrackLoad(.mark, 1)?, .bitwise(1, let mask, let xor)?, .lookup(let map, 1, true)?):
                 guard xor == NftRuleEncoding.word(0), let mask = Self.value(mask) else { return nil }

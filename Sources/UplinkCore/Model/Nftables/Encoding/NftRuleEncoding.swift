@@ -35,8 +35,40 @@ public enum NftRuleEncoding {
             return [.metaLoad(.outputInterfaceName, register: register), .lookup(set: set, register: register, verdictRegister: false)]
         case .routeInterfaceInSet(let set):
             return [.fibRouteInterfaceName(register: register), .lookup(set: set, register: register, verdictRegister: false)]
+        case .inputInterface(let name):
+            return [.metaLoad(.inputInterfaceName, register: register), .compare(.equal, register: register, data: interfaceName(name))]
+        case .destination(let prefix):
+            return dependency(prefix.family, in: rule) + prefixComparison(prefix)
+        case .transportProtocol(let number):
+            return [.metaLoad(.l4proto, register: register), .compare(.equal, register: register, data: [number])]
+        case .destinationPorts(let ports):
+            let load = NftExpression.payloadLoad(.transport, offset: 2, length: 2, register: register)
+            if ports.lower == ports.upper { return [load, .compare(.equal, register: register, data: networkOrder(ports.lower))] }
+            return [load, .compare(.greaterOrEqual, register: register, data: networkOrder(ports.lower)),
+                    .compare(.lessOrEqual, register: register, data: networkOrder(ports.upper))]
+        case .destinationTranslated:
+            return [.conntrackLoad(.status, register: register),
+                    .bitwise(register: register, mask: word(conntrackStatusDestinationNat), xor: word(0)),
+                    .compare(.notEqual, register: register, data: word(0))]
         }
     }
+
+    /// `ip daddr PREFIX` as nft encodes it: the prefix's whole bytes loaded and compared, a
+    /// partial last byte masked first.
+    static func prefixComparison(_ prefix: IPPrefix) -> [NftExpression] {
+        let length = (prefix.length + 7) / 8
+        let offset: UInt32 = prefix.family == .ipv4 ? 16 : 24
+        let bytes = Array(prefix.address.bytes.prefix(length))
+        var result = [NftExpression.payloadLoad(.network, offset: offset, length: UInt32(length), register: register)]
+        if prefix.length % 8 != 0 {
+            let mask = (0..<length).map { index in UInt8(truncatingIfNeeded: 0xff << max(0, (index + 1) * 8 - prefix.length)) }
+            result.append(.bitwise(register: register, mask: mask, xor: [UInt8](repeating: 0, count: length)))
+        }
+        return result + [.compare(.equal, register: register, data: bytes)]
+    }
+
+    /// A port in network byte order.
+    static func networkOrder(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xff)] }
 
     static func expressions(_ statement: NftStatement) -> [NftExpression] {
         switch statement {
@@ -48,6 +80,16 @@ public enum NftRuleEncoding {
             return [.objectReference(type: counterObjectType, name: counter)]
         case .masquerade:
             return [.masquerade]
+        case .translateDestination(.thisHost(let port?)):
+            // nft puts a redirect's port in register 1, a DNAT's address there and its port in 2.
+            return [.immediate(register: register, data: networkOrder(port)), .redirect(portRegister: register)]
+        case .translateDestination(.thisHost(nil)):
+            return [.redirect(portRegister: nil)]
+        case .translateDestination(.address(let address, let port)):
+            let load = NftExpression.immediate(register: register, data: address.bytes)
+            guard let port else { return [load, .destinationNat(address.family, addressRegister: register, portRegister: nil)] }
+            return [load, .immediate(register: portRegister, data: networkOrder(port)),
+                    .destinationNat(address.family, addressRegister: register, portRegister: portRegister)]
         }
     }
 
@@ -56,6 +98,7 @@ public enum NftRuleEncoding {
         case .jump(let chain): return [.verdict(.jump(chain))]
         case .goto(let chain): return [.verdict(.goto(chain))]
         case .return: return [.verdict(.return)]
+        case .drop: return [.verdict(.drop)]
         case let .map(key, map):
             return expressions(key, in: rule) + [.lookup(set: map, register: register, verdictRegister: true)]
         }
@@ -120,6 +163,9 @@ public enum NftRuleEncoding {
     }
 
     static let conntrackStateNew: UInt32 = 8
+    /// IPS_DST_NAT.
+    static let conntrackStatusDestinationNat: UInt32 = 0x20
+    static let portRegister: UInt32 = 2
     /// RTN_LOCAL.
     static let routeTypeLocal: UInt32 = 2
     static let counterObjectType: UInt32 = 1

@@ -1,0 +1,190 @@
+/// Plans the services' part of the `inet uplinkctl` table: incoming connections spread over
+/// backends by DNAT, in the shape of kube-proxy's nftables mode.
+///
+/// Packet path: the nat hooks at dstnat priority (`services-in` for outside clients in
+/// prerouting, `services-out` for the host's own in output) send a new connection to a
+/// listener (address or any local address, protocol, ports) to `service-NAME-vN`. There the
+/// balance mode's generator picks a slot of `backends-NAME-vN` (the uplinks' smooth weighted
+/// order), which goes to `backend-NAME-K`: it counts the connection and translates its
+/// destination. Later packets follow conntrack's translation; the nat hooks see only the first.
+/// Backends elsewhere are masqueraded in postrouting (`ct status dnat` to that backend), so
+/// that their answers come back through this host to be translated back.
+/// 127.0.0.0/8 backends for outside clients need route_localnet on the interfaces those come
+/// from; `localnet-guard` (input) then drops whatever reaches 127.0.0.0/8 on them that was not
+/// translated to one of those backends, so that route_localnet opens nothing else (CVE-2020-8558).
+struct ServicePlanner {
+    let config: Config
+    let facts: PlanFacts
+
+    static let inboundChain = "services-in"
+    static let outboundChain = "services-out"
+    static let guardChain = "localnet-guard"
+    static let loopbackChain = "loopback-backends"
+    /// Config.backendProbeMark → return: `run`'s checks of the backends pass untranslated.
+    static let probeMarksMap = "backend-probes"
+    static let loopback = IPPrefix("127.0.0.0/8")!
+
+    static func serviceChain(_ name: String, _ family: IPFamily) -> String { "service-\(name)-\(NftPlanner.suffix(family))" }
+    static func slotsMap(_ name: String, _ family: IPFamily) -> String { "backends-\(name)-\(NftPlanner.suffix(family))" }
+    static func backendChain(_ backend: String) -> String { "backend-\(backend)" }
+    static func counter(_ backend: String) -> String { "backend-\(backend)" }
+
+    struct Objects {
+        var counters: [String] = []
+        var maps: [NftVerdictMap] = []
+        /// In dependency order, the hooked chains last.
+        var chains: [NftChain] = []
+        /// For the postrouting chain.
+        var masquerade: [NftRule] = []
+    }
+
+    func objects() -> Objects {
+        var objects = Objects()
+        let services = config.services
+        if services.isEmpty { return objects }
+        for service in services {
+            objects.counters += service.backends.indices.map { Self.counter(service.backendName($0)) }
+            objects.chains += service.backends.indices.map { backendChain(service, $0) }
+            for family in service.families {
+                let (chain, map) = serviceChain(service, family)
+                objects.chains.append(chain)
+                objects.maps.append(map)
+            }
+            objects.masquerade += masqueradeRules(service)
+        }
+        if let (guardChain, loopbackChain) = localnetGuard() {
+            objects.chains += [loopbackChain, guardChain]
+        }
+        for clients in [ServiceClients.outside, .local] {
+            var rules = services.filter { $0.clients.contains(clients) }.flatMap { listenerRules($0, clients) }
+            if rules.isEmpty { continue }
+            if clients == .local {
+                let mark = config.backendProbeMark
+                objects.maps.append(NftVerdictMap(name: Self.probeMarksMap, typeof: .packetMark, elements: [.init(key: mark, verdict: .return)]))
+                rules.insert(NftRule([], [], .map(.packetMark(mask: config.markMask), map: Self.probeMarksMap)), at: 0)
+            }
+            let hook = NftHook(type: .nat, point: clients == .outside ? .prerouting : .output, priority: NftHook.dstnatPriority)
+            objects.chains.append(NftChain(name: clients == .outside ? Self.inboundChain : Self.outboundChain, hook: hook, rules: rules))
+        }
+        return objects
+    }
+
+    /// One rule per family, protocol and interface: the listener, then the service's chain.
+    private func listenerRules(_ service: Service, _ clients: ServiceClients) -> [NftRule] {
+        let interfaces: [String?] = clients == .outside && !service.interfaces.isEmpty ? service.interfaces : [nil]
+        return service.families.flatMap { family in
+            service.protocols.flatMap { number in
+                interfaces.map { interface in
+                    var matches = interface.map { [NftMatch.inputInterface($0)] } ?? []
+                    if let address = service.address {
+                        matches.append(.destination(IPPrefix(address: address, length: family.bitCount)!))
+                    } else {
+                        matches += [.family(family), .destinationIsLocal]
+                    }
+                    matches += [.transportProtocol(number), .destinationPorts(service.ports)]
+                    return NftRule(matches, [], .goto(Self.serviceChain(service.name, family)))
+                }
+            }
+        }
+    }
+
+    /// The balance mode's generator over the backends of `family`, slot by slot; a dead
+    /// backend's slots go to the live ones (the map keeps its size, so the others keep theirs).
+    private func serviceChain(_ service: Service, _ family: IPFamily) -> (NftChain, NftVerdictMap) {
+        let members = service.backends(family)
+        let weights = reducedWeights(members.map(\.backend.weight))
+        let total = UInt32(weights.reduce(0, +))
+        let key: NftMapKey
+        switch service.balance {
+        case .random: key = .numberGenerator(.random, modulus: total)
+        case .hash, .ecmp: key = .addressHash(family, modulus: total, seed: NftPlanner.hashSeed)
+        case .nth: key = .numberGenerator(.inc, modulus: total)
+        }
+        let live = Set(members.indices.filter { !facts.downBackends.contains(service.backendName(members[$0].index)) })
+        let order = repointedSlotOrder(smoothSlotOrder(weights: weights), weights: weights, live: live)
+        let name = Self.slotsMap(service.name, family)
+        let map = NftVerdictMap(name: name, typeof: key.typeof, elements: order.enumerated().map { slot, member in
+            .init(key: UInt32(slot), verdict: .goto(Self.backendChain(service.backendName(members[member].index))))
+        })
+        return (NftChain(name: Self.serviceChain(service.name, family), rules: [NftRule([], [], .map(key, map: name))]), map)
+    }
+
+    /// Counts the connection and translates its destination, per protocol (nft needs the
+    /// protocol in the rule that sets a port). A range moved to other ports is one rule per port.
+    private func backendChain(_ service: Service, _ index: Int) -> NftChain {
+        let backend = service.backends[index]
+        let name = service.backendName(index)
+        let count = NftStatement.count(counter: Self.counter(name))
+        func target(_ port: UInt16?) -> NatTarget {
+            backend.address.map { .address($0, port: port) } ?? .thisHost(port: port)
+        }
+        let rules = service.protocols.flatMap { number -> [NftRule] in
+            let protocolMatch = NftMatch.transportProtocol(number)
+            let ports = service.ports
+            guard ports.lower != ports.upper else {
+                return [NftRule([protocolMatch], [count, .translateDestination(target(backend.port ?? ports.lower))])]
+            }
+            guard let first = backend.port, first != ports.lower else {
+                return [NftRule([protocolMatch], [count, .translateDestination(target(nil))])]
+            }
+            return (ports.lower...ports.upper).map { port in
+                let moved = first + (port - ports.lower)
+                return NftRule([protocolMatch, .destinationPorts(PortRange(port))], [count, .translateDestination(target(moved))])
+            }
+        }
+        return NftChain(name: Self.backendChain(name), rules: rules)
+    }
+
+    /// Source NAT for connections translated to a backend elsewhere.
+    private func masqueradeRules(_ service: Service) -> [NftRule] {
+        service.backends.filter(\.masquerade).flatMap { backend -> [NftRule] in
+            guard let address = backend.address else { return [] }
+            let span = service.ports.upper - service.ports.lower
+            let ports = backend.port.map { PortRange($0, $0 + span) } ?? service.ports
+            return service.protocols.map { number in
+                NftRule([.destinationTranslated, .destination(IPPrefix(address: address, length: address.family.bitCount)!),
+                         .transportProtocol(number), .destinationPorts(ports)], [.masquerade])
+            }
+        }.uniqued()
+    }
+
+    /// The interfaces that get route_localnet: those outside clients of a 127.0.0.0/8 backend come from.
+    var localnetInterfaces: [String] {
+        config.services.filter(\.needsRouteLocalnet).flatMap(\.interfaces).uniqued().sorted()
+    }
+
+    /// On those interfaces, a packet to 127.0.0.0/8 passes only as a connection translated to a
+    /// loopback backend of ours; anything else is dropped.
+    private func localnetGuard() -> (NftChain, NftChain)? {
+        let interfaces = localnetInterfaces
+        if interfaces.isEmpty { return nil }
+        let allowed = config.services.filter(\.needsRouteLocalnet).flatMap { service in
+            service.backends.compactMap { backend -> [NftRule]? in
+                guard let address = backend.address, address.family == .ipv4, address.isLoopback else { return nil }
+                let span = service.ports.upper - service.ports.lower
+                let ports = backend.port.map { PortRange($0, $0 + span) } ?? service.ports
+                return service.protocols.map { number in
+                    NftRule([.destinationTranslated, .destination(IPPrefix(address: address, length: 32)!), .transportProtocol(number),
+                             .destinationPorts(ports)], [], .return)
+                }
+            }.flatMap { $0 }
+        }.uniqued()
+        let check = NftChain(name: Self.loopbackChain, rules: allowed + [NftRule([], [], .drop)])
+        let hook = NftHook(type: .filter, point: .input, priority: NftHook.manglePriority)
+        let guardRules = interfaces.map { NftRule([.inputInterface($0), .destination(Self.loopback)], [], .goto(Self.loopbackChain)) }
+        return (NftChain(name: Self.guardChain, hook: hook, rules: guardRules), check)
+    }
+
+    /// ip_forward where outside clients reach a backend elsewhere; route_localnet where they reach 127.0.0.0/8.
+    func sysctls() -> [Sysctl] {
+        var settings: [Sysctl] = []
+        for service in config.services where service.clients.contains(.outside) {
+            for backend in service.backends {
+                guard let address = backend.address, !address.isLoopback else { continue }
+                settings.append(address.family == .ipv4 ? .ipForwarding() : .ipv6Forwarding())
+            }
+        }
+        settings += localnetInterfaces.filter { !facts.absent.contains($0) }.map(Sysctl.routeLocalnet)
+        return settings
+    }
+}
