@@ -247,7 +247,7 @@ struct ServiceLabTests {
             defer { try? FileManager.default.removeItem(atPath: path) }
             let backends = (1...3).map { (name: "b\($0)", address: "127.0.0.1", port: 8080 + $0) }
             try lab.withBackends(in: lab.host, backends) { stop in
-                try RunningUplinkctl.with(host: lab.host, config: path) { run in
+                try RunningUplinkctl.with(host: lab.host, config: path, extra: ["--metrics", "127.0.0.1:9521"]) { run in
                     let flows = try UDPFlows(in: lab.host)
                     let first = try (0..<3).map { _ in try flows.open("127.0.0.1", port: 8081) }
                     #expect(Self.backends(first.map(\.answer)) == ["b1", "b2", "b3"], "\(first)")
@@ -255,6 +255,10 @@ struct ServiceLabTests {
                     let line = try run.waitFor("backend replicas-2 127.0.0.1:8082 down")
                     #expect(line.contains("rounds lost to 127.0.0.1:8082; its 1 slot now replicas-1, replicas-3; 1 connection flushed"), "\(line)")
                     #expect(try Self.map(lab, "backends-replicas-v4").contains("1 : goto backend-replicas-1"))
+                    let scrape = "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9521/metrics', timeout=5).read().decode())"
+                    let metrics = try must(["ip", "netns", "exec", lab.host, Lab.python, "-c", scrape])
+                    #expect(metrics.contains("uplinkctl_backend_up{service=\"replicas\",backend=\"replicas-2\",target=\"127.0.0.1:8082\"} 0"), "\(metrics)")
+                    #expect(metrics.contains("uplinkctl_backend_new_connections_total{service=\"replicas\",backend=\"replicas-1\",target=\"127.0.0.1:8081\"} 1"), "\(metrics)")
                     #expect(try flows.again(first[0].index).hasSuffix(" b1"))
                     #expect(try flows.again(first[2].index).hasSuffix(" b3"))
                     // The cycle goes on at connection 3: slots 0, 1 (now b1), 2.

@@ -88,6 +88,14 @@ public struct Service: Sendable, Hashable, Codable {
     /// `api-1`, `api-2`, …: a backend's name in counters, chains, logs and status (by position).
     public func backendName(_ index: Int) -> String { "\(name)-\(index + 1)" }
 
+    /// The named nft counter of its backend's new connections: `backend-api-1`.
+    public func counterName(_ index: Int) -> String { "backend-" + backendName(index) }
+
+    /// The ports a backend takes: the service's, moved to the backend's port (the offset kept).
+    public func ports(of backend: Backend) -> PortRange {
+        backend.port.map { PortRange($0, $0 + (ports.upper - ports.lower)) } ?? ports
+    }
+
     /// The backends serving `family`, with their positions.
     public func backends(_ family: IPFamily) -> [(index: Int, backend: Backend)] {
         backends.enumerated().filter { $0.element.serves(family) }.map { ($0.offset, $0.element) }

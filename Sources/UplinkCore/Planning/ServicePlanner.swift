@@ -27,7 +27,6 @@ struct ServicePlanner {
     static func serviceChain(_ name: String, _ family: IPFamily) -> String { "service-\(name)-\(NftPlanner.suffix(family))" }
     static func slotsMap(_ name: String, _ family: IPFamily) -> String { "backends-\(name)-\(NftPlanner.suffix(family))" }
     static func backendChain(_ backend: String) -> String { "backend-\(backend)" }
-    static func counter(_ backend: String) -> String { "backend-\(backend)" }
 
     struct Objects {
         var counters: [String] = []
@@ -43,7 +42,7 @@ struct ServicePlanner {
         let services = config.services
         if services.isEmpty { return objects }
         for service in services {
-            objects.counters += service.backends.indices.map { Self.counter(service.backendName($0)) }
+            objects.counters += service.backends.indices.map(service.counterName)
             objects.chains += service.backends.indices.map { backendChain(service, $0) }
             for family in service.families {
                 let (chain, map) = serviceChain(service, family)
@@ -114,7 +113,7 @@ struct ServicePlanner {
     private func backendChain(_ service: Service, _ index: Int) -> NftChain {
         let backend = service.backends[index]
         let name = service.backendName(index)
-        let count = NftStatement.count(counter: Self.counter(name))
+        let count = NftStatement.count(counter: service.counterName(index))
         func target(_ port: UInt16?) -> NatTarget {
             backend.address.map { .address($0, port: port) } ?? .thisHost(port: port)
         }
@@ -139,8 +138,7 @@ struct ServicePlanner {
     private func masqueradeRules(_ service: Service) -> [NftRule] {
         service.backends.filter(\.masquerade).flatMap { backend -> [NftRule] in
             guard let address = backend.address else { return [] }
-            let span = service.ports.upper - service.ports.lower
-            let ports = backend.port.map { PortRange($0, $0 + span) } ?? service.ports
+            let ports = service.ports(of: backend)
             return service.protocols.map { number in
                 NftRule([.destinationTranslated, .destination(IPPrefix(address: address, length: address.family.bitCount)!),
                          .transportProtocol(number), .destinationPorts(ports)], [.masquerade])
@@ -161,8 +159,7 @@ struct ServicePlanner {
         let allowed = config.services.filter(\.needsRouteLocalnet).flatMap { service in
             service.backends.compactMap { backend -> [NftRule]? in
                 guard let address = backend.address, address.family == .ipv4, address.isLoopback else { return nil }
-                let span = service.ports.upper - service.ports.lower
-                let ports = backend.port.map { PortRange($0, $0 + span) } ?? service.ports
+                let ports = service.ports(of: backend)
                 return service.protocols.map { number in
                     NftRule([.destinationTranslated, .destination(IPPrefix(address: address, length: 32)!), .transportProtocol(number),
                              .destinationPorts(ports)], [], .return)

@@ -17,9 +17,11 @@ public enum DryRun {
         lines += state.routes.map { shellCommand(IPCommands.route($0)) }
         lines += state.rules.map { shellCommand(IPCommands.rule($0)) }
         lines.append("")
+        let heading = "# Per-connection balancing, kept in the conntrack mark, and masquerading"
+            + (state.services.isEmpty ? "." : "; the services' DNAT.")
         switch format {
         case .iptables:
-            lines.append("# Per-connection balancing, kept in the conntrack mark, and masquerading.")
+            lines.append(heading)
             lines += IptablesTranslation(state.nftables).lines().flatMap { line -> [String] in
                 switch line {
                 case .command(let command): return [shellCommand(command)]
@@ -27,7 +29,7 @@ public enum DryRun {
                 }
             }
         case .nft:
-            lines.append("# Per-connection balancing, kept in the conntrack mark, and masquerading.")
+            lines.append(heading)
             lines.append("nft -f - <<'UPLINKCTL_NFT'")
             // The table text ends in a newline; the joined lines supply it.
             lines.append(String(NftText.table(state.nftables).dropLast()))
@@ -57,6 +59,7 @@ public enum DryRun {
             let cells = row.indices.map { $0 == row.count - 1 ? row[$0] : row[$0].padded(widths[$0]) }
             lines.append("# " + cells.joined(separator: " "))
         }
+        lines += state.services.map { "# " + $0.summary }
         lines.append("set -e")
         return lines
     }

@@ -113,7 +113,7 @@ public struct StatusReport: Sendable {
         let backends = service.backends.enumerated().map { index, backend in
             let name = service.backendName(index)
             return BackendLine(name: name, target: backend.description, weight: backend.weight,
-                               connections: counters[ServicePlanner.counter(name)]?.packets ?? 0, health: run?.backends?[name])
+                               connections: counters[service.counterName(index)]?.packets ?? 0, health: run?.backends?[name])
         }
         return ServiceLine(name: service.name, listens: service.listens, balance: service.balance.rawValue, backends: backends)
     }

@@ -3,15 +3,16 @@ import UplinkCore
 
 /// `run`'s metrics in the Prometheus text format: per uplink whether it is in the rotation, its
 /// last round trip, its loss over the recent rounds, its transitions, its new connections (our
-/// counter) and its bytes (the interface's statistics). Kernel totals are carried into
+/// counter) and its bytes (the interface's statistics); per service backend whether it is in
+/// the rotation and its new connections. Kernel totals are carried into
 /// Prometheus counters by their increase, so that rate() works and a re-apply (counters back
 /// to zero) is a reset.
 final class MetricsText {
     private let registry = PrometheusCollectorRegistry()
     private var last: [String: Double] = [:]
 
-    func render(config: Config, health: [String: UplinkHealth], counters: [String: (packets: UInt64, bytes: UInt64)],
-                links: [String: InterfaceState]) -> String {
+    func render(config: Config, health: [String: UplinkHealth], backends: [String: UplinkHealth] = [:],
+                counters: [String: (packets: UInt64, bytes: UInt64)], links: [String: InterfaceState]) -> String {
         for uplink in config.uplinks {
             let labels = [("uplink", uplink.name), ("interface", uplink.interface)]
             let state = health[uplink.name]
@@ -31,6 +32,16 @@ final class MetricsText {
                     to: Double(link?.received.bytes ?? 0))
             advance("uplinkctl_uplink_sent_bytes_total", "Bytes sent on the uplink's interface", labels,
                     to: Double(link?.sent.bytes ?? 0))
+        }
+        for service in config.services {
+            for index in service.backends.indices {
+                let name = service.backendName(index)
+                let labels = [("service", service.name), ("backend", name), ("target", service.backends[index].description)]
+                gauge("uplinkctl_backend_up", "1 while the service backend is in the rotation, 0 while it is out", labels)
+                    .set(to: backends[name]?.inRotation == false ? 0 : 1)
+                advance("uplinkctl_backend_new_connections_total", "New connections sent to the service backend", labels,
+                        to: Double(counters[service.counterName(index)]?.packets ?? 0))
+            }
         }
         advance("uplinkctl_left_alone_total", "New connections left alone: their route leaves by another interface", [],
                 to: Double(counters[Ownership.leftAloneCounter]?.packets ?? 0))

@@ -366,10 +366,8 @@ public final class Supervisor {
         guard !heirs.isEmpty else { return line }
         let backend = service.backends[index]
         do {
-            let first = Self.backendEndpoint(service, index).1
-            let ports = PortRange(first, first + (service.ports.upper - service.ports.lower))
-            let count = try conntrack.deleteTranslated(to: backend.address, ports: ports, protocols: service.protocols,
-                                                       families: service.families)
+            let count = try conntrack.deleteTranslated(to: backend.address, ports: service.ports(of: backend),
+                                                       protocols: service.protocols, families: service.families)
             line += "; \(count) connection\(count == 1 ? "" : "s") flushed"
         } catch {
             line += "; its connections could not be flushed (\(error))"
@@ -495,7 +493,7 @@ public final class Supervisor {
     // MARK: Metrics
 
     private func renderMetrics() -> String {
-        metricsText.render(config: config, health: health, counters: (try? reconciler.kernel.counters()) ?? [:],
+        metricsText.render(config: config, health: health, backends: backendHealth, counters: (try? reconciler.kernel.counters()) ?? [:],
                            links: (try? reconciler.kernel.routing.links()) ?? [:])
     }
 }

@@ -4,6 +4,7 @@
 #
 # uplink     interface        gateway          mark        table  slots
 # wan        up1              198.18.1.1       0x100       110    1
+# service replicas: tcp 8081 on any address of this host, outside clients by lan0 and local clients; random over replicas-1 127.0.0.1:8081 (1/3), replicas-2 127.0.0.1:8082 (1/3), replicas-3 127.0.0.1:8083 (1/3)
 set -e
 
 # Kernel settings.
@@ -16,7 +17,7 @@ ip route add default via 198.18.1.1 dev up1 table 110 proto 117 realm 1
 ip rule add not fwmark 0x0/0xff00 lookup main suppress_prefixlength 0 priority 30999 protocol 117
 ip rule add fwmark 0x100/0xff00 lookup 110 priority 31000 protocol 117
 
-# Per-connection balancing, kept in the conntrack mark, and masquerading.
+# Per-connection balancing, kept in the conntrack mark, and masquerading; the services' DNAT.
 iptables -t mangle -N UPL-via-wan
 iptables -t mangle -N UPL-new-wan
 iptables -t mangle -N UPL-in-wan

@@ -4,6 +4,8 @@
 #
 # uplink     interface        gateway          mark        table  slots
 # wan        up1              198.18.1.1       0x100       110    1
+# service api: tcp 8080 on 198.18.200.1, outside clients and local clients; nth over api-1 198.18.200.11:8080 (1/2, masqueraded), api-2 198.18.200.12:8080 (1/2, masqueraded)
+# service web: tcp 80 on any address of this host, outside clients and local clients; nth over web-1 :8001 (1/2), web-2 :8002 (1/2)
 set -e
 
 # Kernel settings.
@@ -15,7 +17,7 @@ ip route add default via 198.18.1.1 dev up1 table 110 proto 117 realm 1
 ip rule add not fwmark 0x0/0xff00 lookup main suppress_prefixlength 0 priority 30999 protocol 117
 ip rule add fwmark 0x100/0xff00 lookup 110 priority 31000 protocol 117
 
-# Per-connection balancing, kept in the conntrack mark, and masquerading.
+# Per-connection balancing, kept in the conntrack mark, and masquerading; the services' DNAT.
 nft -f - <<'UPLINKCTL_NFT'
 table inet uplinkctl {
 	counter conns-wan {
