@@ -101,7 +101,10 @@ final class NetlinkSocket {
 
     /// Sends one request built in `build` (header already placed) and collects the answer:
     /// the messages of a dump up to NLMSG_DONE, or the acknowledgement of a change.
-    func request(object: String, type: UInt16, flags: Int32, _ build: (UnsafeMutablePointer<nlmsghdr>) -> Void) throws -> [NetlinkMessage] {
+    /// `each`: a dump's messages are handed over one by one and not kept (a conntrack table
+    /// can be large); the result is then empty.
+    func request(object: String, type: UInt16, flags: Int32, _ build: (UnsafeMutablePointer<nlmsghdr>) -> Void,
+                 each: ((NetlinkMessage) -> Void)? = nil) throws -> [NetlinkMessage] {
         var buffer = [UInt8](repeating: 0, count: 32768)
         let sequence = self.sequence()
         let length: Int = buffer.withUnsafeMutableBytes { raw in
@@ -113,9 +116,11 @@ final class NetlinkSocket {
             return Int(header.pointee.nlmsg_len)
         }
         try buffer.withUnsafeBytes { try send(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
-        return try receive(object: object, sequences: [sequence]) { outcome in
-            if case .reply(let message) = outcome { return message.type == UInt16(NLMSG_DONE) ? .finished : .continue }
-            return .finished
+        return try receive(object: object, sequences: [sequence], keep: each == nil) { outcome in
+            guard case .reply(let message) = outcome else { return .finished }
+            if message.type == UInt16(NLMSG_DONE) { return .finished }
+            each?(message)
+            return .continue
         }
     }
 
@@ -127,7 +132,9 @@ final class NetlinkSocket {
     enum Progress { case `continue`, finished }
 
     /// Reads messages for `sequences` until `handle` says it is finished; a refusal is thrown.
-    func receive(object: String, sequences: Set<UInt32>, _ handle: (Outcome) throws -> Progress) throws -> [NetlinkMessage] {
+    /// `keep`: return the replies (else `handle` alone sees them).
+    func receive(object: String, sequences: Set<UInt32>, keep: Bool = true,
+                 _ handle: (Outcome) throws -> Progress) throws -> [NetlinkMessage] {
         var replies: [NetlinkMessage] = []
         while true {
             let count = receiveBuffer.withUnsafeMutableBytes { mnl_socket_recvfrom(socket, $0.baseAddress, $0.count) }
@@ -155,7 +162,7 @@ final class NetlinkSocket {
                     } else {
                         let bytes = Array(UnsafeRawBufferPointer(start: header, count: Int(message.nlmsg_len)))
                         let reply = NetlinkMessage(type: message.nlmsg_type, flags: message.nlmsg_flags, bytes: bytes)
-                        if message.nlmsg_type != UInt16(NLMSG_DONE) { replies.append(reply) }
+                        if keep && message.nlmsg_type != UInt16(NLMSG_DONE) { replies.append(reply) }
                         outcome = .reply(reply)
                     }
                     if try handle(outcome) == .finished { finished = true }

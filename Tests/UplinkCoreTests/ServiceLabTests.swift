@@ -51,6 +51,9 @@ struct ServiceLabTests {
                 let cycle = ["b1", "b2", "b1", "b3"]
                 #expect(Self.backends(outside + local) == Array(repeating: cycle, count: 4).flatMap { $0 }, "\(outside + local)")
                 #expect((outside + local).allSatisfy { $0.hasPrefix("\(Lab.hostLanAddress) ") }, "the backends saw \(outside + local)")
+                // The host's own connection to 127.0.0.1 keeps its way (its loopback source could not leave).
+                let loopback = try lab.echo(in: lab.host, .tcp, count: 1, to: "127.0.0.1", port: 8080)
+                #expect(loopback.count == 1 && loopback[0].hasPrefix("error"), "\(loopback)")
                 // Connections to a service take no uplink slot: the host's next one is still slot 0.
                 #expect(try lab.connections(from: .host, .tcp, count: 1) == [1])
                 if way == .apply {
@@ -240,20 +243,24 @@ struct ServiceLabTests {
                 port: 8081
                 clients: [local]
                 backends: [127.0.0.1:8081, 127.0.0.1:8082, 127.0.0.1:8083]
+              - name: lan
+                port: 8080
+                backends: [198.18.200.11:8080]
 
             """
         try Lab.with { lab in
             let path = try Self.configPath(yaml)
             defer { try? FileManager.default.removeItem(atPath: path) }
+            _ = try lab.addLanClientAddresses(2)
             let backends = (1...3).map { (name: "b\($0)", address: "127.0.0.1", port: 8080 + $0) }
-            try lab.withBackends(in: lab.host, backends) { stop in
+            try lab.withBackends(in: lab.lan, [Self.lanBackends[0]]) { _ in try lab.withBackends(in: lab.host, backends) { stop in
                 try RunningUplinkctl.with(host: lab.host, config: path, extra: ["--metrics", "127.0.0.1:9521"]) { run in
                     let flows = try UDPFlows(in: lab.host)
                     let first = try (0..<3).map { _ in try flows.open("127.0.0.1", port: 8081) }
                     #expect(Self.backends(first.map(\.answer)) == ["b1", "b2", "b3"], "\(first)")
                     stop("b2")
                     let line = try run.waitFor("backend replicas-2 127.0.0.1:8082 down")
-                    #expect(line.contains("rounds lost to 127.0.0.1:8082; its 1 slot now replicas-1, replicas-3; 1 connection flushed"), "\(line)")
+                    #expect(line.contains("rounds lost to 127.0.0.1:8082; its 1 slot now replicas-1, replicas-3; 1 UDP flow flushed"), "\(line)")
                     #expect(try Self.map(lab, "backends-replicas-v4").contains("1 : goto backend-replicas-1"))
                     let scrape = "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9521/metrics', timeout=5).read().decode())"
                     let metrics = try must(["ip", "netns", "exec", lab.host, Lab.python, "-c", scrape])
@@ -270,8 +277,37 @@ struct ServiceLabTests {
                         #expect(again == ["b1", "b2", "b3"], "\(again)")
                         let status = try lab.status(path)
                         #expect(status.services.first?.backends.map { $0.health?.state } == [.up, .up, .up])
+                        // Only the test's connections are counted: the checks (every 150 ms, to the
+                        // LAN too) were neither balanced, nor left alone, nor translated.
+                        #expect(status.services.map { $0.backends.map(\.connections) } == [[4, 2, 3], [0]], "\(status.services)")
+                        #expect(status.leftAlone == 0 && status.uplinks.allSatisfy { $0.connections == 0 }, "\(status)")
                     }
                 }
+            } }
+        }
+    }
+
+    /// A listener on an address that is not the host's (traffic passing through it): its
+    /// connections are translated, and never balanced onto an uplink on the way.
+    @Test("a listener address that is not the host's takes no uplink slot")
+    func listenerOnAnotherAddress() throws {
+        let yaml = Self.uplinks + """
+            services:
+              - name: passing
+                port: 8080
+                address: 198.18.250.1
+                backends: [198.18.200.11:8080]
+
+            """
+        try Lab.with { lab in
+            try lab.install(yaml, by: .apply)
+            _ = try lab.addLanClientAddresses(2)
+            try lab.withBackends(in: lab.lan, [Self.lanBackends[0]]) { _ in
+                let answers = try lab.echo(in: lab.lan, .tcp, count: 3, to: "198.18.250.1", port: 8080)
+                #expect(Self.backends(answers) == ["b1", "b1", "b1"], "\(answers)")
+                let status = try lab.status(try Self.configPath(yaml))
+                #expect(status.uplinks.allSatisfy { $0.connections == 0 } && status.leftAlone == 0, "\(status)")
+                #expect(status.services.first?.backends.first?.connections == 3)
             }
         }
     }

@@ -110,6 +110,14 @@ public struct Config: Sendable, Hashable, Codable {
     public func uplink(named name: String) -> Uplink? { uplinks.first { $0.name == name } }
     public func service(named name: String) -> Service? { services.first { $0.name == name } }
 
+    /// A service backend by its name (`api-2`): its service and position.
+    public func backend(named name: String) -> (service: Service, index: Int)? {
+        for service in services {
+            if let index = service.backends.indices.first(where: { service.backendName($0) == name }) { return (service, index) }
+        }
+        return nil
+    }
+
     /// The conntrack mark of a new connection uplinkctl leaves alone because its route does
     /// not leave by an uplink: every bit of the mask, a value no uplink may take.
     public var leftAloneMark: UInt32 { markMask }

@@ -107,14 +107,23 @@ public struct Service: Sendable, Hashable, Codable {
         return "\(names) \(ports) on \(address.map(\.description) ?? "any address of this host")"
     }
 
+    /// A backend's slots among the backends of `family`, and how many there are.
+    public func slots(of index: Int, _ family: IPFamily) -> (slots: Int, total: Int)? {
+        let members = backends(family)
+        guard let position = members.firstIndex(where: { $0.index == index }) else { return nil }
+        let weights = reducedWeights(members.map(\.backend.weight))
+        return (weights[position], weights.reduce(0, +))
+    }
+
     /// What `check` says of it: where it listens, for whom, and where its connections go.
     public var summary: String {
-        let total = reducedWeights(backends.map(\.weight))
-        let sum = total.reduce(0, +)
-        let spread = zip(backends.indices, total).map { index, slots in
+        let spread = backends.indices.map { index in
             let backend = backends[index]
+            let shares = families.compactMap { family in
+                slots(of: index, family).map { "\($0.slots)/\($0.total)" + (families.count > 1 ? " of \(familyName(family))" : "") }
+            }
             let nat = backend.masquerade ? ", masqueraded" : ""
-            return "\(backendName(index)) \(backend.description) (\(slots)/\(sum)\(nat))"
+            return "\(backendName(index)) \(backend.description) (\(shares.joined(separator: ", "))\(nat))"
         }
         let from = clients.sorted().map { kind in
             kind == .outside && !interfaces.isEmpty ? "outside clients by \(interfaces.joined(separator: ", "))" : "\(kind.rawValue) clients"
@@ -132,5 +141,13 @@ extension IPAddress {
     /// 127.0.0.0/8 and ::1.
     public var isLoopback: Bool {
         family == .ipv4 ? bytes[0] == 127 : bytes == IPAddress("::1")!.bytes
+    }
+
+    /// 224.0.0.0/4 and ff00::/8.
+    public var isMulticast: Bool { family == .ipv4 ? bytes[0] & 0xf0 == 0xe0 : bytes[0] == 0xff }
+
+    /// Nothing a connection can be sent to: unspecified, multicast, the IPv4 broadcast address.
+    public var isUnicast: Bool {
+        self != .zero(family) && !isMulticast && !(family == .ipv4 && bytes == [255, 255, 255, 255])
     }
 }

@@ -106,7 +106,7 @@ extension ConfigParser {
         }
         // A UDP-only service's backends may not answer a TCP connect: checked only when asked.
         var health: HealthCheck? = protocols == [IPProtocolNumber.udp] ? nil : Service.defaultHealth
-        if let (_, value) = fields["health"] { health = readServiceHealth(value, reader: &reader).check }
+        if let (_, value) = fields["health"] { health = readServiceHealth(value, reader: &reader) }
         var backends: [Backend] = []
         if let (_, value) = fields["backends"], let items = reader.sequence(value, key: "backends", example: "['198.18.5.2:8080', '198.18.5.3:8080']") {
             if items.isEmpty { reader.error(value, "'backends' is empty; list at least one, such as '198.18.5.2:8080'") }
@@ -206,6 +206,10 @@ extension ConfigParser {
 
     private static func checkBackend(_ backend: Backend, _ node: Node, address: IPAddress?, clients: Set<ServiceClients>,
                                      interfaces: [String], ports: PortRange?, reader: inout YAMLReader) {
+        if let own = backend.address, !own.isUnicast {
+            reader.error(node, "backend \(backend.description) is no address a connection can go to (unspecified, multicast or broadcast); give one host's address")
+            return
+        }
         if let address, let own = backend.address, own.family != address.family {
             reader.error(node, "backend \(backend.description) is \(familyName(own.family)), and the service's address \(address) is \(familyName(address.family)); DNAT keeps the family, so give a backend of the same family")
             return
@@ -233,17 +237,15 @@ extension ConfigParser {
     static let serviceHealthKeys = ["interval", "timeout", "down", "up"]
 
     /// `health: false`, `true`, or a mapping of `interval`, `timeout`, `down`, `up`: a TCP
-    /// connect to each backend. nil after reporting (or for `false`: see `enabled`).
-    private static func readServiceHealth(_ node: Node, reader: inout YAMLReader) -> (check: HealthCheck?, valid: Bool) {
+    /// connect to each backend. nil for `false` (mistakes are reported, and the service is then not used).
+    private static func readServiceHealth(_ node: Node, reader: inout YAMLReader) -> HealthCheck? {
         if case .scalar = node {
-            guard let enabled = reader.boolean(node, key: "health") else { return (nil, false) }
-            return (enabled ? Service.defaultHealth : nil, true)
+            return reader.boolean(node, key: "health") == false ? nil : Service.defaultHealth
         }
-        let before = reader.errorCount
         let fields = reader.fields(of: node, named: "a service's 'health' (a TCP connect to each backend)", allowed: serviceHealthKeys)
         var check = Service.defaultHealth
         readTiming(fields, into: &check, reader: &reader)
-        return (check, reader.errorCount == before && node.mapping != nil)
+        return check
     }
 
     /// Two services that would catch the same connection: a protocol, a port, a family and a

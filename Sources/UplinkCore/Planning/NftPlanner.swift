@@ -69,6 +69,7 @@ struct NftPlanner {
         }
         if boundSockets { maps.append(boundMap()) }
         if config.traffic.contains(.local) { maps.append(socketMarksMap()) }
+        maps += families.compactMap { ServicePlanner.listenersMap(config, $0) }
         for family in families {
             sets.append(NftSet(name: Self.neverBalancedSet(family), type: family == .ipv4 ? .ipv4Prefixes : .ipv6Prefixes,
                                elements: Planner.neverBalanced[family]!.map { .prefix($0) }))
@@ -102,6 +103,10 @@ struct NftPlanner {
             // Neighbour discovery is untracked, so this also returns it; the rule below says so plainly.
             NftRule([.connectionNotNew], [], .return),
         ]
+        if let listeners = ServicePlanner.listenersMap(config, family) {
+            // A service's connection, to a listener's address that need not be this host's: never balanced.
+            rules.append(NftRule([], [], .map(.fields(listeners.typeof.fields), map: listeners.name)))
+        }
         if socketMarks { rules.append(NftRule([], [], .map(.packetMark(mask: mask), map: Self.socketMarksMap))) }
         rules.append(NftRule([.destinationInSet(family, set: Self.neverBalancedSet(family))], [], .return))
         if family == .ipv6 { rules.append(NftRule([.neighbourDiscovery], [], .return)) }
@@ -212,8 +217,10 @@ struct NftPlanner {
         return NftVerdictMap(name: Self.knownMap, typeof: .connectionMark, elements: elements)
     }
 
+    /// With services, `run`'s checks of their backends carry `backendProbeMark`: never balanced or counted.
     private func socketMarksMap() -> NftVerdictMap {
-        NftVerdictMap(name: Self.socketMarksMap, typeof: .packetMark, elements: uplinks.map { .init(key: $0.uplink.mark, verdict: .return) })
+        let marks = uplinks.map(\.uplink.mark) + (config.services.isEmpty ? [] : [config.backendProbeMark])
+        return NftVerdictMap(name: Self.socketMarksMap, typeof: .packetMark, elements: marks.map { .init(key: $0, verdict: .return) })
     }
 
     private func boundMap() -> NftVerdictMap {
@@ -238,23 +245,10 @@ struct NftPlanner {
     /// the balance mode's generator, or with ECMP, the multipath table's mark.
     func tail(_ family: IPFamily, _ members: [(name: String, weight: Int)], _ mapName: String) -> (rule: NftRule, map: NftVerdictMap?) {
         if config.ecmp != nil { return (NftRule([], [], .goto(Self.newChainName(Self.ecmpName))), nil) }
-        let weights = reducedWeights(members.map(\.weight))
-        let total = UInt32(weights.reduce(0, +))
-        let key: NftMapKey
-        switch config.balance {
-        case .nth: key = .numberGenerator(.inc, modulus: total)
-        case .random: key = .numberGenerator(.random, modulus: total)
-        case .hash, .ecmp: key = .addressHash(family, modulus: total, seed: Self.hashSeed)
-        }
-        // Slot k → the uplink of the k-th connection in the cycle. Random and hash draw the
-        // same map uniformly, so each uplink gets exactly its share of slots. A dead uplink's
-        // slots go to the live ones; the map keeps its size.
-        let live = Set(members.indices.filter { !facts.down.contains(members[$0].name) })
-        let order = repointedSlotOrder(smoothSlotOrder(weights: weights), weights: weights, live: live)
-        let map = NftVerdictMap(name: mapName, typeof: key.typeof, elements: order.enumerated().map { slot, index in
-            .init(key: UInt32(slot), verdict: .goto(Self.newChainName(members[index].name)))
+        let slots = SlotMap(name: mapName, balance: config.balance, family: family, members: members.map { member in
+            (member.weight, Self.newChainName(member.name), !facts.down.contains(member.name))
         })
-        return (NftRule([], [], .map(key, map: mapName)), map)
+        return (slots.rule, slots.map)
     }
 }
 

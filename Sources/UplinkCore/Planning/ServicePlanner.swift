@@ -69,11 +69,17 @@ struct ServicePlanner {
     }
 
     /// One rule per family, protocol and interface: the listener, then the service's chain.
+    /// The host's own connections to 127.0.0.1 (::1) keep their way when the service has a
+    /// backend elsewhere: their source, a loopback address, cannot leave the host.
     private func listenerRules(_ service: Service, _ clients: ServiceClients) -> [NftRule] {
         let interfaces: [String?] = clients == .outside && !service.interfaces.isEmpty ? service.interfaces : [nil]
         return service.families.flatMap { family in
-            service.protocols.flatMap { number in
-                interfaces.map { interface in
+            service.protocols.flatMap { number -> [NftRule] in
+                let remote = service.backends(family).contains { $0.backend.address.map { !$0.isLoopback } ?? false }
+                let loopback = IPPrefix(family == .ipv4 ? "127.0.0.0/8" : "::1/128")!
+                let keep = clients == .local && service.address == nil && remote
+                    ? [NftRule([.destination(loopback), .transportProtocol(number), .destinationPorts(service.ports)], [], .return)] : []
+                return keep + interfaces.map { interface in
                     var matches = interface.map { [NftMatch.inputInterface($0)] } ?? []
                     if let address = service.address {
                         matches.append(.destination(IPPrefix(address: address, length: family.bitCount)!))
@@ -87,25 +93,33 @@ struct ServicePlanner {
         }
     }
 
-    /// The balance mode's generator over the backends of `family`, slot by slot; a dead
-    /// backend's slots go to the live ones (the map keeps its size, so the others keep theirs).
+    /// The balance mode's generator over the backends of `family` (SlotMap): a dead backend's
+    /// slots go to the live ones.
     private func serviceChain(_ service: Service, _ family: IPFamily) -> (NftChain, NftVerdictMap) {
-        let members = service.backends(family)
-        let weights = reducedWeights(members.map(\.backend.weight))
-        let total = UInt32(weights.reduce(0, +))
-        let key: NftMapKey
-        switch service.balance {
-        case .random: key = .numberGenerator(.random, modulus: total)
-        case .hash, .ecmp: key = .addressHash(family, modulus: total, seed: NftPlanner.hashSeed)
-        case .nth: key = .numberGenerator(.inc, modulus: total)
-        }
-        let live = Set(members.indices.filter { !facts.downBackends.contains(service.backendName(members[$0].index)) })
-        let order = repointedSlotOrder(smoothSlotOrder(weights: weights), weights: weights, live: live)
-        let name = Self.slotsMap(service.name, family)
-        let map = NftVerdictMap(name: name, typeof: key.typeof, elements: order.enumerated().map { slot, member in
-            .init(key: UInt32(slot), verdict: .goto(Self.backendChain(service.backendName(members[member].index))))
+        let slots = SlotMap(name: Self.slotsMap(service.name, family), balance: service.balance, family: family,
+                            members: service.backends(family).map { index, backend in
+            let name = service.backendName(index)
+            return (backend.weight, Self.backendChain(name), !facts.downBackends.contains(name))
         })
-        return (NftChain(name: Self.serviceChain(service.name, family), rules: [NftRule([], [], .map(key, map: name))]), map)
+        return (NftChain(name: Self.serviceChain(service.name, family), rules: [slots.rule]), slots.map)
+    }
+
+    /// `ip daddr . meta l4proto . th dport` of every listener with an address, → return: the
+    /// uplink balancing's gates let these connections pass (their first packet still carries
+    /// the listener's address, which need not be this host's).
+    static let listenersMapPrefix = "service-listeners-"
+
+    static func listenersMap(_ config: Config, _ family: IPFamily) -> NftVerdictMap? {
+        let listeners = config.services.filter { $0.address?.family == family }
+        if listeners.isEmpty { return nil }
+        let elements = listeners.flatMap { service in
+            service.protocols.map { number in
+                NftVerdictMap.Element(key: [.prefix(IPPrefix(address: service.address!, length: family.bitCount)!),
+                                            .transportProtocol(number), .ports(service.ports)], verdict: .return)
+            }
+        }
+        let fields: [NftField] = [.destination(family), .transportProtocol, .destinationPort]
+        return NftVerdictMap(name: listenersMapPrefix + NftPlanner.suffix(family), typeof: .fields(fields), elements: elements)
     }
 
     /// Counts the connection and translates its destination, per protocol (nft needs the
@@ -166,7 +180,9 @@ struct ServicePlanner {
                 }
             }.flatMap { $0 }
         }.uniqued()
-        let check = NftChain(name: Self.loopbackChain, rules: allowed + [NftRule([], [], .drop)])
+        // Later packets of a connection we translated, and the ICMP errors related to it (PMTU).
+        let translated = NftRule([.destinationTranslated, .connectionNotNew], [], .return)
+        let check = NftChain(name: Self.loopbackChain, rules: [translated] + allowed + [NftRule([], [], .drop)])
         let hook = NftHook(type: .filter, point: .input, priority: NftHook.manglePriority)
         let guardRules = interfaces.map { NftRule([.inputInterface($0), .destination(Self.loopback)], [], .goto(Self.loopbackChain)) }
         return (NftChain(name: Self.guardChain, hook: hook, rules: guardRules), check)

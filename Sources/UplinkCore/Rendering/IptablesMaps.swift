@@ -152,15 +152,16 @@ struct IptablesMaps {
 
     /// A service's `jhash … vmap` in the nat table: HMARK writes the slot as the packet mark and
     /// one rule per slot goes to its backend. Only the connection's first packet passes the nat
-    /// table, and uplinkctl's mangle rules set the mark of every later one again: what the
-    /// overwritten mark changes is the routing of that first packet (by the main table).
+    /// table: what the overwritten mark changes is the routing of that first packet.
     private func backendHashRules(_ map: NftVerdictMap, modulus: UInt32, seed: UInt32, matches: [String]) -> [IptablesLine] {
         [
             .comment([
                 Self.hashHeadline,
                 "- HMARK hashes source and destination address with another function than nft's jhash: a client may",
                 "  meet another backend than under the nft form, but always the same one.",
-                "- HMARK overwrites the packet mark of the connection's first packet (later packets are marked again).",
+                "- HMARK overwrites the packet mark of the connection's first packet with its slot (0 to \(modulus - 1)): that",
+                "  packet is routed by the main table, unless the slot has bits of the mark mask (weights summing past",
+                "  255 with the default mask 0xff00), when an uplink's rule may route it; later packets keep their mark.",
             ]),
             .command(matches + ["-j", "HMARK", "--hmark-tuple", "src,dst", "--hmark-mod", String(modulus),
                                 "--hmark-offset", "0", "--hmark-rnd", hex(seed)]),

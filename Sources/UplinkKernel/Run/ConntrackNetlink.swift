@@ -4,7 +4,8 @@ import UplinkCore
 
 /// The connections conntrack holds, over ctnetlink: counted and deleted by their mark, so that
 /// the flows of a dead uplink (a VoIP call, a WireGuard tunnel, DNS) move to a working one
-/// with their next packet. Entries of other marks are never touched.
+/// with their next packet (entries of other marks are never touched); and the UDP flows a
+/// service sent to a backend that died.
 struct ConntrackNetlink {
     let socket: NetlinkSocket
 
@@ -28,28 +29,38 @@ struct ConntrackNetlink {
         }
     }
 
-    /// Deletes the connections translated to a service backend: DNATed, their answers from
-    /// `address` (any address for a backend on this host) and `ports`, by one of `protocols`.
-    /// Their next packet then meets a live backend (kube-proxy clears stale UDP entries alike).
-    /// Returns how many were deleted; one that ended meanwhile is not counted.
-    func deleteTranslated(to address: IPAddress?, ports: PortRange, protocols: [UInt8], families: [IPFamily]) throws -> Int {
+    /// Deletes the UDP flows a service translated to a backend that died: original destination
+    /// the service's (its address, if it has one, and ports), answers from `backend` (`ports`;
+    /// its address, when it has one). Their next datagram then meets a live backend, as
+    /// kube-proxy clears stale UDP entries; TCP connections are left to end by themselves.
+    /// The table is dumped one message at a time, per family, and nothing else is touched.
+    /// Returns how many were deleted; a flow that ended meanwhile is not counted.
+    func deleteUDPFlows(of service: Service, to backend: Backend) throws -> Int {
+        guard service.protocols.contains(IPProtocolNumber.udp) else { return 0 }
+        let ports = service.ports(of: backend)
         var deleted = 0
-        for family in families {
-            let entries = try socket.request(object: "conntrack -L", type: messageType(IPCTNL_MSG_CT_GET),
-                                             flags: Int32(NLM_F_REQUEST | NLM_F_DUMP)) { header in
-                header.putExtraHeader(nfgenmsg(nfgen_family: UInt8(family == .ipv4 ? AF_INET : AF_INET6), version: UInt8(NFNETLINK_V0), res_id: 0))
-            }.filter { $0.type & 0xff == UInt16(IPCTNL_MSG_CT_NEW.rawValue) }
-            for entry in entries {
+        for family in service.families where backend.serves(family) {
+            var stale: [[UInt8]] = []
+            _ = try socket.request(object: "conntrack -L", type: messageType(IPCTNL_MSG_CT_GET), flags: Int32(NLM_F_REQUEST | NLM_F_DUMP),
+                                   { $0.putExtraHeader(Self.header(family)) }) { entry in
+                guard entry.type & 0xff == UInt16(IPCTNL_MSG_CT_NEW.rawValue) else { return }
                 let attributes = entry.withHeader { NetlinkAttributes($0, headerSize: MemoryLayout<nfgenmsg>.size) }
                 guard let original = attributes.bytes(Int32(CTA_TUPLE_ORIG.rawValue)),
                       let reply = attributes.bytes(Int32(CTA_TUPLE_REPLY.rawValue)).map(Self.tuple),
-                      let status = attributes.u32(Int32(CTA_STATUS.rawValue)).map({ UInt32(bigEndian: $0) }),
-                      status & Self.destinationNatted != 0, ports.lower <= reply.port, reply.port <= ports.upper, protocols.contains(reply.protocolNumber),
-                      address == nil || reply.source == address else { continue }
+                      let status = attributes.u32(Int32(CTA_STATUS.rawValue)).map({ UInt32(bigEndian: $0) }) else { return }
+                let asked = Self.tuple(original)
+                guard status & Self.destinationNatted != 0, asked.protocolNumber == IPProtocolNumber.udp,
+                      service.ports.lower <= asked.destinationPort, asked.destinationPort <= service.ports.upper,
+                      service.address == nil || asked.destination == service.address,
+                      ports.lower <= reply.sourcePort, reply.sourcePort <= ports.upper,
+                      backend.address == nil || reply.source == backend.address else { return }
+                stale.append(original)
+            }
+            for original in stale {
                 do {
                     _ = try socket.request(object: "conntrack -D", type: messageType(IPCTNL_MSG_CT_DELETE),
                                            flags: Int32(NLM_F_REQUEST | NLM_F_ACK)) { header in
-                        header.putExtraHeader(nfgenmsg(nfgen_family: UInt8(family == .ipv4 ? AF_INET : AF_INET6), version: UInt8(NFNETLINK_V0), res_id: 0))
+                        header.putExtraHeader(Self.header(family))
                         header.put(Int32(CTA_TUPLE_ORIG.rawValue) | Int32(NLA_F_NESTED), bytes: original)
                     }
                     deleted += 1
@@ -61,17 +72,36 @@ struct ConntrackNetlink {
         return deleted
     }
 
+    private static func header(_ family: IPFamily) -> nfgenmsg {
+        nfgenmsg(nfgen_family: UInt8(family == .ipv4 ? AF_INET : AF_INET6), version: UInt8(NFNETLINK_V0), res_id: 0)
+    }
+
     /// IPS_DST_NAT.
     private static let destinationNatted: UInt32 = 0x20
 
-    /// A tuple's source address, protocol and source port.
-    private static func tuple(_ bytes: [UInt8]) -> (source: IPAddress?, protocolNumber: UInt8, port: UInt16) {
+    struct Tuple {
+        var source: IPAddress?
+        var destination: IPAddress?
+        var protocolNumber: UInt8
+        var sourcePort: UInt16
+        var destinationPort: UInt16
+    }
+
+    /// A CTA_TUPLE_* attribute's addresses, protocol and ports.
+    private static func tuple(_ bytes: [UInt8]) -> Tuple {
         let tuple = NetlinkAttributes(packed: bytes[...])
         let ip = NetlinkAttributes(packed: (tuple.bytes(Int32(CTA_TUPLE_IP.rawValue)) ?? [])[...])
-        let source = (ip.bytes(Int32(CTA_IP_V4_SRC.rawValue)) ?? ip.bytes(Int32(CTA_IP_V6_SRC.rawValue))).flatMap { IPAddress(bytes: $0) }
         let proto = NetlinkAttributes(packed: (tuple.bytes(Int32(CTA_TUPLE_PROTO.rawValue)) ?? [])[...])
-        let port = proto.bytes(Int32(CTA_PROTO_SRC_PORT.rawValue)).map { $0.count == 2 ? UInt16($0[0]) << 8 | UInt16($0[1]) : 0 } ?? 0
-        return (source, proto.u8(Int32(CTA_PROTO_NUM.rawValue)) ?? 0, port)
+        func address(_ v4: ctattr_ip, _ v6: ctattr_ip) -> IPAddress? {
+            (ip.bytes(Int32(v4.rawValue)) ?? ip.bytes(Int32(v6.rawValue))).flatMap { IPAddress(bytes: $0) }
+        }
+        func port(_ type: ctattr_l4proto) -> UInt16 {
+            guard let data = proto.bytes(Int32(type.rawValue)), data.count == 2 else { return 0 }
+            return UInt16(data[0]) << 8 | UInt16(data[1])
+        }
+        return Tuple(source: address(CTA_IP_V4_SRC, CTA_IP_V6_SRC), destination: address(CTA_IP_V4_DST, CTA_IP_V6_DST),
+                     protocolNumber: proto.u8(Int32(CTA_PROTO_NUM.rawValue)) ?? 0,
+                     sourcePort: port(CTA_PROTO_SRC_PORT), destinationPort: port(CTA_PROTO_DST_PORT))
     }
 
     private func messageType(_ message: cntl_msg_types) -> UInt16 {

@@ -12,7 +12,7 @@ final class Prober {
     struct Subject {
         let name: String
         /// An uplink's probes leave by its interface and mark; a backend's are routed as the
-        /// host's own (no interface, mark 0).
+        /// host's own (no interface), with the mark that keeps them out of balancing and DNAT.
         let interface: String?
         let mark: UInt32
         let check: HealthCheck

@@ -92,20 +92,17 @@ public final class Supervisor {
         }
     }
 
-    /// Where a backend listens: its address (this host's loopback for `port:` alone) and port.
+    /// Where a backend is checked: its address and port; one given by its port alone (this host)
+    /// at the service's address, or 127.0.0.1 (::1 for an IPv6-only service).
     private static func backendEndpoint(_ service: Service, _ index: Int) -> (IPAddress, UInt16) {
         let backend = service.backends[index]
         let loopback = IPAddress(service.families.contains(.ipv4) ? "127.0.0.1" : "::1")!
-        return (backend.address ?? loopback, backend.port ?? service.ports.lower)
+        return (backend.address ?? service.address ?? loopback, backend.port ?? service.ports.lower)
     }
 
     /// A backend's rules: its service's check, to its one target.
     private func backendRules(_ name: String) -> HealthRules? {
-        for service in config.services {
-            guard let index = service.backends.indices.first(where: { service.backendName($0) == name }) else { continue }
-            return HealthRules(check: service.health, targets: [Self.backendEndpoint(service, index).0])
-        }
-        return nil
+        config.backend(named: name).map { HealthRules(check: $0.service.health, targets: [Self.backendEndpoint($0.service, $0.index).0]) }
     }
 
     /// Every backend in at start (checked ones `probing` until their first answer).
@@ -117,7 +114,7 @@ public final class Supervisor {
             for index in service.backends.indices {
                 let name = service.backendName(index)
                 let rules = HealthRules(check: service.health, targets: [Self.backendEndpoint(service, index).0])
-                result[name] = unchanged(name) ? old[name] ?? rules.initial(linkUp: true, now: now) : rules.initial(linkUp: true, now: now)
+                result[name] = (unchanged(name) ? old[name] : nil) ?? rules.initial(linkUp: true, now: now)
             }
         }
         return result
@@ -224,12 +221,9 @@ public final class Supervisor {
 
     /// `198.18.5.2:8080`, `127.0.0.1:8081` for a backend given by its port alone.
     private func backendTarget(_ name: String) -> String {
-        for service in config.services {
-            guard let index = service.backends.indices.first(where: { service.backendName($0) == name }) else { continue }
-            let (address, port) = Self.backendEndpoint(service, index)
-            return NatTarget.address(address, port: port).description
-        }
-        return name
+        guard let (service, index) = config.backend(named: name) else { return name }
+        let (address, port) = Self.backendEndpoint(service, index)
+        return NatTarget.address(address, port: port).description
     }
 
     /// Reads the links, updates link health, and installs the plan for the uplinks in the
@@ -356,19 +350,20 @@ public final class Supervisor {
     private func backendTransition(_ service: Service, _ index: Int, out: Bool) -> String {
         let name = service.backendName(index)
         let state = backendHealth[name]
-        let slots = reducedWeights(service.backends.map(\.weight))[index]
+        // Slots and heirs within the backend's family (the first, for one on this host).
+        let family = service.families.first { service.backends[index].serves($0) } ?? .ipv4
+        let slots = service.slots(of: index, family)?.slots ?? 0
         let plural = slots == 1 ? "slot" : "slots"
         let head = "backend \(name) \(backendTarget(name))"
         guard out else { return "\(head) up: \(state?.reason ?? "answered"); its \(slots) \(plural) back" }
-        let heirs = service.backends.indices.map(service.backendName).filter { !installedDownBackends.contains($0) }
+        let heirs = service.backends(family).map { service.backendName($0.index) }.filter { !installedDownBackends.contains($0) }
         let to = heirs.isEmpty ? "kept (every backend of \(service.name) is down)" : "now \(heirs.joined(separator: ", "))"
         var line = "\(head) down: \(state?.reason ?? "no answer"); its \(slots) \(plural) \(to)"
         guard !heirs.isEmpty else { return line }
         let backend = service.backends[index]
         do {
-            let count = try conntrack.deleteTranslated(to: backend.address, ports: service.ports(of: backend),
-                                                       protocols: service.protocols, families: service.families)
-            line += "; \(count) connection\(count == 1 ? "" : "s") flushed"
+            let count = try conntrack.deleteUDPFlows(of: service, to: backend)
+            if service.protocols.contains(IPProtocolNumber.udp) { line += "; \(count) UDP flow\(count == 1 ? "" : "s") flushed" }
         } catch {
             line += "; its connections could not be flushed (\(error))"
         }
@@ -377,12 +372,9 @@ public final class Supervisor {
 
     /// What a backend's health depends on: its service's check and where it listens.
     private static func backendIdentity(_ config: Config, _ name: String) -> String? {
-        for service in config.services {
-            guard let index = service.backends.indices.first(where: { service.backendName($0) == name }) else { continue }
-            let (address, port) = backendEndpoint(service, index)
-            return "\(address) \(port) \(String(describing: service.health))"
-        }
-        return nil
+        guard let (service, index) = config.backend(named: name) else { return nil }
+        let (address, port) = backendEndpoint(service, index)
+        return "\(address) \(port) \(String(describing: service.health))"
     }
 
     private func say(_ line: String) {
@@ -431,7 +423,9 @@ public final class Supervisor {
         backendHealth = initialBackendHealth(keeping: backendHealth) { name in
             Self.backendIdentity(previous, name) == Self.backendIdentity(next, name)
         }
-        installedDownBackends = installedDownBackends.filter { backendHealth[$0] != nil }
+        installedDownBackends = installedDownBackends.filter {
+            Self.backendIdentity(previous, $0) != nil && Self.backendIdentity(previous, $0) == Self.backendIdentity(next, $0)
+        }
         // Series of uplinks that left the config must not be reported forever.
         metricsText = MetricsText()
         say("reload: \(options.configPath), \(next.uplinks.count) uplinks")

@@ -49,6 +49,7 @@ iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-wa
 iptables -t mangle -A UPL-local-v4 -m connmark --mark 0xff00/0xff00 -j RETURN
 iptables -t mangle -A UPL-local-v4 -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-local-v4 -m mark --mark 0x100/0xff00 -j RETURN
+iptables -t mangle -A UPL-local-v4 -m mark --mark 0xff00/0xff00 -j RETURN
 iptables -t mangle -A UPL-local-v4 -d 127.0.0.0/8 -j RETURN
 iptables -t mangle -A UPL-local-v4 -d 169.254.0.0/16 -j RETURN
 iptables -t mangle -A UPL-local-v4 -d 224.0.0.0/4 -j RETURN
@@ -84,6 +85,7 @@ iptables -t nat -A UPL-backend-replicas-3 -p tcp -j DNAT --to-destination 127.0.
 iptables -t nat -A UPL-service-replicas-v4 -m statistic --mode random --probability 0.3333333333 -g UPL-backend-replicas-1
 iptables -t nat -A UPL-service-replicas-v4 -m statistic --mode random --probability 0.5000000000 -g UPL-backend-replicas-2
 iptables -t nat -A UPL-service-replicas-v4 -g UPL-backend-replicas-3
+iptables -t mangle -A UPL-loopback-backends -m conntrack --ctstate DNAT -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-loopback-backends -m conntrack --ctstate DNAT -d 127.0.0.1/32 -p tcp -m tcp --dport 8081 -j RETURN
 iptables -t mangle -A UPL-loopback-backends -m conntrack --ctstate DNAT -d 127.0.0.1/32 -p tcp -m tcp --dport 8082 -j RETURN
 iptables -t mangle -A UPL-loopback-backends -m conntrack --ctstate DNAT -d 127.0.0.1/32 -p tcp -m tcp --dport 8083 -j RETURN

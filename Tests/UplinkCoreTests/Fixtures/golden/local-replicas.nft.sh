@@ -57,7 +57,7 @@ table inet uplinkctl {
 	}
 	map socket-marks {
 		typeof meta mark : verdict
-		elements = { 0x100 : return }
+		elements = { 0x100 : return, 0xff00 : return }
 	}
 	map slots-v4 {
 		typeof numgen inc mod 1 : verdict
@@ -127,6 +127,7 @@ table inet uplinkctl {
 		numgen random mod 3 vmap @backends-replicas-v4
 	}
 	chain loopback-backends {
+		ct status dnat ct state != new return
 		ct status dnat ip daddr 127.0.0.1 meta l4proto tcp th dport 8081 return
 		ct status dnat ip daddr 127.0.0.1 meta l4proto tcp th dport 8082 return
 		ct status dnat ip daddr 127.0.0.1 meta l4proto tcp th dport 8083 return

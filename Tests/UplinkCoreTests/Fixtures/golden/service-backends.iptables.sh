@@ -5,7 +5,7 @@
 # uplink     interface        gateway          mark        table  slots
 # wan        up1              198.18.1.1       0x100       110    1
 # service api: tcp 8080 on 198.18.200.1, outside clients and local clients; nth over api-1 198.18.200.11:8080 (1/2, masqueraded), api-2 198.18.200.12:8080 (1/2, masqueraded)
-# service web: tcp 80 on any address of this host, outside clients and local clients; nth over web-1 :8001 (1/2), web-2 :8002 (1/2)
+# service web: tcp 80 on any address of this host, outside clients and local clients; nth over web-1 :8001 (1/2 of IPv4, 1/2 of IPv6), web-2 :8002 (1/2 of IPv4, 1/2 of IPv6)
 set -e
 
 # Kernel settings.
@@ -49,7 +49,9 @@ iptables -t mangle -A UPL-balance-v4 -m statistic --mode nth --every 1 --packet 
 iptables -t mangle -A UPL-local-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-wan
 iptables -t mangle -A UPL-local-v4 -m connmark --mark 0xff00/0xff00 -j RETURN
 iptables -t mangle -A UPL-local-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-local-v4 -d 198.18.200.1/32 -p tcp --dport 8080 -j RETURN
 iptables -t mangle -A UPL-local-v4 -m mark --mark 0x100/0xff00 -j RETURN
+iptables -t mangle -A UPL-local-v4 -m mark --mark 0xff00/0xff00 -j RETURN
 iptables -t mangle -A UPL-local-v4 -d 127.0.0.0/8 -j RETURN
 iptables -t mangle -A UPL-local-v4 -d 169.254.0.0/16 -j RETURN
 iptables -t mangle -A UPL-local-v4 -d 224.0.0.0/4 -j RETURN
@@ -61,6 +63,7 @@ iptables -t mangle -A UPL-local-v4 -g UPL-left-alone
 iptables -t mangle -A UPL-forwarded-v4 -m connmark --mark 0x100/0xff00 -g UPL-via-wan
 iptables -t mangle -A UPL-forwarded-v4 -m connmark --mark 0xff00/0xff00 -j RETURN
 iptables -t mangle -A UPL-forwarded-v4 -m conntrack '!' --ctstate NEW -j RETURN
+iptables -t mangle -A UPL-forwarded-v4 -d 198.18.200.1/32 -p tcp --dport 8080 -j RETURN
 iptables -t mangle -A UPL-forwarded-v4 -d 127.0.0.0/8 -j RETURN
 iptables -t mangle -A UPL-forwarded-v4 -d 169.254.0.0/16 -j RETURN
 iptables -t mangle -A UPL-forwarded-v4 -d 224.0.0.0/4 -j RETURN

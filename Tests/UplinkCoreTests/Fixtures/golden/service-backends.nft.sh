@@ -5,7 +5,7 @@
 # uplink     interface        gateway          mark        table  slots
 # wan        up1              198.18.1.1       0x100       110    1
 # service api: tcp 8080 on 198.18.200.1, outside clients and local clients; nth over api-1 198.18.200.11:8080 (1/2, masqueraded), api-2 198.18.200.12:8080 (1/2, masqueraded)
-# service web: tcp 80 on any address of this host, outside clients and local clients; nth over web-1 :8001 (1/2), web-2 :8002 (1/2)
+# service web: tcp 80 on any address of this host, outside clients and local clients; nth over web-1 :8001 (1/2 of IPv4, 1/2 of IPv6), web-2 :8002 (1/2 of IPv4, 1/2 of IPv6)
 set -e
 
 # Kernel settings.
@@ -59,7 +59,12 @@ table inet uplinkctl {
 	}
 	map socket-marks {
 		typeof meta mark : verdict
-		elements = { 0x100 : return }
+		elements = { 0x100 : return, 0xff00 : return }
+	}
+	map service-listeners-v4 {
+		type ipv4_addr . inet_proto . inet_service : verdict
+		flags interval
+		elements = { 198.18.200.1 . tcp . 8080 : return }
 	}
 	map slots-v4 {
 		typeof numgen inc mod 1 : verdict
@@ -100,6 +105,7 @@ table inet uplinkctl {
 	chain local-v4 {
 		ct mark & 0xff00 vmap @known
 		ct state != new return
+		ip daddr . meta l4proto . th dport vmap @service-listeners-v4
 		meta mark & 0xff00 vmap @socket-marks
 		ip daddr @never-balanced-v4 return
 		oifname "lo" return
@@ -110,6 +116,7 @@ table inet uplinkctl {
 	chain forwarded-v4 {
 		ct mark & 0xff00 vmap @known
 		ct state != new return
+		ip daddr . meta l4proto . th dport vmap @service-listeners-v4
 		ip daddr @never-balanced-v4 return
 		fib daddr type local return
 		fib daddr . mark oifname @uplink-route-interfaces goto balance-v4
