@@ -46,7 +46,8 @@ extension ConfigParser {
         guard node.mapping != nil else { return nil }
         var name: String?
         let nameNode = fields["name"]?.value ?? node
-        if let (_, value) = fields["name"], let text = reader.string(value, key: "name", what: "a name of 1 to 15 letters, digits, '-' or '_'") {
+        if let (_, value) = fields["name"],
+           let text = reader.string(value, key: "name", what: "a name of 1 to 15 letters, digits, '-' or '_'") {
             if let problem = nameProblem(text, of: "service") { reader.error(value, problem) } else { name = text }
         } else if fields["name"] == nil {
             reader.error(node, "this service has no 'name'; give it a unique name of 1 to 15 letters, digits, '-' or '_'")
@@ -67,7 +68,8 @@ extension ConfigParser {
             reader.error(node, "this service has no 'port'; give the port (or range such as 8000-8010) its clients connect to")
         }
         var address: IPAddress?
-        if let (_, value) = fields["address"], let text = reader.string(value, key: "address", what: "an address of this host such as 198.18.0.1") {
+        if let (_, value) = fields["address"],
+           let text = reader.string(value, key: "address", what: "an address of this host such as 198.18.0.1") {
             address = IPAddress(text)
             if address == nil { reader.error(value, "'address' must be one address of this host such as 198.18.0.1 or 2001:2::1; '\(text)' is not") }
             if let given = address, given == .zero(given.family) {
@@ -80,7 +82,8 @@ extension ConfigParser {
             clients = Set(items.compactMap { reader.choice($0, key: "clients", as: ServiceClients.self) })
         }
         var interfaces: [String] = []
-        if let (key, value) = fields["interfaces"], let items = reader.scalarOrList(value, key: "interfaces", what: "an interface name such as lan0") {
+        if let (key, value) = fields["interfaces"],
+           let items = reader.scalarOrList(value, key: "interfaces", what: "an interface name such as lan0") {
             interfaces = items.compactMap { item in
                 guard let text = reader.string(item, key: "interfaces", what: "an interface name such as lan0") else { return nil }
                 if let problem = interfaceNameProblem(text) { reader.error(item, problem); return nil }
@@ -108,7 +111,8 @@ extension ConfigParser {
         var health: HealthCheck? = protocols == [IPProtocolNumber.udp] ? nil : Service.defaultHealth
         if let (_, value) = fields["health"] { health = readServiceHealth(value, reader: &reader) }
         var backends: [Backend] = []
-        if let (_, value) = fields["backends"], let items = reader.sequence(value, key: "backends", example: "['198.18.5.2:8080', '198.18.5.3:8080']") {
+        if let (_, value) = fields["backends"],
+           let items = reader.sequence(value, key: "backends", example: "['198.18.5.2:8080', '198.18.5.3:8080']") {
             if items.isEmpty { reader.error(value, "'backends' is empty; list at least one, such as '198.18.5.2:8080'") }
             for item in items {
                 guard var backend = readBackend(item, reader: &reader) else { continue }
@@ -169,7 +173,8 @@ extension ConfigParser {
             reader.error(node, "this backend has neither 'address' nor 'port'; give both, 'address' alone (the service's port), or 'port' alone (a port of this host)")
         }
         var weight = 1
-        if let (_, value) = fields["weight"], let number = reader.integer(value, key: "weight", in: 1...maximumWeight, what: "a whole number from 1 to \(maximumWeight)") {
+        if let (_, value) = fields["weight"],
+           let number = reader.integer(value, key: "weight", in: 1...maximumWeight, what: "a whole number from 1 to \(maximumWeight)") {
             weight = Int(number)
         }
         guard reader.errorCount == before else { return nil }
@@ -190,7 +195,8 @@ extension ConfigParser {
             return value
         }
         if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-            guard let address = IPAddress(String(text[text.index(after: text.startIndex)..<close])), address.family == .ipv6 else { return .invalid }
+            let inside = text[text.index(after: text.startIndex)..<close]
+            guard let address = IPAddress(String(inside)), address.family == .ipv6 else { return .invalid }
             let rest = text[text.index(after: close)...]
             if rest.isEmpty { return .bracketsWithoutPort(address) }
             guard rest.hasPrefix(":") else { return .invalid }
@@ -260,7 +266,8 @@ extension ConfigParser {
             for earlier in drafts[..<index].map(\.service) {
                 // `interfaces` separate outside clients only: the host's own come by none.
                 let outside = service.clients.contains(.outside) && earlier.clients.contains(.outside)
-                    && (service.interfaces.isEmpty || earlier.interfaces.isEmpty || !Set(service.interfaces).isDisjoint(with: earlier.interfaces))
+                    && (service.interfaces.isEmpty || earlier.interfaces.isEmpty
+                        || !Set(service.interfaces).isDisjoint(with: earlier.interfaces))
                 let local = service.clients.contains(.local) && earlier.clients.contains(.local)
                 let overlap = !Set(service.protocols).isDisjoint(with: earlier.protocols)
                     && service.ports.lower <= earlier.ports.upper && earlier.ports.lower <= service.ports.upper
@@ -277,7 +284,8 @@ extension ConfigParser {
     private static func checkPolicyOverlap(_ drafts: [ServiceDraft], policies: [Policy], reader: inout YAMLReader) {
         for draft in drafts {
             let service = draft.service
-            for policy in policies where policy.match.destinationPorts.contains(where: { $0.lower <= service.ports.upper && service.ports.lower <= $0.upper })
+            let overlapping = { (range: PortRange) in range.lower <= service.ports.upper && service.ports.lower <= range.upper }
+            for policy in policies where policy.match.destinationPorts.contains(where: overlapping)
                 && (policy.match.protocols.isEmpty || !Set(policy.match.protocols).isDisjoint(with: service.protocols))
                 && (policy.match.destinations.isEmpty
                     || service.address.map { address in policy.match.destinations.contains { $0.contains(address) } } == true) {
