@@ -102,7 +102,9 @@ struct PlannerTests {
         #expect(state.sysctls.map(\.key).contains("net.ipv6.conf.all.forwarding"))
         // Without local balancing, replies of inbound connections are still steered by their mark.
         #expect(Self.chain(state, "output") == ["ct mark & 0xff00 vmap @known"])
-        #expect(Self.chain(state, "prerouting") == ["iifname vmap @inbound", "meta nfproto ipv4 jump forwarded-v4",
+        // Packets of known connections stop after the first two rules; only new ones go on.
+        #expect(Self.chain(state, "prerouting") == ["ct state != new ct mark & 0xff00 vmap @known", "ct state != new return",
+                                                    "iifname vmap @inbound", "meta nfproto ipv4 jump forwarded-v4",
                                                     "meta nfproto ipv6 jump forwarded-v6"])
         #expect(Self.chain(state, "forwarded-v6") == [
             "ct mark & 0xff00 vmap @known", "ct state != new return", "ip6 daddr @never-balanced-v6 return",
@@ -149,7 +151,8 @@ struct PlannerTests {
         ])
         #expect(Self.chain(state, "left-alone") == ["ct mark set ct mark & 0xffff00ff | 0xff00 counter name \"left-alone\""])
         #expect(NftText.mapElements(state.nftables.map(named: "socket-marks")!) == "0x100 : return, 0x200 : return, 0x300 : return")
-        #expect(Self.chain(state, "output") == ["meta nfproto ipv4 jump local-v4"])
+        #expect(Self.chain(state, "output") == ["ct state != new ct mark & 0xff00 vmap @known", "ct state != new return",
+                                                "meta nfproto ipv4 jump local-v4"])
         #expect(NftText.mapElements(state.nftables.map(named: "inbound")!)
                 == "\"up1\" : goto in-up1, \"up2\" : goto in-up2, \"up3\" : goto in-up3")
         #expect(Self.chain(state, "in-up2") == ["ct state != new return", "ct mark set ct mark & 0xffff00ff | 0x200"])

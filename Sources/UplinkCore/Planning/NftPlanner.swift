@@ -1,8 +1,9 @@
 /// Plans the `inet uplinkctl` table.
 ///
-/// Packet path: the output hook jumps to `local-vN`, the prerouting hook to `forwarded-vN`.
-/// There a packet of a known connection finds its uplink through `known` (conntrack mark →
-/// `via-NAME`, which stamps the packet mark). A new connection is ours to balance only when it
+/// Packet path: a packet of a connection conntrack already knew is done after the hook's first
+/// two rules: it finds its uplink through `known` (conntrack mark → `via-NAME`, which stamps
+/// the packet mark), or nothing. A new connection goes on: the output hook jumps to `local-vN`,
+/// the prerouting hook to `forwarded-vN` (after `inbound`). It is ours to balance only when it
 /// would leave by an uplink without us: never balanced (loopback, link-local, multicast,
 /// neighbour discovery) and addressed to this host return; then the interface the routing chose
 /// (`oifname` for the host's own, already routed; `fib daddr . mark oifname` for a forwarded
@@ -158,18 +159,25 @@ struct NftPlanner {
     /// Sockets bound to an uplink's IPv4 address are recognised on the host's own connections.
     private var boundSockets: Bool { config.traffic.contains(.local) && families.contains(.ipv4) }
 
+    /// Every packet of a connection conntrack already knew passes these two rules alone: its
+    /// uplink from its conntrack mark (`known`), or nothing. Only new connections go further.
+    private var knownConnections: [NftRule] {
+        [NftRule([.connectionNotNew], [], .map(.connectionMark(mask: mask), map: Self.knownMap)),
+         NftRule([.connectionNotNew], [], .return)]
+    }
+
     /// Local connections are balanced when asked; otherwise only connections with a mark
     /// (replies to inbound connections) are steered.
     private func outputChain() -> NftChain {
         let rules = config.traffic.contains(.local)
-            ? families.map { jump($0, to: Self.localChain($0)) }
+            ? knownConnections + families.map { jump($0, to: Self.localChain($0)) }
             : [NftRule([], [], .map(.connectionMark(mask: mask), map: Self.knownMap))]
         return NftChain(name: "output", hook: NftHook(type: .route, point: .output, priority: NftHook.manglePriority), rules: rules)
     }
 
     private func preroutingChain() -> NftChain {
-        var rules = [
-            // Arriving from the outside: remember the uplink of a new connection; nothing else.
+        var rules = knownConnections + [
+            // Arriving from the outside: remember the uplink of a new connection.
             NftRule([], [], .map(.fields([.inputInterfaceName]), map: Self.inboundMap)),
         ]
         if config.traffic.contains(.forwarded) {

@@ -29,18 +29,20 @@ struct ConntrackNetlink {
         }
     }
 
-    /// Deletes the UDP flows a service translated to a backend that died: original destination
-    /// the service's (its address, if it has one, and ports), answers from `backend` (`ports`;
-    /// its address, when it has one). Their next datagram then meets a live backend, as
-    /// kube-proxy clears stale UDP entries; TCP connections are left to end by themselves.
-    /// The table is dumped one message at a time, per family, and nothing else is touched.
-    /// Returns how many were deleted; a flow that ended meanwhile is not counted.
-    func deleteUDPFlows(of service: Service, to backend: Backend) throws -> Int {
-        guard service.protocols.contains(IPProtocolNumber.udp) else { return 0 }
+    /// Deletes the stale entries a service translated to a backend that died: original
+    /// destination the service's (its address, if it has one, and ports), answers from `backend`
+    /// (`ports`; its address, when it has one); UDP flows, whose next datagram then meets a live
+    /// backend (as kube-proxy clears stale UDP entries), and TCP entries of connections that are
+    /// not established (closing, closed, reset, or a SYN unanswered), which conntrack would
+    /// otherwise hand to a new connection from the same client port, still translated to the
+    /// dead backend. Established TCP connections are left to end by themselves (a backend that
+    /// is slow rather than dead keeps them). The table is dumped one message at a time, per
+    /// family, and nothing else is touched. Returns how many were deleted.
+    func deleteStaleEntries(of service: Service, to backend: Backend) throws -> Int {
         let ports = service.ports(of: backend)
         var deleted = 0
         for family in service.families where backend.serves(family) {
-            var stale: [[UInt8]] = []
+            var found: [[UInt8]] = []
             _ = try socket.request(object: "conntrack -L", type: messageType(IPCTNL_MSG_CT_GET), flags: Int32(NLM_F_REQUEST | NLM_F_DUMP),
                                    { $0.putExtraHeader(Self.header(family)) }) { entry in
                 guard entry.type & 0xff == UInt16(IPCTNL_MSG_CT_NEW.rawValue) else { return }
@@ -49,14 +51,16 @@ struct ConntrackNetlink {
                       let reply = attributes.bytes(Int32(CTA_TUPLE_REPLY.rawValue)).map(Self.tuple),
                       let status = attributes.u32(Int32(CTA_STATUS.rawValue)).map({ UInt32(bigEndian: $0) }) else { return }
                 let asked = Self.tuple(original)
-                guard status & Self.destinationNatted != 0, asked.protocolNumber == IPProtocolNumber.udp,
+                let stale = asked.protocolNumber == IPProtocolNumber.udp
+                    || (asked.protocolNumber == IPProtocolNumber.tcp && Self.tcpState(attributes) != Self.tcpEstablished)
+                guard status & Self.destinationNatted != 0, stale, service.protocols.contains(asked.protocolNumber),
                       service.ports.lower <= asked.destinationPort, asked.destinationPort <= service.ports.upper,
                       service.address == nil || asked.destination == service.address,
                       ports.lower <= reply.sourcePort, reply.sourcePort <= ports.upper,
                       backend.address == nil || reply.source == backend.address else { return }
-                stale.append(original)
+                found.append(original)
             }
-            for original in stale {
+            for original in found {
                 do {
                     _ = try socket.request(object: "conntrack -D", type: messageType(IPCTNL_MSG_CT_DELETE),
                                            flags: Int32(NLM_F_REQUEST | NLM_F_ACK)) { header in
@@ -78,6 +82,15 @@ struct ConntrackNetlink {
 
     /// IPS_DST_NAT.
     private static let destinationNatted: UInt32 = 0x20
+    /// TCP_CONNTRACK_ESTABLISHED.
+    private static let tcpEstablished: UInt8 = 3
+
+    /// CTA_PROTOINFO → CTA_PROTOINFO_TCP → CTA_PROTOINFO_TCP_STATE.
+    private static func tcpState(_ attributes: NetlinkAttributes) -> UInt8? {
+        let info = NetlinkAttributes(packed: (attributes.bytes(Int32(CTA_PROTOINFO.rawValue)) ?? [])[...])
+        let tcp = NetlinkAttributes(packed: (info.bytes(Int32(CTA_PROTOINFO_TCP.rawValue)) ?? [])[...])
+        return tcp.u8(Int32(CTA_PROTOINFO_TCP_STATE.rawValue))
+    }
 
     struct Tuple {
         var source: IPAddress?

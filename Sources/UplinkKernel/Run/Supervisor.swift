@@ -362,8 +362,8 @@ public final class Supervisor {
         guard !heirs.isEmpty else { return line }
         let backend = service.backends[index]
         do {
-            let count = try conntrack.deleteUDPFlows(of: service, to: backend)
-            if service.protocols.contains(IPProtocolNumber.udp) { line += "; \(count) UDP flow\(count == 1 ? "" : "s") flushed" }
+            let count = try conntrack.deleteStaleEntries(of: service, to: backend)
+            line += "; \(count) stale conntrack entr\(count == 1 ? "y" : "ies") flushed"
         } catch {
             line += "; its connections could not be flushed (\(error))"
         }

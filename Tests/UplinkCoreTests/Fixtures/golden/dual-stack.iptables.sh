@@ -88,7 +88,15 @@ iptables -t mangle -A UPL-forwarded-v4 -m addrtype --dst-type LOCAL -j RETURN
 # - To keep such connections off the uplinks in this form, name them in `bypass` policies
 #   (their destinations or `in-interface`), or use the nft form.
 iptables -t mangle -A UPL-forwarded-v4 -g UPL-balance-v4
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0x100/0xff00 -g UPL-via-isp-a
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0x200/0xff00 -g UPL-via-isp-b
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0xff00/0xff00 -j RETURN
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-output -j UPL-local-v4
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0x100/0xff00 -g UPL-via-isp-a
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0x200/0xff00 -g UPL-via-isp-b
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0xff00/0xff00 -j RETURN
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-prerouting -i wan0 -g UPL-in-isp-a
 iptables -t mangle -A UPL-prerouting -i wan1 -g UPL-in-isp-b
 iptables -t mangle -A UPL-prerouting -j UPL-forwarded-v4
@@ -160,7 +168,15 @@ ip6tables -t mangle -A UPL-forwarded-v6 -p ipv6-icmp -m icmp6 --icmpv6-type 137 
 ip6tables -t mangle -A UPL-forwarded-v6 -m addrtype --dst-type LOCAL -j RETURN
 # iptables cannot ask the routing in PREROUTING which interface a connection will leave by (see above).
 ip6tables -t mangle -A UPL-forwarded-v6 -g UPL-balance-v6
+ip6tables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0x100/0xff00 -g UPL-via-isp-a
+ip6tables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0x200/0xff00 -g UPL-via-isp-b
+ip6tables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0xff00/0xff00 -j RETURN
+ip6tables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -j RETURN
 ip6tables -t mangle -A UPL-output -j UPL-local-v6
+ip6tables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0x100/0xff00 -g UPL-via-isp-a
+ip6tables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0x200/0xff00 -g UPL-via-isp-b
+ip6tables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0xff00/0xff00 -j RETURN
+ip6tables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -j RETURN
 ip6tables -t mangle -A UPL-prerouting -i wan0 -g UPL-in-isp-a
 ip6tables -t mangle -A UPL-prerouting -i wan1 -g UPL-in-isp-b
 ip6tables -t mangle -A UPL-prerouting -j UPL-forwarded-v6

@@ -106,7 +106,17 @@ iptables -t mangle -A UPL-forwarded-v4 -m addrtype --dst-type LOCAL -j RETURN
 # - To keep such connections off the uplinks in this form, name them in `bypass` policies
 #   (their destinations or `in-interface`), or use the nft form.
 iptables -t mangle -A UPL-forwarded-v4 -g UPL-balance-v4
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0x100/0xff00 -g UPL-via-wired
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0x200/0xff00 -g UPL-via-wifi
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0x300/0xff00 -g UPL-via-lte
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0xff00/0xff00 -j RETURN
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-output -j UPL-local-v4
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0x100/0xff00 -g UPL-via-wired
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0x200/0xff00 -g UPL-via-wifi
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0x300/0xff00 -g UPL-via-lte
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0xff00/0xff00 -j RETURN
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-prerouting -i eth0 -g UPL-in-wired
 iptables -t mangle -A UPL-prerouting -i wlan0 -g UPL-in-wifi
 iptables -t mangle -A UPL-prerouting -i wwan0 -g UPL-in-lte

@@ -67,6 +67,10 @@ iptables -t mangle -A UPL-forwarded-v4 -g UPL-balance-v4
 iptables -t mangle -A UPL-output -m connmark --mark 0x100/0xff00 -g UPL-via-isp-a
 iptables -t mangle -A UPL-output -m connmark --mark 0x200/0xff00 -g UPL-via-isp-b
 iptables -t mangle -A UPL-output -m connmark --mark 0xff00/0xff00 -j RETURN
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0x100/0xff00 -g UPL-via-isp-a
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0x200/0xff00 -g UPL-via-isp-b
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0xff00/0xff00 -j RETURN
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-prerouting -i wan0 -g UPL-in-isp-a
 iptables -t mangle -A UPL-prerouting -i wan1 -g UPL-in-isp-b
 iptables -t mangle -A UPL-prerouting -j UPL-forwarded-v4

@@ -89,6 +89,8 @@ table inet uplinkctl {
 	}
 	chain prerouting {
 		type filter hook prerouting priority mangle; policy accept;
+		ct state != new ct mark & 0xff00 vmap @known
+		ct state != new return
 		iifname vmap @inbound
 		meta nfproto ipv4 jump forwarded-v4
 	}

@@ -76,7 +76,13 @@ iptables -t mangle -A UPL-forwarded-v4 -m addrtype --dst-type LOCAL -j RETURN
 # - To keep such connections off the uplinks in this form, name them in `bypass` policies
 #   (their destinations or `in-interface`), or use the nft form.
 iptables -t mangle -A UPL-forwarded-v4 -g UPL-balance-v4
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0x100/0xff00 -g UPL-via-wan
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0xff00/0xff00 -j RETURN
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-output -j UPL-local-v4
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0x100/0xff00 -g UPL-via-wan
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0xff00/0xff00 -j RETURN
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-prerouting -i up1 -g UPL-in-wan
 iptables -t mangle -A UPL-prerouting -j UPL-forwarded-v4
 iptables -t nat -A UPL-backend-api-1 -p tcp -m comment --comment 'counter backend-api-1'
@@ -105,6 +111,7 @@ iptables -t nat -A PREROUTING -j UPL-services-in
 iptables -t nat -A OUTPUT -j UPL-services-out
 iptables -t nat -A POSTROUTING -j UPL-postrouting
 # IPv6: ip6tables, the chains IPv6 packets reach.
+ip6tables -t mangle -N UPL-via-wan
 ip6tables -t mangle -N UPL-in-wan
 ip6tables -t mangle -N UPL-output
 ip6tables -t mangle -N UPL-prerouting
@@ -114,8 +121,15 @@ ip6tables -t nat -N UPL-service-web-v6
 ip6tables -t nat -N UPL-services-in
 ip6tables -t nat -N UPL-services-out
 ip6tables -t nat -N UPL-postrouting
+ip6tables -t mangle -A UPL-via-wan -j MARK --set-xmark 0x100/0xff00
 ip6tables -t mangle -A UPL-in-wan -m conntrack '!' --ctstate NEW -j RETURN
 ip6tables -t mangle -A UPL-in-wan -j CONNMARK --set-xmark 0x100/0xff00
+ip6tables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0x100/0xff00 -g UPL-via-wan
+ip6tables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0xff00/0xff00 -j RETURN
+ip6tables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -j RETURN
+ip6tables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0x100/0xff00 -g UPL-via-wan
+ip6tables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0xff00/0xff00 -j RETURN
+ip6tables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -j RETURN
 ip6tables -t mangle -A UPL-prerouting -i up1 -g UPL-in-wan
 ip6tables -t nat -A UPL-backend-web-1 -p tcp -m comment --comment 'counter backend-web-1'
 ip6tables -t nat -A UPL-backend-web-1 -p tcp -j REDIRECT --to-ports 8001

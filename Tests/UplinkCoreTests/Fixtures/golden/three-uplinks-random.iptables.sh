@@ -81,7 +81,17 @@ iptables -t mangle -A UPL-local-v4 -o eth0 -g UPL-balance-v4
 iptables -t mangle -A UPL-local-v4 -o eth1 -g UPL-balance-v4
 iptables -t mangle -A UPL-local-v4 -o rausb0 -g UPL-balance-v4
 iptables -t mangle -A UPL-local-v4 -g UPL-left-alone
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0x100/0xff00 -g UPL-via-wired
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0x200/0xff00 -g UPL-via-wireless1
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0x300/0xff00 -g UPL-via-wireless2
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0xff00/0xff00 -j RETURN
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-output -j UPL-local-v4
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0x100/0xff00 -g UPL-via-wired
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0x200/0xff00 -g UPL-via-wireless1
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0x300/0xff00 -g UPL-via-wireless2
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0xff00/0xff00 -j RETURN
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-prerouting -i eth0 -g UPL-in-wired
 iptables -t mangle -A UPL-prerouting -i eth1 -g UPL-in-wireless1
 iptables -t mangle -A UPL-prerouting -i rausb0 -g UPL-in-wireless2

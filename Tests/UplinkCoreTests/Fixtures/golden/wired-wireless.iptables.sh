@@ -63,7 +63,15 @@ iptables -t mangle -A UPL-local-v4 -m realm --realm 2 -g UPL-new-wireless
 iptables -t mangle -A UPL-local-v4 -o eth0 -g UPL-balance-v4
 iptables -t mangle -A UPL-local-v4 -o eth1 -g UPL-balance-v4
 iptables -t mangle -A UPL-local-v4 -g UPL-left-alone
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0xa/0xff -g UPL-via-wired
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0xb/0xff -g UPL-via-wireless
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -m connmark --mark 0xff/0xff -j RETURN
+iptables -t mangle -A UPL-output -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-output -j UPL-local-v4
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0xa/0xff -g UPL-via-wired
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0xb/0xff -g UPL-via-wireless
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -m connmark --mark 0xff/0xff -j RETURN
+iptables -t mangle -A UPL-prerouting -m conntrack '!' --ctstate NEW -j RETURN
 iptables -t mangle -A UPL-prerouting -i eth0 -g UPL-in-wired
 iptables -t mangle -A UPL-prerouting -i eth1 -g UPL-in-wireless
 iptables -t mangle -A UPL-prerouting -m connmark --mark 0xa/0xff -g UPL-via-wired

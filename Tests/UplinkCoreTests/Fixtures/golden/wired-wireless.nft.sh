@@ -94,10 +94,14 @@ table inet uplinkctl {
 	}
 	chain output {
 		type route hook output priority mangle; policy accept;
+		ct state != new ct mark & 0xff vmap @known
+		ct state != new return
 		meta nfproto ipv4 jump local-v4
 	}
 	chain prerouting {
 		type filter hook prerouting priority mangle; policy accept;
+		ct state != new ct mark & 0xff vmap @known
+		ct state != new return
 		iifname vmap @inbound
 		ct mark & 0xff vmap @known
 	}
