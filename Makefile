@@ -1,6 +1,8 @@
 # uplinkctl: `make demo` shows it, `make test` checks it. Both install what they need.
 SWIFT ?= swift
 APT_PACKAGES = libmnl-dev libnftnl-dev pkg-config iproute2 nftables iptables conntrack iperf3 python3 systemd
+# make bench also needs these: case 9 compares with HAProxy and builds its C load generator with cc.
+BENCH_PACKAGES = haproxy gcc
 BIN = .build/debug/uplinkctl
 # What users install: optimised, the Swift runtime linked in (a third of the start-up time).
 RELEASE_BIN = .build/release/uplinkctl
@@ -32,10 +34,11 @@ test: deps
 demo: build
 	@python3 tools/demo.py $(BIN) examples/lab.yaml
 
-# Benchmarks in labs of network namespaces (tools/bench.py), about 21 minutes; needs root, removes
+# Benchmarks in labs of network namespaces (tools/bench.py), about 24 minutes; needs root, removes
 # the labs on exit. Writes docs/benchmarks.md, docs/aggregation.svg and docs/failover.svg. Measures
 # the release build.
 bench: release
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(BENCH_PACKAGES)"
 	@python3 tools/bench.py $(RELEASE_BIN)
 
 clean:

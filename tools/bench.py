@@ -19,13 +19,17 @@
 8. Failover: how long new connections fail when an uplink loses its carrier or its gateway
    stops forwarding, for uplinkctl run, uplinkctl without health checks and kernel ECMP; 10%
    loss without a transition; run's CPU with 8 uplinks; docs/failover.svg.
+9. Services: new connections to one address spread over three backends by uplinkctl's DNAT, by
+   seed 001's iptables recipe, by HAProxy (TCP mode) and straight to one backend: new connections
+   per second, CPU per connection, one-stream throughput, the spread over the backends (nth, random,
+   hash), and a backend dying under load with uplinkctl run.
 
 Each case is a module of benchlib/ (see its __init__); this file runs them and writes the
 report. Writes docs/benchmarks.md, docs/aggregation.svg and docs/failover.svg (figures measured in
 this run, never typed in). Every namespace is named ulk-bench-PID-* and removed at the end, also on Ctrl-C
 or an error; nothing touches this machine's own network, and no packet leaves the labs.
 
-Usage: bench.py UPLINKCTL_BINARY [--cases 1,2,3,4,6,7,8] [--runs N] [--out DIR]
+Usage: bench.py UPLINKCTL_BINARY [--cases 1,2,3,4,6,7,8,9] [--runs N] [--out DIR]
 """
 import argparse
 import datetime
@@ -37,7 +41,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lab import install_signal_handlers, require_root, sh  # noqa: E402
-from benchlib import accuracy, aggregation, dataplane, failover, latency, policies, routecheck  # noqa: E402
+from benchlib import accuracy, aggregation, dataplane, failover, latency, policies, routecheck, services  # noqa: E402
 from benchlib.harness import PREFIX, ROOT, Bench, progress  # noqa: E402
 from benchlib.machine import machine  # noqa: E402
 from benchlib.report import write_report  # noqa: E402
@@ -54,23 +58,26 @@ def remove_leftovers():
 def main():
     parser = argparse.ArgumentParser(description="uplinkctl benchmarks in labs of network namespaces")
     parser.add_argument("binary")
-    parser.add_argument("--cases", default="1,2,3,4,6,7,8", help="which cases to run (default all; 5, the chart, comes with 1)")
+    parser.add_argument("--cases", default="1,2,3,4,6,7,8,9", help="which cases to run (default all; 5, the chart, comes with 1)")
     parser.add_argument("--runs", type=int, default=3, help="runs of case 1 (default 3)")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs"), help="where to write the report")
     args = parser.parse_args()
     cases = {int(c) for c in args.cases.split(",")}
     binary = os.path.abspath(args.binary)
     require_root("make bench")
+    if 9 in cases:
+        services.require_tools()
     install_signal_handlers()
     started = time.monotonic()
     info = machine()
     info["date"] = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     info["binary"] = os.path.relpath(binary, ROOT)
     progress(f"Benchmarks in namespaces {PREFIX}-*; uplinkctl {info['commit']}, {info['cores']} cores, "
-             f"kernel {info['kernel']}. About 21 minutes; nothing touches this machine's own network.")
+             f"kernel {info['kernel']}. About 24 minutes; nothing touches this machine's own network.")
     # Quick cases first, so that a problem shows in seconds, not after case 1.
     order = ((2, latency.measure), (4, accuracy.measure), (6, policies.measure), (7, routecheck.measure),
-             (3, dataplane.measure), (1, functools.partial(aggregation.measure, runs=args.runs)), (8, failover.measure))
+             (9, services.measure), (3, dataplane.measure), (1, functools.partial(aggregation.measure, runs=args.runs)),
+             (8, failover.measure))
     results = {}
     try:
         with tempfile.TemporaryDirectory(prefix="ulk-bench-") as scratch:

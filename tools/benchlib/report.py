@@ -2,7 +2,7 @@
 machine, then each case's section in the order of the cases, from the figures of this run."""
 import os
 
-from . import accuracy, aggregation, chart, dataplane, failover, failoverchart, latency, policies, routecheck
+from . import accuracy, aggregation, chart, dataplane, failover, failoverchart, latency, policies, routecheck, services
 
 
 def header(info, elapsed):
@@ -15,7 +15,7 @@ def header(info, elapsed):
             "## Machine", "",
             f"- {info['cores']} cores ({info['cpu']}), kernel {info['kernel']}",
             f"- uplinkctl {info['commit']} (`{info['binary']}`)",
-            f"- {info['iperf3']}; {info['iptables']}; {info['nft']}",
+            f"- {info['iperf3']}; {info['iptables']}; {info['nft']}" + (f"; {info['haproxy']}" if info.get("haproxy") else ""),
             "- Everything ran in network namespaces `ulk-bench-PID-*` that the harness made and removed; "
             "the machine's own network was not touched.", ""]
 
@@ -38,6 +38,8 @@ def write_report(out_dir, info, results, runs, elapsed):
         md += routecheck.section(results[7])
     if 8 in results:
         md += failover.section(results[8])
+    if 9 in results:
+        md += services.section(results[9])
     if 1 in results:
         md += chart.section() + aggregation.appendix()
     os.makedirs(out_dir, exist_ok=True)

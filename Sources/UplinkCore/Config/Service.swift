@@ -115,6 +115,19 @@ public struct Service: Sendable, Hashable, Codable {
         return (weights[position], weights.reduce(0, +))
     }
 
+    /// Which backends hold backend `index`'s slots of `family` while the backends named in
+    /// `down` are out (as the planner repoints them); empty when it is in, or none is left.
+    public func heirs(of index: Int, _ family: IPFamily, down: Set<String>) -> [String] {
+        let members = backends(family)
+        guard let position = members.firstIndex(where: { $0.index == index }) else { return [] }
+        let weights = reducedWeights(members.map(\.backend.weight))
+        let before = smoothSlotOrder(weights: weights)
+        let live = Set(members.indices.filter { !down.contains(backendName(members[$0].index)) })
+        let after = repointedSlotOrder(before, weights: weights, live: live)
+        let taken = before.indices.filter { before[$0] == position && after[$0] != position }.map { after[$0] }
+        return taken.uniqued().map { backendName(members[$0].index) }
+    }
+
     /// What `check` says of it: where it listens, for whom, and where its connections go.
     public var summary: String {
         let spread = backends.indices.map { index in

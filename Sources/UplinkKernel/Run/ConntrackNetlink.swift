@@ -42,12 +42,13 @@ struct ConntrackNetlink {
         let ports = service.ports(of: backend)
         var deleted = 0
         for family in service.families where backend.serves(family) {
-            var found: [[UInt8]] = []
+            // By tuple and id: a client port reused since the dump has a new entry under the same tuple.
+            var found: [(tuple: [UInt8], id: UInt32)] = []
             _ = try socket.request(object: "conntrack -L", type: messageType(IPCTNL_MSG_CT_GET), flags: Int32(NLM_F_REQUEST | NLM_F_DUMP),
                                    { $0.putExtraHeader(Self.header(family)) }) { entry in
                 guard entry.type & 0xff == UInt16(IPCTNL_MSG_CT_NEW.rawValue) else { return }
                 let attributes = entry.withHeader { NetlinkAttributes($0, headerSize: MemoryLayout<nfgenmsg>.size) }
-                guard let original = attributes.bytes(Int32(CTA_TUPLE_ORIG.rawValue)),
+                guard let original = attributes.bytes(Int32(CTA_TUPLE_ORIG.rawValue)), let id = attributes.u32(Int32(CTA_ID.rawValue)),
                       let reply = attributes.bytes(Int32(CTA_TUPLE_REPLY.rawValue)).map(Self.tuple),
                       let status = attributes.u32(Int32(CTA_STATUS.rawValue)).map({ UInt32(bigEndian: $0) }) else { return }
                 let asked = Self.tuple(original)
@@ -58,14 +59,15 @@ struct ConntrackNetlink {
                       service.address == nil || asked.destination == service.address,
                       ports.lower <= reply.sourcePort, reply.sourcePort <= ports.upper,
                       backend.address == nil || reply.source == backend.address else { return }
-                found.append(original)
+                found.append((original, id))
             }
-            for original in found {
+            for (original, id) in found {
                 do {
                     _ = try socket.request(object: "conntrack -D", type: messageType(IPCTNL_MSG_CT_DELETE),
                                            flags: Int32(NLM_F_REQUEST | NLM_F_ACK)) { header in
                         header.putExtraHeader(Self.header(family))
                         header.put(Int32(CTA_TUPLE_ORIG.rawValue) | Int32(NLA_F_NESTED), bytes: original)
+                        header.put(Int32(CTA_ID.rawValue), u32: id)  // as listed: big-endian already
                     }
                     deleted += 1
                 } catch {

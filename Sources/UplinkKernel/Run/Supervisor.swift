@@ -144,8 +144,8 @@ public final class Supervisor {
         }
         backendHealth = initialBackendHealth()
         let backends = config.services.map(\.backends.count).reduce(0, +)
-        let served = config.services.isEmpty ? "" : "; \(backends) backends of \(config.services.count) services"
-            + (backendProber.isEmpty ? " (not checked)" : " checked")
+        let checked = config.services.filter { $0.health != nil }.map(\.backends.count).reduce(0, +)
+        let served = config.services.isEmpty ? "" : "; \(config.services.count) services, \(checked) of their \(backends) backends checked"
         logger.info("run: \(config.uplinks.count) uplinks from \(options.configPath); \(prober.isEmpty ? "link state only" : "probing")\(served)")
         // At start, a config the kernel or the preflight refuses ends `run`, as it ends `apply`.
         if !reconcile(why: "start") { return refusedAtStart() }
@@ -356,7 +356,7 @@ public final class Supervisor {
         let plural = slots == 1 ? "slot" : "slots"
         let head = "backend \(name) \(backendTarget(name))"
         guard out else { return "\(head) up: \(state?.reason ?? "answered"); its \(slots) \(plural) back" }
-        let heirs = service.backends(family).map { service.backendName($0.index) }.filter { !installedDownBackends.contains($0) }
+        let heirs = service.heirs(of: index, family, down: installedDownBackends)
         let to = heirs.isEmpty ? "kept (every backend of \(service.name) is down)" : "now \(heirs.joined(separator: ", "))"
         var line = "\(head) down: \(state?.reason ?? "no answer"); its \(slots) \(plural) \(to)"
         guard !heirs.isEmpty else { return line }
