@@ -7,7 +7,25 @@ BIN = .build/debug/uplinkctl
 # What users install: optimised, the Swift runtime linked in (a third of the start-up time).
 RELEASE_BIN = .build/release/uplinkctl
 
-.PHONY: all build release test demo bench deps clean
+# Where `make install` puts things (DESTDIR for a staging root, as packagers use it). The config
+# lives in /etc/uplinkctl whatever the prefix; the unit goes where systemd looks for the prefix.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+MANDIR = $(PREFIX)/share/man
+DATADIR = $(PREFIX)/share
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+# The binary to install: the release build (a test may give the debug one).
+INSTALL_BIN ?= $(RELEASE_BIN)
+# What install writes, relative to DESTDIR (uninstall removes exactly these; the config only
+# while it is still the example).
+INSTALLED = $(BINDIR)/uplinkctl $(UNITDIR)/uplinkctl.service $(MANDIR)/man1/uplinkctl.1 $(MANDIR)/man5/uplinks.yaml.5 \
+	$(DATADIR)/bash-completion/completions/uplinkctl $(DATADIR)/zsh/site-functions/_uplinkctl \
+	$(DATADIR)/fish/vendor_completions.d/uplinkctl.fish
+CONFIG = $(SYSCONFDIR)/uplinkctl/uplinks.yaml
+
+.PHONY: all build release test demo bench deps clean install uninstall deb man
 
 all: build
 
@@ -26,7 +44,8 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib
 
-test: deps
+# The release build too: the packaging test builds a .deb of it.
+test: release
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
@@ -40,6 +59,40 @@ demo: build
 bench: release
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(BENCH_PACKAGES)"
 	@python3 tools/bench.py $(RELEASE_BIN)
+
+# The binary, the systemd unit (pointing at it), the manual page, bash/zsh/fish completions and,
+# when there is none, the example config. Into DESTDIR when given: never into this machine's
+# /usr in the tests.
+install: $(if $(filter $(RELEASE_BIN),$(INSTALL_BIN)),release)
+	install -D -m 0755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/uplinkctl
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/bin/uplinkctl|$(BINDIR)/uplinkctl|g' dist/uplinkctl.service > $(DESTDIR)$(UNITDIR)/uplinkctl.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/uplinkctl.service
+	install -D -m 0644 dist/uplinkctl.1 $(DESTDIR)$(MANDIR)/man1/uplinkctl.1
+	install -D -m 0644 dist/uplinks.yaml.5 $(DESTDIR)$(MANDIR)/man5/uplinks.yaml.5
+	install -d $(DESTDIR)$(DATADIR)/bash-completion/completions $(DESTDIR)$(DATADIR)/zsh/site-functions \
+		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d
+	$(INSTALL_BIN) --generate-completion-script bash > $(DESTDIR)$(DATADIR)/bash-completion/completions/uplinkctl
+	$(INSTALL_BIN) --generate-completion-script zsh > $(DESTDIR)$(DATADIR)/zsh/site-functions/_uplinkctl
+	$(INSTALL_BIN) --generate-completion-script fish > $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/uplinkctl.fish
+	@if [ -e $(DESTDIR)$(CONFIG) ]; then echo "kept $(DESTDIR)$(CONFIG)"; \
+	else install -D -m 0644 dist/uplinks.yaml $(DESTDIR)$(CONFIG); fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	@if cmp -s dist/uplinks.yaml $(DESTDIR)$(CONFIG); then rm -f $(DESTDIR)$(CONFIG); rmdir $(DESTDIR)$(SYSCONFDIR)/uplinkctl 2>/dev/null || true; \
+	elif [ -e $(DESTDIR)$(CONFIG) ]; then echo "kept $(DESTDIR)$(CONFIG) (changed since install)"; fi
+
+# The manual pages in dist/: uplinkctl(1) from the argument parser (its generate-manual plugin),
+# uplinks.yaml(5) from the README's reference tables. Run after changing either; a test says when.
+man: deps
+	$(SWIFT) package generate-manual
+	cp .build/plugins/GenerateManual/outputs/uplinkctl/uplinkctl.1 dist/uplinkctl.1
+	python3 tools/manref.py
+
+# A Debian package of the same files (prefix /usr), built with dpkg-deb into .build/deb.
+deb: $(if $(filter $(RELEASE_BIN),$(INSTALL_BIN)),release)
+	@tools/deb.sh $(INSTALL_BIN)
 
 clean:
 	rm -rf .build

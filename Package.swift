@@ -39,8 +39,11 @@ let package = Package(
                 "UplinkKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            plugins: ["BuildInfo"]
         ),
+        // `uplinkctl --version`: the git commit of the build, written before each build.
+        .plugin(name: "BuildInfo", capability: .buildTool()),
         .testTarget(
             name: "UplinkCoreTests",
             dependencies: ["UplinkCore", "UplinkKernel"],
