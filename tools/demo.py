@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lab import Lab, UplinkctlRun, install_signal_handlers, require_root  # noqa: E402
+from lab import Lab, UplinkctlRun, install_signal_handlers, private_copy, require_root  # noqa: E402
 
 RATE = 20
 SECONDS = 4
@@ -43,14 +43,14 @@ FAIL_AT, REPAIR_AT = 3, 6
 DOWNLOADS = [(0, 3, 9), (4, 2, 5), (7, 3, 2)]
 
 
-def failover(binary, config, lab):
+def failover(binary, config, lab, shown):
     """uplinkctl run while the LAN client downloads; gateway 2 stops forwarding at FAIL_AT and
     forwards again at REPAIR_AT. Each second: what each uplink carried, and the events run
     logged."""
     title(f"Failover: uplinkctl run, downloads from the LAN client; gateway 2 stops forwarding at {FAIL_AT} s "
           f"and comes back at {REPAIR_AT} s")
     lab.start_source()
-    print("$ uplinkctl run --netns HOST " + config, flush=True)
+    print("$ uplinkctl run --netns HOST " + shown, flush=True)
     run = UplinkctlRun(binary, lab.host, config)
     shown = 0
     try:
@@ -83,8 +83,9 @@ def failover(binary, config, lab):
 
 
 def main():
-    binary, config = sys.argv[1], sys.argv[2]
+    binary, shown = sys.argv[1], sys.argv[2]
     require_root("make demo")
+    config = private_copy(shown)
     install_signal_handlers()
     started = time.monotonic()
     prefix = f"ulk-demo-{os.getpid()}"
@@ -127,7 +128,7 @@ def main():
         print(diff.stdout, end="")
         print(f"exit {diff.returncode}")
 
-        failover(binary, config, lab)
+        failover(binary, config, lab, shown)
 
         title("uplinkctl flush")
         flush = uplinkctl(binary, "flush", "--netns", lab.host)

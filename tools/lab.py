@@ -10,6 +10,7 @@ Each uplink can be shaped with tc tbf, both ways (host upN egress = upload, gwN 
 download). Nothing is connected to the machine's own namespace; every address is in the
 benchmarking range 198.18.0.0/15.
 """
+import atexit
 import json
 import os
 import signal
@@ -225,6 +226,16 @@ class UplinkctlRun:
         text = self.text()
         self.file.close()
         return text
+
+
+def private_copy(path):
+    """The config at `path` in a file only root can write: uplinkctl, run as root, refuses a
+    config another user could change (a checkout of the repository may be a user's)."""
+    descriptor, copy = tempfile.mkstemp(prefix="uplinkctl-", suffix=".yaml")
+    with os.fdopen(descriptor, "w") as f, open(path) as source:
+        f.write(source.read())
+    atexit.register(lambda: os.path.exists(copy) and os.unlink(copy))
+    return copy
 
 
 def install_signal_handlers():

@@ -36,9 +36,10 @@ struct ApplyRefusalTests {
     @Test func withoutCapNetAdminItStopsBeforeAnyChange() throws {
         try Lab.with { lab in
             let before = try KernelSnapshot(lab.host)
-            let config = Paths.examples.appendingPathComponent("lab.yaml").path
-            let result = try run(["capsh", "--drop=cap_net_admin", "--", "-c",
-                                  "exec \(shellQuoted(Paths.uplinkctl.path)) apply --netns \(lab.host) \(shellQuoted(config))"])
+            let result = try UplinkctlCLI.withConfig(try Paths.read(Paths.examples.appendingPathComponent("lab.yaml"))) { config in
+                try run(["capsh", "--drop=cap_net_admin", "--", "-c",
+                         "exec \(shellQuoted(Paths.uplinkctl.path)) apply --netns \(lab.host) \(shellQuoted(config))"])
+            }
             #expect(result.status == 1)
             // nf_tables answers even a listing only to CAP_NET_ADMIN.
             #expect(result.stderr == "uplinkctl: nft list table inet uplinkctl: Operation not permitted; uplinkctl needs CAP_NET_ADMIN (run it as root); nothing was changed\n",
@@ -48,12 +49,14 @@ struct ApplyRefusalTests {
     }
 
     @Test func aMissingNamespaceIsOneLineAndDiffExitsTwo() throws {
-        let config = Paths.examples.appendingPathComponent("lab.yaml").path
-        let apply = try UplinkctlCLI.run(["apply", "--netns", "ulk-no-such-namespace", config])
-        #expect(apply.status == 1)
-        #expect(apply.stderr.hasPrefix("uplinkctl: network namespace ulk-no-such-namespace: No such file or directory"), "\(apply.stderr)")
-        #expect(apply.stderr.split(separator: "\n").count == 1)
-        #expect(try UplinkctlCLI.run(["diff", "--netns", "ulk-no-such-namespace", config]).status == 2)
+        let yaml = try Paths.read(Paths.examples.appendingPathComponent("lab.yaml"))
+        try UplinkctlCLI.withConfig(yaml) { config in
+            let apply = try UplinkctlCLI.run(["apply", "--netns", "ulk-no-such-namespace", config])
+            #expect(apply.status == 1)
+            #expect(apply.stderr.hasPrefix("uplinkctl: network namespace ulk-no-such-namespace: No such file or directory"), "\(apply.stderr)")
+            #expect(apply.stderr.split(separator: "\n").count == 1)
+            #expect(try UplinkctlCLI.run(["diff", "--netns", "ulk-no-such-namespace", config]).status == 2)
+        }
     }
 
     /// A second apply waits for the first to let go of the namespace's lock.
@@ -73,12 +76,13 @@ struct ApplyRefusalTests {
             holder.standardOutput = output
             try holder.run()
             _ = output.fileHandleForReading.readData(ofLength: 5)
-            let config = Paths.examples.appendingPathComponent("lab.yaml").path
-            let apply = try UplinkctlCLI.run(["apply", "--netns", lab.host, config])
-            holder.waitUntilExit()
-            #expect(apply.stderr.contains("waiting for another uplinkctl working on this namespace"), "\(apply.stderr)")
-            #expect(apply.status == 0)
-            #expect(try UplinkctlCLI.run(["diff", "--netns", lab.host, config]).status == 0)
+            try UplinkctlCLI.withConfig(try Paths.read(Paths.examples.appendingPathComponent("lab.yaml"))) { config in
+                let apply = try UplinkctlCLI.run(["apply", "--netns", lab.host, config])
+                holder.waitUntilExit()
+                #expect(apply.stderr.contains("waiting for another uplinkctl working on this namespace"), "\(apply.stderr)")
+                #expect(apply.status == 0)
+                #expect(try UplinkctlCLI.run(["diff", "--netns", lab.host, config]).status == 0)
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import UplinkCore
 
 /// `uplinkctl check` as a user runs it: the built binary, its exit status, stdout and stderr.
 @Suite("uplinkctl check")
@@ -129,5 +130,50 @@ struct CheckCommandTests {
             uplinkctl: 1 error in <stdin>; nothing was applied
 
             """)
+    }
+}
+
+/// Run as root, a config another user could change is refused before anything is read (as
+/// sshd's StrictModes): the file and every directory above it root's, not group- or
+/// world-writable, but for sticky directories such as /tmp.
+@Suite("A config only root can change", .enabled(if: getuid() == 0, "only root's commands check it"))
+struct ConfigPermissionTests {
+    static func withDirectory<T>(_ body: (URL) throws -> T) throws -> T {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("uplinkctl-perm-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("uplinks.yaml")
+        try Paths.read(Paths.examples.appendingPathComponent("lab.yaml")).write(to: config, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: config.path)
+        return try body(config)
+    }
+
+    @Test func writableByOthersIsRefusedWithTheFix() throws {
+        try Self.withDirectory { config in
+            #expect(try UplinkctlCLI.run(["check", config.path]).status == 0, "0644 in a 0755 directory under sticky /tmp")
+            try FileManager.default.setAttributes([.posixPermissions: 0o664], ofItemAtPath: config.path)
+            let group = try UplinkctlCLI.run(["apply", "--dry-run", config.path])
+            #expect(group.status == 66)
+            #expect(group.stderr == "uplinkctl: \(config.path): refused: \(config.path) can be changed by its group (mode 664): they could change what uplinkctl installs; chmod go-w \(config.path); nothing was read or changed\n")
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: config.path)
+            let directory = config.deletingLastPathComponent().path
+            try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: directory)
+            let open = try UplinkctlCLI.run(["check", config.path])
+            #expect(open.status == 66 && open.stderr.contains("directory \(directory) can be changed by anyone (mode 777)") && open.stderr.contains("chmod go-w \(directory)"),
+                    "\(open.stderr)")
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory)
+            try FileManager.default.setAttributes([.ownerAccountID: 65534], ofItemAtPath: config.path)
+            let owned = try UplinkctlCLI.run(["check", config.path])
+            #expect(owned.status == 66 && owned.stderr.contains("belongs to user 65534, not root"), "\(owned.stderr)")
+        }
+    }
+
+    /// Not root: nothing a user could change is worth refusing (the kernel refuses the user anyway).
+    @Test func otherUsersAreNotChecked() throws {
+        try Self.withDirectory { config in
+            try FileManager.default.setAttributes([.posixPermissions: 0o666], ofItemAtPath: config.path)
+            #expect(ConfigPermissions.problem(config.path, euid: 1000) == nil)
+            #expect(ConfigPermissions.problem(config.path) != nil)
+        }
     }
 }

@@ -170,8 +170,9 @@ struct OtherRoutingLabTests {
                 try lab.addFullTunnelRules()
                 try lab.batch(lab.host, ["route add default via \(LabTunnel.farAddress) dev tun0 table 300",
                                          "rule add iif lan0 lookup 300 priority 32100"])
-                let config = Paths.examples.appendingPathComponent("lab.yaml").path
-                let result = try UplinkctlCLI.run(["check", "--netns", lab.host, config])
+                let result = try UplinkctlCLI.withConfig(try Paths.read(Paths.examples.appendingPathComponent("lab.yaml"))) { config in
+                    try UplinkctlCLI.run(["check", "--netns", lab.host, config])
+                }
                 #expect(result.status == 0)
                 let leftAlone = " comes after uplinkctl's rules (priority 31000): new connections it sends by an interface that "
                     + "is not an uplink's are left alone, not balanced"

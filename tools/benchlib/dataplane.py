@@ -5,7 +5,7 @@ run to run, whatever the ruleset)."""
 import contextlib
 import os
 
-from lab import Lab
+from lab import Lab, private_copy
 
 from .aggregation import EQUAL, SECONDS
 from .harness import PREFIX, ROOT, progress
@@ -30,7 +30,7 @@ def measure(bench):
         for arm in PLANE_ARMS:
             lab = stack.enter_context(Lab(f"{PREFIX}-plane-{arm.split()[-1]}", uplinks=3, lan=False))
             if arm == "uplinkctl":
-                bench.uplinkctl("apply", "--netns", lab.host, os.path.join(ROOT, "examples/lab.yaml"))
+                bench.uplinkctl("apply", "--netns", lab.host, private_copy(os.path.join(ROOT, "examples/lab.yaml")))
             elif arm == "iptables recipe":
                 install(bench, lab.host, arm, EQUAL["weights"])
             lab.start_iperf_server()

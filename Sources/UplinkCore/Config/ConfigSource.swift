@@ -20,6 +20,9 @@ public enum ConfigSource {
         guard FileManager.default.fileExists(atPath: path) else {
             throw UnreadableConfig(path: path, reason: "no such file")
         }
+        if let problem = ConfigPermissions.problem(path) {
+            throw UnreadableConfig(path: path, reason: "refused: \(problem); nothing was read or changed")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw UnreadableConfig(path: path, reason: "cannot be read (permissions?)")
         }
