@@ -57,7 +57,9 @@ struct ServiceLabTests {
                 // Connections to a service take no uplink slot: the host's next one is still slot 0.
                 #expect(try lab.connections(from: .host, .tcp, count: 1) == [1])
                 if way == .apply {
-                    let status = try lab.status(ServiceLabTests.configPath(yaml))
+                    let path = try ServiceLabTests.configPath(yaml)
+                    defer { try? FileManager.default.removeItem(atPath: path) }
+                    let status = try lab.status(path)
                     let api = try #require(status.services.first)
                     #expect(api.backends.map(\.connections) == [8, 4, 4], "\(api)")
                 }
@@ -305,7 +307,9 @@ struct ServiceLabTests {
             try lab.withBackends(in: lab.lan, [Self.lanBackends[0]]) { _ in
                 let answers = try lab.echo(in: lab.lan, .tcp, count: 3, to: "198.18.250.1", port: 8080)
                 #expect(Self.backends(answers) == ["b1", "b1", "b1"], "\(answers)")
-                let status = try lab.status(try Self.configPath(yaml))
+                let path = try Self.configPath(yaml)
+                defer { try? FileManager.default.removeItem(atPath: path) }
+                let status = try lab.status(path)
                 #expect(status.uplinks.allSatisfy { $0.connections == 0 } && status.leftAlone == 0, "\(status)")
                 #expect(status.services.first?.backends.first?.connections == 3)
             }
