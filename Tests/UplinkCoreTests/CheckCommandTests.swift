@@ -133,6 +133,25 @@ struct CheckCommandTests {
     }
 }
 
+/// Without a config argument, a command says which file it falls back to.
+@Suite("The default config path")
+struct DefaultConfigPathTests {
+    @Test func aCommandWithoutAConfigNamesTheDefault() throws {
+        let result = try UplinkctlCLI.run(["check"])
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.first == "uplinkctl: using /etc/uplinkctl/uplinks.yaml (no config given)", "\(result.stderr)")
+        if !FileManager.default.fileExists(atPath: "/etc/uplinkctl/uplinks.yaml") {
+            #expect(result.status == 66)
+            #expect(lines.last == "uplinkctl: /etc/uplinkctl/uplinks.yaml: no such file; give the config's path as the last argument")
+        }
+        // Given, no such line.
+        try UplinkctlCLI.withConfig(try Paths.read(Paths.examples.appendingPathComponent("lab.yaml"))) { config in
+            let given = try UplinkctlCLI.run(["check", config])
+            #expect(given.status == 0 && given.stderr.isEmpty, "\(given.stderr)")
+        }
+    }
+}
+
 /// Run as root, a config another user could change is refused before anything is read (as
 /// sshd's StrictModes): the file and every directory above it root's, not group- or
 /// world-writable, but for sticky directories such as /tmp.
