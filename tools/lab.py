@@ -31,20 +31,14 @@ def sh(*args, input=None, check=True):
     return result.stdout
 
 
-class Lab:
-    def __init__(self, prefix, uplinks=3, rates_mbit=None, lan=True):
-        self.prefix = prefix
-        self.count = uplinks
-        self.rates = rates_mbit
-        self.lan_enabled = lan
-        self.host = f"{prefix}-host"
-        self.server = f"{prefix}-server"
-        self.lan = f"{prefix}-lan"
-        self.gateways = [f"{prefix}-gw{n}" for n in range(1, uplinks + 1)]
-        self.processes = []
-        self.made = []
+class Namespaces:
+    """Network namespaces made for a lab and the processes started in them, all removed on exit
+    (also on an error while building): the processes first, since a namespace lives on while a
+    process is inside it. A subclass builds its lab in `build`."""
 
-    # Building and removing
+    def __init__(self):
+        self.made = []
+        self.processes = []
 
     def __enter__(self):
         try:
@@ -58,18 +52,45 @@ class Lab:
         self.destroy()
         return False
 
+    def add_namespace(self, name, *settings):
+        """A new namespace with its loopback up, IPv6 off (no stray packet of its own) and `settings`."""
+        sh("ip", "netns", "add", name)
+        self.made.append(name)
+        sh("ip", "-n", name, "link", "set", "lo", "up")
+        sh("ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+           "net.ipv6.conf.default.disable_ipv6=1", *settings)
+
+    def destroy(self):
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        self.processes = []
+        for name in reversed(self.made):
+            sh("ip", "netns", "del", name, check=False)
+        self.made = []
+
+
+class Lab(Namespaces):
+    def __init__(self, prefix, uplinks=3, rates_mbit=None, lan=True):
+        super().__init__()
+        self.prefix = prefix
+        self.count = uplinks
+        self.rates = rates_mbit
+        self.lan_enabled = lan
+        self.host = f"{prefix}-host"
+        self.server = f"{prefix}-server"
+        self.lan = f"{prefix}-lan"
+        self.gateways = [f"{prefix}-gw{n}" for n in range(1, uplinks + 1)]
+
+    # Building
+
     def namespaces(self):
         return [self.host, self.server] + self.gateways + ([self.lan] if self.lan_enabled else [])
 
     def build(self):
         for name in self.namespaces():
-            sh("ip", "netns", "add", name)
-            self.made.append(name)
-            sh("ip", "-n", name, "link", "set", "lo", "up")
-            settings = ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]
-            if name in self.gateways:
-                settings.append("net.ipv4.ip_forward=1")
-            sh("ip", "netns", "exec", name, "sysctl", "-qw", *settings)
+            self.add_namespace(name, *(["net.ipv4.ip_forward=1"] if name in self.gateways else []))
         uplinks = range(1, self.count + 1)
         root = []
         for n in uplinks:
@@ -112,16 +133,6 @@ class Lab:
             for namespace, device in ((self.host, f"up{n}"), (self.gateways[n - 1], "dn")):
                 sh("ip", "netns", "exec", namespace, "tc", "qdisc", "replace", "dev", device, "root",
                    "tbf", "rate", f"{rate}mbit", "burst", "64kb", "latency", "50ms")
-
-    def destroy(self):
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        self.processes = []
-        for name in reversed(self.made):
-            sh("ip", "netns", "del", name, check=False)
-        self.made = []
 
     # Traffic
 

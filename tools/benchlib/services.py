@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 
-from lab import UplinkctlRun, sh
+from lab import Namespaces, UplinkctlRun, sh
 
 from .accuracy import prefix_deviation, window_check
 from .dataplane import PLANE_CPU
@@ -89,37 +89,20 @@ for line in sys.stdin:
 
 # The lab
 
-class ServiceLab:
+class ServiceLab(Namespaces):
     """One arm's lab: client, balancer, backends and the uplink's gateway (module docstring)."""
 
     def __init__(self, name, tool):
+        super().__init__()
         self.tool = tool
         self.client, self.balancer = f"{PREFIX}-svc-{name}-client", f"{PREFIX}-svc-{name}-balancer"
         self.backends, self.gateway = f"{PREFIX}-svc-{name}-backends", f"{PREFIX}-svc-{name}-gw"
-        self.made = []
-        self.processes = []
         self.servers = {}
         self.config, self.haproxy = None, None  # set by install()
 
-    def __enter__(self):
-        try:
-            self.build()
-        except BaseException:
-            self.destroy()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.destroy()
-        return False
-
     def build(self):
         for name in (self.client, self.balancer, self.backends, self.gateway):
-            sh("ip", "netns", "add", name)
-            self.made.append(name)
-            sh("ip", "-n", name, "link", "set", "lo", "up")
-            sh("ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
-               "net.ipv6.conf.default.disable_ipv6=1")
+            self.add_namespace(name)
         # The balancer routes (the direct arm's path, and the recipe's); uplinkctl sets it too.
         in_ns(self.balancer, "sysctl", "-qw", "net.ipv4.ip_forward=1")
         sh("ip", "-batch", "-", input=f"link add cl0 netns {self.balancer} type veth peer name eth0 netns {self.client}\n"
@@ -157,16 +140,6 @@ class ServiceLab:
         process = self.servers.pop(("serve", n))
         process.kill()
         process.wait()
-
-    def destroy(self):
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        self.processes = []
-        for name in reversed(self.made):
-            sh("ip", "netns", "del", name, check=False)
-        self.made = []
 
     def load(self, address, port, seconds, count=2000000, rate=0, workers=WORKERS, sources=None, log=None, cpu=None):
         """svcbench load from the client: its JSON summary (and, with `log`, one line per connection).

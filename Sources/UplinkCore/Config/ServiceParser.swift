@@ -220,13 +220,20 @@ extension ConfigParser {
             reader.error(node, "backend \(backend.description) is \(familyName(own.family)), and the service's address \(address) is \(familyName(address.family)); DNAT keeps the family, so give a backend of the same family")
             return
         }
-        guard let own = backend.address, own.isLoopback, clients.contains(.outside) else { return checkPorts(backend, node, ports, &reader) }
+        if let own = backend.address, own.isLoopback, clients.contains(.outside) {
+            loopbackForOutsideClients(backend, own, node, interfaces: interfaces, reader: &reader)
+        }
+        checkPorts(backend, node, ports, &reader)
+    }
+
+    /// Outside clients reach a 127.0.0.0/8 backend only by route_localnet on named interfaces; ::1 never.
+    private static func loopbackForOutsideClients(_ backend: Backend, _ own: IPAddress, _ node: Node, interfaces: [String],
+                                                  reader: inout YAMLReader) {
         if own.family == .ipv6 {
             reader.error(node, "backend \(backend.description) is IPv6 loopback, which outside clients can never reach (IPv6 has no route_localnet); give 'port' alone (this host, at the address the connection came to), or 'clients: [local]'")
         } else if interfaces.isEmpty {
             reader.error(node, "backend \(backend.description) is on 127.0.0.0/8 and outside clients reach it only with route_localnet, which uplinkctl sets on the interfaces they come from (guarded: nothing else on 127.0.0.0/8 becomes reachable); name them in 'interfaces', or write the backend as 'port: \(backend.port.map(String.init) ?? "N")' alone (this host, no route_localnet)")
         }
-        checkPorts(backend, node, ports, &reader)
     }
 
     /// In a range, the offset is kept: the backend's ports must fit, and a moved range is one rule per port.

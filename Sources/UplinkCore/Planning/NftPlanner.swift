@@ -104,10 +104,8 @@ struct NftPlanner {
             // Neighbour discovery is untracked, so this also returns it; the rule below says so plainly.
             NftRule([.connectionNotNew], [], .return),
         ]
-        if let listeners = ServicePlanner.listenersMap(config, family) {
-            // A service's connection, to a listener's address that need not be this host's: never balanced.
-            rules.append(NftRule([], [], .map(.fields(listeners.typeof.fields), map: listeners.name)))
-        }
+        // A service's connection, to a listener's address that need not be this host's: never balanced.
+        if let listeners = ServicePlanner.listenersLookup(config, family) { rules.append(listeners) }
         if socketMarks { rules.append(NftRule([], [], .map(.packetMark(mask: mask), map: Self.socketMarksMap))) }
         rules.append(NftRule([.destinationInSet(family, set: Self.neverBalancedSet(family))], [], .return))
         if family == .ipv6 { rules.append(NftRule([.neighbourDiscovery], [], .return)) }

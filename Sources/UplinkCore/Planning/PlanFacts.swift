@@ -24,11 +24,6 @@ public struct PlanFacts: Sendable, Hashable, Codable {
     /// client's), by interface, the main table's first.
     public var learnedGateways: [String: [IPAddress]] = [:]
 
-    public init(absent: Set<String>) {
-        self.init()
-        self.absent = absent
-    }
-
     public init(_ byInterface: [String: [IPAddress]] = [:], mainDefaultInterfaces: Set<String> = [], down: Set<String> = []) {
         self.byInterface = byInterface.mapValues { $0.filter { !$0.isLinkLocal }.uniqued().sorted() }
         self.mainDefaultInterfaces = mainDefaultInterfaces

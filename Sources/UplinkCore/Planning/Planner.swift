@@ -19,7 +19,7 @@ public enum Planner {
             rules: routingRules(config, addresses: facts),
             routes: routes(config, down: facts.down, unroutable: facts.unroutable),
             nftables: NftPlanner(config: config, uplinks: planned, facts: facts).table(),
-            sysctls: sysctls(config, absent: facts.absent),
+            sysctls: sysctls(config, facts: facts),
             services: config.services
         )
     }
@@ -101,10 +101,10 @@ public enum Planner {
     /// The realm of the uplink in this slot: 1, 2, 3, … (0 means none to the kernel).
     static func realm(slot: Int) -> UInt16 { UInt16(slot + 1) }
 
-    static func sysctls(_ config: Config, absent: Set<String> = []) -> [Sysctl] {
+    static func sysctls(_ config: Config, facts: PlanFacts) -> [Sysctl] {
         // rp_filter exists for IPv4 only; IPv6 has no reverse-path sysctl. A missing interface
         // has none until it comes back.
-        var settings = Set(config.uplinks.filter { $0.carries(.ipv4) && !absent.contains($0.interface) }
+        var settings = Set(config.uplinks.filter { $0.carries(.ipv4) && !facts.absent.contains($0.interface) }
             .map { Sysctl.looseReversePath($0.interface) })
         let families = families(config)
         if config.traffic.contains(.forwarded) {
@@ -114,7 +114,7 @@ public enum Planner {
         if config.ecmp != nil {
             for family in families { settings.insert(.multipathLayer4Hash(family)) }
         }
-        settings.formUnion(ServicePlanner(config: config, facts: PlanFacts(absent: absent)).sysctls())
+        settings.formUnion(ServicePlanner(config: config, facts: facts).sysctls())
         return Array(settings)
     }
 }

@@ -22,7 +22,7 @@ struct ServicePlanner {
     static let loopbackChain = "loopback-backends"
     /// Config.backendProbeMark → return: `run`'s checks of the backends pass untranslated.
     static let probeMarksMap = "backend-probes"
-    static let loopback = IPPrefix("127.0.0.0/8")!
+    static let loopback: [IPFamily: IPPrefix] = [.ipv4: IPPrefix("127.0.0.0/8")!, .ipv6: IPPrefix("::1/128")!]
 
     static func serviceChain(_ name: String, _ family: IPFamily) -> String { "service-\(name)-\(NftPlanner.suffix(family))" }
     static func slotsMap(_ name: String, _ family: IPFamily) -> String { "backends-\(name)-\(NftPlanner.suffix(family))" }
@@ -74,20 +74,16 @@ struct ServicePlanner {
     private func listenerRules(_ service: Service, _ clients: ServiceClients) -> [NftRule] {
         let interfaces: [String?] = clients == .outside && !service.interfaces.isEmpty ? service.interfaces : [nil]
         return service.families.flatMap { family in
-            service.protocols.flatMap { number -> [NftRule] in
-                let remote = service.backends(family).contains { $0.backend.address.map { !$0.isLoopback } ?? false }
-                let loopback = IPPrefix(family == .ipv4 ? "127.0.0.0/8" : "::1/128")!
-                let keep = clients == .local && service.address == nil && remote
-                    ? [NftRule([.destination(loopback), .transportProtocol(number), .destinationPorts(service.ports)], [], .return)] : []
+            let destination: [NftMatch] = service.address.map { [.destination(IPPrefix(address: $0, length: family.bitCount)!)] }
+                ?? [.family(family), .destinationIsLocal]
+            let remote = service.backends(family).contains { $0.backend.address.map { !$0.isLoopback } ?? false }
+            let keepLoopback = clients == .local && service.address == nil && remote
+            return service.protocols.flatMap { number -> [NftRule] in
+                let ports: [NftMatch] = [.transportProtocol(number), .destinationPorts(service.ports)]
+                let keep = keepLoopback ? [NftRule([.destination(Self.loopback[family]!)] + ports, [], .return)] : []
                 return keep + interfaces.map { interface in
-                    var matches = interface.map { [NftMatch.inputInterface($0)] } ?? []
-                    if let address = service.address {
-                        matches.append(.destination(IPPrefix(address: address, length: family.bitCount)!))
-                    } else {
-                        matches += [.family(family), .destinationIsLocal]
-                    }
-                    matches += [.transportProtocol(number), .destinationPorts(service.ports)]
-                    return NftRule(matches, [], .goto(Self.serviceChain(service.name, family)))
+                    let from = interface.map { [NftMatch.inputInterface($0)] } ?? []
+                    return NftRule(from + destination + ports, [], .goto(Self.serviceChain(service.name, family)))
                 }
             }
         }
@@ -107,8 +103,6 @@ struct ServicePlanner {
     /// `ip daddr . meta l4proto . th dport` of every listener with an address, → return: the
     /// uplink balancing's gates let these connections pass (their first packet still carries
     /// the listener's address, which need not be this host's).
-    static let listenersMapPrefix = "service-listeners-"
-
     static func listenersMap(_ config: Config, _ family: IPFamily) -> NftVerdictMap? {
         let listeners = config.services.filter { $0.address?.family == family }
         if listeners.isEmpty { return nil }
@@ -118,8 +112,19 @@ struct ServicePlanner {
                                             .transportProtocol(number), .ports(service.ports)], verdict: .return)
             }
         }
-        let fields: [NftField] = [.destination(family), .transportProtocol, .destinationPort]
-        return NftVerdictMap(name: listenersMapPrefix + NftPlanner.suffix(family), typeof: .fields(fields), elements: elements)
+        return NftVerdictMap(name: listenersMapName(family), typeof: listenerKey(family).typeof, elements: elements)
+    }
+
+    /// The gates' lookup in that map, when there is one.
+    static func listenersLookup(_ config: Config, _ family: IPFamily) -> NftRule? {
+        guard config.services.contains(where: { $0.address?.family == family }) else { return nil }
+        return NftRule([], [], .map(listenerKey(family), map: listenersMapName(family)))
+    }
+
+    private static func listenersMapName(_ family: IPFamily) -> String { "service-listeners-\(NftPlanner.suffix(family))" }
+
+    private static func listenerKey(_ family: IPFamily) -> NftMapKey {
+        .fields([.destination(family), .transportProtocol, .destinationPort])
     }
 
     /// Counts the connection and translates its destination, per protocol (nft needs the
@@ -150,14 +155,17 @@ struct ServicePlanner {
 
     /// Source NAT for connections translated to a backend elsewhere.
     private func masqueradeRules(_ service: Service) -> [NftRule] {
-        service.backends.filter(\.masquerade).flatMap { backend -> [NftRule] in
-            guard let address = backend.address else { return [] }
-            let ports = service.ports(of: backend)
-            return service.protocols.map { number in
-                NftRule([.destinationTranslated, .destination(IPPrefix(address: address, length: address.family.bitCount)!),
-                         .transportProtocol(number), .destinationPorts(ports)], [.masquerade])
-            }
+        service.backends.filter(\.masquerade).flatMap { backend in
+            translatedTo(service, backend).map { NftRule($0, [.masquerade]) }
         }.uniqued()
+    }
+
+    /// The matches of a connection translated to `backend`: one per protocol of the service.
+    private func translatedTo(_ service: Service, _ backend: Backend) -> [[NftMatch]] {
+        guard let address = backend.address else { return [] }
+        let host = IPPrefix(address: address, length: address.family.bitCount)!
+        return service.protocols.map { [.destinationTranslated, .destination(host), .transportProtocol($0),
+                                        .destinationPorts(service.ports(of: backend))] }
     }
 
     /// The interfaces that get route_localnet: those outside clients of a 127.0.0.0/8 backend come from.
@@ -171,20 +179,14 @@ struct ServicePlanner {
         let interfaces = localnetInterfaces
         if interfaces.isEmpty { return nil }
         let allowed = config.services.filter(\.needsRouteLocalnet).flatMap { service in
-            service.backends.compactMap { backend -> [NftRule]? in
-                guard let address = backend.address, address.family == .ipv4, address.isLoopback else { return nil }
-                let ports = service.ports(of: backend)
-                return service.protocols.map { number in
-                    NftRule([.destinationTranslated, .destination(IPPrefix(address: address, length: 32)!), .transportProtocol(number),
-                             .destinationPorts(ports)], [], .return)
-                }
-            }.flatMap { $0 }
+            service.backends.filter { $0.address.map { $0.family == .ipv4 && $0.isLoopback } ?? false }
+                .flatMap { translatedTo(service, $0).map { NftRule($0, [], .return) } }
         }.uniqued()
         // Later packets of a connection we translated, and the ICMP errors related to it (PMTU).
         let translated = NftRule([.destinationTranslated, .connectionNotNew], [], .return)
         let check = NftChain(name: Self.loopbackChain, rules: [translated] + allowed + [NftRule([], [], .drop)])
         let hook = NftHook(type: .filter, point: .input, priority: NftHook.manglePriority)
-        let guardRules = interfaces.map { NftRule([.inputInterface($0), .destination(Self.loopback)], [], .goto(Self.loopbackChain)) }
+        let guardRules = interfaces.map { NftRule([.inputInterface($0), .destination(Self.loopback[.ipv4]!)], [], .goto(Self.loopbackChain)) }
         return (NftChain(name: Self.guardChain, hook: hook, rules: guardRules), check)
     }
 

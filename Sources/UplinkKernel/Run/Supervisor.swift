@@ -101,9 +101,11 @@ public final class Supervisor {
     }
 
     /// A backend's rules: its service's check, to its one target.
-    private func backendRules(_ name: String) -> HealthRules? {
-        config.backend(named: name).map { HealthRules(check: $0.service.health, targets: [Self.backendEndpoint($0.service, $0.index).0]) }
+    private static func backendRules(_ service: Service, _ index: Int) -> HealthRules {
+        HealthRules(check: service.health, targets: [backendEndpoint(service, index).0])
     }
+
+    private func backendRules(_ name: String) -> HealthRules? { config.backend(named: name).map(Self.backendRules) }
 
     /// Every backend in at start (checked ones `probing` until their first answer).
     private func initialBackendHealth(keeping old: [String: UplinkHealth] = [:], unchanged: (String) -> Bool = { _ in false })
@@ -113,8 +115,7 @@ public final class Supervisor {
         for service in config.services {
             for index in service.backends.indices {
                 let name = service.backendName(index)
-                let rules = HealthRules(check: service.health, targets: [Self.backendEndpoint(service, index).0])
-                result[name] = (unchanged(name) ? old[name] : nil) ?? rules.initial(linkUp: true, now: now)
+                result[name] = (unchanged(name) ? old[name] : nil) ?? Self.backendRules(service, index).initial(linkUp: true, now: now)
             }
         }
         return result

@@ -49,12 +49,6 @@ public enum NftMapTypeof: Sendable, Hashable, Codable {
     /// `rt classid`.
     case routeRealm
 
-    /// The packet fields of a map keyed by them; none for a computed key.
-    public var fields: [NftField] {
-        if case .fields(let fields) = self { return fields }
-        return []
-    }
-
     /// Keyed by a mark, conntrack's or the packet's: its elements print and encode as marks.
     public var isMark: Bool { self == .connectionMark || self == .packetMark }
 }

@@ -102,14 +102,13 @@ public enum NftRuleDecoding {
         /// `th dport P` or `th dport A-B`.
         mutating func destinationPorts() -> PortRange? {
             guard case .payloadLoad(.transport, 2, 2, 1)? = first else { return nil }
-            func port(_ data: [UInt8]) -> UInt16? { data.count == 2 ? UInt16(data[0]) << 8 | UInt16(data[1]) : nil }
             switch (second, expressions.dropFirst(2).first) {
             case (.compare(.greaterOrEqual, 1, let low)?, .compare(.lessOrEqual, 1, let high)?):
-                guard let lower = port(low), let upper = port(high), lower < upper else { return nil }
+                guard let lower = Self.port(low), let upper = Self.port(high), lower < upper else { return nil }
                 expressions.removeFirst(3)
                 return PortRange(lower, upper)
             case (.compare(.equal, 1, let data)?, _):
-                guard let value = port(data) else { return nil }
+                guard let value = Self.port(data) else { return nil }
                 expressions.removeFirst(2)
                 return PortRange(value)
             default:
@@ -119,16 +118,15 @@ public enum NftRuleDecoding {
 
         /// `dnat ip to ADDRESS[:PORT]`, `redirect [to :PORT]`, as NftRuleEncoding writes them.
         mutating func destinationTranslation() -> NftStatement? {
-            func port(_ data: [UInt8]) -> UInt16? { data.count == 2 ? UInt16(data[0]) << 8 | UInt16(data[1]) : nil }
             let target: NatTarget
             switch (first, second, expressions.dropFirst(2).first) {
             case (.redirect(nil)?, _, _):
                 target = .thisHost(port: nil)
             case (.immediate(1, let data)?, .redirect(1)?, _):
-                guard let value = port(data) else { return nil }
+                guard let value = Self.port(data) else { return nil }
                 target = .thisHost(port: value)
             case (.immediate(1, let address)?, .immediate(2, let data)?, .destinationNat(let family, 1, 2)?):
-                guard let address = IPAddress(bytes: address), address.family == family, let value = port(data) else { return nil }
+                guard let address = IPAddress(bytes: address), address.family == family, let value = Self.port(data) else { return nil }
                 target = .address(address, port: value)
             case (.immediate(1, let address)?, .destinationNat(let family, 1, nil)?, _):
                 guard let address = IPAddress(bytes: address), address.family == family else { return nil }
@@ -234,6 +232,9 @@ public enum NftRuleDecoding {
             }
             return fields.isEmpty ? [] : [.fields(fields)]
         }
+
+        /// A port as NftRuleEncoding.networkOrder wrote it.
+        static func port(_ data: [UInt8]) -> UInt16? { data.count == 2 ? UInt16(data[0]) << 8 | UInt16(data[1]) : nil }
 
         /// (mark & ~mask) ^ value, with value inside mask.
         func markedBits(mask: [UInt8], xor: [UInt8]) -> MarkedBits? {
