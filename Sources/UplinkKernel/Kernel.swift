@@ -33,7 +33,11 @@ public final class Kernel {
 
     /// Our objects in `snapshot`, and the current values of the sysctls we want or changed.
     public func live(_ snapshot: KernelSnapshot, desired: DesiredState?, record: SysctlRecord) throws -> LiveState {
-        let paths = (desired?.sysctls.map(\.path) ?? []) + record.entries.map(\.path)
+        try live(snapshot, sysctls: (desired?.sysctls.map(\.path) ?? []) + record.entries.map(\.path))
+    }
+
+    /// Our objects in `snapshot`, and the current values of the sysctls at `paths`.
+    public func live(_ snapshot: KernelSnapshot, sysctls paths: [[String]]) throws -> LiveState {
         var state = LiveState(rules: snapshot.routing.ownedRules, routes: snapshot.routing.ownedRoutes,
                               nftables: snapshot.nftables, sysctls: try sysctlFiles.read(Array(Set(paths))))
         state.unknownRules = snapshot.routing.unknownOwnedRules
@@ -76,7 +80,7 @@ public final class Kernel {
                 try transaction.step({ try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(changes.nftables, generation: snapshot.generation) }, undoEvenIfUncertain: true, undo: {
                     // Back to the table as it was, in one transaction: rebuilt whole, so that its
                     // objects are listed in their old order (named counters restart from zero).
-                    try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(NftDiff.restoration(of: nftBefore, replacing: try self.nft.read() != nil))
+                    try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(NftDiff.restoration(of: nftBefore?.model, replacing: try self.nft.read() != nil))
                 })
             }
             for rule in changes.rulesToDelete {

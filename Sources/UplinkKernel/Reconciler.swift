@@ -1,3 +1,4 @@
+import Glibc
 import UplinkCore
 
 /// uplinkctl's workflows over one network namespace: read the kernel as it is now, plan,
@@ -68,13 +69,27 @@ public final class Reconciler {
         /// About other programs' policy routing (RoutingNotice), whatever the outcome.
         public var notices: [RoutingNotice] = []
         public var outcome: Outcome
+        /// With `confirm`, once applied: the revert that waits for `uplinkctl confirm`.
+        public var pending: PendingClaim?
+    }
+
+    /// `apply --confirm SECONDS` of the config at `config`.
+    public struct ConfirmRequest {
+        public var seconds: Int
+        public var config: String
+
+        public init(seconds: Int, config: String) {
+            self.seconds = seconds
+            self.config = config
+        }
     }
 
     /// Under the namespace's lock, held only for this: one fresh reading, the preflight, then
     /// the difference made (make-before-break, undone on any refusal) and the record kept.
-    /// `waiting`: see StateStore.lock (nil: `busy` rather than wait).
+    /// `waiting`: see StateStore.lock (nil: `busy` rather than wait). With `confirm`, what was
+    /// installed before is written down as a pending revert before anything changes.
     public func apply(_ config: Config, waiting: (() -> Void)?, down: (KernelSnapshot) -> Set<String> = { _ in [] },
-                      downBackends: Set<String> = []) -> Reconciliation {
+                      downBackends: Set<String> = [], confirm: ConfirmRequest? = nil) -> Reconciliation {
         do {
             try store.lock(waiting: waiting)
         } catch is LockBusy {
@@ -85,6 +100,7 @@ public final class Reconciler {
         defer { store.unlock() }
         let reading: Reading
         do {
+            if let waiting = try store.pending() { return Reconciliation(outcome: .refused([Settlement.awaiting(waiting.revert).text])) }
             reading = try read(config, down: down, downBackends: downBackends)
         } catch {
             return Reconciliation(outcome: .kernelRefused(error))
@@ -96,21 +112,48 @@ public final class Reconciler {
         guard problems.isEmpty else { return Reconciliation(notices: notices, outcome: .refused(problems)) }
         let changes = reading.changes
         guard !changes.isEmpty else { return Reconciliation(notices: notices, outcome: .inSync) }
+        var pending: PendingClaim?
+        if let confirm {
+            do {
+                pending = try store.claimPending(try pendingRevert(confirm, reading).get())
+            } catch let problem as NotRestorable {
+                return Reconciliation(notices: notices, outcome: .refused([problem.description]))
+            } catch {
+                return Reconciliation(notices: notices, outcome: .kernelRefused(error))
+            }
+        }
         do {
             // The originals are on disk before anything is written over them.
             try store.save(reading.record.including(changes.sysctls))
             try kernel.apply(changes, over: reading.snapshot)
         } catch {
             try? store.save(reading.record)
+            if pending != nil { store.removePending() }
             let outcome: Outcome = (error as? IncompleteUndo).map(Outcome.incompleteUndo) ?? .kernelRefused(error)
             return Reconciliation(notices: notices, outcome: outcome)
         }
         do {
             try store.save(reading.record.updated(desired: reading.desired?.sysctls ?? [], changes: changes.sysctls))
         } catch {
-            return Reconciliation(notices: notices, outcome: .appliedWithoutRecord(changes, error))
+            return Reconciliation(notices: notices, outcome: .appliedWithoutRecord(changes, error), pending: pending)
         }
-        return Reconciliation(notices: notices, outcome: .applied(changes))
+        return Reconciliation(notices: notices, outcome: .applied(changes), pending: pending)
+    }
+
+    private func pendingRevert(_ request: ConfirmRequest, _ reading: Reading) -> Result<PendingRevert, NotRestorable> {
+        InstalledState.of(reading.live).map { previous in
+            PendingRevert(pid: getpid(), config: request.config, appliedAt: Self.wallClock(), seconds: request.seconds,
+                          deadline: BootClock.now() + Double(request.seconds), previous: previous, record: reading.record)
+        }
+    }
+
+    static func wallClock() -> String {
+        var now = time(nil)
+        var parts = tm()
+        localtime_r(&now, &parts)
+        var buffer = [CChar](repeating: 0, count: 32)
+        strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
+        return String(cString: buffer)
     }
 
     /// Removes everything ours and puts back the sysctls uplinkctl changed, under the lock.

@@ -10,7 +10,7 @@ import UplinkCore
 /// the kernel state it describes is.
 public final class StateStore {
     public static let directory = "/run/uplinkctl"
-    private let base: String
+    let base: String
     private var lockDescriptor: Int32 = -1
 
     public init(namespace: String?) throws {

@@ -16,8 +16,15 @@ struct ApplyCommand: ParsableCommand {
         With --dry-run, prints a POSIX sh script of the equivalent commands instead and needs no \
         root and no kernel: iptables form by default, or nft with --format nft.
 
-        Exit status: 0 applied (or already in sync), 1 refused by a check or by the kernel (nothing \
-        changed), 64 usage, 65 invalid config, 66 config missing.
+        With --confirm SECONDS, what was installed before is written down first, then the change \
+        is made and kept only if `uplinkctl confirm` runs (from another shell or ssh connection; \
+        or Enter on this terminal) within SECONDS. Otherwise, or on Ctrl-C, the routes, rules, \
+        nft table and sysctls go back exactly as they were. A lost terminal does not stop the \
+        countdown; if this process is killed, the next uplinkctl command puts the old state back.
+
+        Exit status: 0 applied (or already in sync; with --confirm: and confirmed), 1 refused by a \
+        check or by the kernel, or not confirmed (nothing changed), 64 usage, 65 invalid config, \
+        66 config missing.
         """
     )
 
@@ -30,6 +37,17 @@ struct ApplyCommand: ParsableCommand {
     @Option(help: "The dry-run's language: iptables or nft.")
     var format: DryRunFormat = .iptables
 
+    @Option(help: ArgumentHelp("Keep the change only if `uplinkctl confirm` (or Enter) comes within SECONDS.",
+                               valueName: "seconds"))
+    var confirm: Int?
+
+    func validate() throws {
+        if let confirm, !(1...86_400).contains(confirm) {
+            throw ValidationError("--confirm takes 1 to 86400 seconds, such as --confirm 60")
+        }
+        if confirm != nil && dryRun { throw ValidationError("--confirm and --dry-run do not go together") }
+    }
+
     func run() throws {
         let loaded = try config.load()
         if dryRun {
@@ -37,19 +55,23 @@ struct ApplyCommand: ParsableCommand {
             print(DryRun.script(Planner.plan(loaded, facts: addresses), format: format), terminator: "")
             return
         }
-        let reconciler = try kernelOptions.open()
+        let reconciler = try kernelOptions.open(pending: .refuse)
         if let pid = reconciler.store.runningProcess() {
             let config = reconciler.store.runState()?.config ?? "its config"
             printError("uplinkctl: uplinkctl run (pid \(pid)) manages this namespace; to change what it installs, edit \(config) and reload it: kill -HUP \(pid) (or systemctl reload uplinkctl); nothing was changed")
             throw ExitStatus.kernelRefused
         }
-        let result = reconciler.apply(loaded, waiting: KernelOptions.waiting)
+        // Signals are answers from here on: taken over before anything changes.
+        let wait = try confirm.map { _ in try ConfirmationWait() }
+        let request = confirm.map { Reconciler.ConfirmRequest(seconds: $0, config: config.path) }
+        let result = reconciler.apply(loaded, waiting: KernelOptions.waiting, confirm: request)
         kernelOptions.printNotices(result.notices)
         switch result.outcome {
         case .inSync:
-            print("uplinkctl: in sync with \(config.path); nothing changed")
+            print("uplinkctl: in sync with \(config.path); nothing changed" + (confirm == nil ? "" : ", nothing to confirm"))
         case .applied(let changes):
             Self.printChanges(changes)
+            if let wait, let pending = result.pending { try ConfirmationPrompt(wait: wait).await(pending, reconciler) }
         case .busy:
             printError("uplinkctl: \(LockBusy()); nothing was changed")
             throw ExitStatus.kernelRefused

@@ -34,6 +34,8 @@ struct ConfigArgument: ParsableArguments {
     }
 }
 
-func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+/// To standard error; a write that fails (a terminal that has gone) is dropped, not fatal.
+func printError(_ text: String, newline: Bool = true) {
+    let bytes = Array((newline ? text + "\n" : text).utf8)
+    _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }

@@ -30,7 +30,7 @@ struct DiffCommand: ParsableCommand {
     /// Prints the differences; true when there are any.
     private func compare() throws -> Bool {
         let loaded = try config.load()
-        let changes = try kernelOptions.open().read(loaded).changes
+        let changes = try kernelOptions.open(pending: .mention).read(loaded).changes
         for line in changes.lines { print(line) }
         return !changes.isEmpty
     }

@@ -15,7 +15,7 @@ struct FlushCommand: ParsableCommand {
     @OptionGroup var kernelOptions: KernelOptions
 
     func run() throws {
-        let reconciler = try kernelOptions.open()
+        let reconciler = try kernelOptions.open(pending: .refuse)
         if let pid = reconciler.store.runningProcess() {
             printError("uplinkctl: uplinkctl run (pid \(pid)) manages this namespace and would put everything back; stop it first: kill \(pid) (or systemctl stop uplinkctl), and give it --flush-on-exit to remove everything as it ends; nothing was changed")
             throw ExitStatus.kernelRefused

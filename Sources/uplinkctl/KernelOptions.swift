@@ -8,18 +8,40 @@ struct KernelOptions: ParsableArguments {
     @Option(name: .customLong("netns"), help: ArgumentHelp("Act inside the network namespace /run/netns/NAME, as `ip -n NAME` does.", valueName: "name"))
     var namespace: String?
 
+    /// What a command does about an apply that waits for `uplinkctl confirm`.
+    enum Pending {
+        /// Diff and status: say so and go on.
+        case mention
+        /// Apply, flush and run: refuse while it waits.
+        case refuse
+        /// Confirm: leave it to the command.
+        case leave
+    }
+
     /// The namespace's workflows: its kernel and uplinkctl's files for it. Nothing is read or
     /// locked yet; each workflow reads the kernel afresh and locks only while it changes it.
-    func open() throws -> Reconciler {
+    /// First, a pending revert whose apply is gone is carried out (see Reconciler.settlePending).
+    func open(pending: Pending) throws -> Reconciler {
+        let reconciler: Reconciler
         do {
             try Self.checkKernelVersion()
             // The whole command runs inside the namespace (uplinkctl is single-threaded).
             if let namespace { try NetworkNamespace.enter(namespace) }
-            return Reconciler(kernel: try Kernel(namespace: nil), store: try StateStore(namespace: nil))
+            reconciler = Reconciler(kernel: try Kernel(namespace: nil), store: try StateStore(namespace: nil))
+            if pending != .leave, let settlement = try reconciler.settlePending(waiting: Self.waiting) {
+                printError("uplinkctl: \(settlement.text)")
+                if case .awaiting = settlement, pending == .refuse {
+                    printError("uplinkctl: confirm it or let it go back first; nothing was changed")
+                    throw ExitStatus.kernelRefused
+                }
+            }
+        } catch let status as ExitCode {
+            throw status
         } catch {
             printError("uplinkctl: \(error)")
             throw ExitStatus.kernelRefused
         }
+        return reconciler
     }
 
     /// Said while another uplinkctl holds the namespace's lock.

@@ -42,7 +42,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try config.load()
-        let reconciler = try kernelOptions.open()
+        let reconciler = try kernelOptions.open(pending: .refuse)
         let logger = Logger(label: "uplinkctl") { _ in LineLogHandler() }
         let path = config.path
         let supervisor: Supervisor

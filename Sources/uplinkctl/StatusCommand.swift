@@ -14,7 +14,7 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try config.load()
-        let reconciler = try kernelOptions.open()
+        let reconciler = try kernelOptions.open(pending: .mention)
         do {
             let reading = try reconciler.read(loaded)
             let counters = try reconciler.kernel.counters()

@@ -11,9 +11,9 @@ public enum NftDiff {
         }
     }
 
-    /// Replaces whatever our table holds now (if it `exists`) with `table` as it was read (nil: no table).
-    public static func restoration(of table: LiveNftTable?, replacing exists: Bool) -> [NftChange] {
-        (exists ? [.deleteTable] : []) + (table.map { creation(of: $0.model) } ?? [])
+    /// Replaces whatever our table holds now (if it `exists`) with `table` (nil: no table).
+    public static func restoration(of table: NftTable?, replacing exists: Bool) -> [NftChange] {
+        (exists ? [.deleteTable] : []) + (table.map(creation) ?? [])
     }
 
     static func creation(of table: NftTable) -> [NftChange] {

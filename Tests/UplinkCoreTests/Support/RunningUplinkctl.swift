@@ -9,12 +9,17 @@ final class RunningUplinkctl {
     let log: URL
     private var position = 0
 
-    init(host: String, config: String, extra: [String] = [], environment: [String: String] = [:]) throws {
+    convenience init(host: String, config: String, extra: [String] = [], environment: [String: String] = [:]) throws {
+        try self.init(["run", "--netns", host] + extra + [config], environment: environment)
+    }
+
+    /// Any uplinkctl command in the background (an `apply --confirm` that waits, for one).
+    init(_ arguments: [String], environment: [String: String] = [:]) throws {
         log = FileManager.default.temporaryDirectory.appendingPathComponent("uplinkctl-run-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.executableURL = Paths.uplinkctl
-        process.arguments = ["run", "--netns", host] + extra + [config]
+        process.arguments = arguments
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
@@ -45,6 +50,13 @@ final class RunningUplinkctl {
     }
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// Its exit status once it has ended by itself (nil if it still runs after `timeout` seconds).
+    func exitStatus(within timeout: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
 
     /// SIGTERM; SIGKILL after 5 s. Returns how long it took to exit, in seconds.
     @discardableResult
