@@ -73,14 +73,16 @@ public final class Reconciler {
         public var pending: PendingClaim?
     }
 
-    /// `apply --confirm SECONDS` of the config at `config`.
+    /// `apply --confirm SECONDS` of the config at `config` (or run's reload of it).
     public struct ConfirmRequest {
         public var seconds: Int
         public var config: String
+        public var change: String
 
-        public init(seconds: Int, config: String) {
+        public init(seconds: Int, config: String, change: String = "apply") {
             self.seconds = seconds
             self.config = config
+            self.change = change
         }
     }
 
@@ -100,7 +102,8 @@ public final class Reconciler {
         defer { store.unlock() }
         let reading: Reading
         do {
-            if let waiting = try store.pending() { return Reconciliation(outcome: .refused([Settlement.awaiting(waiting.revert).text])) }
+            // Another process's change that waits for confirmation (`run` goes on reacting to its own).
+            if let waiting = try store.pending(), waiting.revert.pid != getpid() { return Reconciliation(outcome: .refused([Settlement.awaiting(waiting.revert).text])) }
             reading = try read(config, down: down, downBackends: downBackends)
         } catch {
             return Reconciliation(outcome: .kernelRefused(error))
@@ -142,7 +145,7 @@ public final class Reconciler {
 
     private func pendingRevert(_ request: ConfirmRequest, _ reading: Reading) -> Result<PendingRevert, NotRestorable> {
         InstalledState.of(reading.live).map { previous in
-            PendingRevert(pid: getpid(), config: request.config, appliedAt: Self.wallClock(), seconds: request.seconds,
+            PendingRevert(pid: getpid(), change: request.change, config: request.config, appliedAt: Self.wallClock(), seconds: request.seconds,
                           deadline: BootClock.now() + Double(request.seconds), previous: previous, record: reading.record)
         }
     }
@@ -153,7 +156,7 @@ public final class Reconciler {
         localtime_r(&now, &parts)
         var buffer = [CChar](repeating: 0, count: 32)
         strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Removes everything ours and puts back the sysctls uplinkctl changed, under the lock.

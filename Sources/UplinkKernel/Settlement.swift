@@ -70,6 +70,15 @@ extension Reconciler {
         return carryOut(claim.revert, why: why)
     }
 
+    /// Removes `claim`'s pending revert without carrying it out (`run` goes back by planning
+    /// its previous config instead).
+    public func withdraw(_ claim: PendingClaim) throws {
+        try store.lock(waiting: {})
+        defer { store.unlock() }
+        if claim.isPending { store.removePending() }
+        claim.release()
+    }
+
     /// Under the lock: puts `pending.previous` back (make-before-break, undone on refusal) with
     /// its sysctl record, and removes the pending revert.
     private func carryOut(_ pending: PendingRevert, why: String) -> Settlement {

@@ -24,10 +24,17 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Remove everything uplinkctl installed when stopped.")
     var flushOnExit = false
 
+    @Option(help: ArgumentHelp("Keep a reload (SIGHUP) only if `uplinkctl confirm` comes within SECONDS; otherwise go back to the previous config.",
+                               valueName: "seconds"))
+    var confirmReload: Int?
+
     @Option(help: ArgumentHelp("Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).", valueName: "host:port"))
     var metrics: String?
 
     func validate() throws {
+        if let confirmReload, !(1...86_400).contains(confirmReload) {
+            throw ValidationError("--confirm-reload takes 1 to 86400 seconds, such as --confirm-reload 60")
+        }
         if let metrics, Self.endpoint(metrics) == nil {
             throw ValidationError("--metrics must be HOST:PORT, such as 127.0.0.1:9520 or [::1]:9520")
         }
@@ -48,7 +55,8 @@ struct RunCommand: ParsableCommand {
         let supervisor: Supervisor
         do {
             supervisor = try Supervisor(reconciler: reconciler, config: loaded,
-                                        options: .init(configPath: path, flushOnExit: flushOnExit, metrics: metrics.flatMap(Self.endpoint)),
+                                        options: .init(configPath: path, flushOnExit: flushOnExit, metrics: metrics.flatMap(Self.endpoint),
+                                                      confirmReload: confirmReload),
                                         logger: logger, load: { ConfigSource.reload(path) })
         } catch {
             printError("uplinkctl: \(error)")

@@ -211,6 +211,41 @@ struct RunLabTests {
         }
     }
 
+    @Test("--confirm-reload: an unconfirmed reload goes back to the previous config; a confirmed one stays")
+    func confirmedReload() throws {
+        try Lab.with { lab in
+            try UplinkctlCLI.withConfig(Self.yaml()) { path in
+                try UplinkctlCLI.withConfig(Self.yaml()) { old in
+                    try RunningUplinkctl.with(host: lab.host, config: path, extra: ["--confirm-reload", "2"]) { run in
+                        let before = try Self.slots(lab)
+                        try Self.yaml(weights: [2, 1, 1]).write(toFile: path, atomically: true, encoding: .utf8)
+                        run.signal(SIGHUP)
+                        try run.waitFor("reload: keep it with `uplinkctl confirm` within 2 s")
+                        #expect(try Self.slots(lab).contains("3 : goto new-up3"))
+                        // Meanwhile status says so, and another SIGHUP waits its turn.
+                        let status = try UplinkctlCLI.run(["status", "--netns", lab.host, path])
+                        #expect(status.stderr.contains("the reload of \(path)") && status.stderr.contains("awaits confirmation"),
+                                "\(status.stderr)")
+                        run.signal(SIGHUP)
+                        try run.waitFor("the last reload still waits for `uplinkctl confirm`")
+                        try run.waitFor("reload: not confirmed within 2 s; back to the previous config", timeout: 4)
+                        #expect(try Self.slots(lab) == before)
+                        #expect(try UplinkctlCLI.run(["diff", "--netns", lab.host, old]).status == 0)
+                        // Again, confirmed this time.
+                        run.signal(SIGHUP)
+                        try run.waitFor("reload: keep it")
+                        let confirm = try UplinkctlCLI.run(["confirm", "--netns", lab.host])
+                        #expect(confirm.status == 0, "\(confirm.stderr)")
+                        try run.waitFor("reload: confirmed by `uplinkctl confirm`; it stays")
+                        usleep(2_500_000)
+                        #expect(try Self.slots(lab).contains("3 : goto new-up3"))
+                        #expect(run.text.components(separatedBy: "not confirmed within").count == 2, "\(run.text)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("a second run, apply and flush refuse while run manages the namespace; status and diff read")
     func oneRunAtATime() throws {
         try Lab.with { lab in

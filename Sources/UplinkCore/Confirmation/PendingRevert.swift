@@ -4,6 +4,8 @@
 public struct PendingRevert: Sendable, Hashable, Codable {
     /// The `uplinkctl apply --confirm` that waits; it holds a lock on the file while it lives.
     public var pid: Int32
+    /// `apply`, or `reload` (of `uplinkctl run --confirm-reload`).
+    public var change: String
     public var config: String
     /// Wall-clock time, for people.
     public var appliedAt: String
@@ -14,9 +16,10 @@ public struct PendingRevert: Sendable, Hashable, Codable {
     public var previous: InstalledState
     public var record: SysctlRecord
 
-    public init(pid: Int32, config: String, appliedAt: String, seconds: Int, deadline: Double,
+    public init(pid: Int32, change: String, config: String, appliedAt: String, seconds: Int, deadline: Double,
                 previous: InstalledState, record: SysctlRecord) {
         self.pid = pid
+        self.change = change
         self.config = config
         self.appliedAt = appliedAt
         self.seconds = seconds
@@ -26,5 +29,5 @@ public struct PendingRevert: Sendable, Hashable, Codable {
     }
 
     /// How people are told about it.
-    public var summary: String { "the apply of \(config) at \(appliedAt) (pid \(pid), --confirm \(seconds))" }
+    public var summary: String { "the \(change) of \(config) at \(appliedAt) (pid \(pid), confirm within \(seconds) s)" }
 }

@@ -14,11 +14,15 @@ public final class Supervisor {
         public var flushOnExit = false
         /// `--metrics HOST:PORT`.
         public var metrics: (host: String, port: UInt16)?
+        /// `--confirm-reload SECONDS`: a reload stays only if `uplinkctl confirm` comes in time.
+        public var confirmReload: Int?
 
-        public init(configPath: String, flushOnExit: Bool = false, metrics: (host: String, port: UInt16)? = nil) {
+        public init(configPath: String, flushOnExit: Bool = false, metrics: (host: String, port: UInt16)? = nil,
+                    confirmReload: Int? = nil) {
             self.configPath = configPath
             self.flushOnExit = flushOnExit
             self.metrics = metrics
+            self.confirmReload = confirmReload
         }
     }
 
@@ -56,6 +60,10 @@ public final class Supervisor {
     /// When the state file was last written (monotonic ms): between events, round trips and
     /// loss reach it at most once a second.
     private var savedAt = 0.0
+    /// A reload to be confirmed, not installed yet (the lock was busy), and the config before it.
+    private var reloadToConfirm: (request: Reconciler.ConfirmRequest, previous: Config)?
+    /// An installed reload that waits for `uplinkctl confirm`, and the config to go back to.
+    private var pendingReload: (claim: PendingClaim, previous: Config)?
 
 
     public init(reconciler: Reconciler, config: Config, options: Options, logger: Logger,
@@ -164,8 +172,10 @@ public final class Supervisor {
             descriptors += prober.descriptors
             descriptors += backendProber.descriptors
             descriptors += metrics?.descriptors(now: now) ?? []
+            // While a reload waits, a look every quarter second for `uplinkctl confirm`.
+            let confirmLook = pendingReload.map { _ in now + 250 }
             let deadlines = [prober.nextDeadline, backendProber.nextDeadline, notifier.watchdogInterval.map { _ in nextWatchdog }, retryAt,
-                             metrics?.nextDeadline].compactMap { $0 }
+                             metrics?.nextDeadline, confirmLook].compactMap { $0 }
             let timeout = deadlines.min().map { Int32(max(0, min(60_000, ($0 - now).rounded(.up)))) } ?? 60_000
             _ = poll(&descriptors, nfds_t(descriptors.count), timeout)
             let woke = MonotonicClock.now()
@@ -190,6 +200,7 @@ public final class Supervisor {
             for outcome in backendOutcomes { changed = recordBackend(outcome) || changed }
             if !(outcomes.isEmpty && backendOutcomes.isEmpty) && !changed && woke - savedAt >= 1000 { save() }
             if let retryAt, woke >= retryAt { changed = true }
+            changed = settleReload() || changed
             if changed && !reconcile(why: installedOnce ? "event" : "start") && !installedOnce {
                 return refusedAtStart()
             }
@@ -240,10 +251,16 @@ public final class Supervisor {
         let result = reconciler.apply(config, waiting: nil, down: { snapshot in
             down = self.outOfRotation(snapshot)
             return down
-        }, downBackends: downBackends)
+        }, downBackends: downBackends, confirm: reloadToConfirm?.request)
         switch result.outcome {
         case .inSync, .applied:
-            break
+            if let (request, previous) = reloadToConfirm {
+                reloadToConfirm = nil
+                if let claim = result.pending {
+                    pendingReload = (claim, previous)
+                    say("reload: keep it with `uplinkctl confirm` within \(request.seconds) s, or run goes back to the previous config")
+                }
+            }
         case .busy:
             retryAt = MonotonicClock.now() + 200
             return true
@@ -397,6 +414,10 @@ public final class Supervisor {
     /// SIGHUP: a valid config is installed make-before-break; an invalid one is logged, and
     /// the running state kept.
     private func reload() {
+        if pendingReload != nil {
+            logger.error("reload: the last reload still waits for `uplinkctl confirm`; confirm it or let it go back first")
+            return
+        }
         let check = load()
         guard let next = try? check.get() else {
             for diagnostic in check.diagnostics { logger.error("\(diagnostic.description)") }
@@ -404,6 +425,16 @@ public final class Supervisor {
             return
         }
         for diagnostic in check.warnings { logger.warning("\(diagnostic.description)") }
+        if let seconds = options.confirmReload {
+            reloadToConfirm = (Reconciler.ConfirmRequest(seconds: seconds, config: options.configPath, change: "reload"), config)
+        }
+        switchTo(next)
+        say("reload: \(options.configPath), \(next.uplinks.count) uplinks")
+        reconcile(why: "reload")
+    }
+
+    /// From now on plans `next`; the health of what stays the same is kept.
+    private func switchTo(_ next: Config) {
         let links = (try? reconciler.kernel.routing.links()) ?? [:]
         let now = MonotonicClock.wall()
         // Uplinks that stay as they were keep their health; new or changed ones (another
@@ -429,8 +460,34 @@ public final class Supervisor {
         }
         // Series of uplinks that left the config must not be reported forever.
         metricsText = MetricsText()
-        say("reload: \(options.configPath), \(next.uplinks.count) uplinks")
-        reconcile(why: "reload")
+    }
+
+    /// A reload waiting for confirmation: confirmed (its pending revert removed by
+    /// `uplinkctl confirm`), or out of time, when run goes back to the previous config.
+    /// True when the plan changed.
+    private func settleReload() -> Bool {
+        guard let (claim, previous) = pendingReload else { return false }
+        guard claim.isPending else {
+            pendingReload = nil
+            say("reload: confirmed by `uplinkctl confirm`; it stays")
+            return false
+        }
+        guard BootClock.now() >= claim.revert.deadline else { return false }
+        goBack(previous, "reload: not confirmed within \(claim.revert.seconds) s; back to the previous config")
+        return true
+    }
+
+    /// Withdraws the pending reload and plans `previous` again.
+    private func goBack(_ previous: Config, _ line: String) {
+        guard let (claim, _) = pendingReload else { return }
+        pendingReload = nil
+        do {
+            try reconciler.withdraw(claim)
+        } catch {
+            logger.error("reload: its pending revert could not be removed: \(error)")
+        }
+        switchTo(previous)
+        say(line)
     }
 
     /// SIGTERM, SIGINT: every uplink back in (or everything removed, with --flush-on-exit).
@@ -438,6 +495,7 @@ public final class Supervisor {
     private func stop(_ signal: Int32) -> Int32 {
         notifier.send("STOPPING=1")
         let name = signal == SIGTERM ? "SIGTERM" : "SIGINT"
+        if let (_, previous) = pendingReload { goBack(previous, "\(name): the reload was not confirmed; back to the previous config") }
         let giveUp = MonotonicClock.now() + 500
         if options.flushOnExit {
             while true {
