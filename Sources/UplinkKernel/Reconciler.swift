@@ -89,8 +89,10 @@ public final class Reconciler {
     /// Under the namespace's lock, held only for this: one fresh reading, the preflight, then
     /// the difference made (make-before-break, undone on any refusal) and the record kept.
     /// `waiting`: see StateStore.lock (nil: `busy` rather than wait). With `confirm`, what was
-    /// installed before is written down as a pending revert before anything changes.
-    public func apply(_ config: Config, waiting: (() -> Void)?, down: (KernelSnapshot) -> Set<String> = { _ in [] },
+    /// installed before is written down as a pending revert before anything changes. `source`:
+    /// the config's path, kept with the plan for `status`.
+    public func apply(_ config: Config, from source: String, waiting: (() -> Void)?,
+                      down: (KernelSnapshot) -> Set<String> = { _ in [] },
                       downBackends: Set<String> = [], confirm: ConfirmRequest? = nil) -> Reconciliation {
         do {
             try store.lock(waiting: waiting)
@@ -114,7 +116,12 @@ public final class Reconciler {
                                           foreignRoutes: routing.foreignRoutes, down: reading.down)
         guard problems.isEmpty else { return Reconciliation(notices: notices, outcome: .refused(problems)) }
         let changes = reading.changes
-        guard !changes.isEmpty else { return Reconciliation(notices: notices, outcome: .inSync) }
+        let plan = reading.desired.map { AppliedPlan(config: source, appliedAt: Self.wallClock(), plan: $0) }
+        guard !changes.isEmpty else {
+            // Kept current for status (an apply of the same state from another file, a first run).
+            if store.applied().map({ $0.plan != plan?.plan || $0.config != source }) ?? true { try? store.save(plan) }
+            return Reconciliation(notices: notices, outcome: .inSync)
+        }
         var pending: PendingClaim?
         if let confirm {
             do {
@@ -136,6 +143,7 @@ public final class Reconciler {
             return Reconciliation(notices: notices, outcome: outcome)
         }
         do {
+            try store.save(plan)
             try store.save(reading.record.updated(desired: reading.desired?.sysctls ?? [], changes: changes.sysctls))
         } catch {
             return Reconciliation(notices: notices, outcome: .appliedWithoutRecord(changes, error), pending: pending)
@@ -146,7 +154,8 @@ public final class Reconciler {
     private func pendingRevert(_ request: ConfirmRequest, _ reading: Reading) -> Result<PendingRevert, NotRestorable> {
         InstalledState.of(reading.live).map { previous in
             PendingRevert(pid: getpid(), change: request.change, config: request.config, appliedAt: Self.wallClock(), seconds: request.seconds,
-                          deadline: BootClock.now() + Double(request.seconds), previous: previous, record: reading.record)
+                          deadline: BootClock.now() + Double(request.seconds), previous: previous, record: reading.record,
+                          previousPlan: store.applied())
         }
     }
 
@@ -167,6 +176,7 @@ public final class Reconciler {
         let changes = reading.changes
         try kernel.apply(changes, over: reading.snapshot)
         try store.save(SysctlRecord())
+        try store.save(nil as AppliedPlan?)
         return changes
     }
 }

@@ -89,6 +89,7 @@ extension Reconciler {
             let changes = StateDiff.restoration(of: pending.previous, over: live)
             try kernel.apply(changes, over: snapshot)
             try store.save(pending.record)
+            try store.save(pending.previousPlan)
             store.removePending()
             return .reverted(pending, changes, why: why)
         } catch {

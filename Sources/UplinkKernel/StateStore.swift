@@ -128,6 +128,25 @@ public final class StateStore {
         runDescriptor = -1
     }
 
+    // MARK: What the last apply installed
+
+    /// The plan last installed, if it was written and can be read (it only describes).
+    public func applied() -> AppliedPlan? {
+        FileManager.default.contents(atPath: base + ".applied.json").flatMap { try? JSONDecoder().decode(AppliedPlan.self, from: $0) }
+    }
+
+    /// Nil removes it (after a flush).
+    public func save(_ applied: AppliedPlan?) throws {
+        let path = base + ".applied.json"
+        guard let applied else {
+            try? FileManager.default.removeItem(atPath: path)
+            return
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try encoder.encode(applied).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
     public func save(_ record: SysctlRecord) throws {
         let path = base + ".sysctls.json"
         if record.entries.isEmpty {

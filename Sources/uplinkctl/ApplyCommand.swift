@@ -64,7 +64,7 @@ struct ApplyCommand: ParsableCommand {
         // Signals are answers from here on: taken over before anything changes.
         let wait = try confirm.map { _ in try ConfirmationWait() }
         let request = confirm.map { Reconciler.ConfirmRequest(seconds: $0, config: config.path) }
-        let result = reconciler.apply(loaded, waiting: KernelOptions.waiting, confirm: request)
+        let result = reconciler.apply(loaded, from: config.path, waiting: KernelOptions.waiting, confirm: request)
         kernelOptions.printNotices(result.notices)
         switch result.outcome {
         case .inSync:

@@ -15,9 +15,11 @@ public struct PendingRevert: Sendable, Hashable, Codable {
     /// What to put back, and the sysctl record that went with it.
     public var previous: InstalledState
     public var record: SysctlRecord
+    /// What `status` said was installed before.
+    public var previousPlan: AppliedPlan?
 
     public init(pid: Int32, change: String, config: String, appliedAt: String, seconds: Int, deadline: Double,
-                previous: InstalledState, record: SysctlRecord) {
+                previous: InstalledState, record: SysctlRecord, previousPlan: AppliedPlan?) {
         self.pid = pid
         self.change = change
         self.config = config
@@ -26,6 +28,7 @@ public struct PendingRevert: Sendable, Hashable, Codable {
         self.deadline = deadline
         self.previous = previous
         self.record = record
+        self.previousPlan = previousPlan
     }
 
     /// How people are told about it.

@@ -52,7 +52,31 @@ public struct StatusReport: Sendable {
         public var health: UplinkHealth?
     }
 
+    /// What the report describes, and why that.
+    public enum Source: Sendable, Hashable {
+        /// The config given, which the kernel is compared with.
+        case config(String)
+        /// What the last apply installed (the kernel still holds exactly that): no config could
+        /// be read, or the one given (`given`) would change `differences` things.
+        case lastApply(AppliedPlan, given: String?, differences: Int)
+        /// Neither: no config, and the kernel no longer holds what the last apply installed.
+        case kernel
+    }
+
+    /// The report's source, as JSON says it.
+    public struct SourceSummary: Sendable, Codable {
+        /// config, last-apply or kernel.
+        public var describes: String
+        /// The config whose plan the uplinks and services come from.
+        public var config: String?
+        public var appliedAt: String?
+        /// A config given that is not what is installed, and how many changes it would make.
+        public var givenConfig: String?
+        public var givenDifferences: Int?
+    }
+
     public struct Summary: Sendable, Codable {
+        public var source: SourceSummary
         public var installed: Bool
         public var inSync: Bool
         public var differences: Int
@@ -80,8 +104,10 @@ public struct StatusReport: Sendable {
 
     public let summary: Summary
 
+    /// `desired`: the plan of the config, or the last apply's plan (`source` says which); with
+    /// `.kernel`, an empty plan.
     public init(desired: DesiredState, live: LiveState, record: SysctlRecord, interfaces: [String: InterfaceState], counters: [String: Count],
-                run: RunState? = nil) {
+                run: RunState? = nil, source: Source) {
         let changes = StateDiff.changes(from: live, to: desired, record: record)
         let policyMaps = desired.nftables.maps.filter { $0.name.hasPrefix(PolicyCompiler.mapPrefix) }
         let uplinks = desired.uplinks.map { planned -> UplinkLine in
@@ -99,7 +125,8 @@ public struct StatusReport: Sendable {
                               received: interfaces[uplink.interface]?.received ?? .init(), sent: interfaces[uplink.interface]?.sent ?? .init(),
                               health: run?.uplinks[uplink.name])
         }
-        summary = Summary(installed: live.nftables != nil || !live.rules.isEmpty, inSync: changes.isEmpty,
+        summary = Summary(source: Self.summary(of: source), installed: live.nftables != nil || !live.rules.isEmpty,
+                          inSync: changes.isEmpty,
                           differences: changes.lines.count, balance: desired.balance.rawValue,
                           uplinks: uplinks,
                           ecmpConnections: desired.balance == .ecmp ? counters[NftPlanner.ecmpCounter]?.packets ?? 0 : nil,
@@ -107,6 +134,18 @@ public struct StatusReport: Sendable {
                           policyMaps: policyMaps.count, policyElements: policyMaps.map(\.elements.count).reduce(0, +),
                           run: run.map { RunSummary(pid: $0.pid, config: $0.config, started: $0.started, lastEvent: $0.lastEvent) },
                           services: desired.services.map { Self.serviceLine($0, counters: counters, run: run) })
+    }
+
+    static func summary(of source: Source) -> SourceSummary {
+        switch source {
+        case .config(let path):
+            return SourceSummary(describes: "config", config: path)
+        case .lastApply(let applied, let given, let differences):
+            return SourceSummary(describes: "last-apply", config: applied.config, appliedAt: applied.appliedAt, givenConfig: given,
+                                 givenDifferences: given == nil ? nil : differences)
+        case .kernel:
+            return SourceSummary(describes: "kernel")
+        }
     }
 
     static func serviceLine(_ service: Service, counters: [String: Count], run: RunState?) -> ServiceLine {
@@ -126,8 +165,21 @@ public struct StatusReport: Sendable {
 
     public var text: String {
         var lines: [String] = []
+        let source = summary.source
         if !summary.installed {
             lines.append("not installed (uplinkctl apply installs it)")
+            // Without a config there is nothing more to say.
+            if summary.uplinks.isEmpty { return lines.joined(separator: "\n") + "\n" }
+        } else if source.describes == "kernel" {
+            lines.append("installed, but not as the last apply left it, and no config to compare it with: "
+                         + "give the config's path (uplinkctl status CONFIG); uplinkctl flush removes it")
+            return lines.joined(separator: "\n") + "\n"
+        } else if source.describes == "last-apply" {
+            var line = "installed by the apply of \(source.config ?? "?") at \(source.appliedAt ?? "?"), in sync with it"
+            if let given = source.givenConfig, let count = source.givenDifferences {
+                line += "; \(given) would change \(count) thing\(count == 1 ? "" : "s") (uplinkctl diff \(given) shows them)"
+            }
+            lines.append(line + "; balance: \(summary.balance)")
         } else if summary.inSync {
             lines.append("installed, in sync with the config; balance: \(summary.balance)")
         } else {

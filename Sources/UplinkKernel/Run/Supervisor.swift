@@ -248,7 +248,7 @@ public final class Supervisor {
         var down = installedDown
         let downBackends = Set(backendHealth.filter { !$0.value.inRotation }.map(\.key))
         // Never wait for the lock here: signals, probes and the watchdog must go on.
-        let result = reconciler.apply(config, waiting: nil, down: { snapshot in
+        let result = reconciler.apply(config, from: options.configPath, waiting: nil, down: { snapshot in
             down = self.outOfRotation(snapshot)
             return down
         }, downBackends: downBackends, confirm: reloadToConfirm?.request)
@@ -511,10 +511,10 @@ public final class Supervisor {
                 }
             }
         }
-        var result = reconciler.apply(config, waiting: nil)
+        var result = reconciler.apply(config, from: options.configPath, waiting: nil)
         while case .busy = result.outcome, MonotonicClock.now() < giveUp {
             usleep(20_000)
-            result = reconciler.apply(config, waiting: nil)
+            result = reconciler.apply(config, from: options.configPath, waiting: nil)
         }
         let left = "exiting with the uplinks out of the rotation as they were (`uplinkctl apply` puts every uplink back)"
         switch result.outcome {
