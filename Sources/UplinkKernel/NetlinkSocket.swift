@@ -11,7 +11,7 @@ public struct KernelRefusal: Error, CustomStringConvertible {
     public var description: String {
         var text = "\(object): \(String(cString: strerror(errno)))"
         if let detail, !detail.isEmpty { text += " (\(detail))" }
-        if errno == EPERM { text += "; uplinkctl needs CAP_NET_ADMIN (run it as root)" }
+        if errno == EPERM { text += "; uplinkctl needs CAP_NET_ADMIN (run it as root, or give it the capability)" }
         if object.hasPrefix("nft "), errno == EOPNOTSUPP || errno == EPROTONOSUPPORT {
             text += "; nf_tables is not available in this kernel (CONFIG_NF_TABLES; modprobe nf_tables)"
         }

@@ -7,9 +7,12 @@ import UplinkCore
 /// flush can put them back. A namespace is named by its cookie (SO_NETNS_COOKIE, never reused
 /// while the machine runs; Linux 5.14+), else by its inode, which a later namespace may reuse:
 /// the commands drop a record when nothing of ours is installed. /run is emptied at boot, as
-/// the kernel state it describes is.
+/// the kernel state it describes is. A unit with `RuntimeDirectory=uplinkctl` hands over the
+/// same directory in $RUNTIME_DIRECTORY, made writable for its user.
 public final class StateStore {
-    public static let directory = "/run/uplinkctl"
+    public static var directory: String {
+        ProcessInfo.processInfo.environment["RUNTIME_DIRECTORY"]?.split(separator: ":").first.map(String.init) ?? "/run/uplinkctl"
+    }
     let base: String
     private var lockDescriptor: Int32 = -1
 
@@ -28,9 +31,19 @@ public final class StateStore {
             }
             return "netns-inode-\(info.st_ino)"
         }
-        try FileManager.default.createDirectory(atPath: Self.directory, withIntermediateDirectories: true)
-        base = "\(Self.directory)/\(name)"
+        let directory = Self.directory
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw KernelRefusal(object: directory, errno: EACCES, detail: Self.unwritable)
+        }
+        guard access(directory, W_OK) == 0 else { throw KernelRefusal(object: directory, errno: EACCES, detail: Self.unwritable) }
+        base = "\(directory)/\(name)"
     }
+
+    /// Without root, the lock and records need a directory this user may write.
+    static let unwritable = "uplinkctl keeps its lock and records there; run it as root, or make the directory this user's "
+        + "(a systemd unit: RuntimeDirectory=uplinkctl, which also sets $RUNTIME_DIRECTORY)"
 
     deinit {
         if lockDescriptor >= 0 { close(lockDescriptor) }
