@@ -14,12 +14,18 @@ final class RunningUplinkctl {
     }
 
     /// Any uplinkctl command in the background (an `apply --confirm` that waits, for one).
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+    convenience init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        try self.init(commandLine: [Paths.uplinkctl.path] + arguments, environment: environment)
+    }
+
+    /// A whole command line (`ip netns exec HOST uplinkctl run CONFIG`, as a unit's ExecStart
+    /// would run it), found on $PATH; the command must end up as this process (exec, no fork).
+    init(commandLine: [String], environment: [String: String] = [:]) throws {
         log = FileManager.default.temporaryDirectory.appendingPathComponent("uplinkctl-run-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
-        process.executableURL = Paths.uplinkctl
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = commandLine
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
