@@ -1,6 +1,8 @@
 # uplinkctl: `make demo` shows it, `make test` checks it. Both install what they need.
 SWIFT ?= swift
 APT_PACKAGES = libmnl-dev libnftnl-dev pkg-config iproute2 nftables iptables conntrack iperf3 python3 systemd
+# make test also needs these: the fleet example's playbook is run by ansible (on lab namespaces only).
+TEST_PACKAGES = ansible-core
 # make bench also needs these: case 9 compares with HAProxy and builds its C load generator with cc.
 BENCH_PACKAGES = haproxy gcc
 BIN = .build/debug/uplinkctl
@@ -46,6 +48,7 @@ release: deps
 
 # The release build too: the packaging test builds a .deb of it.
 test: release
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(TEST_PACKAGES)"
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
