@@ -14,9 +14,10 @@ public final class ConfirmationWait {
         signal(SIGPIPE, SIG_IGN)
     }
 
-    public enum End {
-        /// `uplinkctl confirm` (or the revert of another uplinkctl) removed the pending revert.
-        case confirmedElsewhere
+    public enum End: Equatable {
+        /// Another uplinkctl removed the pending revert: `uplinkctl confirm`, or, once long
+        /// overdue, another command's revert (Settlement.byAnother tells which).
+        case settledElsewhere
         /// A line on the terminal.
         case enter
         case expired
@@ -55,7 +56,7 @@ public final class ConfirmationWait {
                 // End of input or a dead terminal: only `uplinkctl confirm` can confirm now.
                 if count <= 0 { input = nil }
             }
-            if !claim.isPending { return .confirmedElsewhere }
+            if !claim.isPending { return .settledElsewhere }
         }
     }
 }

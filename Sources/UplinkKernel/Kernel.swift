@@ -80,7 +80,8 @@ public final class Kernel {
                 try transaction.step({ try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(changes.nftables, generation: snapshot.generation) }, undoEvenIfUncertain: true, undo: {
                     // Back to the table as it was, in one transaction: rebuilt whole, so that its
                     // objects are listed in their old order (named counters restart from zero).
-                    try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(NftDiff.restoration(of: nftBefore?.model, replacing: try self.nft.read() != nil))
+                    try NftBatch(socket: self.netfilter, table: Ownership.nftTableName)
+                        .apply(NftDiff.restoration(of: nftBefore?.model, replacing: try self.nft.read() != nil))
                 })
             }
             for rule in changes.rulesToDelete {

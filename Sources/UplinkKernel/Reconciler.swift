@@ -71,18 +71,21 @@ public final class Reconciler {
         public var outcome: Outcome
         /// With `confirm`, once applied: the revert that waits for `uplinkctl confirm`.
         public var pending: PendingClaim?
+        /// Another process's pending revert that nobody waited for any more, carried out first.
+        public var settled: Settlement?
     }
 
     /// `apply --confirm SECONDS` of the config at `config` (or run's reload of it).
     public struct ConfirmRequest {
         public var seconds: Int
         public var config: String
-        public var change: String
+        /// `apply` or `reload`.
+        public var kind: String
 
-        public init(seconds: Int, config: String, change: String = "apply") {
+        public init(seconds: Int, config: String, kind: String = "apply") {
             self.seconds = seconds
             self.config = config
-            self.change = change
+            self.kind = kind
         }
     }
 
@@ -103,33 +106,42 @@ public final class Reconciler {
         }
         defer { store.unlock() }
         let reading: Reading
+        var settled: Settlement?
         do {
-            // Another process's change that waits for confirmation (`run` goes on reacting to its own).
-            if let waiting = try store.pending(), waiting.revert.pid != getpid() { return Reconciliation(outcome: .refused([Settlement.awaiting(waiting.revert).text])) }
+            // Another process's change that waits for confirmation refuses this one; one that
+            // nobody waits for any more is carried out first. `run` goes on reacting to its own.
+            if let other = try store.pending(), other.revert.pid != getpid() {
+                settled = try settleLocked()
+                if case .awaiting(let revert) = settled {
+                    return Reconciliation(outcome: .refused([Settlement.awaiting(revert).text]))
+                }
+            }
             reading = try read(config, down: down, downBackends: downBackends)
         } catch {
-            return Reconciliation(outcome: .kernelRefused(error))
+            return Reconciliation(outcome: .kernelRefused(error), settled: settled)
         }
         let routing = reading.snapshot.routing
         let notices = RoutingNotice.notices(config, foreignRules: routing.foreignRules, defaultRoutes: routing.foreignRoutes)
         let problems = Preflight.problems(config, interfaces: routing.links, foreignRules: routing.foreignRules,
                                           foreignRoutes: routing.foreignRoutes, down: reading.down)
-        guard problems.isEmpty else { return Reconciliation(notices: notices, outcome: .refused(problems)) }
+        guard problems.isEmpty else {
+            return Reconciliation(notices: notices, outcome: .refused(problems), settled: settled)
+        }
         let changes = reading.changes
         let plan = reading.desired.map { AppliedPlan(config: source, appliedAt: Self.wallClock(), plan: $0) }
         guard !changes.isEmpty else {
             // Kept current for status (an apply of the same state from another file, a first run).
             if store.applied().map({ $0.plan != plan?.plan || $0.config != source }) ?? true { try? store.save(plan) }
-            return Reconciliation(notices: notices, outcome: .inSync)
+            return Reconciliation(notices: notices, outcome: .inSync, settled: settled)
         }
         var pending: PendingClaim?
         if let confirm {
             do {
                 pending = try store.claimPending(try pendingRevert(confirm, reading).get())
             } catch let problem as NotRestorable {
-                return Reconciliation(notices: notices, outcome: .refused([problem.description]))
+                return Reconciliation(notices: notices, outcome: .refused([problem.description]), settled: settled)
             } catch {
-                return Reconciliation(notices: notices, outcome: .kernelRefused(error))
+                return Reconciliation(notices: notices, outcome: .kernelRefused(error), settled: settled)
             }
         }
         do {
@@ -140,22 +152,23 @@ public final class Reconciler {
             try? store.save(reading.record)
             if pending != nil { store.removePending() }
             let outcome: Outcome = (error as? IncompleteUndo).map(Outcome.incompleteUndo) ?? .kernelRefused(error)
-            return Reconciliation(notices: notices, outcome: outcome)
+            return Reconciliation(notices: notices, outcome: outcome, settled: settled)
         }
         do {
             try store.save(plan)
             try store.save(reading.record.updated(desired: reading.desired?.sysctls ?? [], changes: changes.sysctls))
         } catch {
-            return Reconciliation(notices: notices, outcome: .appliedWithoutRecord(changes, error), pending: pending)
+            return Reconciliation(notices: notices, outcome: .appliedWithoutRecord(changes, error), pending: pending,
+                                  settled: settled)
         }
-        return Reconciliation(notices: notices, outcome: .applied(changes), pending: pending)
+        return Reconciliation(notices: notices, outcome: .applied(changes), pending: pending, settled: settled)
     }
 
     private func pendingRevert(_ request: ConfirmRequest, _ reading: Reading) -> Result<PendingRevert, NotRestorable> {
         InstalledState.of(reading.live).map { previous in
-            PendingRevert(pid: getpid(), change: request.change, config: request.config, appliedAt: Self.wallClock(), seconds: request.seconds,
-                          deadline: BootClock.now() + Double(request.seconds), previous: previous, record: reading.record,
-                          previousPlan: store.applied())
+            PendingRevert(pid: getpid(), kind: request.kind, config: request.config, appliedAt: Self.wallClock(),
+                          seconds: request.seconds, deadline: BootClock.now() + Double(request.seconds),
+                          previous: previous, record: reading.record, previousPlan: store.applied())
         }
     }
 

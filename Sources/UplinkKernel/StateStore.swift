@@ -11,7 +11,10 @@ import UplinkCore
 /// same directory in $RUNTIME_DIRECTORY, made writable for its user.
 public final class StateStore {
     public static var directory: String {
-        ProcessInfo.processInfo.environment["RUNTIME_DIRECTORY"]?.split(separator: ":").first.map(String.init) ?? "/run/uplinkctl"
+        // Only a directory meant for uplinkctl: run from another unit, it must still find the
+        // same lock and records as everyone else.
+        let handed = ProcessInfo.processInfo.environment["RUNTIME_DIRECTORY"]?.split(separator: ":").map(String.init)
+        return handed?.first { $0.hasSuffix("/uplinkctl") } ?? "/run/uplinkctl"
     }
     let base: String
     private var lockDescriptor: Int32 = -1
@@ -37,12 +40,15 @@ public final class StateStore {
         } catch {
             throw KernelRefusal(object: directory, errno: EACCES, detail: Self.unwritable)
         }
-        guard access(directory, W_OK) == 0 else { throw KernelRefusal(object: directory, errno: EACCES, detail: Self.unwritable) }
+        guard access(directory, W_OK) == 0 else {
+            throw KernelRefusal(object: directory, errno: EACCES, detail: Self.unwritable)
+        }
         base = "\(directory)/\(name)"
     }
 
     /// Without root, the lock and records need a directory this user may write.
-    static let unwritable = "uplinkctl keeps its lock and records there; run it as root, or make the directory this user's "
+    static let unwritable = "uplinkctl keeps its lock and records there; "
+        + "run it as root, or make the directory this user's "
         + "(a systemd unit: RuntimeDirectory=uplinkctl, which also sets $RUNTIME_DIRECTORY)"
 
     deinit {
@@ -145,7 +151,9 @@ public final class StateStore {
 
     /// The plan last installed, if it was written and can be read (it only describes).
     public func applied() -> AppliedPlan? {
-        FileManager.default.contents(atPath: base + ".applied.json").flatMap { try? JSONDecoder().decode(AppliedPlan.self, from: $0) }
+        FileManager.default.contents(atPath: base + ".applied.json").flatMap {
+            try? JSONDecoder().decode(AppliedPlan.self, from: $0)
+        }
     }
 
     /// Nil removes it (after a flush).

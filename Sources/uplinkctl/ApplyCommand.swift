@@ -58,20 +58,32 @@ struct ApplyCommand: ParsableCommand {
         let reconciler = try kernelOptions.open(pending: .refuse)
         if let pid = reconciler.store.runningProcess() {
             let config = reconciler.store.runState()?.config ?? "its config"
-            printError("uplinkctl: uplinkctl run (pid \(pid)) manages this namespace; to change what it installs, edit \(config) and reload it: kill -HUP \(pid) (or systemctl reload uplinkctl); nothing was changed")
+            printError("uplinkctl: uplinkctl run (pid \(pid)) manages this namespace; to change what it installs, "
+                       + "edit \(config) and reload it: kill -HUP \(pid) (or systemctl reload uplinkctl); "
+                       + "nothing was changed")
             throw ExitStatus.kernelRefused
         }
         // Signals are answers from here on: taken over before anything changes.
         let wait = try confirm.map { _ in try ConfirmationWait() }
         let request = confirm.map { Reconciler.ConfirmRequest(seconds: $0, config: config.path) }
         let result = reconciler.apply(loaded, from: config.path, waiting: KernelOptions.waiting, confirm: request)
+        if let settled = result.settled { printError("uplinkctl: \(settled.text)") }
         kernelOptions.printNotices(result.notices)
+        // Applied, with or without its record: the change waits for confirmation.
+        if let wait, let pending = result.pending {
+            if case .appliedWithoutRecord(_, let error) = result.outcome {
+                printError("uplinkctl: applied, but the sysctl record could not be written: \(error)")
+            }
+            if case .applied(let changes) = result.outcome { Self.printChanges(changes) }
+            try ConfirmationPrompt(wait: wait).await(pending, reconciler)
+            return
+        }
         switch result.outcome {
         case .inSync:
-            print("uplinkctl: in sync with \(config.path); nothing changed" + (confirm == nil ? "" : ", nothing to confirm"))
+            print("uplinkctl: in sync with \(config.path); nothing changed"
+                  + (confirm == nil ? "" : ", nothing to confirm"))
         case .applied(let changes):
             Self.printChanges(changes)
-            if let wait, let pending = result.pending { try ConfirmationPrompt(wait: wait).await(pending, reconciler) }
         case .busy:
             printError("uplinkctl: \(LockBusy()); nothing was changed")
             throw ExitStatus.kernelRefused

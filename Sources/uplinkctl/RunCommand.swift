@@ -24,7 +24,8 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Remove everything uplinkctl installed when stopped.")
     var flushOnExit = false
 
-    @Option(help: ArgumentHelp("Keep a reload (SIGHUP) only if `uplinkctl confirm` comes within SECONDS; otherwise go back to the previous config.",
+    @Option(help: ArgumentHelp("Keep a reload (SIGHUP) only if `uplinkctl confirm` comes within SECONDS; "
+                               + "otherwise go back to the previous config.",
                                valueName: "seconds"))
     var confirmReload: Int?
 
@@ -55,8 +56,9 @@ struct RunCommand: ParsableCommand {
         let supervisor: Supervisor
         do {
             supervisor = try Supervisor(reconciler: reconciler, config: loaded,
-                                        options: .init(configPath: path, flushOnExit: flushOnExit, metrics: metrics.flatMap(Self.endpoint),
-                                                      confirmReload: confirmReload),
+                                        options: .init(configPath: path, flushOnExit: flushOnExit,
+                                                       metrics: metrics.flatMap(Self.endpoint),
+                                                       confirmReload: confirmReload),
                                         logger: logger, load: { ConfigSource.reload(path) })
         } catch {
             printError("uplinkctl: \(error)")

@@ -26,11 +26,16 @@ struct StatusCommand: ParsableCommand {
         let reconciler = try kernelOptions.open(pending: .mention)
         do {
             let reading = try reconciler.read(loaded)
-            let (plan, source) = Self.described(reading, given: loaded.map { _ in config.path }, applied: reconciler.store.applied())
-            let counters = try reconciler.kernel.counters()
-            let report = StatusReport(desired: plan, live: reading.live, record: reading.record,
-                                      interfaces: reading.snapshot.links,
-                                      counters: counters.mapValues { StatusReport.Count(packets: $0.packets, bytes: $0.bytes) },
+            // The last apply's plan, compared with the kernel on its own sysctls.
+            let applied = try reconciler.store.applied().map { applied in
+                (applied, try reconciler.kernel.live(reading.snapshot, desired: applied.plan, record: reading.record))
+            }
+            let (plan, live, source) = Self.described(reading, given: loaded.map { _ in config.path }, applied: applied)
+            let counters = try reconciler.kernel.counters().mapValues {
+                StatusReport.Count(packets: $0.packets, bytes: $0.bytes)
+            }
+            let report = StatusReport(desired: plan, live: live, record: reading.record,
+                                      interfaces: reading.snapshot.links, counters: counters,
                                       run: reconciler.store.runState(), source: source)
             print(json ? report.json : report.text, terminator: "")
         } catch {
@@ -42,15 +47,17 @@ struct StatusCommand: ParsableCommand {
     /// The config's plan when it is what is installed (or nothing else is known); otherwise the
     /// last apply's plan, if the kernel still holds exactly that.
     static func described(_ reading: Reconciler.Reading, given: String?,
-                          applied: AppliedPlan?) -> (DesiredState, StatusReport.Source) {
-        let installed = applied.flatMap { StateDiff.changes(from: reading.live, to: $0.plan, record: reading.record).isEmpty ? $0 : nil }
-        if let desired = reading.desired, let given, reading.changes.isEmpty || installed == nil {
-            return (desired, .config(given))
+                          applied: (AppliedPlan, LiveState)?) -> (DesiredState, LiveState, StatusReport.Source) {
+        let installed = applied.flatMap { plan, live in
+            StateDiff.changes(from: live, to: plan.plan, record: reading.record).isEmpty ? (plan, live) : nil
         }
-        if let installed {
-            return (installed.plan, .lastApply(installed, given: given, differences: reading.changes.lines.count))
+        if let desired = reading.desired, let given, reading.changes.isEmpty || installed == nil {
+            return (desired, reading.live, .config(given))
+        }
+        if let (plan, live) = installed {
+            return (plan.plan, live, .lastApply(plan, given: given, differences: reading.changes.lines.count))
         }
         let empty = DesiredState(uplinks: [], rules: [], routes: [], nftables: NftTable(), sysctls: [])
-        return (empty, .kernel)
+        return (empty, reading.live, .kernel)
     }
 }

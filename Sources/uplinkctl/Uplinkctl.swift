@@ -9,7 +9,8 @@ struct Uplinkctl: ParsableCommand {
         Exit status: 0 success, 1 refused by a check or the kernel (nothing changed), 64 usage error, 65 invalid config, 66 config file missing or unreadable; diff exits 0 in sync, 1 different, 2 trouble.
         """,
         version: "\(Uplinkctl.version) (commit \(BuildInfo.commit))",
-        subcommands: [CheckCommand.self, ApplyCommand.self, ConfirmCommand.self, RunCommand.self, DiffCommand.self, FlushCommand.self, StatusCommand.self]
+        subcommands: [CheckCommand.self, ApplyCommand.self, ConfirmCommand.self, RunCommand.self, DiffCommand.self,
+                      FlushCommand.self, StatusCommand.self]
     )
 
     /// The release: the number of the last issue it resolves, as 0.N.0.

@@ -42,7 +42,9 @@ struct ApplyRefusalTests {
             }
             #expect(result.status == 1)
             // nf_tables answers even a listing only to CAP_NET_ADMIN.
-            #expect(result.stderr == "uplinkctl: nft list table inet uplinkctl: Operation not permitted; uplinkctl needs CAP_NET_ADMIN (run it as root, or give it the capability); nothing was changed\n",
+            #expect(result.stderr == "uplinkctl: nft list table inet uplinkctl: Operation not permitted; "
+                    + "uplinkctl needs CAP_NET_ADMIN (run it as root, or give it the capability); "
+                    + "nothing was changed\n",
                     "\(result.stderr)")
             #expect(try KernelSnapshot(lab.host) == before)
         }

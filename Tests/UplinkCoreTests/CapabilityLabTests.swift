@@ -19,9 +19,12 @@ struct CapabilityLabTests {
 
     /// A config nobody can read, and a runtime directory of nobody's.
     static func withFiles(_ body: (_ config: String, _ runtime: String) throws -> Void) throws {
-        let runtime = FileManager.default.temporaryDirectory.appendingPathComponent("uplinkctl-runtime-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: false)
-        defer { try? FileManager.default.removeItem(atPath: runtime) }
+        // Named as the unit's RuntimeDirectory=uplinkctl names it (uplinkctl takes no other).
+        let parent = FileManager.default.temporaryDirectory
+            .appendingPathComponent("uplinkctl-runtime-\(UUID().uuidString)").path
+        let runtime = parent + "/uplinkctl"
+        try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: parent) }
         try must(["chown", "\(nobody):\(nobody)", runtime])
         try UplinkctlCLI.withConfig(try Paths.read(Paths.examples.appendingPathComponent("lab.yaml"))) { config in
             try must(["chmod", "644", config])
@@ -40,12 +43,13 @@ struct CapabilityLabTests {
                 #expect(try must(["ip", "netns", "exec", lab.host, "sysctl", "-n", "net.ipv4.ip_forward"]) == "1\n")
                 #expect(try lab.connections(from: .host, .tcp, count: 3) == [1, 2, 3])
                 // run's probes (raw ICMP, marked) work too: a gateway that stops forwarding is seen.
-                let log = FileManager.default.temporaryDirectory.appendingPathComponent("uplinkctl-nobody-\(UUID().uuidString).log").path
+                let log = FileManager.default.temporaryDirectory
+                    .appendingPathComponent("uplinkctl-nobody-\(UUID().uuidString).log").path
                 defer { try? FileManager.default.removeItem(atPath: log) }
                 let daemon = Process()
                 daemon.executableURL = URL(fileURLWithPath: "/usr/bin/env")
                 daemon.arguments = Self.asNobody(lab.host, capabilities: true, runtime: runtime, ["run", config])
-                FileManager.default.createFile(atPath: log, contents: nil)
+                _ = FileManager.default.createFile(atPath: log, contents: nil)
                 daemon.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
                 try daemon.run()
                 defer {
@@ -77,13 +81,16 @@ struct CapabilityLabTests {
                 let pristine = try KernelSnapshot(lab.host)
                 let apply = try run(Self.asNobody(lab.host, capabilities: false, runtime: runtime, ["apply", config]))
                 #expect(apply.status == 1)
-                #expect(apply.stderr == "uplinkctl: nft list table inet uplinkctl: Operation not permitted; uplinkctl needs CAP_NET_ADMIN "
-                        + "(run it as root, or give it the capability); nothing was changed\n", "\(apply.stderr)")
+                #expect(apply.stderr == "uplinkctl: nft list table inet uplinkctl: Operation not permitted; "
+                        + "uplinkctl needs CAP_NET_ADMIN (run it as root, or give it the capability); "
+                        + "nothing was changed\n", "\(apply.stderr)")
                 // Without a directory of its own for the lock: said, with the fix.
                 let noDirectory = try run(Self.asNobody(lab.host, capabilities: true, runtime: nil, ["apply", config]))
                 #expect(noDirectory.status == 1)
-                #expect(noDirectory.stderr.hasPrefix("uplinkctl: /run/uplinkctl: Permission denied (uplinkctl keeps its lock and records there; "
-                                                     + "run it as root, or make the directory this user's"), "\(noDirectory.stderr)")
+                #expect(noDirectory.stderr.hasPrefix("uplinkctl: /run/uplinkctl: Permission denied "
+                                                     + "(uplinkctl keeps its lock and records there; "
+                                                     + "run it as root, or make the directory this user's"),
+                        "\(noDirectory.stderr)")
                 #expect(try KernelSnapshot(lab.host) == pristine)
             }
         }

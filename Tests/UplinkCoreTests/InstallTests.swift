@@ -86,7 +86,8 @@ struct InstallTests {
             for directory in ["var/lib/dpkg/info", "var/lib/dpkg/updates", "var/lib/dpkg/triggers"] {
                 try FileManager.default.createDirectory(at: root.appendingPathComponent(directory), withIntermediateDirectories: true)
             }
-            _ = FileManager.default.createFile(atPath: root.appendingPathComponent("var/lib/dpkg/status").path, contents: nil)
+            _ = FileManager.default.createFile(atPath: root.appendingPathComponent("var/lib/dpkg/status").path,
+                                               contents: nil)
             let dpkg = ["dpkg", "--root=\(root.path)", "--force-depends", "--force-script-chrootless", "--force-not-root"]
             let install = try run(dpkg + ["-i", package])
             #expect(install.status == 0, "\(install.stdout)\(install.stderr)")

@@ -224,11 +224,13 @@ struct RunLabTests {
                         #expect(try Self.slots(lab).contains("3 : goto new-up3"))
                         // Meanwhile status says so, and another SIGHUP waits its turn.
                         let status = try UplinkctlCLI.run(["status", "--netns", lab.host, path])
-                        #expect(status.stderr.contains("the reload of \(path)") && status.stderr.contains("awaits confirmation"),
+                        #expect(status.stderr.contains("the reload of \(path)")
+                                && status.stderr.contains("awaits confirmation"),
                                 "\(status.stderr)")
                         run.signal(SIGHUP)
                         try run.waitFor("the last reload still waits for `uplinkctl confirm`")
-                        try run.waitFor("reload: not confirmed within 2 s; back to the previous config", timeout: 4)
+                        try run.waitFor("reload: not confirmed within 2 s; what was installed before is back",
+                                        timeout: 4)
                         #expect(try Self.slots(lab) == before)
                         #expect(try UplinkctlCLI.run(["diff", "--netns", lab.host, old]).status == 0)
                         // Again, confirmed this time.

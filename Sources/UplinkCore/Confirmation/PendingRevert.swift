@@ -5,7 +5,7 @@ public struct PendingRevert: Sendable, Hashable, Codable {
     /// The `uplinkctl apply --confirm` that waits; it holds a lock on the file while it lives.
     public var pid: Int32
     /// `apply`, or `reload` (of `uplinkctl run --confirm-reload`).
-    public var change: String
+    public var kind: String
     public var config: String
     /// Wall-clock time, for people.
     public var appliedAt: String
@@ -18,10 +18,10 @@ public struct PendingRevert: Sendable, Hashable, Codable {
     /// What `status` said was installed before.
     public var previousPlan: AppliedPlan?
 
-    public init(pid: Int32, change: String, config: String, appliedAt: String, seconds: Int, deadline: Double,
+    public init(pid: Int32, kind: String, config: String, appliedAt: String, seconds: Int, deadline: Double,
                 previous: InstalledState, record: SysctlRecord, previousPlan: AppliedPlan?) {
         self.pid = pid
-        self.change = change
+        self.kind = kind
         self.config = config
         self.appliedAt = appliedAt
         self.seconds = seconds
@@ -32,5 +32,5 @@ public struct PendingRevert: Sendable, Hashable, Codable {
     }
 
     /// How people are told about it.
-    public var summary: String { "the \(change) of \(config) at \(appliedAt) (pid \(pid), confirm within \(seconds) s)" }
+    public var summary: String { "the \(kind) of \(config) at \(appliedAt) (pid \(pid), confirm within \(seconds) s)" }
 }

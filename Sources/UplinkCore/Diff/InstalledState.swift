@@ -19,15 +19,20 @@ public struct InstalledState: Sendable, Hashable, Codable {
     /// otherwise what could not be put back exactly.
     public static func of(_ live: LiveState) -> Result<InstalledState, NotRestorable> {
         var parts: [String] = []
-        if !live.unknownRules.isEmpty { parts.append("\(live.unknownRules.count) ip rules with selectors uplinkctl does not write") }
+        if !live.unknownRules.isEmpty {
+            parts.append("\(live.unknownRules.count) ip rules with selectors uplinkctl does not write")
+        }
         if let table = live.nftables {
-            if !table.unreadableSets.isEmpty { parts.append("sets of another kind (\(table.unreadableSets.joined(separator: ", ")))") }
+            if !table.unreadableSets.isEmpty {
+                parts.append("sets of another kind (\(table.unreadableSets.joined(separator: ", ")))")
+            }
             for chain in table.chains where !chain.hookReadable { parts.append("chain \(chain.name) of another kind") }
             let foreign = table.chains.reduce(0) { $0 + $1.rules.filter { $0.rule == nil }.count }
             if foreign > 0 { parts.append("\(foreign) nft rules uplinkctl does not write") }
         }
         guard parts.isEmpty else { return .failure(NotRestorable(parts: parts)) }
-        return .success(InstalledState(rules: live.rules, routes: live.routes, nftables: live.nftables?.model, sysctls: live.sysctls))
+        return .success(InstalledState(rules: live.rules, routes: live.routes, nftables: live.nftables?.model,
+                                       sysctls: live.sysctls))
     }
 }
 
@@ -48,11 +53,13 @@ extension StateDiff {
         let wanted = DesiredState(uplinks: [], rules: state.rules, routes: state.routes,
                                   nftables: state.nftables ?? NftTable(), sysctls: [])
         var changes = StateDiff.changes(from: live, to: wanted, record: SysctlRecord())
-        let same = live.nftables.map { $0.unreadableSets.isEmpty && $0.model == state.nftables } ?? (state.nftables == nil)
+        let same = live.nftables.map { $0.unreadableSets.isEmpty && $0.model == state.nftables }
+            ?? (state.nftables == nil)
         changes.nftables = same ? [] : NftDiff.restoration(of: state.nftables, replacing: live.nftables != nil)
         changes.sysctls = state.sysctls.compactMap { old in
             let now = live.sysctls.first { $0.path == old.path }?.value
-            return now == old.value ? nil : SysctlChange(path: old.path, value: old.value, previous: now, isRestore: false)
+            return now == old.value
+                ? nil : SysctlChange(path: old.path, value: old.value, previous: now, isRestore: false)
         }
         return changes
     }

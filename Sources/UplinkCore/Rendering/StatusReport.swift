@@ -141,8 +141,8 @@ public struct StatusReport: Sendable {
         case .config(let path):
             return SourceSummary(describes: "config", config: path)
         case .lastApply(let applied, let given, let differences):
-            return SourceSummary(describes: "last-apply", config: applied.config, appliedAt: applied.appliedAt, givenConfig: given,
-                                 givenDifferences: given == nil ? nil : differences)
+            return SourceSummary(describes: "last-apply", config: applied.config, appliedAt: applied.appliedAt,
+                                 givenConfig: given, givenDifferences: given == nil ? nil : differences)
         case .kernel:
             return SourceSummary(describes: "kernel")
         }
@@ -175,9 +175,11 @@ public struct StatusReport: Sendable {
                          + "give the config's path (uplinkctl status CONFIG); uplinkctl flush removes it")
             return lines.joined(separator: "\n") + "\n"
         } else if source.describes == "last-apply" {
-            var line = "installed by the apply of \(source.config ?? "?") at \(source.appliedAt ?? "?"), in sync with it"
+            var line = "installed by the apply of \(source.config ?? "?") at \(source.appliedAt ?? "?"), "
+                + "in sync with it"
             if let given = source.givenConfig, let count = source.givenDifferences {
-                line += "; \(given) would change \(count) thing\(count == 1 ? "" : "s") (uplinkctl diff \(given) shows them)"
+                line += "; \(given) would change \(count) thing\(count == 1 ? "" : "s") "
+                    + "(uplinkctl diff \(given) shows them)"
             }
             lines.append(line + "; balance: \(summary.balance)")
         } else if summary.inSync {
@@ -233,7 +235,7 @@ public struct StatusReport: Sendable {
 
     /// A service's backends, with their share of its new connections as a bar.
     private func serviceLines(_ service: ServiceLine, now: Double) -> [String] {
-        var lines = ["", "service \(service.name): \(service.listens), \(service.balance)"]
+        let lines = ["", "service \(service.name): \(service.listens), \(service.balance)"]
         let total = service.backends.map(\.connections).reduce(0, +)
         let checked = summary.run != nil
         var header = ["backend", "target", "weight", "conns", "share"]

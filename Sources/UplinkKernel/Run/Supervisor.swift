@@ -60,7 +60,8 @@ public final class Supervisor {
     /// When the state file was last written (monotonic ms): between events, round trips and
     /// loss reach it at most once a second.
     private var savedAt = 0.0
-    /// A reload to be confirmed, not installed yet (the lock was busy), and the config before it.
+    /// A reload to be confirmed, not installed yet (the lock was busy, or it was refused), and
+    /// the config before it.
     private var reloadToConfirm: (request: Reconciler.ConfirmRequest, previous: Config)?
     /// An installed reload that waits for `uplinkctl confirm`, and the config to go back to.
     private var pendingReload: (claim: PendingClaim, previous: Config)?
@@ -252,15 +253,21 @@ public final class Supervisor {
             down = self.outOfRotation(snapshot)
             return down
         }, downBackends: downBackends, confirm: reloadToConfirm?.request)
+        if let settled = result.settled { say(settled.text) }
+        if let (request, previous) = reloadToConfirm {
+            if let claim = result.pending {
+                reloadToConfirm = nil
+                pendingReload = (claim, previous)
+                say("reload: keep it with `uplinkctl confirm` within \(request.seconds) s, "
+                    + "or run goes back to the previous config")
+            } else if case .inSync = result.outcome {
+                // Nothing changed, so nothing to confirm.
+                reloadToConfirm = nil
+            }
+        }
         switch result.outcome {
         case .inSync, .applied:
-            if let (request, previous) = reloadToConfirm {
-                reloadToConfirm = nil
-                if let claim = result.pending {
-                    pendingReload = (claim, previous)
-                    say("reload: keep it with `uplinkctl confirm` within \(request.seconds) s, or run goes back to the previous config")
-                }
-            }
+            break
         case .busy:
             retryAt = MonotonicClock.now() + 200
             return true
@@ -415,7 +422,9 @@ public final class Supervisor {
     /// the running state kept.
     private func reload() {
         if pendingReload != nil {
-            logger.error("reload: the last reload still waits for `uplinkctl confirm`; confirm it or let it go back first")
+            let why = "reload: the last reload still waits for `uplinkctl confirm`; "
+                + "confirm it or let it go back first"
+            logger.error("\(why)")
             return
         }
         let check = load()
@@ -426,7 +435,9 @@ public final class Supervisor {
         }
         for diagnostic in check.warnings { logger.warning("\(diagnostic.description)") }
         if let seconds = options.confirmReload {
-            reloadToConfirm = (Reconciler.ConfirmRequest(seconds: seconds, config: options.configPath, change: "reload"), config)
+            // A reload never installed (refused, or the lock busy) is no config to go back to.
+            let request = Reconciler.ConfirmRequest(seconds: seconds, config: options.configPath, kind: "reload")
+            reloadToConfirm = (request, reloadToConfirm?.previous ?? config)
         }
         switchTo(next)
         say("reload: \(options.configPath), \(next.uplinks.count) uplinks")
@@ -462,32 +473,55 @@ public final class Supervisor {
         metricsText = MetricsText()
     }
 
-    /// A reload waiting for confirmation: confirmed (its pending revert removed by
-    /// `uplinkctl confirm`), or out of time, when run goes back to the previous config.
-    /// True when the plan changed.
+    /// A reload waiting for confirmation: confirmed (`uplinkctl confirm` removed its pending
+    /// revert), or out of time: what was installed before goes back and run plans the previous
+    /// config again. True when the plan changed.
     private func settleReload() -> Bool {
         guard let (claim, previous) = pendingReload else { return false }
         guard claim.isPending else {
             pendingReload = nil
+            claim.release()
+            let settlement = Settlement.byAnother(claim.revert)
+            guard !settlement.kept else {
+                say("reload: confirmed by `uplinkctl confirm`; it stays")
+                return false
+            }
+            say("reload: \(settlement.text)")
+            switchTo(previous)
+            return true
+        }
+        guard BootClock.now() >= claim.revert.deadline else { return false }
+        return revertReload(why: "not confirmed within \(claim.revert.seconds) s")
+    }
+
+    /// Puts back what the pending reload replaced, exactly, then plans the previous config
+    /// again. Never waits for the lock (false, and tried again on the next turn of the loop).
+    private func revertReload(why: String) -> Bool {
+        guard let (claim, previous) = pendingReload else { return false }
+        let settlement: Settlement
+        do {
+            settlement = try reconciler.settle(claim, confirmed: false, why: why, waiting: nil)
+        } catch is LockBusy {
+            return false
+        } catch {
+            logger.error("reload: \(error); going back to the previous config by planning it")
+            pendingReload = nil
+            switchTo(previous)
+            return true
+        }
+        pendingReload = nil
+        guard !settlement.kept else {
             say("reload: confirmed by `uplinkctl confirm`; it stays")
             return false
         }
-        guard BootClock.now() >= claim.revert.deadline else { return false }
-        goBack(previous, "reload: not confirmed within \(claim.revert.seconds) s; back to the previous config")
-        return true
-    }
-
-    /// Withdraws the pending reload and plans `previous` again.
-    private func goBack(_ previous: Config, _ line: String) {
-        guard let (claim, _) = pendingReload else { return }
-        pendingReload = nil
-        do {
-            try reconciler.withdraw(claim)
-        } catch {
-            logger.error("reload: its pending revert could not be removed: \(error)")
+        if case .reverted(_, let changes, _, nil) = settlement {
+            say("reload: \(why); what was installed before is back (\(changes.lines.count) changes); "
+                + "run plans the previous config again")
+        } else {
+            say("reload: \(settlement.text); run plans the previous config again")
         }
         switchTo(previous)
-        say(line)
+        return true
     }
 
     /// SIGTERM, SIGINT: every uplink back in (or everything removed, with --flush-on-exit).
@@ -495,8 +529,13 @@ public final class Supervisor {
     private func stop(_ signal: Int32) -> Int32 {
         notifier.send("STOPPING=1")
         let name = signal == SIGTERM ? "SIGTERM" : "SIGINT"
-        if let (_, previous) = pendingReload { goBack(previous, "\(name): the reload was not confirmed; back to the previous config") }
         let giveUp = MonotonicClock.now() + 500
+        // An unconfirmed reload is not kept: neither one installed nor one still to install.
+        while pendingReload != nil && !revertReload(why: name) && MonotonicClock.now() < giveUp { usleep(20_000) }
+        if let (_, previous) = reloadToConfirm {
+            reloadToConfirm = nil
+            switchTo(previous)
+        }
         if options.flushOnExit {
             while true {
                 do {
