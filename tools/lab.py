@@ -168,6 +168,43 @@ class Lab(Namespaces):
             "except OSError: pass\n")
     STREAM_PORT = 9000
 
+    # One download over one connection, MPTCP (IPPROTO_MPTCP, 262) or plain TCP (0): a source
+    # that sends zeros to every connection, and a fetch that prints its goodput per second.
+    TRANSFER_SOURCE = ("import socket, sys, threading\n"
+                       "server = socket.socket(socket.AF_INET, socket.SOCK_STREAM, int(sys.argv[3]))\n"
+                       "server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                       "server.bind((sys.argv[1], int(sys.argv[2]))); server.listen(16)\n"
+                       "def serve(connection):\n"
+                       "    chunk = bytes(65536)\n"
+                       "    try:\n"
+                       "        while True: connection.sendall(chunk)\n"
+                       "    except OSError: connection.close()\n"
+                       "while True: threading.Thread(target=serve, args=(server.accept()[0],), daemon=True).start()\n")
+    TRANSFER_FETCH = ("import json, socket, sys, time\n"
+                      "address, port, seconds, protocol = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])\n"
+                      "s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, protocol); s.settimeout(2)\n"
+                      "s.connect((address, port)); start = time.monotonic(); per_second = [0] * seconds\n"
+                      "try:\n"
+                      "    while True:\n"
+                      "        second = int(time.monotonic() - start)\n"
+                      "        if second >= seconds: break\n"
+                      "        data = s.recv(262144)\n"
+                      "        if not data: break\n"
+                      "        per_second[second] += len(data)\n"
+                      "except OSError: pass\n"
+                      "print(json.dumps([b * 8 / 1e6 for b in per_second]))\n")
+    MPTCP = 262
+
+    def start_transfer_source(self, port, protocol):
+        """The download source on SERVICE:port, MPTCP (Lab.MPTCP) or plain TCP (0)."""
+        self.start_server([sys.executable, "-c", self.TRANSFER_SOURCE, SERVICE, str(port), str(protocol)], port,
+                          "the transfer source")
+
+    def fetch(self, port, seconds, protocol):
+        """One download from the transfer source: its goodput in each second, Mbit/s."""
+        return json.loads(sh("ip", "netns", "exec", self.host, sys.executable, "-c", self.TRANSFER_FETCH, SERVICE,
+                             str(port), str(seconds), str(protocol)))
+
     def start_source(self):
         """A server that sends zeros to every connection until it closes."""
         self.start_server([sys.executable, "-c", self.SOURCE % (SERVICE, self.STREAM_PORT)], self.STREAM_PORT,

@@ -11,6 +11,8 @@ public final class Kernel {
     public let routing: RoutingKernel
     private let netfilter: NetlinkSocket
     private let sysctlFiles: SysctlFiles
+    /// Nil when the kernel has no MPTCP path manager.
+    private let mptcp: MptcpKernel?
     /// UPLINKCTL_FAULT_AT=N replaces the N-th change of an apply with a request the kernel
     /// refuses, so tests can check that a refusal half-way leaves nothing changed.
     private let faultAt = ProcessInfo.processInfo.environment["UPLINKCTL_FAULT_AT"].flatMap { Int($0) }
@@ -20,6 +22,7 @@ public final class Kernel {
         routing = try RoutingKernel(namespace: namespace)
         netfilter = try NetworkNamespace.run(namespace) { try NetlinkSocket(NETLINK_NETFILTER) }
         sysctlFiles = SysctlFiles(namespace: namespace)
+        mptcp = MptcpKernel.open(namespace: namespace)
     }
 
     private var nft: NftTableReader { NftTableReader(socket: netfilter, table: Ownership.nftTableName) }
@@ -28,20 +31,28 @@ public final class Kernel {
     public func snapshot() throws -> KernelSnapshot {
         let routing = try routing.snapshot()
         let generation = try nft.generation()
-        return KernelSnapshot(routing: routing, generation: generation, nftables: try nft.read())
+        return KernelSnapshot(routing: routing, generation: generation, nftables: try nft.read(),
+                              mptcp: try mptcp?.read(routing.links))
     }
 
     /// Our objects in `snapshot`, and the current values of the sysctls we want or changed.
     public func live(_ snapshot: KernelSnapshot, desired: DesiredState?, record: SysctlRecord) throws -> LiveState {
-        try live(snapshot, sysctls: (desired?.sysctls.map(\.path) ?? []) + record.entries.map(\.path))
+        try live(snapshot, sysctls: (desired?.sysctls.map(\.path) ?? []) + record.entries.map(\.path), record: record)
     }
 
-    /// Our objects in `snapshot`, and the current values of the sysctls at `paths`.
-    public func live(_ snapshot: KernelSnapshot, sysctls paths: [[String]]) throws -> LiveState {
+    /// Our objects in `snapshot` (our MPTCP endpoints by `record`), and the current values of
+    /// the sysctls at `paths`.
+    public func live(_ snapshot: KernelSnapshot, sysctls paths: [[String]], record: SysctlRecord) throws -> LiveState {
         var state = LiveState(rules: snapshot.routing.ownedRules, routes: snapshot.routing.ownedRoutes,
                               nftables: snapshot.nftables, sysctls: try sysctlFiles.read(Array(Set(paths))))
         state.unknownRules = snapshot.routing.unknownOwnedRules
+        state.mptcp = snapshot.mptcp?.owned(by: record)
         return state
+    }
+
+    private func mptcpLimitsStep(_ change: MptcpLimitsChange, _ transaction: inout Transaction) throws {
+        guard let mptcp else { return }
+        try transaction.step({ try mptcp.setLimits(change.value) }, undo: { try mptcp.setLimits(change.previous) })
     }
 
     private func sysctlStep(_ change: SysctlChange, _ transaction: inout Transaction) throws {
@@ -76,6 +87,11 @@ public final class Kernel {
             for change in changes.sysctls where !change.isRestore {
                 try sysctlStep(change, &transaction)
             }
+            if let limits = changes.mptcpLimits, !limits.isRestore { try mptcpLimitsStep(limits, &transaction) }
+            for endpoint in changes.mptcpEndpointsToAdd {
+                try transaction.step({ try self.mptcp?.add(endpoint, links: links) },
+                                     undo: { try self.mptcp?.delete(endpoint, links: links) })
+            }
             if !changes.nftables.isEmpty {
                 try transaction.step({ try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(changes.nftables, generation: snapshot.generation) }, undoEvenIfUncertain: true, undo: {
                     // Back to the table as it was, in one transaction: rebuilt whole, so that its
@@ -94,6 +110,11 @@ public final class Kernel {
                 try transaction.step(ifChanged: { try deleted { try self.routing.delete(route, links: links) } },
                                      undo: { try self.routing.add(route, links: links) })
             }
+            for endpoint in changes.mptcpEndpointsToDelete {
+                try transaction.step(ifChanged: { try deleted { try self.mptcp?.delete(endpoint) } },
+                                     undo: { try self.mptcp?.add(endpoint.endpoint, links: links) })
+            }
+            if let limits = changes.mptcpLimits, limits.isRestore { try mptcpLimitsStep(limits, &transaction) }
             // Old values go back last, once nothing of ours relies on the new ones.
             for change in changes.sysctls where change.isRestore {
                 try sysctlStep(change, &transaction)

@@ -9,6 +9,8 @@ public struct KernelSnapshot: Sendable {
     /// Read before the table, so that any commit after it shows as a newer generation.
     public let generation: UInt32?
     public let nftables: LiveNftTable?
+    /// Every MPTCP path-manager endpoint and the limits; nil: no MPTCP in this kernel.
+    public let mptcp: LiveMptcp?
 
     public var links: [String: InterfaceState] { routing.links }
 

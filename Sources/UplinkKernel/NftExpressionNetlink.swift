@@ -8,10 +8,22 @@ enum NftExpressionNetlink {
     static let routeLookupFlags = UInt32(NFTA_FIB_F_DADDR.rawValue | NFTA_FIB_F_MARK.rawValue)
     /// NF_NAT_RANGE_PROTO_SPECIFIED: the NAT gives a port.
     static let portSpecified: UInt32 = 2
+    /// NFT_EXTHDR_OP_TCPOPT: an exthdr expression on TCP options.
+    static let tcpOptionOperation = UInt32(NFT_EXTHDR_OP_TCPOPT.rawValue)
+
+    /// Whether nft says a bitwise's operation (NFT_BITWISE_BOOL, the kernel's default) when the
+    /// expression `next` follows it. nft says it for its `&` (a mark set, a map key masked, a
+    /// bit field such as the MPTCP subtype: a comparison of that one byte follows) and leaves it
+    /// out of a flag test (`ct status dnat`: a 32-bit word compared with 0) and of a prefix (an
+    /// address compared). The previous expression would tell them apart without the byte count;
+    /// the rule's builder hands over only the next one.
+    static func saysOperation(before next: NftExpression?) -> Bool {
+        guard case .compare(_, _, let data)? = next else { return true }
+        return data.count == 1
+    }
 
     /// A new libnftnl expression; the caller hands it to a rule, which frees it. `next`: the
-    /// expression after it in the rule (nft says a bitwise's BOOL operation, the kernel's
-    /// default, except in a flag test such as `ct status dnat`, where a comparison follows).
+    /// expression after it in the rule (whether nft says a bitwise's operation: saysOperation).
     static func make(_ expression: NftExpression, before next: NftExpression? = nil) -> OpaquePointer {
         func new(_ name: String) -> OpaquePointer { nftnl_expr_alloc(name)! }
         func u32(_ e: OpaquePointer, _ attribute: Int, _ value: UInt32) { nftnl_expr_set_u32(e, UInt16(attribute), value) }
@@ -34,14 +46,20 @@ enum NftExpressionNetlink {
             u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset)
             u32(e, NFTNL_EXPR_PAYLOAD_LEN, length)
             return e
+        case let .tcpOptionLoad(kind, offset, length, register):
+            // As nft sends it: DREG, TYPE, OFFSET, LEN, OP and FLAGS 0 (not NFT_EXTHDR_F_PRESENT).
+            let e = new("exthdr"); u32(e, NFTNL_EXPR_EXTHDR_DREG, register)
+            nftnl_expr_set_u8(e, UInt16(NFTNL_EXPR_EXTHDR_TYPE), kind)
+            u32(e, NFTNL_EXPR_EXTHDR_OFFSET, offset); u32(e, NFTNL_EXPR_EXTHDR_LEN, length)
+            u32(e, NFTNL_EXPR_EXTHDR_OP, Self.tcpOptionOperation); u32(e, NFTNL_EXPR_EXTHDR_FLAGS, 0)
+            return e
         case let .compare(op, register, data):
             let e = new("cmp"); u32(e, NFTNL_EXPR_CMP_SREG, register); u32(e, NFTNL_EXPR_CMP_OP, op.rawValue)
             bytes(e, NFTNL_EXPR_CMP_DATA, data); return e
         case let .bitwise(register, mask, xor):
             let e = new("bitwise")
             u32(e, NFTNL_EXPR_BITWISE_SREG, register); u32(e, NFTNL_EXPR_BITWISE_DREG, register)
-            // NFT_BITWISE_BOOL, said explicitly as nft does, but for a flag test.
-            if case .compare? = next {} else { u32(e, NFTNL_EXPR_BITWISE_OP, 0) }
+            if saysOperation(before: next) { u32(e, NFTNL_EXPR_BITWISE_OP, 0) }
             u32(e, NFTNL_EXPR_BITWISE_LEN, UInt32(mask.count))
             bytes(e, NFTNL_EXPR_BITWISE_MASK, mask); bytes(e, NFTNL_EXPR_BITWISE_XOR, xor)
             return e
@@ -143,6 +161,12 @@ enum NftExpressionNetlink {
             guard u32(NFTNL_EXPR_HASH_TYPE) == UInt32(NFT_HASH_JENKINS.rawValue), !has(NFTNL_EXPR_HASH_OFFSET) || u32(NFTNL_EXPR_HASH_OFFSET) == 0 else { return unknown }
             return .jenkinsHash(source: u32(NFTNL_EXPR_HASH_SREG), length: u32(NFTNL_EXPR_HASH_LEN), modulus: u32(NFTNL_EXPR_HASH_MODULUS),
                                 seed: u32(NFTNL_EXPR_HASH_SEED), register: u32(NFTNL_EXPR_HASH_DREG))
+        case "exthdr":
+            guard u32(NFTNL_EXPR_EXTHDR_OP) == Self.tcpOptionOperation, has(NFTNL_EXPR_EXTHDR_DREG),
+                  !has(NFTNL_EXPR_EXTHDR_SREG), u32(NFTNL_EXPR_EXTHDR_FLAGS) == 0 else { return unknown }
+            return .tcpOptionLoad(kind: nftnl_expr_get_u8(e, UInt16(NFTNL_EXPR_EXTHDR_TYPE)),
+                                  offset: u32(NFTNL_EXPR_EXTHDR_OFFSET), length: u32(NFTNL_EXPR_EXTHDR_LEN),
+                                  register: u32(NFTNL_EXPR_EXTHDR_DREG))
         case "cmp":
             guard let op = NftCompareOperator(rawValue: u32(NFTNL_EXPR_CMP_OP)) else { return unknown }
             return .compare(op, register: u32(NFTNL_EXPR_CMP_SREG), data: bytes(NFTNL_EXPR_CMP_DATA))

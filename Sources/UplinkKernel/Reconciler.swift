@@ -42,7 +42,8 @@ public final class Reconciler {
         var live = try kernel.live(snapshot, desired: desired, record: record)
         // A record while nothing of ours is installed is left over from an earlier life of the
         // namespace (inodes are reused): it is dropped.
-        if live.nftables == nil && live.rules.isEmpty && live.unknownRules.isEmpty && !record.entries.isEmpty {
+        if live.nftables == nil && live.rules.isEmpty && live.unknownRules.isEmpty && !record.isEmpty
+            && live.mptcp?.endpoints.isEmpty ?? true {
             record = SysctlRecord()
             live = try kernel.live(snapshot, desired: desired, record: record)
         }
@@ -124,6 +125,7 @@ public final class Reconciler {
         let notices = RoutingNotice.notices(config, foreignRules: routing.foreignRules, defaultRoutes: routing.foreignRoutes)
         let problems = Preflight.problems(config, interfaces: routing.links, foreignRules: routing.foreignRules,
                                           foreignRoutes: routing.foreignRoutes, down: reading.down)
+            + Preflight.mptcpProblems(reading.desired?.mptcp, kernel: reading.snapshot.mptcp, ours: reading.live.mptcp)
         guard problems.isEmpty else {
             return Reconciliation(notices: notices, outcome: .refused(problems), settled: settled)
         }
@@ -146,7 +148,7 @@ public final class Reconciler {
         }
         do {
             // The originals are on disk before anything is written over them.
-            try store.save(reading.record.including(changes.sysctls))
+            try store.save(reading.record.including(changes))
             try kernel.apply(changes, over: reading.snapshot)
         } catch {
             try? store.save(reading.record)
@@ -156,7 +158,7 @@ public final class Reconciler {
         }
         do {
             try store.save(plan)
-            try store.save(reading.record.updated(desired: reading.desired?.sysctls ?? [], changes: changes.sysctls))
+            try store.save(reading.record.updated(desired: reading.desired, changes: changes))
         } catch {
             return Reconciliation(notices: notices, outcome: .appliedWithoutRecord(changes, error), pending: pending,
                                   settled: settled)

@@ -111,7 +111,8 @@ extension Reconciler {
             let snapshot = try kernel.snapshot()
             let record = try store.record()
             let live = try kernel.live(snapshot,
-                                       sysctls: pending.previous.sysctls.map(\.path) + record.entries.map(\.path))
+                                       sysctls: pending.previous.sysctls.map(\.path) + record.entries.map(\.path),
+                                       record: record)
             changes = StateDiff.restoration(of: pending.previous, over: live)
             try kernel.apply(changes, over: snapshot)
         } catch let refusal as KernelRefusal where refusal.errno == EPERM || refusal.errno == EACCES {

@@ -170,7 +170,7 @@ public final class StateStore {
 
     public func save(_ record: SysctlRecord) throws {
         let path = base + ".sysctls.json"
-        if record.entries.isEmpty {
+        if record.isEmpty {
             try? FileManager.default.removeItem(atPath: path)
             return
         }

@@ -2,7 +2,7 @@
 machine, then each case's section in the order of the cases, from the figures of this run."""
 import os
 
-from . import accuracy, aggregation, chart, dataplane, failover, failoverchart, latency, policies, routecheck, services
+from . import accuracy, aggregation, chart, dataplane, failover, failoverchart, latency, mptcp, policies, routecheck, services
 
 
 def header(info, elapsed):
@@ -40,6 +40,8 @@ def write_report(out_dir, info, results, runs, elapsed):
         md += failover.section(results[8])
     if 9 in results:
         md += services.section(results[9])
+    if 10 in results:
+        md += mptcp.section(results[10])
     if 1 in results:
         md += chart.section() + aggregation.appendix()
     os.makedirs(out_dir, exist_ok=True)

@@ -41,6 +41,8 @@ public struct Uplink: Sendable, Hashable, Codable {
     /// `gateway: auto`: the gateway is the one its DHCP or PPP client installs as a default
     /// route, read from the kernel at every command (and followed by `run`).
     public var gatewayAuto = false
+    /// With `mptcp: true` at the top level: MPTCP subflows may use it (`mptcp: false`: never).
+    public var mptcp = true
 
     public init(name: String, interface: String, families: [IPFamily]? = nil, gateways: [IPAddress] = [], weight: Int = 1,
                 mark: UInt32, table: UInt32, masquerade: Bool = true, masquerade6: Bool = false,
@@ -90,6 +92,8 @@ public struct Config: Sendable, Hashable, Codable {
     public var ecmp: EcmpTarget?
     /// Incoming connections spread over backends (DNAT).
     public var services: [Service] = []
+    /// `mptcp: true`; nil: uplinkctl leaves the MPTCP path manager alone.
+    public var mptcp: MptcpSettings?
 
     public static let defaultMarkMask: UInt32 = 0xff00
     public static let defaultRulePriority: UInt32 = 31000

@@ -17,8 +17,10 @@ public struct ConfigCheck: Sendable {
 
 /// Turns the YAML text of a config into a `Config`, checking every rule of the format.
 public enum ConfigParser {
-    static let topLevelKeys = ["balance", "ecmp-table", "traffic", "mark-mask", "rule-priority", "health", "uplinks", "policies", "services"]
-    static let uplinkKeys = ["name", "interface", "gateway", "family", "weight", "mark", "table", "masquerade", "masquerade6", "health"]
+    static let topLevelKeys = ["balance", "ecmp-table", "traffic", "mark-mask", "rule-priority", "health", "uplinks", "policies",
+                               "services"] + mptcpKeys
+    static let uplinkKeys = ["name", "interface", "gateway", "family", "weight", "mark", "table", "masquerade", "masquerade6",
+                             "health", "mptcp"]
     /// Tables the kernel itself uses: unspec, default, main, local.
     static let reservedTables: Set<UInt32> = [0, 253, 254, 255]
     static let maximumWeight: UInt64 = 1000
@@ -99,6 +101,8 @@ public enum ConfigParser {
                 healthRead = true
             } else { usable = false }
         }
+        let (mptcp, mptcpUsable) = readMptcp(fields, reader: &reader)
+        usable = usable && mptcpUsable
         guard let uplinksNode = fields["uplinks"]?.value else {
             reader.error(root, "the config has no 'uplinks:' list; it needs at least one uplink with a name and an interface")
             return nil
@@ -108,7 +112,8 @@ public enum ConfigParser {
             reader.error(uplinksNode, "'uplinks' is empty; list at least one uplink with a name and an interface")
             return nil
         }
-        let drafts = items.map { readUplink($0, markMask: markMask, health: healthDefaults, reader: &reader) }
+        let drafts = items.map { readUplink($0, markMask: markMask, health: healthDefaults, mptcp: mptcp != nil, reader: &reader) }
+        checkMptcp(mptcp, drafts: drafts, node: fields["mptcp"]?.key, reader: &reader)
         if healthRead {
             for draft in drafts where draft.valid && draft.health?.targets.isEmpty == true {
                 reader.warning(draft.node, "uplink '\(draft.name ?? "?")' has no health 'targets': only its link state counts, so a gateway that stops forwarding behind a live link is not noticed (nor anything behind a tunnel or a PPP link, which keep their carrier); give it targets beyond its gateway")
@@ -141,6 +146,7 @@ public enum ConfigParser {
               let policies, let services, usable else { return nil }
         config.services = services
         config.uplinks = uplinks
+        config.mptcp = mptcp
         config.policies = policies
         config.ecmp = ecmpTarget
         return config
@@ -191,6 +197,8 @@ public enum ConfigParser {
         var masquerade = true
         var masquerade6 = false
         var health: HealthCheck?
+        /// Carries MPTCP subflows (with `mptcp: true` at the top level).
+        var mptcp = true
         var valid = true
     }
 
@@ -201,7 +209,8 @@ public enum ConfigParser {
         var balanceNode: Node
     }
 
-    private static func readUplink(_ node: Node, markMask: UInt32?, health: HealthCheck, reader: inout YAMLReader) -> UplinkDraft {
+    private static func readUplink(_ node: Node, markMask: UInt32?, health: HealthCheck, mptcp: Bool,
+                                   reader: inout YAMLReader) -> UplinkDraft {
         var draft = UplinkDraft(node: node)
         let before = reader.diagnostics.count
         let fields = reader.fields(of: node, named: "an uplink", allowed: uplinkKeys)
@@ -239,6 +248,7 @@ public enum ConfigParser {
         if let (_, value) = fields["masquerade"], let masquerade = reader.boolean(value, key: "masquerade") {
             draft.masquerade = masquerade
         }
+        readUplinkMptcp(fields, mptcp: mptcp, into: &draft, reader: &reader)
         draft.health = health
         if let (_, value) = fields["health"], let check = readUplinkHealth(value, defaults: health, reader: &reader) {
             draft.health = check
@@ -333,6 +343,7 @@ public enum ConfigParser {
                                   weight: draft.weight, mark: mark, table: table,
                                   masquerade: draft.masquerade, masquerade6: draft.masquerade6, health: draft.health))
             uplinks[uplinks.count - 1].gatewayAuto = draft.gatewayAuto
+            uplinks[uplinks.count - 1].mptcp = draft.mptcp
         }
         guard let ecmp else { return (uplinks, nil) }
         guard let ecmpMark = freeMark(for: ecmp.balanceNode) else {

@@ -12,12 +12,17 @@ public struct ChangeSet: Sendable, Hashable {
     public var routesToDelete: [Route] = []
     /// Settings to write, with the value each had (for undo and for the record flush restores).
     public var sysctls: [SysctlChange] = []
+    /// MPTCP path-manager endpoints: added with the rules, removed with them.
+    public var mptcpEndpointsToAdd: [MptcpEndpoint] = []
+    public var mptcpEndpointsToDelete: [LiveMptcp.Endpoint] = []
+    public var mptcpLimits: MptcpLimitsChange?
 
     public init() {}
 
     public var isEmpty: Bool {
         routesToAdd.isEmpty && routesToReplace.isEmpty && rulesToAdd.isEmpty && nftables.isEmpty && rulesToDelete.isEmpty
             && unknownRulesToDelete.isEmpty && routesToDelete.isEmpty && sysctls.isEmpty
+            && mptcpEndpointsToAdd.isEmpty && mptcpEndpointsToDelete.isEmpty && mptcpLimits == nil
     }
 
     /// The changes as `+`/`-` lines in the dry-run's language (diff's output).
@@ -26,10 +31,15 @@ public struct ChangeSet: Sendable, Hashable {
         result += routesToAdd.map { "+ " + shellCommand(IPCommands.route($0, .add)) }
         result += routesToReplace.map { "+ " + shellCommand(IPCommands.route($0.new, .replace)) + " # was " + $0.old.nexthops.map(\.description).joined(separator: ", ") }
         result += rulesToAdd.map { "+ " + shellCommand(IPCommands.rule($0, .add)) }
+        result += mptcpEndpointsToAdd.map { "+ " + shellCommand(IPCommands.mptcpEndpoint($0)) }
         result += nftables.map { ($0.isAddition ? "+ " : "- ") + $0.command }
         result += rulesToDelete.map { "- " + shellCommand(IPCommands.rule($0, .del)) }
         result += unknownRulesToDelete.map { "- " + $0.deletion }
         result += routesToDelete.map { "- " + shellCommand(IPCommands.route($0, .del)) }
+        result += mptcpEndpointsToDelete.map { "- " + shellCommand(IPCommands.mptcpEndpointDeletion(id: $0.id)) + " # \($0.endpoint)" }
+        if let change = mptcpLimits {
+            result.append((change.isRestore ? "- " : "+ ") + shellCommand(IPCommands.mptcpLimits(change.value)) + " # now \(change.previous)")
+        }
         result += sysctls.map { change in
             let line = shellCommand(IPCommands.sysctl(Sysctl(change.path, change.value)))
             return (change.isRestore ? "- " : "+ ") + line + (change.previous.map { " # now \($0)" } ?? "")
@@ -48,6 +58,19 @@ public struct SysctlChange: Sendable, Hashable {
 
     public init(path: [String], value: String, previous: String?, isRestore: Bool) {
         self.path = path
+        self.value = value
+        self.previous = previous
+        self.isRestore = isRestore
+    }
+}
+
+/// New MPTCP limits, the ones they replace, and whether this puts back limits uplinkctl had changed.
+public struct MptcpLimitsChange: Sendable, Hashable {
+    public var value: MptcpLimits
+    public var previous: MptcpLimits
+    public var isRestore: Bool
+
+    public init(value: MptcpLimits, previous: MptcpLimits, isRestore: Bool) {
         self.value = value
         self.previous = previous
         self.isRestore = isRestore

@@ -7,12 +7,15 @@ public struct InstalledState: Sendable, Hashable, Codable {
     /// Nil when the table did not exist.
     public var nftables: NftTable?
     public var sysctls: [Sysctl]
+    /// Our MPTCP endpoints and the limits (nil: no MPTCP in the kernel).
+    public var mptcp: MptcpPlan?
 
-    public init(rules: [RoutingRule], routes: [Route], nftables: NftTable?, sysctls: [Sysctl]) {
+    public init(rules: [RoutingRule], routes: [Route], nftables: NftTable?, sysctls: [Sysctl], mptcp: MptcpPlan? = nil) {
         self.rules = rules
         self.routes = routes
         self.nftables = nftables
         self.sysctls = sysctls
+        self.mptcp = mptcp
     }
 
     /// The live state, when every part of it is in the model (what uplinkctl itself wrote);
@@ -31,8 +34,9 @@ public struct InstalledState: Sendable, Hashable, Codable {
             if foreign > 0 { parts.append("\(foreign) nft rules uplinkctl does not write") }
         }
         guard parts.isEmpty else { return .failure(NotRestorable(parts: parts)) }
+        let mptcp = live.mptcp.map { MptcpPlan(endpoints: $0.endpoints.map(\.endpoint), limits: $0.limits) }
         return .success(InstalledState(rules: live.rules, routes: live.routes, nftables: live.nftables?.model,
-                                       sysctls: live.sysctls))
+                                       sysctls: live.sysctls, mptcp: mptcp))
     }
 }
 
@@ -51,7 +55,7 @@ extension StateDiff {
     /// counters restart from zero) unless it is already the same, each sysctl to its old value.
     public static func restoration(of state: InstalledState, over live: LiveState) -> ChangeSet {
         let wanted = DesiredState(uplinks: [], rules: state.rules, routes: state.routes,
-                                  nftables: state.nftables ?? NftTable(), sysctls: [])
+                                  nftables: state.nftables ?? NftTable(), sysctls: [], mptcp: state.mptcp)
         var changes = StateDiff.changes(from: live, to: wanted, record: SysctlRecord())
         let same = live.nftables.map { $0.unreadableSets.isEmpty && $0.model == state.nftables }
             ?? (state.nftables == nil)

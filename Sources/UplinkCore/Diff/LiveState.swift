@@ -9,6 +9,9 @@ public struct LiveState: Sendable, Hashable {
     public var nftables: LiveNftTable?
     /// The current value of every sysctl the desired state names or the record holds.
     public var sysctls: [Sysctl]
+    /// The MPTCP endpoints uplinkctl added (by its record) and the limits; nil: this kernel has
+    /// no MPTCP path manager.
+    public var mptcp: LiveMptcp?
 
     public init(rules: [RoutingRule], routes: [Route], nftables: LiveNftTable?, sysctls: [Sysctl]) {
         self.rules = rules.sorted()

@@ -77,3 +77,23 @@ extension Preflight {
         return inverted ? !agrees : agrees
     }
 }
+
+extension Preflight {
+    /// What stops uplinkctl from setting up MPTCP: no path manager in this kernel, or an
+    /// endpoint for one of the uplinks' addresses that is not uplinkctl's (never taken over).
+    public static func mptcpProblems(_ plan: MptcpPlan?, kernel: LiveMptcp?, ours: LiveMptcp?) -> [String] {
+        guard let plan else { return [] }
+        guard let kernel else {
+            return ["mptcp: this kernel has no MPTCP path manager (CONFIG_MPTCP, or net.mptcp is missing); "
+                    + "drop 'mptcp: true'"]
+        }
+        let owned = ours?.endpoints ?? []
+        return plan.endpoints.compactMap { wanted in
+            guard let other = kernel.endpoints.first(where: { $0.endpoint.address == wanted.address }),
+                  !owned.contains(other) else { return nil }
+            return "mptcp: the path manager already has an endpoint for \(wanted.address) that uplinkctl did not add "
+                + "(ip mptcp endpoint show: id \(other.id)); remove it (ip mptcp endpoint delete id \(other.id)), "
+                + "or give its uplink 'mptcp: false'"
+        }
+    }
+}

@@ -18,7 +18,24 @@ public enum StateDiff {
         changes.unknownRulesToDelete = live.unknownRules
         changes.nftables = NftDiff.changes(from: live.nftables, to: desired?.nftables)
         changes.sysctls = sysctlChanges(current: live.sysctls, desired: desired?.sysctls ?? [], record: record)
+        mptcpChanges(live: live.mptcp, desired: desired?.mptcp, record: record, into: &changes)
         return changes
+    }
+
+    /// Endpoints by difference (one whose flags changed is replaced); limits written when they
+    /// differ, and put back, once MPTCP is no longer wanted, while they still hold ours.
+    static func mptcpChanges(live: LiveMptcp?, desired: MptcpPlan?, record: SysctlRecord, into changes: inout ChangeSet) {
+        guard let live else { return }
+        let wanted = desired?.endpoints ?? []
+        changes.mptcpEndpointsToAdd = wanted.filter { endpoint in !live.endpoints.contains { $0.endpoint == endpoint } }
+        changes.mptcpEndpointsToDelete = live.endpoints.filter { !wanted.contains($0.endpoint) }
+        if let desired {
+            if live.limits != desired.limits {
+                changes.mptcpLimits = MptcpLimitsChange(value: desired.limits, previous: live.limits, isRestore: false)
+            }
+        } else if let original = record.mptcp?.originalLimits, live.limits == record.mptcp?.writtenLimits, live.limits != original {
+            changes.mptcpLimits = MptcpLimitsChange(value: original, previous: live.limits, isRestore: true)
+        }
     }
 
     static func sysctlChanges(current: [Sysctl], desired: [Sysctl], record: SysctlRecord) -> [SysctlChange] {

@@ -10,10 +10,13 @@ public struct DesiredState: Sendable, Hashable, Codable {
     public var sysctls: [Sysctl]
     /// What the services' chains and counters are for (`backend-api-1` is `services[0].backends[0]`).
     public var services: [Service]
+    /// The MPTCP path manager's endpoints and limits; nil: left alone.
+    public var mptcp: MptcpPlan?
 
     public init(uplinks: [PlannedUplink], balance: BalanceMode = .nth, rules: [RoutingRule], routes: [Route], nftables: NftTable,
-                sysctls: [Sysctl], services: [Service] = []) {
+                sysctls: [Sysctl], services: [Service] = [], mptcp: MptcpPlan? = nil) {
         self.uplinks = uplinks
+        self.mptcp = mptcp
         self.services = services
         self.balance = balance
         self.rules = rules.sorted()

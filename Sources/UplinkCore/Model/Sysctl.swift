@@ -36,6 +36,9 @@ public struct Sysctl: Sendable, Hashable, Codable, Comparable {
         Sysctl(["net", "ipv4", "conf", interface, "route_localnet"], "1")
     }
 
+    /// Multipath TCP for the namespace's sockets that ask for it (the kernel's default, made sure of).
+    public static func mptcpEnabled() -> Sysctl { Sysctl(["net", "mptcp", "enabled"], "1") }
+
     /// Loose reverse-path filtering (2): replies to a connection balanced onto another uplink
     /// arrive on an interface that is not the main table's way back, and strict mode drops them.
     public static func looseReversePath(_ interface: String) -> Sysctl {

@@ -122,10 +122,21 @@ struct NftPlanner {
         var rules = newConnectionGate(family, socketMarks: true)
         rules.append(NftRule([.outputInterface("lo")], [], .return))
         if family == .ipv4 && boundSockets { rules.append(NftRule([], [], .map(.routeRealm, map: Self.boundMap))) }
+        if config.mptcp != nil { rules += Self.mptcpRules }
         rules.append(NftRule([.outputInterfaceInSet(Self.uplinkInterfacesSet)], [], .goto(Self.balanceChain(family))))
         rules.append(NftRule([], [], .goto(Self.leftAloneChain)))
         return NftChain(name: Self.localChain(family), rules: rules)
     }
+
+    /// With MPTCP, the host's subflows are never balanced. The first (MP_CAPABLE) keeps the
+    /// route and source address the kernel chose: moved and masqueraded onto another uplink,
+    /// the path manager, which still sees the old address, would open its extra subflows on
+    /// the uplinks it thinks are free, two of them sharing one link. A join (MP_JOIN) is bound
+    /// to its endpoint's address and leaves by that uplink's `from` rule.
+    static let mptcpRules = [
+        NftRule([.mptcpSubtype(0)], [], .return),
+        NftRule([.mptcpSubtype(1)], [], .return),
+    ]
 
     /// Connections routed through this host, before their routing decision: the kernel is asked
     /// where they would go (with their own mark, before ours), and only those whose route leaves

@@ -20,7 +20,8 @@ public enum Planner {
             routes: routes(config, down: facts.down, unroutable: facts.unroutable),
             nftables: NftPlanner(config: config, uplinks: planned, facts: facts).table(),
             sysctls: sysctls(config, facts: facts),
-            services: config.services
+            services: config.services,
+            mptcp: MptcpPlanner.plan(config, facts: facts)
         )
     }
 
@@ -115,6 +116,7 @@ public enum Planner {
             for family in families { settings.insert(.multipathLayer4Hash(family)) }
         }
         settings.formUnion(ServicePlanner(config: config, facts: facts).sysctls())
+        if config.mptcp != nil { settings.insert(.mptcpEnabled()) }
         return Array(settings)
     }
 }

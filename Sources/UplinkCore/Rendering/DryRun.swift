@@ -16,6 +16,12 @@ public enum DryRun {
         lines.append("# One routing table per uplink, then the rules that lead marked packets to it.")
         lines += state.routes.map { shellCommand(IPCommands.route($0)) }
         lines += state.rules.map { shellCommand(IPCommands.rule($0)) }
+        if let mptcp = state.mptcp {
+            lines.append("")
+            lines.append("# Multipath TCP: the path manager's limits, and an endpoint per uplink address that carries subflows.")
+            lines.append(shellCommand(IPCommands.mptcpLimits(mptcp.limits)))
+            lines += mptcp.endpoints.map { shellCommand(IPCommands.mptcpEndpoint($0)) }
+        }
         lines.append("")
         let heading = "# Per-connection balancing, kept in the conntrack mark, and masquerading"
             + (state.services.isEmpty ? "." : "; the services' DNAT.")

@@ -28,6 +28,16 @@ public enum IPCommands {
         return arguments
     }
 
+    public static func mptcpEndpoint(_ endpoint: MptcpEndpoint) -> [String] {
+        ["ip", "mptcp", "endpoint", "add", endpoint.address.description, "dev", endpoint.interface] + endpoint.flagWords
+    }
+
+    public static func mptcpEndpointDeletion(id: UInt8) -> [String] { ["ip", "mptcp", "endpoint", "delete", "id", String(id)] }
+
+    public static func mptcpLimits(_ limits: MptcpLimits) -> [String] {
+        ["ip", "mptcp", "limits", "set", "subflows", String(limits.subflows), "add_addr_accepted", String(limits.addAddrAccepted)]
+    }
+
     public static func sysctl(_ setting: Sysctl) -> [String] {
         ["sysctl", "-w", "\(setting.key)=\(setting.value)"]
     }

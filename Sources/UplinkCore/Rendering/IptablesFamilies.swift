@@ -53,7 +53,7 @@ struct IptablesFamilies {
         case .destination(let prefix): return [prefix.family]
         case .transportProtocol(let number): return Set(IPFamily.allCases.filter { IPProtocolNumber.exists(number, in: $0) })
         case .connectionNotNew, .outputInterface, .outputInterfaceInSet, .routeInterfaceInSet, .destinationIsLocal,
-             .inputInterface, .destinationPorts, .destinationTranslated:
+             .inputInterface, .destinationPorts, .destinationTranslated, .mptcpSubtype:
             return Set(IPFamily.allCases)
         }
     }

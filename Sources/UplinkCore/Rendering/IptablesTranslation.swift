@@ -24,6 +24,8 @@ public enum IptablesLine: Sendable, Hashable {
 ///   each w_i / (weights not yet passed);
 /// - `jhash` has no equivalent: HMARK is the closest (IptablesMaps.hashRules says how and what it costs);
 /// - a named counter becomes a rule with no target, whose packet counter is the count;
+/// - a rule with a match iptables cannot express (`tcp option mptcp subtype`) is left out, with a
+///   comment in its place that says so;
 /// - base chains become chains jumped to from the built-in chain of the same hook, last of all.
 public struct IptablesTranslation {
     let table: NftTable
@@ -108,6 +110,10 @@ public struct IptablesTranslation {
     func rules(of chain: NftChain, _ family: IPFamily) -> [IptablesLine] {
         var result: [IptablesLine] = []
         for rule in chain.rules {
+            if let comment = Self.inexpressibleComment(rule) {
+                if IptablesFamilies.families(of: rule).contains(family) { result.append(.comment(comment)) }
+                continue
+            }
             let expansions = matchExpansions(rule.matches, family)
             if rule.matches.contains(where: { if case .routeInterfaceInSet = $0 { return true } else { return false } }) {
                 result.append(.comment(Self.routeLookupComment))
@@ -141,6 +147,29 @@ public struct IptablesTranslation {
         "  bridge) alone. The closest form, below, balances every forwarded connection that gets here.",
         "- To keep such connections off the uplinks in this form, name them in `bypass` policies",
         "  (their destinations or `in-interface`), or use the nft form.",
+    ]
+
+    /// The comment that stands for a rule iptables cannot express, nil for the rest. iptables has
+    /// no match on the MPTCP option's subtype (`-m tcp --tcp-option 30` sees only that the option
+    /// is there): the rule is left out rather than widened to every MPTCP packet.
+    static func inexpressibleComment(_ rule: NftRule) -> [String]? {
+        let subtypes = rule.matches.compactMap { match -> UInt8? in
+            if case .mptcpSubtype(let subtype) = match { return subtype } else { return nil }
+        }
+        guard !subtypes.isEmpty else { return nil }
+        let described = subtypes.map { subtype in
+            "tcp option mptcp subtype \(subtype)" + (mptcpSubtypeNames[subtype].map { " (MPTCP \($0))" } ?? "")
+        }
+        return [
+            "Not expressible in iptables: \(described.joined(separator: ", ")).",
+            "- Left out: `\(NftText.rule(rule))`; such packets go on through the chain like any other.",
+        ]
+    }
+
+    /// RFC 8684's names of the MPTCP option subtypes.
+    static let mptcpSubtypeNames: [UInt8: String] = [
+        0: "MP_CAPABLE", 1: "MP_JOIN", 2: "DSS", 3: "ADD_ADDR", 4: "REMOVE_ADDR", 5: "MP_PRIO", 6: "MP_FAIL",
+        7: "MP_FASTCLOSE", 8: "MP_TCPRST",
     ]
 
     /// Every combination of set elements: a lookup in a set of n becomes n rules.
@@ -189,6 +218,9 @@ public struct IptablesTranslation {
             return [["-m", protocolName, "--dport", ports.lower == ports.upper ? "\(ports.lower)" : "\(ports.lower):\(ports.upper)"]]
         case .destinationTranslated:
             return [["-m", "conntrack", "--ctstate", "DNAT"]]
+        case .mptcpSubtype:
+            // Never reached: rules(of:) leaves such a rule out (inexpressibleComment).
+            return []
         }
     }
 

@@ -76,6 +76,7 @@ public enum NftText {
         case .transportProtocol(let number): return "meta l4proto \(IPProtocolNumber.name(number) ?? String(number))"
         case .destinationPorts(let ports): return "th dport \(ports)"
         case .destinationTranslated: return "ct status dnat"
+        case .mptcpSubtype(let subtype): return "tcp option mptcp subtype \(subtype)"
         }
     }
 

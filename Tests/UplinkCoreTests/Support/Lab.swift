@@ -227,6 +227,23 @@ extension Lab {
         return try body()
     }
 
+    /// A download source (Fixtures/lab/mptcp-transfer.py) on the server's 198.19.0.1:`port`
+    /// for the time of `body`: MPTCP, or plain TCP with `tcp`.
+    func withDownloadSource<T>(port: Int, tcp: Bool = false, _ body: () throws -> T) throws -> T {
+        let source = try EchoServer(in: server, script: "mptcp-transfer.py",
+                                    ["serve", Self.serviceAddress, String(port)] + (tcp ? ["tcp"] : []))
+        defer { source.stop() }
+        try source.waitUntilListening()
+        return try body()
+    }
+
+    /// Bytes one connection from the host downloaded from the source in `seconds` (MPTCP unless `tcp`).
+    func download(port: Int, seconds: Double, tcp: Bool = false) throws -> Int {
+        let output = try must(["ip", "netns", "exec", host, Self.python, Self.script("mptcp-transfer.py"), "fetch",
+                               Self.serviceAddress, String(port), String(seconds)] + (tcp ? ["tcp"] : []))
+        return Int(output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
     /// Named echo servers (one per element: its name, address and port) in `namespace` for the
     /// time of `body`: each answers "PEER NAME", so a service's connection says which backend it met.
     /// `body` may stop one (by name) to play a backend that dies.

@@ -41,6 +41,11 @@ public enum NftMatch: Sendable, Hashable, Codable {
     case destinationPorts(PortRange)
     /// `ct status dnat`: the connection's destination was translated (by a DNAT or redirect).
     case destinationTranslated
+    /// `tcp option mptcp subtype N`: a TCP packet carries the MPTCP option (kind 30) with this
+    /// subtype (0 to 15, the option's upper 4 bits after kind and length): 0 MP_CAPABLE, the
+    /// first subflow's handshake; 1 MP_JOIN, a further subflow joining a connection. No
+    /// `meta l4proto tcp` needed: the kernel finds TCP options in TCP packets only.
+    case mptcpSubtype(UInt8)
 }
 
 public enum NftStatement: Sendable, Hashable, Codable {

@@ -8,6 +8,9 @@ public enum NftExpression: Sendable, Hashable {
     case conntrackSet(NftConntrackKey, register: UInt32)
     /// Load `length` bytes at `offset` of the network or transport header.
     case payloadLoad(NftPayloadBase, offset: UInt32, length: UInt32, register: UInt32)
+    /// Load `length` bytes at `offset` of the TCP option of this kind (exthdr, NFT_EXTHDR_OP_TCPOPT);
+    /// without the option the rule does not match.
+    case tcpOptionLoad(kind: UInt8, offset: UInt32, length: UInt32, register: UInt32)
     case compare(NftCompareOperator, register: UInt32, data: [UInt8])
     /// register = (register & mask) ^ xor
     case bitwise(register: UInt32, mask: [UInt8], xor: [UInt8])
@@ -144,6 +147,8 @@ extension NftExpression: CustomStringConvertible {
         case let .conntrackSet(key, register): return "[ ct set \(key.text) with reg \(register) ]"
         case let .payloadLoad(base, offset, length, register):
             return "[ payload load \(length)b @ \(base.text) + \(offset) => reg \(register) ]"
+        case let .tcpOptionLoad(kind, offset, length, register):
+            return "[ exthdr load tcpopt \(length)b @ \(kind) + \(offset) => reg \(register) ]"
         case let .compare(op, register, data):
             return "[ cmp \(op.text) reg \(register) \(Self.words(data)) ]"
         case let .bitwise(register, mask, xor):

@@ -49,6 +49,7 @@ public enum NftRuleDecoding {
             for fixed in [NftMatch.connectionNotNew, .destinationIsLocal, .destinationTranslated]
                 where take(NftRuleEncoding.expressions(fixed, in: NftRule())) { return fixed }
             if let ports = destinationPorts() { return .destinationPorts(ports) }
+            if let subtype = mptcpSubtype() { return .mptcpSubtype(subtype) }
             switch (first, second) {
             case (.metaLoad(.outputInterfaceName, 1)?, .lookup(let set, 1, false)?):
                 expressions.removeFirst(2)
@@ -114,6 +115,16 @@ public enum NftRuleDecoding {
             default:
                 return nil
             }
+        }
+
+        /// `tcp option mptcp subtype N`: the option's third byte, its upper 4 bits compared in place.
+        mutating func mptcpSubtype() -> UInt8? {
+            guard case .tcpOptionLoad(NftRuleEncoding.mptcpOptionKind, 2, 1, 1)? = first,
+                  case .compare(.equal, 1, let data)? = expressions.dropFirst(2).first, data.count == 1,
+                  data[0] & ~NftRuleEncoding.mptcpSubtypeMask == 0 else { return nil }
+            let subtype = data[0] >> 4
+            guard take(NftRuleEncoding.expressions(.mptcpSubtype(subtype), in: NftRule())) else { return nil }
+            return subtype
         }
 
         /// `dnat ip to ADDRESS[:PORT]`, `redirect [to :PORT]`, as NftRuleEncoding writes them.

@@ -50,6 +50,12 @@ public enum NftRuleEncoding {
             return [.conntrackLoad(.status, register: register),
                     .bitwise(register: register, mask: word(conntrackStatusDestinationNat), xor: word(0)),
                     .compare(.notEqual, register: register, data: word(0))]
+        case .mptcpSubtype(let subtype):
+            // The subtype is a bit field: nft loads the option's third byte, keeps its upper 4 bits
+            // and compares them in place.
+            return [.tcpOptionLoad(kind: mptcpOptionKind, offset: 2, length: 1, register: register),
+                    .bitwise(register: register, mask: [mptcpSubtypeMask], xor: [0]),
+                    .compare(.equal, register: register, data: [subtype << 4])]
         }
     }
 
@@ -169,6 +175,9 @@ public enum NftRuleEncoding {
     /// RTN_LOCAL.
     static let routeTypeLocal: UInt32 = 2
     static let counterObjectType: UInt32 = 1
+    /// TCP option kind 30 (RFC 8684), whose third byte holds the subtype in its upper 4 bits.
+    static let mptcpOptionKind: UInt8 = 30
+    static let mptcpSubtypeMask: UInt8 = 0xf0
 
     /// A 32-bit value in host byte order, as meta and ct keep them.
     static func word(_ value: UInt32) -> [UInt8] {

@@ -1,0 +1,25 @@
+/// MPTCP's part of the plan: a `subflow` endpoint (with `signal` when announcing) for every
+/// address of each uplink that carries subflows and is in the rotation, so that a dead
+/// uplink's endpoint is withdrawn and no new subflow goes there; and the limits.
+enum MptcpPlanner {
+    static func plan(_ config: Config, facts: PlanFacts) -> MptcpPlan? {
+        guard let settings = config.mptcp else { return nil }
+        let carriers = config.uplinks.filter(\.mptcp)
+        // An address on an interface two uplinks share belongs to neither alone (as for `from` rules).
+        let endpoints = carriers.filter { uplink in
+            !facts.down.contains(uplink.name) && config.uplinks.count(where: { $0.interface == uplink.interface }) == 1
+        }.flatMap { uplink in
+            uplink.families.flatMap { family in
+                facts.addresses(of: uplink.interface, family: family).map {
+                    MptcpEndpoint(address: $0, interface: uplink.interface, subflow: true, signal: settings.announce)
+                }
+            }
+        }
+        let fallback = UInt32(min(max(carriers.count - 1, 0), Int(MptcpLimits.maximum)))
+        let given = settings.limits
+        let limits = MptcpLimits(subflows: given.map(\.subflows).flatMap { $0 == MptcpLimits.unset ? nil : $0 } ?? fallback,
+                                 addAddrAccepted: given.map(\.addAddrAccepted).flatMap { $0 == MptcpLimits.unset ? nil : $0 }
+                                     ?? fallback)
+        return MptcpPlan(endpoints: endpoints, limits: limits)
+    }
+}

@@ -1,0 +1,137 @@
+"""Case 10, Multipath TCP: one download over one connection. Plain TCP against one MPTCP
+connection, both through `uplinkctl apply` of a config with `mptcp: true`, over three equal
+(3 x 20 Mbit/s) and unequal (30/20/10) uplinks, as a share of the practical sum; the same with
+the first subflow balanced like any connection (the choice uplinkctl does not make, measured to
+show why); and one uplink that stops forwarding during the download, under `uplinkctl run`."""
+import threading
+import time
+
+from lab import Lab, UplinkctlRun
+
+from .aggregation import EQUAL, UNEQUAL, practical_sum
+from .harness import PREFIX, in_ns, progress, rule_handle
+from .stats import spread
+from .targets import targets_line
+
+RUNS = 5
+SECONDS = 4
+OMIT = 1  # the first second (slow start, the joins being opened) is not counted
+PORT_MPTCP = 9300
+PORT_TCP = 9301
+GOAL = 95.0
+FAIL_SECONDS = 10
+FAIL_AT = 4
+
+
+def config(weights, health=False):
+    head = "balance: nth\nmptcp: true\n" + ("health:\n  targets: [198.19.0.1]\n" if health else "")
+    return head + "uplinks:\n" + "".join(
+        f"  - {{name: up{n}, interface: up{n}, gateway: 198.18.{n}.1, weight: {w}}}\n"
+        for n, w in enumerate(weights, start=1))
+
+
+def prepared(lab):
+    """The server's path manager takes joins; both sources run."""
+    in_ns(lab.server, "ip", "mptcp", "limits", "set", "subflows", "4", "add_addr_accepted", "4")
+    lab.start_transfer_source(PORT_MPTCP, Lab.MPTCP)
+    lab.start_transfer_source(PORT_TCP, 0)
+
+
+def goodput(lab, port, protocol):
+    """(Mbit/s after the first second, each link's share of the bytes)."""
+    before = lab.received_bytes()
+    series = lab.fetch(port, SECONDS + OMIT, protocol)
+    moved = [b - a for a, b in zip(before, lab.received_bytes())]
+    return sum(series[OMIT:]) / SECONDS, [m / max(1, sum(moved)) for m in moved]
+
+
+def balance_first_subflow(lab):
+    """The alternative: the MP_CAPABLE rule removed, so the first subflow is balanced and
+    masqueraded like any new connection."""
+    for family_chain in ("local-v4",):
+        handle = rule_handle(lab.host, family_chain, "tcp option mptcp subtype 0")
+        in_ns(lab.host, "nft", "delete", "rule", "inet", "uplinkctl", family_chain, "handle", handle)
+
+
+def measure_links(bench, kind, links, run):
+    singles = practical_sum(run, links)
+    practical = sum(singles)
+    rows = []
+    with Lab(f"{PREFIX}-m{run}{kind[0]}", uplinks=3, rates_mbit=links["rates"], lan=False) as lab:
+        prepared(lab)
+        bench.uplinkctl("apply", "--netns", lab.host, bench.write(config(links["weights"]), ".yaml"))
+        for label, port, protocol in (("TCP", PORT_TCP, 0), ("MPTCP", PORT_MPTCP, Lab.MPTCP)):
+            mbit, shares = goodput(lab, port, protocol)
+            rows.append({"kind": kind, "run": run, "what": label, "mbit": mbit, "percent": 100 * mbit / practical,
+                         "shares": shares})
+        balance_first_subflow(lab)
+        # A fresh connection; the new-connection counter moves on, so the first subflow lands on some uplink.
+        mbit, shares = goodput(lab, PORT_MPTCP, Lab.MPTCP)
+        rows.append({"kind": kind, "run": run, "what": "MPTCP, first subflow balanced", "mbit": mbit,
+                     "percent": 100 * mbit / practical, "shares": shares})
+    for row in rows[-3:]:
+        progress(f"  {kind:7} run {run}  {row['what']:30} {row['mbit']:6.2f} Mbit/s = {row['percent']:5.1f}%  links "
+                 + "/".join(f"{s * 100:.0f}" for s in row["shares"]))
+    return rows, practical
+
+
+def measure_failure(bench):
+    """One MPTCP download of FAIL_SECONDS; gateway 2 stops forwarding at FAIL_AT s."""
+    with Lab(f"{PREFIX}-mfail", uplinks=3, rates_mbit=EQUAL["rates"], lan=False) as lab:
+        prepared(lab)
+        run = UplinkctlRun(bench.binary, lab.host, bench.write(config(EQUAL["weights"], health=True), ".yaml"))
+        try:
+            timer = threading.Timer(FAIL_AT, lab.forwarding, args=(2, False))
+            timer.start()
+            series = lab.fetch(PORT_MPTCP, FAIL_SECONDS, Lab.MPTCP)
+            timer.join()
+            endpoints = in_ns(lab.host, "ip", "mptcp", "endpoint", "show")
+        finally:
+            log = run.stop()
+    down = [line for line in log.splitlines() if "up2 down" in line]
+    progress("  failure: " + " ".join(f"{m:.1f}" for m in series) + " Mbit/s per second")
+    return {"series": series, "down": down[0] if down else "", "withdrawn": "198.18.2.2" not in endpoints}
+
+
+def measure(bench):
+    result = {"rows": [], "practical": {"equal": [], "unequal": []}}
+    for run in range(1, RUNS + 1):
+        for kind, links in (("equal", EQUAL), ("unequal", UNEQUAL)):
+            progress(f"case 10, run {run}/{RUNS}: {'/'.join(map(str, links['rates']))} Mbit/s")
+            rows, practical = measure_links(bench, kind, links, run)
+            result["rows"] += rows
+            result["practical"][kind].append(practical)
+    progress("case 10: an uplink fails during one MPTCP download")
+    result["failure"] = measure_failure(bench)
+    return result
+
+
+def section(result):
+    md = ["## 10. One connection over every uplink: Multipath TCP", ""]
+    md += [f"Three shaped uplinks as in case 1; `uplinkctl apply` of a config with `mptcp: true` (an endpoint "
+           f"per uplink address with `subflow`, limits 2/2); the server's path manager takes joins "
+           f"(`ip mptcp limits set subflows 4 add_addr_accepted 4`). One download over one connection "
+           f"(a Python client with IPPROTO_MPTCP, or plain TCP) for {SECONDS + OMIT} s, the first second "
+           f"not counted. 100% is the practical sum of the same run (case 1's: each link alone, one "
+           f"stream). {RUNS} runs per kind of links; each run in a fresh lab.", ""]
+    md += ["| links | connection | min | median | max | link split (median run) |", "|---|---|---|---|---|---|"]
+    verdicts = []
+    for kind in ("equal", "unequal"):
+        rates = "/".join(map(str, (EQUAL if kind == "equal" else UNEQUAL)["rates"]))
+        for what in ("TCP", "MPTCP", "MPTCP, first subflow balanced"):
+            rows = [r for r in result["rows"] if r["kind"] == kind and r["what"] == what]
+            low, mid, high = spread([r["percent"] for r in rows])
+            middle = sorted(rows, key=lambda r: r["percent"])[len(rows) // 2]
+            split = " / ".join(f"{s * 100:.0f}" for s in middle["shares"])
+            md.append(f"| {rates} | {what} | {low:.1f}% | **{mid:.1f}%** | {high:.1f}% | {split} |")
+            if what == "MPTCP":
+                verdicts.append((f"one MPTCP connection at least {GOAL:.0f}% of the practical sum in every run, "
+                                 f"{rates} (lowest {low:.1f}%)", low >= GOAL))
+    md += ["", targets_line(verdicts), ""]
+    failure = result["failure"]
+    md += [f"An uplink that fails: one MPTCP download for {FAIL_SECONDS} s under `uplinkctl run` (health "
+           f"checks at their defaults); gateway 2 stops forwarding at {FAIL_AT} s. Goodput per second (Mbit/s): "
+           + ", ".join(f"{m:.1f}" for m in failure["series"]) + ".",
+           f"`run` logged: `{failure['down'].split(': ', 1)[-1]}`; the endpoint of 198.18.2.2 "
+           + ("was withdrawn (no new subflow goes there)." if failure["withdrawn"] else "was NOT withdrawn."), ""]
+    return md
