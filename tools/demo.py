@@ -3,8 +3,9 @@
 
 Three uplinks shaped to 20 Mbit/s each way. A download over one link first; then uplinkctl
 applies examples/lab.yaml inside the lab's host, and the same download with one stream per
-uplink, from the host and from the LAN client, adds the links up. Then status and diff; then
-failover: `uplinkctl run` during a download, gateway 2 stops forwarding and comes back. Then
+uplink, from the host and from the LAN client, adds the links up. Then status and diff; then one
+download over one connection, plain TCP and then Multipath TCP (the same config with
+`mptcp: true`); then failover: `uplinkctl run` during a download, gateway 2 stops forwarding and comes back. Then
 flush. The lab is removed at the end, also on Ctrl-C or an error.
 
 Usage: demo.py UPLINKCTL_BINARY CONFIG
@@ -82,6 +83,35 @@ def failover(binary, config, lab, shown):
         run.stop()
 
 
+def one_connection(binary, config, lab):
+    """One download, one connection: plain TCP (one uplink), then MPTCP (every uplink)."""
+    title("One download, one connection: plain TCP, then Multipath TCP (mptcp: true)")
+    mptcp_config = private_copy(config)
+    with open(mptcp_config, "a") as f:
+        f.write("\nmptcp: true\n")
+    applied = uplinkctl(binary, "apply", "--netns", lab.host, mptcp_config)
+    print("  " + "\n  ".join(line for line in applied.stdout.splitlines() if "mptcp" in line or "applied" in line))
+    # The server's path manager accepts joins (any MPTCP peer has its own settings).
+    subprocess.run(["ip", "-n", lab.server, "mptcp", "limits", "set", "subflows", "4", "add_addr_accepted", "4"], check=True)
+    lab.start_transfer_source(9300, Lab.MPTCP)
+    lab.start_transfer_source(9301, 0)
+    results = []
+    for label, port, protocol in (("plain TCP", 9301, 0), ("MPTCP", 9300, Lab.MPTCP)):
+        before = lab.received_bytes()
+        series = lab.fetch(port, SECONDS + 1, protocol)
+        shares = [b - a for a, b in zip(before, lab.received_bytes())]
+        total = sum(series[1:]) / SECONDS
+        results.append((label, total))
+        print(f"{label}, one connection: {total:5.1f} Mbit/s")
+        for n, part in enumerate(shares, start=1):
+            share = part / max(1, sum(shares))
+            print(f"  up{n} {bar(share)} {share * 100:3.0f}%")
+    print("$ uplinkctl apply --netns HOST (the config without mptcp)")
+    uplinkctl(binary, "apply", "--netns", lab.host, config)
+    os.remove(mptcp_config)
+    return results
+
+
 def main():
     binary, shown = sys.argv[1], sys.argv[2]
     require_root("make demo")
@@ -128,6 +158,8 @@ def main():
         print(diff.stdout, end="")
         print(f"exit {diff.returncode}")
 
+        connections = one_connection(binary, config, lab)
+
         failover(binary, config, lab, shown)
 
         title("uplinkctl flush")
@@ -138,6 +170,8 @@ def main():
         print(f"{'one link:':22} {single:5.1f} Mbit/s")
         for who, total in results:
             print(f"{who + ', 3 links:':22} {total:5.1f} Mbit/s ({total / single:.2f} ×)")
+        for label, total in connections:
+            print(f"{'one ' + label + ' conn.:':22} {total:5.1f} Mbit/s ({total / single:.2f} ×)")
     print(f"\nLab removed. {time.monotonic() - started:.0f} s in all.")
     return 0
 

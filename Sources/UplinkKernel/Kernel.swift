@@ -61,6 +61,14 @@ public final class Kernel {
                              undo: { if let previous { try self.sysctlFiles.write(change.path, previous) } })
     }
 
+    /// Established MPTCP connections, and the local address of each of their subflows (nil: no
+    /// MPTCP in this kernel). Read for `status`, over sock_diag.
+    public func mptcpConnections() throws -> (connections: Int, subflowSources: [IPAddress])? {
+        guard mptcp != nil else { return nil }
+        let diag = SocketDiagNetlink(socket: try NetworkNamespace.run(namespace) { try NetlinkSocket(NETLINK_SOCK_DIAG) })
+        return (try diag.mptcpConnections(), try diag.subflowSources())
+    }
+
     /// Packets and bytes of our named counters.
     public func counters() throws -> [String: (packets: UInt64, bytes: UInt64)] {
         Dictionary(try nft.counters().map { ($0.name, (packets: $0.packets, bytes: $0.bytes)) }, uniquingKeysWith: { a, _ in a })

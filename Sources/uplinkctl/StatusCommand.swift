@@ -34,9 +34,12 @@ struct StatusCommand: ParsableCommand {
             let counters = try reconciler.kernel.counters().mapValues {
                 StatusReport.Count(packets: $0.packets, bytes: $0.bytes)
             }
+            let mptcp = try plan.mptcp == nil ? nil : reconciler.kernel.mptcpConnections()
             let report = StatusReport(desired: plan, live: live, record: reading.record,
                                       interfaces: reading.snapshot.links, counters: counters,
-                                      run: reconciler.store.runState(), source: source)
+                                      run: reconciler.store.runState(), source: source,
+                                      mptcp: mptcp.map { StatusReport.MptcpCount(connections: $0.connections,
+                                                                                 subflowSources: $0.subflowSources) })
             print(json ? report.json : report.text, terminator: "")
         } catch {
             printError("uplinkctl: \(error)")

@@ -131,4 +131,53 @@ struct MptcpLabTests {
             }
         }
     }
+
+    /// status reads the connections and subflows from the kernel (sock_diag), per uplink.
+    @Test func statusShowsTheConnectionAndItsSubflowsPerUplink() throws {
+        try Lab.with { lab in
+            try Self.prepare(lab)
+            try UplinkctlCLI.withConfig(Self.yaml()) { config in
+                try must([Paths.uplinkctl.path, "apply", "--netns", lab.host, config])
+                try lab.withDownloadSource(port: Self.port) {
+                    let download = Process()
+                    download.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                    download.arguments = ["ip", "netns", "exec", lab.host, Lab.python, Lab.script("mptcp-transfer.py"), "fetch",
+                                          Lab.serviceAddress, String(Self.port), "3"]
+                    download.standardOutput = FileHandle.nullDevice
+                    try download.run()
+                    defer { download.waitUntilExit() }
+                    // Until its joins are up (at most 2 s).
+                    var summary: StatusReport.Summary?
+                    for _ in 0..<20 {
+                        usleep(100_000)
+                        let json = try must([Paths.uplinkctl.path, "status", "--json", "--netns", lab.host, config])
+                        summary = try JSONDecoder().decode(StatusReport.Summary.self, from: Data(json.utf8))
+                        if summary?.mptcp?.subflows == 3 { break }
+                    }
+                    #expect(summary?.mptcp?.connections == 1, "\(String(describing: summary?.mptcp))")
+                    #expect(summary?.uplinks.map(\.subflows) == [1, 1, 1])
+                    let text = try must([Paths.uplinkctl.path, "status", "--netns", lab.host, config])
+                    #expect(text.contains("mptcp: 1 connection now, 3 subflows (per uplink below)"), "\(text)")
+                }
+            }
+        }
+    }
+
+    /// run withdraws a dead uplink's endpoint, so no new subflow goes there, and puts it back.
+    @Test func runWithdrawsADeadUplinksEndpoint() throws {
+        try Lab.with { lab in
+            try UplinkctlCLI.withConfig(Self.yaml("health:\n  targets: [\(Lab.serviceAddress)]")) { config in
+                try RunningUplinkctl.with(host: lab.host, config: config) { run in
+                    #expect(try Self.endpoints(lab.host).contains("198.18.2.2"))
+                    try RunLabTests.forwarding(lab, gateway: 2, on: false)
+                    try run.waitFor("uplink up2 down")
+                    let withdrawn = try Self.endpoints(lab.host)
+                    #expect(!withdrawn.contains("198.18.2.2"), "\(withdrawn)")
+                    try RunLabTests.forwarding(lab, gateway: 2, on: true)
+                    try run.waitFor("uplink up2 up")
+                    #expect(try Self.endpoints(lab.host).contains("198.18.2.2"))
+                }
+            }
+        }
+    }
 }

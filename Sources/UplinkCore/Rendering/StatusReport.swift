@@ -29,6 +29,28 @@ public struct StatusReport: Sendable {
         public var sent: InterfaceState.Traffic
         /// What a running `uplinkctl run` says of it.
         public var health: UplinkHealth?
+        /// With `mptcp: true`: the MPTCP subflows leaving from its addresses now.
+        public var subflows: Int?
+    }
+
+    /// With `mptcp: true`: the host's MPTCP connections now.
+    public struct MptcpSummary: Sendable, Codable {
+        public var connections: Int
+        public var subflows: Int
+        /// Subflows from an address that is no uplink's.
+        public var elsewhere: Int
+    }
+
+    /// What the kernel says of MPTCP, for the report: established connections, and the local
+    /// address of each of their subflows.
+    public struct MptcpCount: Sendable {
+        public var connections: Int
+        public var subflowSources: [IPAddress]
+
+        public init(connections: Int, subflowSources: [IPAddress]) {
+            self.connections = connections
+            self.subflowSources = subflowSources
+        }
     }
 
     /// One service: where it listens, and per backend what it got.
@@ -93,6 +115,7 @@ public struct StatusReport: Sendable {
         /// The `uplinkctl run` that manages the namespace, if one does.
         public var run: RunSummary?
         public var services: [ServiceLine]
+        public var mptcp: MptcpSummary?
     }
 
     public struct RunSummary: Sendable, Codable {
@@ -107,7 +130,7 @@ public struct StatusReport: Sendable {
     /// `desired`: the plan of the config, or the last apply's plan (`source` says which); with
     /// `.kernel`, an empty plan.
     public init(desired: DesiredState, live: LiveState, record: SysctlRecord, interfaces: [String: InterfaceState], counters: [String: Count],
-                run: RunState? = nil, source: Source) {
+                run: RunState? = nil, source: Source, mptcp: MptcpCount? = nil) {
         let changes = StateDiff.changes(from: live, to: desired, record: record)
         let policyMaps = desired.nftables.maps.filter { $0.name.hasPrefix(PolicyCompiler.mapPrefix) }
         let uplinks = desired.uplinks.map { planned -> UplinkLine in
@@ -123,7 +146,8 @@ public struct StatusReport: Sendable {
                               mark: hex(uplink.mark), table: uplink.table, weight: uplink.weight,
                               connections: counters[planned.connectionCounter]?.packets ?? 0,
                               received: interfaces[uplink.interface]?.received ?? .init(), sent: interfaces[uplink.interface]?.sent ?? .init(),
-                              health: run?.uplinks[uplink.name])
+                              health: run?.uplinks[uplink.name],
+                              subflows: desired.mptcp == nil ? nil : mptcp.map { Self.subflows(of: uplink, $0, interfaces) })
         }
         summary = Summary(source: Self.summary(of: source), installed: live.nftables != nil || !live.rules.isEmpty,
                           inSync: changes.isEmpty,
@@ -133,7 +157,18 @@ public struct StatusReport: Sendable {
                           leftAlone: counters[Ownership.leftAloneCounter]?.packets ?? 0,
                           policyMaps: policyMaps.count, policyElements: policyMaps.map(\.elements.count).reduce(0, +),
                           run: run.map { RunSummary(pid: $0.pid, config: $0.config, started: $0.started, lastEvent: $0.lastEvent) },
-                          services: desired.services.map { Self.serviceLine($0, counters: counters, run: run) })
+                          services: desired.services.map { Self.serviceLine($0, counters: counters, run: run) },
+                          mptcp: desired.mptcp == nil ? nil : mptcp.map { count in
+                              let onUplinks = uplinks.compactMap(\.subflows).reduce(0, +)
+                              return MptcpSummary(connections: count.connections, subflows: count.subflowSources.count,
+                                                  elsewhere: count.subflowSources.count - onUplinks)
+                          })
+    }
+
+    /// The subflows leaving from one of the uplink's addresses.
+    static func subflows(of uplink: Uplink, _ count: MptcpCount, _ interfaces: [String: InterfaceState]) -> Int {
+        let own = interfaces[uplink.interface]?.localAddresses ?? []
+        return count.subflowSources.filter { own.contains($0) }.count
     }
 
     static func summary(of source: Source) -> SourceSummary {
@@ -190,6 +225,12 @@ public struct StatusReport: Sendable {
         if summary.policyMaps > 0 {
             lines.append("policies: \(summary.policyElements) element\(summary.policyElements == 1 ? "" : "s") in \(summary.policyMaps) verdict map\(summary.policyMaps == 1 ? "" : "s") (one lookup each per new connection)")
         }
+        if let mptcp = summary.mptcp {
+            let connections = "\(mptcp.connections) connection\(mptcp.connections == 1 ? "" : "s")"
+            let subflows = "\(mptcp.subflows) subflow\(mptcp.subflows == 1 ? "" : "s")"
+            let elsewhere = mptcp.elsewhere > 0 ? ", \(mptcp.elsewhere) from addresses of no uplink" : ""
+            lines.append("mptcp: \(connections) now, \(subflows) (per uplink below\(elsewhere))")
+        }
         if let ecmp = summary.ecmpConnections {
             lines.append("multipath route (ecmp): \(ecmp) new connection\(ecmp == 1 ? "" : "s") handed to the kernel's hash since apply")
         }
@@ -204,10 +245,13 @@ public struct StatusReport: Sendable {
         }
         lines.append("")
         var header = ["uplink", "interface", "state", "gateway", "mark", "table", "weight", "conns", "received", "sent"]
+        let mptcp = summary.mptcp != nil
+        if mptcp { header.append("subflows") }
         if summary.run != nil { header += ["health", "since", "rtt", "loss", "changes"] }
         let rows = summary.uplinks.map { u in
             var row = [u.name, u.interface, u.state, u.gateway ?? "-", u.mark, String(u.table), String(u.weight), String(u.connections),
                        Self.bytes(u.received.bytes), Self.bytes(u.sent.bytes)]
+            if mptcp { row.append(String(u.subflows ?? 0)) }
             if summary.run != nil {
                 let health = u.health
                 row += [health?.state.rawValue ?? "-", health.map { Self.duration(now - $0.since) } ?? "-",
