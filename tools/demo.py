@@ -106,7 +106,7 @@ def one_connection(binary, config, lab):
         for n, part in enumerate(shares, start=1):
             share = part / max(1, sum(shares))
             print(f"  up{n} {bar(share)} {share * 100:3.0f}%")
-    print("$ uplinkctl apply --netns HOST (the config without mptcp)")
+    # Back to the config without mptcp, for the failover scene.
     uplinkctl(binary, "apply", "--netns", lab.host, config)
     os.remove(mptcp_config)
     return results
