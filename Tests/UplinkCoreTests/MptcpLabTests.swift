@@ -180,4 +180,19 @@ struct MptcpLabTests {
             }
         }
     }
+
+    /// An unconfirmed apply that set MPTCP up takes its endpoints away and puts the limits back.
+    @Test func anUnconfirmedApplyTakesTheEndpointsBack() throws {
+        try Lab.with { lab in
+            let endpoints = try Self.endpoints(lab.host)
+            let limits = try Self.limits(lab.host)
+            let before = try KernelSnapshot(lab.host)
+            try UplinkctlCLI.withConfig(Self.yaml()) { config in
+                let result = try UplinkctlCLI.run(["apply", "--netns", lab.host, "--confirm", "1", config])
+                #expect(result.status == 1 && result.stderr.contains("what was installed before is back"), "\(result.stderr)")
+            }
+            #expect(try Self.endpoints(lab.host) == endpoints && Self.limits(lab.host) == limits)
+            #expect(try KernelSnapshot(lab.host) == before)
+        }
+    }
 }
