@@ -151,15 +151,8 @@ class Lab(Namespaces):
         self.start_server(["iperf3", "-s", "-B", SERVICE, "-p", str(port)], port, "iperf3 server")
 
     # A download that is one TCP connection and nothing else (iperf3 adds a control
-    # connection, which takes a balancing slot and, when it dies, ends its data streams too).
-    SOURCE = ("import socket, threading\n"
-              "server = socket.create_server(('%s', %d), reuse_port=True)\n"
-              "def serve(connection):\n"
-              "    chunk = bytes(65536)\n"
-              "    try:\n"
-              "        while True: connection.sendall(chunk)\n"
-              "    except OSError: connection.close()\n"
-              "while True: threading.Thread(target=serve, args=(server.accept()[0],), daemon=True).start()\n")
+    # connection, which takes a balancing slot and, when it dies, ends its data streams too):
+    # the transfer source below, with plain TCP, and this sink.
     SINK = ("import socket, sys, time\n"
             "end = time.monotonic() + float(sys.argv[1])\n"
             "s = socket.create_connection(('%s', %d), timeout=2)\n"
@@ -206,9 +199,8 @@ class Lab(Namespaces):
                              str(port), str(seconds), str(protocol)))
 
     def start_source(self):
-        """A server that sends zeros to every connection until it closes."""
-        self.start_server([sys.executable, "-c", self.SOURCE % (SERVICE, self.STREAM_PORT)], self.STREAM_PORT,
-                          "the download source")
+        """A server that sends zeros to every connection until it closes (plain TCP)."""
+        self.start_transfer_source(self.STREAM_PORT, 0)
 
     def start_download(self, namespace, seconds):
         """One connection that downloads from the source for `seconds`, in the background."""
