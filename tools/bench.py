@@ -41,7 +41,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lab import install_signal_handlers, require_root, sh  # noqa: E402
-from benchlib import accuracy, aggregation, dataplane, failover, latency, mptcp, policies, routecheck, services  # noqa: E402
+from benchlib import (accuracy, aggregation, dataplane, failover, latency, mptcp, policies,  # noqa: E402
+                      routecheck, services)
 from benchlib.harness import PREFIX, ROOT, Bench, progress  # noqa: E402
 from benchlib.machine import machine  # noqa: E402
 from benchlib.report import write_report  # noqa: E402
@@ -58,7 +59,8 @@ def remove_leftovers():
 def main():
     parser = argparse.ArgumentParser(description="uplinkctl benchmarks in labs of network namespaces")
     parser.add_argument("binary")
-    parser.add_argument("--cases", default="1,2,3,4,6,7,8,9,10", help="which cases to run (default all; 5, the chart, comes with 1)")
+    parser.add_argument("--cases", default="1,2,3,4,6,7,8,9,10",
+                        help="which cases to run (default all; 5, the chart, comes with 1)")
     parser.add_argument("--runs", type=int, default=3, help="runs of case 1 (default 3)")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs"), help="where to write the report")
     args = parser.parse_args()

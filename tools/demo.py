@@ -92,7 +92,8 @@ def one_connection(binary, config, lab):
     applied = uplinkctl(binary, "apply", "--netns", lab.host, mptcp_config)
     print("  " + "\n  ".join(line for line in applied.stdout.splitlines() if "mptcp" in line or "applied" in line))
     # The server's path manager accepts joins (any MPTCP peer has its own settings).
-    subprocess.run(["ip", "-n", lab.server, "mptcp", "limits", "set", "subflows", "4", "add_addr_accepted", "4"], check=True)
+    subprocess.run(["ip", "-n", lab.server, "mptcp", "limits", "set", "subflows", "4", "add_addr_accepted", "4"],
+                   check=True)
     lab.start_transfer_source(9300, Lab.MPTCP)
     lab.start_transfer_source(9301, 0)
     results = []

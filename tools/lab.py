@@ -174,7 +174,8 @@ class Lab(Namespaces):
                        "    except OSError: connection.close()\n"
                        "while True: threading.Thread(target=serve, args=(server.accept()[0],), daemon=True).start()\n")
     TRANSFER_FETCH = ("import json, socket, sys, time\n"
-                      "address, port, seconds, protocol = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])\n"
+                      "address, port, seconds, protocol = "
+                      "sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])\n"
                       "s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, protocol); s.settimeout(2)\n"
                       "s.connect((address, port)); start = time.monotonic(); per_second = [0] * seconds\n"
                       "try:\n"

@@ -65,7 +65,9 @@ public final class Kernel {
     /// MPTCP in this kernel). Read for `status`, over sock_diag.
     public func mptcpConnections() throws -> (connections: Int, subflowSources: [IPAddress])? {
         guard mptcp != nil else { return nil }
-        let diag = SocketDiagNetlink(socket: try NetworkNamespace.run(namespace) { try NetlinkSocket(NETLINK_SOCK_DIAG) })
+        let diag = SocketDiagNetlink(socket: try NetworkNamespace.run(namespace) {
+            try NetlinkSocket(NETLINK_SOCK_DIAG)
+        })
         return (try diag.mptcpConnections(), try diag.subflowSources())
     }
 

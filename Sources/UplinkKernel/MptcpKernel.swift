@@ -8,7 +8,9 @@ final class MptcpKernel {
 
     /// Nil when this kernel has no MPTCP path manager.
     static func open(namespace: String?) -> MptcpKernel? {
-        try? NetworkNamespace.run(namespace) { try MptcpKernel(netlink: MptcpNetlink(socket: NetlinkSocket(NETLINK_GENERIC))) }
+        try? NetworkNamespace.run(namespace) {
+            try MptcpKernel(netlink: MptcpNetlink(socket: NetlinkSocket(NETLINK_GENERIC)))
+        }
     }
 
     private init(netlink: MptcpNetlink) {
@@ -16,7 +18,8 @@ final class MptcpKernel {
     }
 
     func read(_ links: [String: InterfaceState]) throws -> LiveMptcp {
-        try netlink.read(interfaces: Dictionary(links.values.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a }))
+        try netlink.read(interfaces: Dictionary(links.values.map { ($0.index, $0.name) },
+                                                uniquingKeysWith: { a, _ in a }))
     }
 
     func add(_ endpoint: MptcpEndpoint, links: [String: InterfaceState]) throws {
@@ -25,11 +28,15 @@ final class MptcpKernel {
 
     /// By address and interface: the id it has now (an undo cannot know it in advance).
     func delete(_ endpoint: MptcpEndpoint, links: [String: InterfaceState]) throws {
-        guard let found = try read(links).endpoints.first(where: { $0.endpoint.address == endpoint.address }) else { return }
+        guard let found = try read(links).endpoints.first(where: { $0.endpoint.address == endpoint.address }) else {
+            return
+        }
         try netlink.delete(id: found.id, endpoint: found.endpoint)
     }
 
-    func delete(_ endpoint: LiveMptcp.Endpoint) throws { try netlink.delete(id: endpoint.id, endpoint: endpoint.endpoint) }
+    func delete(_ endpoint: LiveMptcp.Endpoint) throws {
+        try netlink.delete(id: endpoint.id, endpoint: endpoint.endpoint)
+    }
 
     func setLimits(_ limits: MptcpLimits) throws { try netlink.setLimits(limits) }
 }
@@ -39,7 +46,9 @@ extension LiveMptcp {
     func owned(by record: SysctlRecord) -> LiveMptcp {
         let ours = record.mptcp?.endpoints ?? []
         let owned = endpoints.filter { live in
-            live.otherFlags == 0 && ours.contains { $0.address == live.endpoint.address && $0.interface == live.endpoint.interface }
+            live.otherFlags == 0 && ours.contains {
+                $0.address == live.endpoint.address && $0.interface == live.endpoint.interface
+            }
         }
         return LiveMptcp(endpoints: owned, limits: limits)
     }

@@ -126,7 +126,8 @@ struct CheckCommandTests {
         #expect(result.status == 65)
         #expect(result.stdout == "")
         #expect(result.stderr == """
-            <stdin>:4:5: error: unknown key 'gatway' in an uplink; did you mean 'gateway'? Allowed keys: name, interface, gateway, family, weight, mark, table, masquerade, masquerade6, health, mptcp
+            <stdin>:4:5: error: unknown key 'gatway' in an uplink; did you mean 'gateway'? \
+            Allowed keys: name, interface, gateway, family, weight, mark, table, masquerade, masquerade6, health, mptcp
             uplinkctl: 1 error in <stdin>; nothing was applied
 
             """)

@@ -22,16 +22,20 @@ struct MptcpLabTests {
         """
     }
 
-    static func endpoints(_ namespace: String) throws -> String { try must(["ip", "-n", namespace, "mptcp", "endpoint", "show"]) }
-    static func limits(_ namespace: String) throws -> String { try must(["ip", "-n", namespace, "mptcp", "limits", "show"]) }
+    static func endpoints(_ namespace: String) throws -> String {
+        try must(["ip", "-n", namespace, "mptcp", "endpoint", "show"])
+    }
+    static func limits(_ namespace: String) throws -> String {
+        try must(["ip", "-n", namespace, "mptcp", "limits", "show"])
+    }
 
     /// The server's path manager takes joins; each gateway's download direction is a 20 Mbit/s
     /// bottleneck, so that one subflow alone cannot carry everything.
     static func prepare(_ lab: Lab) throws {
         try must(["ip", "-n", lab.server, "mptcp", "limits", "set", "subflows", "4", "add_addr_accepted", "4"])
         for gateway in lab.gateways {
-            try must(["ip", "netns", "exec", gateway, "tc", "qdisc", "replace", "dev", "dn", "root", "tbf", "rate", "20mbit",
-                      "burst", "32kb", "latency", "50ms"])
+            try must(["ip", "netns", "exec", gateway, "tc", "qdisc", "replace", "dev", "dn", "root", "tbf",
+                      "rate", "20mbit", "burst", "32kb", "latency", "50ms"])
         }
     }
 
@@ -39,7 +43,8 @@ struct MptcpLabTests {
     static func perUplink(_ lab: Lab, _ body: () throws -> Void) throws -> [Int] {
         func received() throws -> [Int] {
             try (1...3).map { n in
-                let text = try must(["ip", "netns", "exec", lab.host, "cat", "/sys/class/net/up\(n)/statistics/rx_bytes"])
+                let text = try must(["ip", "netns", "exec", lab.host, "cat",
+                                     "/sys/class/net/up\(n)/statistics/rx_bytes"])
                 return Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
             }
         }
@@ -58,16 +63,19 @@ struct MptcpLabTests {
                     line.split(separator: " ").enumerated().filter { $0.offset != 1 && $0.offset != 2 }.map(\.element)
                         .joined(separator: " ")
                 }
-                #expect(shown == ["198.18.1.2 subflow dev up1", "198.18.2.2 subflow dev up2", "198.18.3.2 subflow dev up3"],
+                #expect(shown == ["198.18.1.2 subflow dev up1", "198.18.2.2 subflow dev up2",
+                                  "198.18.3.2 subflow dev up3"],
                         "\(shown)")
                 #expect(try Self.limits(lab.host) == "add_addr_accepted 2 subflows 2 \n")
                 #expect(try UplinkctlCLI.run(["diff", "--netns", lab.host, config]).status == 0)
                 // One removed behind uplinkctl's back: diff names it, apply puts it back.
-                let id = try #require(try Self.endpoints(lab.host).split(separator: "\n").first { $0.hasPrefix("198.18.2.2") }?
+                let id = try #require(try Self.endpoints(lab.host).split(separator: "\n")
+                    .first { $0.hasPrefix("198.18.2.2") }?
                     .split(separator: " ").drop { $0 != "id" }.dropFirst().first)
                 try must(["ip", "-n", lab.host, "mptcp", "endpoint", "delete", "id", String(id)])
                 let diff = try UplinkctlCLI.run(["diff", "--netns", lab.host, config])
-                #expect(diff.status == 1 && diff.stdout == "+ ip mptcp endpoint add 198.18.2.2 dev up2 subflow\n", "\(diff.stdout)")
+                #expect(diff.status == 1 && diff.stdout == "+ ip mptcp endpoint add 198.18.2.2 dev up2 subflow\n",
+                        "\(diff.stdout)")
                 try must([Paths.uplinkctl.path, "apply", "--netns", lab.host, config])
                 #expect(try UplinkctlCLI.run(["diff", "--netns", lab.host, config]).status == 0)
                 // Another program's endpoint is never taken over, and refuses the apply of its address.
@@ -76,7 +84,8 @@ struct MptcpLabTests {
                 #expect(try Self.limits(lab.host) == pristine)
                 try must(["ip", "-n", lab.host, "mptcp", "endpoint", "add", "198.18.3.2", "dev", "up3", "signal"])
                 let refused = try UplinkctlCLI.run(["apply", "--netns", lab.host, config])
-                #expect(refused.status == 1 && refused.stderr.contains("mptcp: the path manager already has an endpoint for 198.18.3.2"),
+                #expect(refused.status == 1
+                        && refused.stderr.contains("mptcp: the path manager already has an endpoint for 198.18.3.2"),
                         "\(refused.stderr)")
                 #expect(try Self.endpoints(lab.host).split(separator: "\n").count == 1)
             }
@@ -93,7 +102,8 @@ struct MptcpLabTests {
                     let carried = try Self.perUplink(lab) { total = try lab.download(port: Self.port, seconds: 3) }
                     // Every uplink carried a real part of the one connection (each link alone is 20 Mbit/s).
                     #expect(carried.allSatisfy { $0 > total / 6 }, "per uplink \(carried) of \(total) bytes")
-                    #expect(Double(total) * 8 / 3 > 40e6, "\(Double(total) * 8 / 3e6) Mbit/s over three 20 Mbit/s links")
+                    #expect(Double(total) * 8 / 3 > 40e6,
+                            "\(Double(total) * 8 / 3e6) Mbit/s over three 20 Mbit/s links")
                     // Conntrack on the host: the first subflow from the main route's uplink, unmarked; a join
                     // from each other uplink, with that uplink's own mark (its bound address, not a slot);
                     // none translated (the reply goes back to the address it came from).
@@ -141,8 +151,8 @@ struct MptcpLabTests {
                 try lab.withDownloadSource(port: Self.port) {
                     let download = Process()
                     download.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                    download.arguments = ["ip", "netns", "exec", lab.host, Lab.python, Lab.script("mptcp-transfer.py"), "fetch",
-                                          Lab.serviceAddress, String(Self.port), "3"]
+                    download.arguments = ["ip", "netns", "exec", lab.host, Lab.python, Lab.script("mptcp-transfer.py"),
+                                          "fetch", Lab.serviceAddress, String(Self.port), "3"]
                     download.standardOutput = FileHandle.nullDevice
                     try download.run()
                     defer { download.waitUntilExit() }
@@ -189,7 +199,8 @@ struct MptcpLabTests {
             let before = try KernelSnapshot(lab.host)
             try UplinkctlCLI.withConfig(Self.yaml()) { config in
                 let result = try UplinkctlCLI.run(["apply", "--netns", lab.host, "--confirm", "1", config])
-                #expect(result.status == 1 && result.stderr.contains("what was installed before is back"), "\(result.stderr)")
+                #expect(result.status == 1 && result.stderr.contains("what was installed before is back"),
+                        "\(result.stderr)")
             }
             #expect(try Self.endpoints(lab.host) == endpoints && Self.limits(lab.host) == limits)
             #expect(try KernelSnapshot(lab.host) == before)

@@ -61,19 +61,21 @@ struct MptcpPlanTests {
         let changes = StateDiff.changes(from: live, to: state, record: SysctlRecord())
         #expect(changes.mptcpEndpointsToAdd == [Self.endpoint(2), Self.endpoint(3)])
         #expect(changes.mptcpEndpointsToDelete.isEmpty)
-        #expect(changes.mptcpLimits == MptcpLimitsChange(value: MptcpLimits(subflows: 2, addAddrAccepted: 2), previous: original,
-                                                         isRestore: false))
+        #expect(changes.mptcpLimits == MptcpLimitsChange(value: MptcpLimits(subflows: 2, addAddrAccepted: 2),
+                                                         previous: original, isRestore: false))
         // The record: the new endpoints are ours before they exist; the original limits kept.
         let record = SysctlRecord().including(changes)
         #expect(record.mptcp?.endpoints == [Self.endpoint(2), Self.endpoint(3)])
         #expect(record.mptcp?.originalLimits == original)
         // Flushed: ours go, the limits go back while they still hold ours.
         var applied = live
-        applied.mptcp = LiveMptcp(endpoints: [1, 2, 3].map { LiveMptcp.Endpoint(id: UInt8($0), endpoint: Self.endpoint($0)) },
-                                  limits: MptcpLimits(subflows: 2, addAddrAccepted: 2))
+        applied.mptcp = LiveMptcp(endpoints: [1, 2, 3].map {
+            LiveMptcp.Endpoint(id: UInt8($0), endpoint: Self.endpoint($0))
+        }, limits: MptcpLimits(subflows: 2, addAddrAccepted: 2))
         let flush = StateDiff.changes(from: applied, to: nil, record: record)
         #expect(flush.mptcpEndpointsToDelete.map(\.id) == [1, 2, 3])
-        #expect(flush.mptcpLimits == MptcpLimitsChange(value: original, previous: MptcpLimits(subflows: 2, addAddrAccepted: 2),
+        #expect(flush.mptcpLimits == MptcpLimitsChange(value: original,
+                                                       previous: MptcpLimits(subflows: 2, addAddrAccepted: 2),
                                                        isRestore: true))
         #expect(record.updated(desired: nil, changes: flush).mptcp == nil)
         #expect(flush.lines.contains("- ip mptcp endpoint delete id 2 # 198.18.2.2 dev up2 subflow"))

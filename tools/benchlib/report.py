@@ -2,7 +2,8 @@
 machine, then each case's section in the order of the cases, from the figures of this run."""
 import os
 
-from . import accuracy, aggregation, chart, dataplane, failover, failoverchart, latency, mptcp, policies, routecheck, services
+from . import (accuracy, aggregation, chart, dataplane, failover, failoverchart, latency, mptcp, policies,
+               routecheck, services)
 
 
 def header(info, elapsed):

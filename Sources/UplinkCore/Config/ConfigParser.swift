@@ -17,10 +17,10 @@ public struct ConfigCheck: Sendable {
 
 /// Turns the YAML text of a config into a `Config`, checking every rule of the format.
 public enum ConfigParser {
-    static let topLevelKeys = ["balance", "ecmp-table", "traffic", "mark-mask", "rule-priority", "health", "uplinks", "policies",
-                               "services"] + mptcpKeys
-    static let uplinkKeys = ["name", "interface", "gateway", "family", "weight", "mark", "table", "masquerade", "masquerade6",
-                             "health", "mptcp"]
+    static let topLevelKeys = ["balance", "ecmp-table", "traffic", "mark-mask", "rule-priority", "health", "uplinks",
+                               "policies", "services"] + mptcpKeys
+    static let uplinkKeys = ["name", "interface", "gateway", "family", "weight", "mark", "table", "masquerade",
+                             "masquerade6", "health", "mptcp"]
     /// Tables the kernel itself uses: unspec, default, main, local.
     static let reservedTables: Set<UInt32> = [0, 253, 254, 255]
     static let maximumWeight: UInt64 = 1000
@@ -112,7 +112,9 @@ public enum ConfigParser {
             reader.error(uplinksNode, "'uplinks' is empty; list at least one uplink with a name and an interface")
             return nil
         }
-        let drafts = items.map { readUplink($0, markMask: markMask, health: healthDefaults, mptcp: mptcp != nil, reader: &reader) }
+        let drafts = items.map {
+            readUplink($0, markMask: markMask, health: healthDefaults, mptcp: mptcp != nil, reader: &reader)
+        }
         checkMptcp(mptcp, drafts: drafts, node: fields["mptcp"]?.key, reader: &reader)
         if healthRead {
             for draft in drafts where draft.valid && draft.health?.targets.isEmpty == true {

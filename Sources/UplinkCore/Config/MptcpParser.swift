@@ -42,11 +42,12 @@ extension ConfigParser {
     }
 
     /// An uplink's `mptcp: false` (no subflows over it); true needs MPTCP at the top level.
-    static func readUplinkMptcp(_ fields: [String: (key: Node, value: Node)], mptcp: Bool, into draft: inout UplinkDraft,
-                                reader: inout YAMLReader) {
+    static func readUplinkMptcp(_ fields: [String: (key: Node, value: Node)], mptcp: Bool,
+                                into draft: inout UplinkDraft, reader: inout YAMLReader) {
         guard let (key, value) = fields["mptcp"], let on = reader.boolean(value, key: "mptcp") else { return }
         if !mptcp {
-            reader.error(key, "an uplink's 'mptcp' needs 'mptcp: true' at the top level (uplinks carry subflows by default then)")
+            reader.error(key, "an uplink's 'mptcp' needs 'mptcp: true' at the top level "
+                         + "(uplinks carry subflows by default then)")
         }
         draft.mptcp = on
     }
@@ -56,7 +57,8 @@ extension ConfigParser {
         guard settings != nil, let node else { return }
         let carrying = drafts.filter(\.mptcp).count
         if carrying < 2 {
-            reader.warning(node, "with \(carrying) uplink\(carrying == 1 ? "" : "s") carrying subflows, an MPTCP connection "
+            reader.warning(node, "with \(carrying) uplink\(carrying == 1 ? "" : "s") carrying subflows, "
+                           + "an MPTCP connection "
                            + "has nowhere to open a second one; leave 'mptcp: false' off at least two uplinks")
         }
     }

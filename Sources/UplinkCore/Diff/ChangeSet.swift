@@ -36,9 +36,12 @@ public struct ChangeSet: Sendable, Hashable {
         result += rulesToDelete.map { "- " + shellCommand(IPCommands.rule($0, .del)) }
         result += unknownRulesToDelete.map { "- " + $0.deletion }
         result += routesToDelete.map { "- " + shellCommand(IPCommands.route($0, .del)) }
-        result += mptcpEndpointsToDelete.map { "- " + shellCommand(IPCommands.mptcpEndpointDeletion(id: $0.id)) + " # \($0.endpoint)" }
+        result += mptcpEndpointsToDelete.map {
+            "- " + shellCommand(IPCommands.mptcpEndpointDeletion(id: $0.id)) + " # \($0.endpoint)"
+        }
         if let change = mptcpLimits {
-            result.append((change.isRestore ? "- " : "+ ") + shellCommand(IPCommands.mptcpLimits(change.value)) + " # now \(change.previous)")
+            result.append((change.isRestore ? "- " : "+ ") + shellCommand(IPCommands.mptcpLimits(change.value))
+                          + " # now \(change.previous)")
         }
         result += sysctls.map { change in
             let line = shellCommand(IPCommands.sysctl(Sysctl(change.path, change.value)))

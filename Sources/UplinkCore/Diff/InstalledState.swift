@@ -10,7 +10,8 @@ public struct InstalledState: Sendable, Hashable, Codable {
     /// Our MPTCP endpoints and the limits (nil: no MPTCP in the kernel).
     public var mptcp: MptcpPlan?
 
-    public init(rules: [RoutingRule], routes: [Route], nftables: NftTable?, sysctls: [Sysctl], mptcp: MptcpPlan? = nil) {
+    public init(rules: [RoutingRule], routes: [Route], nftables: NftTable?, sysctls: [Sysctl],
+                mptcp: MptcpPlan? = nil) {
         self.rules = rules
         self.routes = routes
         self.nftables = nftables

@@ -24,7 +24,8 @@ public enum StateDiff {
 
     /// Endpoints by difference (one whose flags changed is replaced); limits written when they
     /// differ, and put back, once MPTCP is no longer wanted, while they still hold ours.
-    static func mptcpChanges(live: LiveMptcp?, desired: MptcpPlan?, record: SysctlRecord, into changes: inout ChangeSet) {
+    static func mptcpChanges(live: LiveMptcp?, desired: MptcpPlan?, record: SysctlRecord,
+                             into changes: inout ChangeSet) {
         guard let live else { return }
         let wanted = desired?.endpoints ?? []
         changes.mptcpEndpointsToAdd = wanted.filter { endpoint in !live.endpoints.contains { $0.endpoint == endpoint } }
@@ -33,7 +34,8 @@ public enum StateDiff {
             if live.limits != desired.limits {
                 changes.mptcpLimits = MptcpLimitsChange(value: desired.limits, previous: live.limits, isRestore: false)
             }
-        } else if let original = record.mptcp?.originalLimits, live.limits == record.mptcp?.writtenLimits, live.limits != original {
+        } else if let original = record.mptcp?.originalLimits, live.limits == record.mptcp?.writtenLimits,
+                  live.limits != original {
             changes.mptcpLimits = MptcpLimitsChange(value: original, previous: live.limits, isRestore: true)
         }
     }

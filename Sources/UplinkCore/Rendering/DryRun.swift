@@ -18,7 +18,8 @@ public enum DryRun {
         lines += state.rules.map { shellCommand(IPCommands.rule($0)) }
         if let mptcp = state.mptcp {
             lines.append("")
-            lines.append("# Multipath TCP: the path manager's limits, and an endpoint per uplink address that carries subflows.")
+            lines.append("# Multipath TCP: the path manager's limits, and an endpoint per uplink address "
+                         + "that carries subflows.")
             lines.append(shellCommand(IPCommands.mptcpLimits(mptcp.limits)))
             lines += mptcp.endpoints.map { shellCommand(IPCommands.mptcpEndpoint($0)) }
         }

@@ -32,10 +32,13 @@ public enum IPCommands {
         ["ip", "mptcp", "endpoint", "add", endpoint.address.description, "dev", endpoint.interface] + endpoint.flagWords
     }
 
-    public static func mptcpEndpointDeletion(id: UInt8) -> [String] { ["ip", "mptcp", "endpoint", "delete", "id", String(id)] }
+    public static func mptcpEndpointDeletion(id: UInt8) -> [String] {
+        ["ip", "mptcp", "endpoint", "delete", "id", String(id)]
+    }
 
     public static func mptcpLimits(_ limits: MptcpLimits) -> [String] {
-        ["ip", "mptcp", "limits", "set", "subflows", String(limits.subflows), "add_addr_accepted", String(limits.addAddrAccepted)]
+        ["ip", "mptcp", "limits", "set", "subflows", String(limits.subflows),
+         "add_addr_accepted", String(limits.addAddrAccepted)]
     }
 
     public static func sysctl(_ setting: Sysctl) -> [String] {

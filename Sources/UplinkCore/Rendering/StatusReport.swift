@@ -147,7 +147,9 @@ public struct StatusReport: Sendable {
                               connections: counters[planned.connectionCounter]?.packets ?? 0,
                               received: interfaces[uplink.interface]?.received ?? .init(), sent: interfaces[uplink.interface]?.sent ?? .init(),
                               health: run?.uplinks[uplink.name],
-                              subflows: desired.mptcp == nil ? nil : mptcp.map { Self.subflows(of: uplink, $0, interfaces) })
+                              subflows: desired.mptcp == nil ? nil : mptcp.map {
+                                  Self.subflows(of: uplink, $0, interfaces)
+                              })
         }
         summary = Summary(source: Self.summary(of: source), installed: live.nftables != nil || !live.rules.isEmpty,
                           inSync: changes.isEmpty,
