@@ -27,6 +27,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -342,6 +343,8 @@ static int sink(char **argv) {
 }
 
 int main(int argc, char **argv) {
+    /* A client that closes mid-write is a normal end of a stream, not a reason to die. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc == 5 && strcmp(argv[1], "serve") == 0) serve(argv[2], argv[3], argv[4]);
     if (argc == 4 && strcmp(argv[1], "stream") == 0) stream(argv[2], argv[3]);
     if (argc == 10 && strcmp(argv[1], "load") == 0) return run_load(argv + 2);
