@@ -56,7 +56,7 @@ test: release
 demo: build
 	@python3 tools/demo.py $(BIN) examples/lab.yaml
 
-# Benchmarks in labs of network namespaces (tools/bench.py), about 28 minutes; needs root, removes
+# Benchmarks in labs of network namespaces (tools/bench.py), about 30 minutes; needs root, removes
 # the labs on exit. Writes docs/benchmarks.md, docs/aggregation.svg and docs/failover.svg. Measures
 # the release build.
 bench: release

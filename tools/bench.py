@@ -75,7 +75,7 @@ def main():
     info["date"] = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     info["binary"] = os.path.relpath(binary, ROOT)
     progress(f"Benchmarks in namespaces {PREFIX}-*; uplinkctl {info['commit']}, {info['cores']} cores, "
-             f"kernel {info['kernel']}. About 28 minutes; nothing touches this machine's own network.")
+             f"kernel {info['kernel']}. About 30 minutes; nothing touches this machine's own network.")
     # Quick cases first, so that a problem shows in seconds, not after case 1.
     order = ((2, latency.measure), (4, accuracy.measure), (6, policies.measure), (7, routecheck.measure),
              (9, services.measure), (3, dataplane.measure), (1, functools.partial(aggregation.measure, runs=args.runs)),
