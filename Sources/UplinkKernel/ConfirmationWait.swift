@@ -31,7 +31,7 @@ public final class ConfirmationWait {
         var input = input
         var shown = -1
         while true {
-            let left = claim.revert.deadline - BootClock.now()
+            let left = claim.revert.deadline - MonotonicClock.boot()
             guard left > 0 else { return .expired }
             if Int(left.rounded(.up)) != shown {
                 shown = Int(left.rounded(.up))

@@ -142,18 +142,11 @@ private enum Mptcp {
     static let subflow: UInt32 = 2
 }
 
-private extension NetlinkAttributes {
-    func u16(_ type: Int32) -> UInt16? {
-        guard let bytes = bytes(type), bytes.count >= 2 else { return nil }
-        return bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt16.self) }
-    }
-}
-
 private extension UnsafeMutablePointer where Pointee == nlmsghdr {
     /// MPTCP_PM_ATTR_ADDR; attributes left nil (and an index of 0) are left out, as ip does.
     func putAddress(_ address: IPAddress, id: UInt8?, flags: UInt32?, interfaceIndex: UInt32) {
         let nest = startNest(Mptcp.address)
-        mnl_attr_put_u16(self, UInt16(Mptcp.family), UInt16(address.family.addressFamily))
+        put(Mptcp.family, u16: UInt16(address.family.addressFamily))
         if let id { put(Mptcp.id, u8: id) }
         put(address.family == .ipv4 ? Mptcp.address4 : Mptcp.address6, bytes: address.bytes)
         if let flags { put(Mptcp.flags, u32: flags) }

@@ -41,6 +41,11 @@ struct NetlinkAttributes {
         return bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
     }
 
+    func u16(_ type: Int32) -> UInt16? {
+        guard let bytes = bytes(type), bytes.count >= 2 else { return nil }
+        return bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt16.self) }
+    }
+
     func u8(_ type: Int32) -> UInt8? { bytes(type)?.first }
 
     func string(_ type: Int32) -> String? {
@@ -51,6 +56,7 @@ struct NetlinkAttributes {
 /// Appending attributes to a message under construction.
 extension UnsafeMutablePointer where Pointee == nlmsghdr {
     func put(_ type: Int32, u32 value: UInt32) { mnl_attr_put_u32(self, UInt16(type), value) }
+    func put(_ type: Int32, u16 value: UInt16) { mnl_attr_put_u16(self, UInt16(type), value) }
     func put(_ type: Int32, u8 value: UInt8) { mnl_attr_put_u8(self, UInt16(type), value) }
     func put(_ type: Int32, bytes: [UInt8]) { bytes.withUnsafeBytes { mnl_attr_put(self, UInt16(type), $0.count, $0.baseAddress) } }
     func put(_ type: Int32, string: String) { mnl_attr_put_strz(self, UInt16(type), string) }

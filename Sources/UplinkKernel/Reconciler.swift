@@ -169,7 +169,7 @@ public final class Reconciler {
     private func pendingRevert(_ request: ConfirmRequest, _ reading: Reading) -> Result<PendingRevert, NotRestorable> {
         InstalledState.of(reading.live).map { previous in
             PendingRevert(pid: getpid(), kind: request.kind, config: request.config, appliedAt: Self.wallClock(),
-                          seconds: request.seconds, deadline: BootClock.now() + Double(request.seconds),
+                          seconds: request.seconds, deadline: MonotonicClock.boot() + Double(request.seconds),
                           previous: previous, record: reading.record, previousPlan: store.applied())
         }
     }

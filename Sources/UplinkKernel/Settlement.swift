@@ -22,14 +22,14 @@ public enum Settlement {
     /// A pending revert removed by another uplinkctl while its owner lived: `confirm` does so
     /// only before the deadline, another command's revert only once it is overdue.
     public static func byAnother(_ pending: PendingRevert) -> Settlement {
-        BootClock.now() <= pending.deadline + overdue ? .confirmed(pending) : .settledElsewhere(pending)
+        MonotonicClock.boot() <= pending.deadline + overdue ? .confirmed(pending) : .settledElsewhere(pending)
     }
 
     /// One line for people.
     public var text: String {
         switch self {
         case .awaiting(let pending):
-            let left = max(0, Int((pending.deadline - BootClock.now()).rounded(.up)))
+            let left = max(0, Int((pending.deadline - MonotonicClock.boot()).rounded(.up)))
             return "\(pending.summary) awaits confirmation for \(left) s more: `uplinkctl confirm` keeps it"
         case .confirmed(let pending):
             return "confirmed \(pending.summary); it stays"
@@ -69,7 +69,7 @@ extension Reconciler {
     /// Under the lock: carries out a pending revert that nobody waits for any more.
     func settleLocked() throws -> Settlement? {
         guard let (pending, ownerAlive) = try store.pending() else { return nil }
-        let overdue = BootClock.now() > pending.deadline + Settlement.overdue
+        let overdue = MonotonicClock.boot() > pending.deadline + Settlement.overdue
         guard !ownerAlive || overdue else { return .awaiting(pending) }
         return carryOut(pending, why: ownerAlive ? "its deadline passed" : "its uplinkctl ended before")
     }
@@ -79,7 +79,7 @@ extension Reconciler {
         try store.lock(waiting: waiting)
         defer { store.unlock() }
         guard let (pending, ownerAlive) = try store.pending() else { return nil }
-        guard BootClock.now() <= pending.deadline else {
+        guard MonotonicClock.boot() <= pending.deadline else {
             // Too late: its own apply puts the old state back, or, if it is gone, this does.
             return ownerAlive ? .awaiting(pending) : carryOut(pending, why: "confirmed too late")
         }

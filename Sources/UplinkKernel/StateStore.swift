@@ -135,9 +135,7 @@ public final class StateStore {
     }
 
     public func save(_ state: RunState) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try encoder.encode(state).write(to: URL(fileURLWithPath: base + ".health.json"), options: .atomic)
+        try write(state, to: base + ".health.json")
     }
 
     /// At the end of `run`: the state file goes, the claim is released.
@@ -158,25 +156,23 @@ public final class StateStore {
 
     /// Nil removes it (after a flush).
     public func save(_ applied: AppliedPlan?) throws {
-        let path = base + ".applied.json"
-        guard let applied else {
-            try? FileManager.default.removeItem(atPath: path)
-            return
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try encoder.encode(applied).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try write(applied, to: base + ".applied.json")
     }
 
+    /// An empty record removes the file.
     public func save(_ record: SysctlRecord) throws {
-        let path = base + ".sysctls.json"
-        if record.isEmpty {
+        try write(record.isEmpty ? nil : record, to: base + ".sysctls.json", pretty: true)
+    }
+
+    /// Replaces the file at `path` atomically with `value` as JSON; nil removes it.
+    private func write<Value: Encodable>(_ value: Value?, to path: String, pretty: Bool = false) throws {
+        guard let value else {
             try? FileManager.default.removeItem(atPath: path)
             return
         }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(record).write(to: URL(fileURLWithPath: path), options: .atomic)
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
+        try encoder.encode(value).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 }
 

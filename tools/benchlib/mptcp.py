@@ -61,10 +61,9 @@ def goodput(lab, port, protocol):
 
 def balance_first_subflow(lab):
     """The alternative: the MP_CAPABLE rule removed, so the first subflow is balanced and
-    masqueraded like any new connection."""
-    for family_chain in ("local-v4",):
-        handle = rule_handle(lab.host, family_chain, "tcp option mptcp subtype 0")
-        in_ns(lab.host, "nft", "delete", "rule", "inet", "uplinkctl", family_chain, "handle", handle)
+    masqueraded like any new connection (the lab is IPv4 only)."""
+    handle = rule_handle(lab.host, "local-v4", "tcp option mptcp subtype 0")
+    in_ns(lab.host, "nft", "delete", "rule", "inet", "uplinkctl", "local-v4", "handle", handle)
 
 
 def practical_sum(run, kind, links):

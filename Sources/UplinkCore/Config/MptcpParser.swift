@@ -19,26 +19,25 @@ extension ConfigParser {
         }
         if let (key, value) = fields["mptcp-limits"] {
             if enabled == false { reader.error(key, "'mptcp-limits' needs 'mptcp: true' at the top level") }
-            settings.limits = readMptcpLimits(value, reader: &reader)
+            readMptcpLimits(value, into: &settings, reader: &reader)
         }
         return (enabled == true ? settings : nil, reader.errorCount == before)
     }
 
-    private static func readMptcpLimits(_ node: Node, reader: inout YAMLReader) -> MptcpLimits? {
+    /// The limits given; one left out keeps its default (nil), filled in once the uplinks are known.
+    private static func readMptcpLimits(_ node: Node, into settings: inout MptcpSettings, reader: inout YAMLReader) {
         let fields = reader.fields(of: node, named: "'mptcp-limits'", allowed: mptcpLimitKeys)
-        guard node.mapping != nil else { return nil }
+        guard let mapping = node.mapping else { return }
+        if mapping.isEmpty {
+            reader.error(node, "'mptcp-limits' sets nothing; give 'subflows', 'add-addr-accepted' or both")
+        }
         let what = "a whole number from 0 to \(MptcpLimits.maximum), the kernel's limit"
-        func limit(_ key: String) -> UInt32?? {
-            guard let (_, value) = fields[key] else { return .some(nil) }
+        func limit(_ key: String) -> UInt32? {
+            guard let (_, value) = fields[key] else { return nil }
             return reader.integer(value, key: key, in: 0...UInt64(MptcpLimits.maximum), what: what).map { UInt32($0) }
         }
-        guard let subflows = limit("subflows"), let accepted = limit("add-addr-accepted") else { return nil }
-        if subflows == nil && accepted == nil && node.mapping?.isEmpty != false {
-            reader.error(node, "'mptcp-limits' sets nothing; give 'subflows', 'add-addr-accepted' or both")
-            return nil
-        }
-        // Unset: the default, filled in once the uplinks are known (MptcpLimits.maximum marks it).
-        return MptcpLimits(subflows: subflows ?? MptcpLimits.unset, addAddrAccepted: accepted ?? MptcpLimits.unset)
+        settings.subflows = limit("subflows")
+        settings.addAddrAccepted = limit("add-addr-accepted")
     }
 
     /// An uplink's `mptcp: false` (no subflows over it); true needs MPTCP at the top level.

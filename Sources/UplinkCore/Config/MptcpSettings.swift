@@ -4,12 +4,14 @@ public struct MptcpSettings: Sendable, Hashable, Codable {
     /// `mptcp-announce: true`: the endpoints also announce their address to peers (signal),
     /// for a host that serves MPTCP clients.
     public var announce: Bool
-    /// `mptcp-limits`; nil: as many extra subflows, and accepted addresses, as the uplinks that
+    /// `mptcp-limits`' `subflows` and `add-addr-accepted`; nil: as many as the uplinks that
     /// carry subflows, less one.
-    public var limits: MptcpLimits?
+    public var subflows: UInt32?
+    public var addAddrAccepted: UInt32?
 
-    public init(announce: Bool = false, limits: MptcpLimits? = nil) {
+    public init(announce: Bool = false, subflows: UInt32? = nil, addAddrAccepted: UInt32? = nil) {
         self.announce = announce
-        self.limits = limits
+        self.subflows = subflows
+        self.addAddrAccepted = addAddrAccepted
     }
 }

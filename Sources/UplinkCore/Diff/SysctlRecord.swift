@@ -42,7 +42,9 @@ public struct SysctlRecord: Sendable, Hashable, Codable {
 
     /// Once `changes` are made for `desired`: what was removed or put back leaves the record.
     public func updated(desired: DesiredState?, changes: ChangeSet) -> SysctlRecord {
-        var result = including(changes).updated(desired: desired?.sysctls ?? [], changes: changes.sysctls)
+        var result = including(changes)
+        let wanted = Set((desired?.sysctls ?? []).map(\.path))
+        result.entries = result.entries.filter { wanted.contains($0.path) }
         guard var mptcp = result.mptcp else { return result }
         mptcp.endpoints = mptcp.endpoints.filter { desired?.mptcp?.endpoints.contains($0) ?? false }
         if desired?.mptcp == nil {

@@ -50,8 +50,6 @@ public struct MptcpLimits: Sendable, Hashable, Codable, CustomStringConvertible 
 
     /// The kernel's ceiling for both (MPTCP_PM_ADDR_MAX).
     public static let maximum: UInt32 = 8
-    /// In a config's `mptcp-limits`: not given, so the default.
-    static let unset = UInt32.max
 
     public var description: String { "subflows \(subflows) add_addr_accepted \(addAddrAccepted)" }
 }

@@ -16,11 +16,7 @@ enum MptcpPlanner {
             }
         }
         let fallback = UInt32(min(max(carriers.count - 1, 0), Int(MptcpLimits.maximum)))
-        let given = settings.limits
-        let limits = MptcpLimits(
-            subflows: given.map(\.subflows).flatMap { $0 == MptcpLimits.unset ? nil : $0 } ?? fallback,
-            addAddrAccepted: given.map(\.addAddrAccepted).flatMap { $0 == MptcpLimits.unset ? nil : $0 } ?? fallback
-        )
+        let limits = MptcpLimits(subflows: settings.subflows ?? fallback, addAddrAccepted: settings.addAddrAccepted ?? fallback)
         return MptcpPlan(endpoints: endpoints, limits: limits)
     }
 }

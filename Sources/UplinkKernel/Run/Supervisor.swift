@@ -490,7 +490,7 @@ public final class Supervisor {
             switchTo(previous)
             return true
         }
-        guard BootClock.now() >= claim.revert.deadline else { return false }
+        guard MonotonicClock.boot() >= claim.revert.deadline else { return false }
         return revertReload(why: "not confirmed within \(claim.revert.seconds) s")
     }
 

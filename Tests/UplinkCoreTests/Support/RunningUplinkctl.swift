@@ -22,7 +22,7 @@ final class RunningUplinkctl {
     /// would run it), found on $PATH; the command must end up as this process (exec, no fork).
     init(commandLine: [String], environment: [String: String] = [:]) throws {
         log = FileManager.default.temporaryDirectory.appendingPathComponent("uplinkctl-run-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = commandLine
