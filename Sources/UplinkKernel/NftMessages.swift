@@ -76,9 +76,9 @@ struct NftMessages {
         let create = Int32(NLM_F_CREATE | NLM_F_EXCL)
         switch change {
         case .addTable:
-            return (NFT_MSG_NEWTABLE.rawValue, create, tableObject)
+            return (NFT_MSG_NEWTABLE.rawValue, create, { tableObject($0, flags: 0) })
         case .deleteTable:
-            return (NFT_MSG_DELTABLE.rawValue, 0, tableObject)
+            return (NFT_MSG_DELTABLE.rawValue, 0, { tableObject($0, flags: nil) })
         case .addCounter(let name):
             return (NFT_MSG_NEWOBJ.rawValue, create, counterObject(name, withValues: true))
         case .deleteCounter(let name):
@@ -111,10 +111,12 @@ struct NftMessages {
         }
     }
 
-    private func tableObject(_ header: UnsafeMutablePointer<nlmsghdr>) {
+    /// `flags`: a new table's (0: active), which nft always sends.
+    private func tableObject(_ header: UnsafeMutablePointer<nlmsghdr>, flags: UInt32?) {
         let object = nftnl_table_alloc()!
         defer { nftnl_table_free(object) }
         nftnl_table_set_str(object, UInt16(NFTNL_TABLE_NAME.rawValue), table)
+        if let flags { nftnl_table_set_u32(object, UInt16(NFTNL_TABLE_FLAGS.rawValue), flags) }
         nftnl_table_nlmsg_build_payload(header, object)
     }
 
@@ -201,13 +203,16 @@ struct NftMessages {
             defer { nftnl_chain_free(chain) }
             nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TABLE.rawValue), table)
             nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_NAME.rawValue), name)
-            if let hook {
-                nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue), NftHookNumbers.number(hook.point))
-                nftnl_chain_set_s32(chain, UInt16(NFTNL_CHAIN_PRIO.rawValue), hook.priority)
-                nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TYPE.rawValue), hook.type.rawValue)
-                nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_POLICY.rawValue), UInt32(NF_ACCEPT))
-            }
             nftnl_chain_nlmsg_build_payload(header, chain)
+            // A base chain's type, policy and hook, in nft's order (libnftnl's is the reverse).
+            if let hook {
+                header.put(Int32(NFTA_CHAIN_TYPE.rawValue), string: hook.type.rawValue)
+                header.put(Int32(NFTA_CHAIN_POLICY.rawValue), u32: UInt32(NF_ACCEPT).bigEndian)
+                let nest = header.startNest(Int32(NFTA_CHAIN_HOOK.rawValue))
+                header.put(Int32(NFTA_HOOK_HOOKNUM.rawValue), u32: NftHookNumbers.number(hook.point).bigEndian)
+                header.put(Int32(NFTA_HOOK_PRIORITY.rawValue), u32: UInt32(bitPattern: hook.priority).bigEndian)
+                header.endNest(nest)
+            }
         }
     }
 

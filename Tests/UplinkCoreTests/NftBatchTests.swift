@@ -25,31 +25,41 @@ struct NftBatchTests {
     }
 }
 
-/// The messages apply sends for a new table, byte for byte what nft sends for the same text
-/// (Fixtures/nft-debug/*.messages.txt: set definitions with their userdata and concatenation
-/// description, element lists, rules), set IDs aside.
+/// The batch apply sends for a new table, message by message and in its order, byte for byte
+/// what nft sends for the same text (Fixtures/nft-debug/*.messages.txt: the table, its chains,
+/// counters, set and map definitions with their userdata and concatenation description, element
+/// lists, rules), set IDs aside.
 @Suite struct NftMessageBytesTests {
     @Test(arguments: NftEncodingTests.fixtures)
     func messagesAreNftsBytes(fixture: String) throws {
         let table = try NftEncodingTests.table(fixture)
         let golden = try NftEncodingTests.fixture("\(fixture).messages.txt").split(separator: "\n").map(String.init)
         let messages = NftMessages(table: Ownership.nftTableName)
-        var ours: [String] = []
-        for (index, change) in NftDiff.creation(of: table).enumerated() {
-            for message in messages.messages(change, setID: UInt32(index + 1)) {
-                let kinds: [UInt32: String] = [NFT_MSG_NEWSET.rawValue: "set", NFT_MSG_NEWSETELEM.rawValue: "elements", NFT_MSG_NEWRULE.rawValue: "rule"]
-                guard let kind = kinds[message.type] else { continue }
-                var attributes = Self.attributes(Self.payload(message))
-                // NFTA_SET_ID: per transaction.
-                if kind == "set" { attributes.removeAll { $0.type & 0x3fff == 10 } }
-                let name = attributes.first { $0.type & 0x3fff == 2 }.map { String(decoding: $0.data.prefix { $0 != 0 }, as: UTF8.self) } ?? "?"
-                ours.append("\(kind) \(name) \(Self.hex(attributes.flatMap(Self.encoded)))")
-            }
+        let ours = NftDiff.creation(of: table).enumerated().flatMap { index, change in
+            messages.messages(change, setID: UInt32(index + 1)).map { Self.line(type: $0.type, payload: Self.payload($0)) }
         }
         #expect(ours.count == golden.count)
-        for line in Set(ours).symmetricDifference(golden).sorted() {
-            Issue.record("\(golden.contains(line) ? "nft only" : "ours only"): \(line)")
+        for (index, pair) in zip(ours, golden).enumerated() where pair.0 != pair.1 {
+            Issue.record("message \(index + 1):\n ours \(pair.0)\n nft  \(pair.1)")
         }
+    }
+
+    /// A message as the fixtures give it: its kind, the object it names, its attributes as hex
+    /// without the per-transaction set IDs (NFTA_SET_ID, NFTA_SET_ELEM_LIST_SET_ID).
+    static func line(type: UInt32, payload: [UInt8]) -> String {
+        // Kind, and the attribute that names the object (a rule: its chain).
+        let kinds: [UInt32: (String, UInt16)] = [
+            NFT_MSG_NEWTABLE.rawValue: ("table", 1), NFT_MSG_NEWCHAIN.rawValue: ("chain", 3),
+            NFT_MSG_NEWOBJ.rawValue: ("counter", 2), NFT_MSG_NEWSET.rawValue: ("set", 2),
+            NFT_MSG_NEWSETELEM.rawValue: ("elements", 2), NFT_MSG_NEWRULE.rawValue: ("rule", 2),
+        ]
+        guard let (kind, nameType) = kinds[type] else { return "message \(type) \(hex(payload))" }
+        var attributes = Self.attributes(payload)
+        if kind == "set" { attributes.removeAll { $0.type & 0x3fff == 10 } }
+        if kind == "elements" { attributes.removeAll { $0.type & 0x3fff == 4 } }
+        let name = attributes.first { $0.type & 0x3fff == nameType }
+            .map { String(decoding: $0.data.prefix { $0 != 0 }, as: UTF8.self) } ?? "?"
+        return "\(kind) \(name) \(hex(attributes.flatMap(encoded)))"
     }
 
     /// The set declared `typeof fib daddr . mark oifname` and the rule's fib expression describe

@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 """Turns `nft --debug=netlink,mnl -f FILE` output into the two fixtures NftEncodingTests compares
-with: FILE.rules.txt (each rule's expressions, nft's netlink text) and FILE.messages.txt (each
-set, element list and rule message nft sent, as hex, without the per-transaction set IDs).
+with: FILE.rules.txt (each rule's expressions, nft's netlink text) and FILE.messages.txt (every
+message of the batch nft sent, in its order: table, chains, counters, sets and maps with their
+element lists, rules; as hex, without the per-transaction set IDs).
 Usage: normalize.py DEBUG-OUTPUT PREFIX  (see README.md)."""
 import re, struct, sys
 
 ANSI = re.compile(r'\x1b\[[0-9;]*m')
 NESTED = 0x8000
+# NFT_MSG_GET*: nft's reads of the ruleset before its batch.
+READS = {1, 4, 7, 10, 13, 16, 19, 21, 23}
 
 def messages(text):
     """Each netlink message's type and payload bytes, rebuilt from libmnl's dump."""
@@ -59,16 +62,25 @@ def main():
     prefix = sys.argv[2]
     lines = []
     for message in messages(text):
+        # nf_tables messages only: the batch's begin and end, and the cache's reads, are not.
         if message['type'] >> 8 != 10:
             continue
         kind, attrs = message['type'] & 0xff, attributes(message['body'][4:])
-        if kind == 9:  # NEWSET, without NFTA_SET_ID
+        if kind == 0:  # NEWTABLE
+            lines.append(f"table {name(attrs, 1)} {encode(attrs).hex()}")
+        elif kind == 3:  # NEWCHAIN
+            lines.append(f"chain {name(attrs, 3)} {encode(attrs).hex()}")
+        elif kind == 18:  # NEWOBJ (uplinkctl's objects are counters)
+            lines.append(f"counter {name(attrs, 2)} {encode(attrs).hex()}")
+        elif kind == 9:  # NEWSET, without NFTA_SET_ID
             lines.append(f"set {name(attrs, 2)} {encode([(k, d) for k, d in attrs if k & 0x3fff != 10]).hex()}")
         elif kind == 12:  # NEWSETELEM, without NFTA_SET_ELEM_LIST_SET_ID
             lines.append(f"elements {name(attrs, 2)} {encode([(k, d) for k, d in attrs if k & 0x3fff != 4]).hex()}")
         elif kind == 6:  # NEWRULE
             attrs = [(k, without_lookup_set_ids(d) if k & 0x3fff == 4 else d) for k, d in attrs]
             lines.append(f"rule {name(attrs, 2)} {encode(attrs).hex()}")
+        elif kind not in READS:  # a change the fixture would leave out
+            sys.exit(f"unexpected nf_tables message {kind}")
     open(prefix + '.messages.txt', 'w').write('\n'.join(lines) + '\n')
     # The netlink text of the rules: `inet TABLE CHAIN` and the expression lines under it.
     rules, lines = [], text.splitlines()
