@@ -3,26 +3,27 @@ import Foundation
 import UplinkCore
 
 /// Everything uplinkctl owns in one network namespace: read back into the model, and changed
-/// as a whole. Opens its sockets inside the namespace (as `ip -n` does) and never starts a process.
-/// It keeps no state between calls: reads return values (`KernelSnapshot`), and a change is
-/// applied against the snapshot it was planned from.
+/// as a whole. Talks to the namespace through its handle (sockets opened inside it, as `ip -n`
+/// does) and never starts a process. It keeps no state between calls: reads return values
+/// (`KernelSnapshot`), and a change is applied against the snapshot it was planned from.
 public final class Kernel {
-    public let namespace: String?
     public let routing: RoutingKernel
-    private let netfilter: NetlinkSocket
-    private let sysctlFiles: SysctlFiles
+    private let handle: KernelHandle
+    private let netfilter: any NetlinkTransport
+    private let sysctlFiles: any SysctlAccess
     /// Nil when the kernel has no MPTCP path manager.
     private let mptcp: MptcpKernel?
-    /// UPLINKCTL_FAULT_AT=N replaces the N-th change of an apply with a request the kernel
-    /// refuses, so tests can check that a refusal half-way leaves nothing changed.
-    private let faultAt = ProcessInfo.processInfo.environment["UPLINKCTL_FAULT_AT"].flatMap { Int($0) }
 
-    public init(namespace: String?) throws {
-        self.namespace = namespace
-        routing = try RoutingKernel(namespace: namespace)
-        netfilter = try NetworkNamespace.run(namespace) { try NetlinkSocket(NETLINK_NETFILTER) }
-        sysctlFiles = SysctlFiles(namespace: namespace)
-        mptcp = MptcpKernel.open(namespace: namespace)
+    public convenience init(namespace: String?) throws {
+        try self.init(.namespace(namespace))
+    }
+
+    public init(_ handle: KernelHandle) throws {
+        self.handle = handle
+        routing = RoutingKernel(socket: try handle.socket(NETLINK_ROUTE))
+        netfilter = try handle.socket(NETLINK_NETFILTER)
+        sysctlFiles = handle.sysctls
+        mptcp = MptcpKernel.open(handle)
     }
 
     private var nft: NftTableReader { NftTableReader(socket: netfilter, table: Ownership.nftTableName) }
@@ -65,9 +66,7 @@ public final class Kernel {
     /// MPTCP in this kernel). Read for `status`, over sock_diag.
     public func mptcpConnections() throws -> (connections: Int, subflowSources: [IPAddress])? {
         guard mptcp != nil else { return nil }
-        let diag = SocketDiagNetlink(socket: try NetworkNamespace.run(namespace) {
-            try NetlinkSocket(NETLINK_SOCK_DIAG)
-        })
+        let diag = SocketDiagNetlink(socket: try handle.socket(NETLINK_SOCK_DIAG))
         return (try diag.mptcpConnections(), try diag.subflowSources())
     }
 
@@ -82,7 +81,7 @@ public final class Kernel {
     public func apply(_ changes: ChangeSet, over snapshot: KernelSnapshot) throws {
         let links = snapshot.links
         let nftBefore = snapshot.nftables
-        var transaction = Transaction(faultAt: faultAt, routing: routing)
+        var transaction = Transaction()
         do {
             for route in changes.routesToAdd {
                 try transaction.step({ try self.routing.add(route, links: links) }, undo: { try self.routing.delete(route, links: links) })
@@ -139,21 +138,11 @@ public final class Kernel {
 
 /// Steps made so far, with how to undo each.
 private struct Transaction {
-    let faultAt: Int?
-    let routing: RoutingKernel
     private var undos: [() throws -> Void] = []
-    private var count = 0
-
-    init(faultAt: Int?, routing: RoutingKernel) {
-        self.faultAt = faultAt
-        self.routing = routing
-    }
 
     /// `undoEvenIfUncertain`: when the step cannot tell whether it took effect, undo it anyway
     /// (the nft undo rebuilds the old table, which is right either way).
     mutating func step(_ make: () throws -> Void, undoEvenIfUncertain: Bool = false, undo: @escaping () throws -> Void) throws {
-        count += 1
-        if count == faultAt { try routing.sendRefusedRequest() }
         do {
             try make()
         } catch let error as UncertainBatch where undoEvenIfUncertain {
@@ -166,8 +155,6 @@ private struct Transaction {
     /// A step that may find nothing to do (a delete of something already gone): undone only
     /// when it did something.
     mutating func step(ifChanged make: () throws -> Bool, undo: @escaping () throws -> Void) throws {
-        count += 1
-        if count == faultAt { try routing.sendRefusedRequest() }
         if try make() { undos.append(undo) }
     }
 

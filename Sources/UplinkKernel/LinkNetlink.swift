@@ -4,7 +4,7 @@ import UplinkCore
 /// Interfaces and their addresses (IPv4 and IPv6) over rtnetlink (RTM_GETLINK, RTM_GETADDR), so that names
 /// are resolved where the socket lives, not where the calling thread happens to be.
 struct LinkNetlink {
-    let socket: NetlinkSocket
+    let socket: any NetlinkTransport
 
     func links() throws -> [String: InterfaceState] {
         let messages = try socket.request(object: "ip link list", type: UInt16(RTM_GETLINK), flags: Int32(NLM_F_REQUEST | NLM_F_DUMP)) { header in

@@ -7,10 +7,8 @@ final class MptcpKernel {
     private let netlink: MptcpNetlink
 
     /// Nil when this kernel has no MPTCP path manager.
-    static func open(namespace: String?) -> MptcpKernel? {
-        try? NetworkNamespace.run(namespace) {
-            try MptcpKernel(netlink: MptcpNetlink(socket: NetlinkSocket(NETLINK_GENERIC)))
-        }
+    static func open(_ handle: KernelHandle) -> MptcpKernel? {
+        try? MptcpKernel(netlink: MptcpNetlink(socket: handle.socket(NETLINK_GENERIC)))
     }
 
     private init(netlink: MptcpNetlink) {

@@ -6,12 +6,12 @@ import UplinkCore
 /// manager's endpoints and limits over generic netlink (family "mptcp_pm", linux/mptcp.h),
 /// the requests `ip mptcp` sends. `socket` is a NETLINK_GENERIC socket.
 struct MptcpNetlink {
-    let socket: NetlinkSocket
+    let socket: any NetlinkTransport
     /// The message type of "mptcp_pm": generic families get theirs when registered, so it can
     /// differ between kernels and boots.
     let family: UInt16
 
-    init(socket: NetlinkSocket) throws {
+    init(socket: any NetlinkTransport) throws {
         self.socket = socket
         let replies: [NetlinkMessage]
         do {
@@ -70,20 +70,20 @@ struct MptcpNetlink {
     /// Adds an endpoint without an id: the kernel picks the next free one.
     func add(_ endpoint: MptcpEndpoint, interfaceIndex: UInt32) throws {
         let flags = (endpoint.signal ? Mptcp.signal : 0) | (endpoint.subflow ? Mptcp.subflow : 0)
-        _ = try request("ip mptcp endpoint add \(endpoint)", Mptcp.addAddress) { header in
+        _ = try request("ip mptcp endpoint add \(endpoint)", Mptcp.addAddress, changes: true) { header in
             header.putAddress(endpoint.address, id: nil, flags: flags, interfaceIndex: interfaceIndex)
         }
     }
 
     /// Deletes by id; the address goes along as iproute2 sends it (the kernel needs it only for id 0).
     func delete(id: UInt8, endpoint: MptcpEndpoint) throws {
-        _ = try request("ip mptcp endpoint delete id \(id)", Mptcp.deleteAddress) { header in
+        _ = try request("ip mptcp endpoint delete id \(id)", Mptcp.deleteAddress, changes: true) { header in
             header.putAddress(endpoint.address, id: id, flags: nil, interfaceIndex: 0)
         }
     }
 
     func setLimits(_ limits: MptcpLimits) throws {
-        _ = try request("ip mptcp limits set \(limits)", Mptcp.setLimits) { header in
+        _ = try request("ip mptcp limits set \(limits)", Mptcp.setLimits, changes: true) { header in
             header.put(Mptcp.addAddrAccepted, u32: limits.addAddrAccepted)
             header.put(Mptcp.subflows, u32: limits.subflows)
         }
@@ -91,10 +91,10 @@ struct MptcpNetlink {
 
     /// A dump ends with NLMSG_DONE; anything else asks for an acknowledgement, the only sign
     /// that a single answer (GET_LIMITS) is complete.
-    private func request(_ object: String, _ command: UInt8, dump: Bool = false,
+    private func request(_ object: String, _ command: UInt8, dump: Bool = false, changes: Bool = false,
                          _ build: (UnsafeMutablePointer<nlmsghdr>) -> Void) throws -> [NetlinkMessage] {
         let flags = Int32(NLM_F_REQUEST) | (dump ? Int32(NLM_F_DUMP) : Int32(NLM_F_ACK))
-        let messages = try socket.request(object: object, type: family, flags: flags) { header in
+        let messages = try socket.request(object: object, type: family, flags: flags, changes: changes) { header in
             header.putExtraHeader(GenericHeader(command: command, version: Mptcp.version))
             build(header)
         }

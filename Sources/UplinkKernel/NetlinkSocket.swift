@@ -32,7 +32,7 @@ struct NetlinkMessage {
 }
 
 /// A libmnl socket of one netlink family, in the namespace of the thread that opened it.
-final class NetlinkSocket {
+final class NetlinkSocket: NetlinkTransport {
     private let socket: OpaquePointer
     private let portID: UInt32
     private var nextSequence: UInt32
@@ -71,52 +71,14 @@ final class NetlinkSocket {
     /// For poll(2).
     var descriptor: Int32 { mnl_socket_get_fd(socket) }
 
-    /// Reads what is queued without waiting; 0 or less when nothing is.
-    fileprivate func receiveBufferRecv() -> Int {
-        receiveBuffer.withUnsafeMutableBytes { recv(mnl_socket_get_fd(socket), $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-    }
-
-    fileprivate func receiveBufferWithBytes(_ body: (UnsafeRawBufferPointer) -> Void) {
-        receiveBuffer.withUnsafeBytes(body)
-    }
-
-    /// Room for a large batch and for all its answers (root may exceed the sysctl limits).
-    func enlargeBuffers(send: Int, receive: Int) {
-        for (option, bytes) in [(SO_SNDBUFFORCE, send), (SO_RCVBUFFORCE, receive)] {
-            var size = Int32(clamping: bytes)
-            _ = setsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, option, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
-    }
-
     func sequence() -> UInt32 {
         nextSequence &+= 1
         return nextSequence
     }
 
-    func send(_ bytes: UnsafeRawBufferPointer) throws {
-        guard mnl_socket_sendto(socket, bytes.baseAddress, bytes.count) >= 0 else {
-            throw KernelRefusal(object: "netlink send", errno: Glibc.errno, detail: nil)
-        }
-    }
-
-    /// Sends one request built in `build` (header already placed) and collects the answer:
-    /// the messages of a dump up to NLMSG_DONE, or the acknowledgement of a change.
-    /// `each`: a dump's messages are handed over one by one and not kept (a conntrack table
-    /// can be large); the result is then empty.
-    func request(object: String, type: UInt16, flags: Int32, _ build: (UnsafeMutablePointer<nlmsghdr>) -> Void,
-                 each: ((NetlinkMessage) -> Void)? = nil) throws -> [NetlinkMessage] {
-        var buffer = [UInt8](repeating: 0, count: 32768)
-        let sequence = self.sequence()
-        let length: Int = buffer.withUnsafeMutableBytes { raw in
-            let header = mnl_nlmsg_put_header(raw.baseAddress)!
-            header.pointee.nlmsg_type = type
-            header.pointee.nlmsg_flags = UInt16(flags)
-            header.pointee.nlmsg_seq = sequence
-            build(header)
-            return Int(header.pointee.nlmsg_len)
-        }
-        try buffer.withUnsafeBytes { try send(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
-        return try receive(object: object, sequences: [sequence], keep: each == nil) { outcome in
+    func exchange(_ request: NetlinkRequest, each: ((NetlinkMessage) -> Void)?) throws -> [NetlinkMessage] {
+        try request.bytes.withUnsafeBytes { try send($0) }
+        return try receive(object: request.object, sequences: [request.sequence], keep: each == nil) { outcome in
             guard case .reply(let message) = outcome else { return .finished }
             if message.type == UInt16(NLMSG_DONE) { return .finished }
             each?(message)
@@ -124,16 +86,33 @@ final class NetlinkSocket {
         }
     }
 
-    enum Outcome {
+    func batch(_ bytes: [UInt8], count: Int) throws -> [NetlinkAnswer] {
+        // Room for a large batch and for all its answers (each acknowledgement takes about 1 KiB
+        // of receive buffer; root may exceed the sysctl limits).
+        for (option, size) in [(SO_SNDBUFFORCE, max(bytes.count * 2, 1 << 20)), (SO_RCVBUFFORCE, max(count * 2048, 1 << 20))] {
+            var value = Int32(clamping: size)
+            _ = setsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, option, &value, socklen_t(MemoryLayout<Int32>.size))
+        }
+        try bytes.withUnsafeBytes { try send($0) }
+        return pendingAnswers()
+    }
+
+    private func send(_ bytes: UnsafeRawBufferPointer) throws {
+        guard mnl_socket_sendto(socket, bytes.baseAddress, bytes.count) >= 0 else {
+            throw KernelRefusal(object: "netlink send", errno: Glibc.errno, detail: nil)
+        }
+    }
+
+    private enum Outcome {
         case reply(NetlinkMessage)
         case acknowledged(sequence: UInt32)
     }
 
-    enum Progress { case `continue`, finished }
+    private enum Progress { case `continue`, finished }
 
     /// Reads messages for `sequences` until `handle` says it is finished; a refusal is thrown.
     /// `keep`: return the replies (else `handle` alone sees them).
-    func receive(object: String, sequences: Set<UInt32>, keep: Bool = true,
+    private func receive(object: String, sequences: Set<UInt32>, keep: Bool = true,
                  _ handle: (Outcome) throws -> Progress) throws -> [NetlinkMessage] {
         var replies: [NetlinkMessage] = []
         while true {
@@ -175,28 +154,22 @@ final class NetlinkSocket {
 }
 
 extension NetlinkSocket {
-    /// One acknowledgement or refusal: the request's sequence number, 0 or an errno, the kernel's words.
-    struct Answer {
-        let sequence: UInt32
-        let errno: Int32
-        let detail: String?
-    }
-
-    /// The answers already waiting, without blocking: nfnetlink handles a whole batch inside
-    /// sendmsg, so every acknowledgement and error is queued when `send` returns.
-    func pendingAnswers() -> [Answer] {
-        var answers: [Answer] = []
+    /// The answers already waiting, without blocking.
+    private func pendingAnswers() -> [NetlinkAnswer] {
+        var answers: [NetlinkAnswer] = []
         while true {
-            let count = receiveBufferRecv()
+            let count = receiveBuffer.withUnsafeMutableBytes {
+                recv(mnl_socket_get_fd(socket), $0.baseAddress, $0.count, Int32(MSG_DONTWAIT))
+            }
             guard count > 0 else { return answers }
-            receiveBufferWithBytes { raw in
+            receiveBuffer.withUnsafeBytes { raw in
                 var remaining = Int32(count)
                 var header = raw.baseAddress!.assumingMemoryBound(to: nlmsghdr.self)
                 while mnl_nlmsg_ok(header, remaining) {
                     if header.pointee.nlmsg_type == UInt16(NLMSG_ERROR) {
                         let error = uplinkctl_nlmsg_error(header)!.pointee.error
-                        answers.append(Answer(sequence: header.pointee.nlmsg_seq, errno: -error,
-                                              detail: error == 0 ? nil : extendedAckMessage(header)))
+                        answers.append(NetlinkAnswer(sequence: header.pointee.nlmsg_seq, errno: -error,
+                                                     detail: error == 0 ? nil : extendedAckMessage(header)))
                     }
                     header = UnsafePointer(mnl_nlmsg_next(header, &remaining))
                 }

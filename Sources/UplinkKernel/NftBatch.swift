@@ -5,7 +5,7 @@ import UplinkCore
 /// Sends changes to our table as one nfnetlink transaction: the kernel applies all of them or
 /// none. A refusal names the change it was for (matched by sequence number).
 struct NftBatch {
-    let socket: NetlinkSocket
+    let socket: any NetlinkTransport
     let table: String
 
     /// `generation`: the ruleset generation the changes were computed from; if another program
@@ -37,11 +37,7 @@ struct NftBatch {
         let end = socket.sequence()
         append(to: &bytes, capacity: 4096) { nftnl_batch_end($0, end) }
 
-        // The kernel answers the whole batch before sendmsg returns: room for every answer
-        // (each acknowledgement takes about 1 KiB of receive buffer).
-        socket.enlargeBuffers(send: max(bytes.count * 2, 1 << 20), receive: max(count * 2048, 1 << 20))
-        try bytes.withUnsafeBytes { try socket.send($0) }
-        let answers = socket.pendingAnswers()
+        let answers = try socket.batch(bytes, count: count)
         if let refusal = answers.first(where: { $0.errno != 0 }) {
             let object = objects[refusal.sequence] ?? "nftables transaction"
             let detail = refusal.errno == ERESTART && refusal.sequence == begin

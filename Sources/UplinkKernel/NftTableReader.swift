@@ -4,7 +4,7 @@ import UplinkCore
 
 /// Lists our nft table over nfnetlink and reads it back into the model.
 struct NftTableReader {
-    let socket: NetlinkSocket
+    let socket: any NetlinkTransport
     let table: String
 
     /// Nil when the table does not exist.

@@ -16,7 +16,7 @@ struct LiveRoute {
 
 /// `ip route` over rtnetlink (RTM_*ROUTE with struct rtmsg and RTA_* attributes).
 struct RouteNetlink {
-    let socket: NetlinkSocket
+    let socket: any NetlinkTransport
     /// Interface name → index in the socket's namespace.
     let interfaces: [String: UInt32]
 
@@ -56,17 +56,6 @@ struct RouteNetlink {
     func replace(_ route: Route) throws { try change(route, type: RTM_NEWROUTE, flags: Int32(NLM_F_CREATE | NLM_F_REPLACE), verb: .replace) }
     func delete(_ route: Route) throws { try change(route, type: RTM_DELROUTE, flags: 0, verb: .del) }
 
-    /// A request the kernel refuses for certain (a route through an interface index that does
-    /// not exist): lets tests check that a refusal in the middle of an apply is undone.
-    func sendRefusedRequest() throws {
-        _ = try socket.request(object: "refusal injected by UPLINKCTL_FAULT_AT", type: UInt16(RTM_NEWROUTE), flags: Int32(NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE)) { header in
-            header.putExtraHeader(rtmsg(rtm_family: UInt8(AF_INET), rtm_dst_len: 0, rtm_src_len: 0, rtm_tos: 0, rtm_table: UInt8(RT_TABLE_UNSPEC.rawValue),
-                                        rtm_protocol: Ownership.routeProtocol, rtm_scope: UInt8(RT_SCOPE_LINK.rawValue), rtm_type: UInt8(RTN_UNICAST), rtm_flags: 0))
-            header.put(Int32(RTA_TABLE.rawValue), u32: 100_000)
-            header.put(Int32(RTA_OIF.rawValue), u32: UInt32(Int32.max))
-        }
-    }
-
     private func change(_ route: Route, type: Int, flags: Int32, verb: IPCommands.Verb) throws {
         let object = shellCommand(IPCommands.route(route, verb))
         let indexes = try route.nexthops.map { nexthop in
@@ -78,7 +67,8 @@ struct RouteNetlink {
         // A device-only single-path route reaches the link only; a multipath route keeps the
         // universe scope whatever its hops are, as `ip route` sends it.
         let linkScope = !route.isMultipath && route.nexthops[0].gateway == nil
-        _ = try socket.request(object: object, type: UInt16(type), flags: Int32(NLM_F_REQUEST | NLM_F_ACK) | flags) { header in
+        _ = try socket.request(object: object, type: UInt16(type), flags: Int32(NLM_F_REQUEST | NLM_F_ACK) | flags,
+                               changes: true) { header in
             header.putExtraHeader(rtmsg(rtm_family: UInt8(route.family.addressFamily), rtm_dst_len: UInt8(route.destination.length),
                                         rtm_src_len: 0, rtm_tos: 0, rtm_table: UInt8(RT_TABLE_UNSPEC.rawValue),
                                         rtm_protocol: Ownership.routeProtocol,

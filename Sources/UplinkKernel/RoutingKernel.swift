@@ -5,11 +5,16 @@ import UplinkCore
 /// routes, read over rtnetlink and changed by uplinkctl only where they carry its protocol tag.
 /// It keeps nothing between calls: every read is of the kernel as it is now.
 public final class RoutingKernel {
-    private let socket: NetlinkSocket
+    private let socket: any NetlinkTransport
 
     /// Opens the rtnetlink socket inside `namespace` (nil: the caller's own).
-    public init(namespace: String?) throws {
-        socket = try NetworkNamespace.run(namespace) { try NetlinkSocket(NETLINK_ROUTE) }
+    public convenience init(namespace: String?) throws {
+        self.init(socket: try NetworkNamespace.run(namespace) { try NetlinkSocket(NETLINK_ROUTE) })
+    }
+
+    /// `socket`: an rtnetlink socket of the namespace.
+    init(socket: any NetlinkTransport) {
+        self.socket = socket
     }
 
     /// The namespace's interfaces, with their addresses, by name.
@@ -54,7 +59,6 @@ public final class RoutingKernel {
     public func add(_ route: Route, links: [String: InterfaceState]) throws { try routeNetlink(links).add(route) }
     public func replace(_ route: Route, links: [String: InterfaceState]) throws { try routeNetlink(links).replace(route) }
     public func delete(_ route: Route, links: [String: InterfaceState]) throws { try routeNetlink(links).delete(route) }
-    func sendRefusedRequest() throws { try routeNetlink([:]).sendRefusedRequest() }
 
     private func routeNetlink(_ links: [String: InterfaceState]) -> RouteNetlink {
         RouteNetlink(socket: socket, interfaces: links.mapValues(\.index))

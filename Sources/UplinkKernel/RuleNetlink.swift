@@ -18,7 +18,7 @@ struct LiveRule {
 
 /// `ip rule` over rtnetlink (RTM_*RULE with struct fib_rule_hdr and FRA_* attributes).
 struct RuleNetlink {
-    let socket: NetlinkSocket
+    let socket: any NetlinkTransport
 
     func dump(_ family: IPFamily) throws -> [LiveRule] {
         let messages = try socket.request(object: "ip rule list", type: UInt16(RTM_GETRULE), flags: Int32(NLM_F_REQUEST | NLM_F_DUMP)) { header in
@@ -115,7 +115,8 @@ struct RuleNetlink {
 
     /// Deletes (or recreates) a rule exactly as it was dumped: every selector it has.
     func resend(_ message: [UInt8], type: Int, flags: Int32, object: String) throws {
-        _ = try socket.request(object: object, type: UInt16(type), flags: Int32(NLM_F_REQUEST | NLM_F_ACK) | flags) { header in
+        _ = try socket.request(object: object, type: UInt16(type), flags: Int32(NLM_F_REQUEST | NLM_F_ACK) | flags,
+                               changes: true) { header in
             let payload = message.dropFirst(MemoryLayout<nlmsghdr>.size)
             let length = MemoryLayout<nlmsghdr>.size + payload.count
             payload.withUnsafeBytes { bytes in
@@ -130,7 +131,8 @@ struct RuleNetlink {
 
     private func change(_ rule: RoutingRule, type: Int, flags: Int32, verb: IPCommands.Verb) throws {
         let object = shellCommand(IPCommands.rule(rule, verb))
-        _ = try socket.request(object: object, type: UInt16(type), flags: Int32(NLM_F_REQUEST | NLM_F_ACK) | flags) { header in
+        _ = try socket.request(object: object, type: UInt16(type), flags: Int32(NLM_F_REQUEST | NLM_F_ACK) | flags,
+                               changes: true) { header in
             header.putExtraHeader(fib_rule_hdr(family: UInt8(rule.family.addressFamily), dst_len: 0,
                                                src_len: UInt8(rule.source?.length ?? 0), tos: 0,
                                                table: rule.table < 256 ? UInt8(rule.table) : UInt8(RT_TABLE_UNSPEC.rawValue),

@@ -6,7 +6,7 @@ import UplinkCore
 /// the dumps `ss -M` and `ss -ti` ask for), in the namespace the socket was opened in.
 /// `socket` is a NETLINK_SOCK_DIAG socket.
 struct SocketDiagNetlink {
-    let socket: NetlinkSocket
+    let socket: any NetlinkTransport
 
     /// Established MPTCP connections (the MPTCP-level sockets, not their subflows), both families.
     func mptcpConnections() throws -> Int {

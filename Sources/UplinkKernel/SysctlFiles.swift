@@ -3,7 +3,7 @@ import UplinkCore
 
 /// /proc/sys read and written from inside the namespace: the kernel resolves /proc/sys/net
 /// against the network namespace of the thread that opens the file.
-struct SysctlFiles {
+struct SysctlFiles: SysctlAccess {
     let namespace: String?
 
     /// The current values of the settings that exist, read in one visit to the namespace.

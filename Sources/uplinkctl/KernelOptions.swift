@@ -27,7 +27,9 @@ struct KernelOptions: ParsableArguments {
             try Self.checkKernelVersion()
             // The whole command runs inside the namespace (uplinkctl is single-threaded).
             if let namespace { try NetworkNamespace.enter(namespace) }
-            reconciler = Reconciler(kernel: try Kernel(namespace: nil), store: try StateStore(namespace: nil))
+            // The lab's tests refuse a chosen change through UPLINKCTL_FAULT_AT (see FaultInjection).
+            let handle = try KernelHandle.namespace(nil).injectingFaults(from: ProcessInfo.processInfo.environment)
+            reconciler = Reconciler(kernel: try Kernel(handle), store: try StateStore(namespace: nil))
             if pending != .leave, let settlement = try reconciler.settlePending(waiting: Self.waiting) {
                 printError("uplinkctl: \(settlement.text)")
                 if case .awaiting = settlement, pending == .refuse {

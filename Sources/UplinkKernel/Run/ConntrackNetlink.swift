@@ -7,7 +7,7 @@ import UplinkCore
 /// with their next packet (entries of other marks are never touched); and the UDP flows a
 /// service sent to a backend that died.
 struct ConntrackNetlink {
-    let socket: NetlinkSocket
+    let socket: any NetlinkTransport
 
     init(namespace: String?) throws {
         socket = try NetworkNamespace.run(namespace) { try NetlinkSocket(NETLINK_NETFILTER) }
@@ -24,7 +24,7 @@ struct ConntrackNetlink {
     /// Deletes every connection carrying `bits` in its conntrack mark, in both families.
     func delete(_ bits: MarkedBits) throws {
         _ = try socket.request(object: "conntrack -D --mark \(bits)", type: messageType(IPCTNL_MSG_CT_DELETE),
-                               flags: Int32(NLM_F_REQUEST | NLM_F_ACK)) { header in
+                               flags: Int32(NLM_F_REQUEST | NLM_F_ACK), changes: true) { header in
             put(bits, into: header)
         }
     }
@@ -64,7 +64,7 @@ struct ConntrackNetlink {
             for (original, id) in found {
                 do {
                     _ = try socket.request(object: "conntrack -D", type: messageType(IPCTNL_MSG_CT_DELETE),
-                                           flags: Int32(NLM_F_REQUEST | NLM_F_ACK)) { header in
+                                           flags: Int32(NLM_F_REQUEST | NLM_F_ACK), changes: true) { header in
                         header.putExtraHeader(Self.header(family))
                         header.put(Int32(CTA_TUPLE_ORIG.rawValue) | Int32(NLA_F_NESTED), bytes: original)
                         header.put(Int32(CTA_ID.rawValue), u32: id)  // as listed: big-endian already
