@@ -49,5 +49,11 @@ let package = Package(
             dependencies: ["UplinkCore", "UplinkKernel"],
             exclude: ["Fixtures"]
         ),
+        // The kernel edge against a recording fake kernel: no root, no namespace, no socket.
+        .testTarget(
+            name: "UplinkKernelTests",
+            dependencies: ["UplinkCore", "UplinkKernel", "CNetlink"],
+            exclude: ["Fixtures"]
+        ),
     ]
 )

@@ -89,7 +89,8 @@ final class NetlinkSocket: NetlinkTransport {
     func batch(_ bytes: [UInt8], count: Int) throws -> [NetlinkAnswer] {
         // Room for a large batch and for all its answers (each acknowledgement takes about 1 KiB
         // of receive buffer; root may exceed the sysctl limits).
-        for (option, size) in [(SO_SNDBUFFORCE, max(bytes.count * 2, 1 << 20)), (SO_RCVBUFFORCE, max(count * 2048, 1 << 20))] {
+        let sizes = [(SO_SNDBUFFORCE, max(bytes.count * 2, 1 << 20)), (SO_RCVBUFFORCE, max(count * 2048, 1 << 20))]
+        for (option, size) in sizes {
             var value = Int32(clamping: size)
             _ = setsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, option, &value, socklen_t(MemoryLayout<Int32>.size))
         }

@@ -19,7 +19,7 @@ public final class StateStore {
     let base: String
     private var lockDescriptor: Int32 = -1
 
-    public init(namespace: String?) throws {
+    public convenience init(namespace: String?) throws {
         let name = try NetworkNamespace.run(namespace) { () throws -> String in
             let probe = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             if probe >= 0 {
@@ -43,7 +43,12 @@ public final class StateStore {
         guard access(directory, W_OK) == 0 else {
             throw KernelRefusal(object: directory, errno: EACCES, detail: Self.unwritable)
         }
-        base = "\(directory)/\(name)"
+        self.init(base: "\(directory)/\(name)")
+    }
+
+    /// The files `base`.lock, `base`.sysctls.json and so on.
+    init(base: String) {
+        self.base = base
     }
 
     /// Without root, the lock and records need a directory this user may write.

@@ -36,7 +36,9 @@ struct NftBatchTests {
         let golden = try NftEncodingTests.fixture("\(fixture).messages.txt").split(separator: "\n").map(String.init)
         let messages = NftMessages(table: Ownership.nftTableName)
         let ours = NftDiff.creation(of: table).enumerated().flatMap { index, change in
-            messages.messages(change, setID: UInt32(index + 1)).map { Self.line(type: $0.type, payload: Self.payload($0)) }
+            messages.messages(change, setID: UInt32(index + 1)).map {
+                Self.line(type: $0.type, payload: Self.payload($0))
+            }
         }
         #expect(ours.count == golden.count)
         for (index, pair) in zip(ours, golden).enumerated() where pair.0 != pair.1 {

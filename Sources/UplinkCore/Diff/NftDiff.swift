@@ -20,7 +20,8 @@ public enum NftDiff {
         // nft's own order for a table (its batch is the encoding tests' golden): chains first,
         // before the maps whose elements jump to them, then counters, sets, maps, and rules.
         [.addTable] + table.chains.map { .addChain(name: $0.name, hook: $0.hook) }
-            + table.counters.map(NftChange.addCounter) + table.sets.map(NftChange.addSet) + table.maps.map(NftChange.addMap)
+            + table.counters.map(NftChange.addCounter) + table.sets.map(NftChange.addSet)
+            + table.maps.map(NftChange.addMap)
             + table.chains.flatMap { chain in chain.rules.map { .addRule(chain: chain.name, rule: $0, before: nil) } }
     }
 
