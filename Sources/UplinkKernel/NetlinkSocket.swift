@@ -114,7 +114,7 @@ final class NetlinkSocket: NetlinkTransport {
     /// Reads messages for `sequences` until `handle` says it is finished; a refusal is thrown.
     /// `keep`: return the replies (else `handle` alone sees them).
     private func receive(object: String, sequences: Set<UInt32>, keep: Bool = true,
-                 _ handle: (Outcome) throws -> Progress) throws -> [NetlinkMessage] {
+                         _ handle: (Outcome) throws -> Progress) throws -> [NetlinkMessage] {
         var replies: [NetlinkMessage] = []
         while true {
             let count = receiveBuffer.withUnsafeMutableBytes { mnl_socket_recvfrom(socket, $0.baseAddress, $0.count) }
