@@ -12,8 +12,24 @@ public enum NftDiff {
     }
 
     /// Replaces whatever our table holds now (if it `exists`) with `table` (nil: no table).
-    public static func restoration(of table: NftTable?, replacing exists: Bool) -> [NftChange] {
-        (exists ? [.deleteTable] : []) + (table.map(creation) ?? [])
+    /// `order`: the names of its sets and maps as the kernel listed them, which an update may
+    /// have interleaved; they are created in that order, so that the table lists as it did.
+    public static func restoration(of table: NftTable?, order: [String] = [], replacing exists: Bool) -> [NftChange] {
+        (exists ? [.deleteTable] : []) + (table.map { recreation(of: $0, order: order) } ?? [])
+    }
+
+    /// As `creation`, with the sets and maps in `order` (the others after them, sets first):
+    /// the chains come first, since a map's elements jump to them.
+    static func recreation(of table: NftTable, order: [String]) -> [NftChange] {
+        let rank = Dictionary(order.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        let named = table.sets.map { ($0.name, NftChange.addSet($0)) }
+            + table.maps.map { ($0.name, NftChange.addMap($0)) }
+        let ordered = named.enumerated().sorted { a, b in
+            (rank[a.element.0] ?? Int.max, a.offset) < (rank[b.element.0] ?? Int.max, b.offset)
+        }.map(\.element.1)
+        return [.addTable] + table.counters.map(NftChange.addCounter)
+            + table.chains.map { .addChain(name: $0.name, hook: $0.hook) } + ordered
+            + table.chains.flatMap { chain in chain.rules.map { .addRule(chain: chain.name, rule: $0, before: nil) } }
     }
 
     static func creation(of table: NftTable) -> [NftChange] {
