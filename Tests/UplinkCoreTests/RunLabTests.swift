@@ -196,6 +196,8 @@ struct RunLabTests {
                     try Self.yaml(weights: [2, 1, 1]).write(toFile: path, atomically: true, encoding: .utf8)
                     run.signal(SIGHUP)
                     try run.waitFor("reload: \(path), 3 uplinks")
+                    // Said before the reaction that installs it.
+                    try run.waitFor("reload: applied")
                     #expect(try Self.slots(lab).contains("3 : goto new-up3"))
                     try "uplinks:\n  - {name: up1, interface: up1, weight: 0}\n".write(toFile: path, atomically: true, encoding: .utf8)
                     run.signal(SIGHUP)
