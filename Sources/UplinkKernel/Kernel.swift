@@ -53,13 +53,16 @@ public final class Kernel {
 
     private func mptcpLimitsStep(_ change: MptcpLimitsChange, _ transaction: inout Transaction) throws {
         guard let mptcp else { return }
-        try transaction.step({ try mptcp.setLimits(change.value) }, undo: { try mptcp.setLimits(change.previous) })
+        let undo = Undo(IPCommands.mptcpLimits(change.previous)) { try mptcp.setLimits(change.previous) }
+        try transaction.step({ try mptcp.setLimits(change.value) }, undo: undo)
     }
 
     private func sysctlStep(_ change: SysctlChange, _ transaction: inout Transaction) throws {
         let previous = change.previous
-        try transaction.step({ try self.sysctlFiles.write(change.path, change.value) },
-                             undo: { if let previous { try self.sysctlFiles.write(change.path, previous) } })
+        let undo = Undo(IPCommands.sysctl(Sysctl(change.path, previous ?? ""))) {
+            if let previous { try self.sysctlFiles.write(change.path, previous) }
+        }
+        try transaction.step({ try self.sysctlFiles.write(change.path, change.value) }, undo: undo)
     }
 
     /// Established MPTCP connections, and the local address of each of their subflows (nil: no
@@ -84,14 +87,20 @@ public final class Kernel {
         var transaction = Transaction()
         do {
             for route in changes.routesToAdd {
-                try transaction.step({ try self.routing.add(route, links: links) }, undo: { try self.routing.delete(route, links: links) })
+                try transaction.step({ try self.routing.add(route, links: links) },
+                                     undo: Undo(IPCommands.route(route, .del)) {
+                                         try self.routing.delete(route, links: links)
+                                     })
             }
             for pair in changes.routesToReplace {
                 try transaction.step({ try self.routing.replace(pair.new, links: links) },
-                                     undo: { try self.routing.replace(pair.old, links: links) })
+                                     undo: Undo(IPCommands.route(pair.old, .replace)) {
+                                         try self.routing.replace(pair.old, links: links)
+                                     })
             }
             for rule in changes.rulesToAdd {
-                try transaction.step({ try self.routing.add(rule) }, undo: { try self.routing.delete(rule) })
+                try transaction.step({ try self.routing.add(rule) },
+                                     undo: Undo(IPCommands.rule(rule, .del)) { try self.routing.delete(rule) })
             }
             for change in changes.sysctls where !change.isRestore {
                 try sysctlStep(change, &transaction)
@@ -99,29 +108,53 @@ public final class Kernel {
             if let limits = changes.mptcpLimits, !limits.isRestore { try mptcpLimitsStep(limits, &transaction) }
             for endpoint in changes.mptcpEndpointsToAdd {
                 try transaction.step({ try self.mptcp?.add(endpoint, links: links) },
-                                     undo: { try self.mptcp?.delete(endpoint, links: links) })
+                                     undo: Undo(object: "ip mptcp endpoint delete \(endpoint)") {
+                                         try self.mptcp?.delete(endpoint, links: links)
+                                     })
             }
             if !changes.nftables.isEmpty {
-                try transaction.step({ try NftBatch(socket: self.netfilter, table: Ownership.nftTableName).apply(changes.nftables, generation: snapshot.generation) }, undoEvenIfUncertain: true, undo: {
-                    // Back to the table as it was, in one transaction: rebuilt whole, so that its
-                    // objects are listed in their old order (named counters restart from zero).
+                // Back to the table as it was, in one transaction: rebuilt whole, so that its
+                // objects are listed in their old order (named counters restart from zero).
+                let table = "nft table inet \(Ownership.nftTableName)"
+                let restore = Undo(object: table + (nftBefore == nil ? " deleted" : " put back as it was")) {
                     try NftBatch(socket: self.netfilter, table: Ownership.nftTableName)
-                        .apply(NftDiff.restoration(of: nftBefore?.model, replacing: try self.nft.read() != nil))
-                })
+                        .apply(NftDiff.restoration(of: nftBefore?.model, order: nftBefore?.setOrder ?? [],
+                                                   replacing: try self.nft.read() != nil))
+                }
+                try transaction.step({
+                    try NftBatch(socket: self.netfilter, table: Ownership.nftTableName)
+                        .apply(changes.nftables, generation: snapshot.generation)
+                }, undoEvenIfUncertain: true, undo: restore)
             }
+            // A rule put back goes where it was (RuleOrder).
+            let order = snapshot.routing.ruleOrder
             for rule in changes.rulesToDelete {
-                try transaction.step(ifChanged: { try deleted { try self.routing.delete(rule) } }, undo: { try self.routing.add(rule) })
+                try transaction.step(ifChanged: { try deleted { try self.routing.delete(rule) } },
+                                     undo: Undo(IPCommands.rule(rule, .add)) {
+                                         try self.routing.add(rule)
+                                         try self.routing.moveToEnd(order.followers(of: rule))
+                                     })
             }
             for rule in changes.unknownRulesToDelete {
-                try transaction.step(ifChanged: { try deleted { try self.routing.delete(rule) } }, undo: { try self.routing.recreate(rule) })
+                try transaction.step(ifChanged: { try deleted { try self.routing.delete(rule) } },
+                                     undo: Undo(object: "recreate " + rule.deletion) {
+                                         try self.routing.recreate(rule)
+                                         try self.routing.moveToEnd(order.followers(of: rule))
+                                     })
             }
             for route in changes.routesToDelete {
                 try transaction.step(ifChanged: { try deleted { try self.routing.delete(route, links: links) } },
-                                     undo: { try self.routing.add(route, links: links) })
+                                     undo: Undo(IPCommands.route(route, .add)) {
+                                         try self.routing.add(route, links: links)
+                                     })
             }
             for endpoint in changes.mptcpEndpointsToDelete {
                 try transaction.step(ifChanged: { try deleted { try self.mptcp?.delete(endpoint) } },
-                                     undo: { try self.mptcp?.add(endpoint.endpoint, links: links) })
+                                     undo: Undo(object: "ip mptcp endpoint add \(endpoint.endpoint) "
+                                                        + "id \(endpoint.id)") {
+                                         // With its old id: the endpoints are listed by id.
+                                         try self.mptcp?.add(endpoint.endpoint, links: links, id: endpoint.id)
+                                     })
             }
             if let limits = changes.mptcpLimits, limits.isRestore { try mptcpLimitsStep(limits, &transaction) }
             // Old values go back last, once nothing of ours relies on the new ones.
@@ -129,39 +162,9 @@ public final class Kernel {
                 try sysctlStep(change, &transaction)
             }
         } catch {
-            let failures = transaction.rollBack()
-            if !failures.isEmpty { throw IncompleteUndo(cause: error, failures: failures) }
+            let (undone, failures) = transaction.rollBack()
+            if !failures.isEmpty { throw IncompleteUndo(cause: error, undone: undone, failures: failures) }
             throw error
-        }
-    }
-}
-
-/// Steps made so far, with how to undo each.
-private struct Transaction {
-    private var undos: [() throws -> Void] = []
-
-    /// `undoEvenIfUncertain`: when the step cannot tell whether it took effect, undo it anyway
-    /// (the nft undo rebuilds the old table, which is right either way).
-    mutating func step(_ make: () throws -> Void, undoEvenIfUncertain: Bool = false, undo: @escaping () throws -> Void) throws {
-        do {
-            try make()
-        } catch let error as UncertainBatch where undoEvenIfUncertain {
-            undos.append(undo)
-            throw error
-        }
-        undos.append(undo)
-    }
-
-    /// A step that may find nothing to do (a delete of something already gone): undone only
-    /// when it did something.
-    mutating func step(ifChanged make: () throws -> Bool, undo: @escaping () throws -> Void) throws {
-        if try make() { undos.append(undo) }
-    }
-
-    /// Undoes every step, newest first; returns what could not be undone.
-    func rollBack() -> [String] {
-        undos.reversed().compactMap { undo in
-            do { try undo(); return nil } catch { return "\(error)" }
         }
     }
 }
@@ -173,14 +176,5 @@ private func deleted(_ body: () throws -> Void) throws -> Bool {
         return true
     } catch let refusal as KernelRefusal where refusal.errno == ENOENT || refusal.errno == ESRCH {
         return false
-    }
-}
-
-/// The apply failed and could not be undone entirely: both are reported.
-public struct IncompleteUndo: Error, CustomStringConvertible {
-    public let cause: Error
-    public let failures: [String]
-    public var description: String {
-        "\(cause); undoing the steps already made failed too: " + failures.joined(separator: "; ") + " (run `uplinkctl diff` to see the state)"
     }
 }

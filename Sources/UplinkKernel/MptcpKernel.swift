@@ -20,8 +20,9 @@ final class MptcpKernel {
                                                 uniquingKeysWith: { a, _ in a }))
     }
 
-    func add(_ endpoint: MptcpEndpoint, links: [String: InterfaceState]) throws {
-        try netlink.add(endpoint, interfaceIndex: links[endpoint.interface]?.index ?? 0)
+    /// `id`: the one it had (an undo); nil lets the kernel pick.
+    func add(_ endpoint: MptcpEndpoint, links: [String: InterfaceState], id: UInt8? = nil) throws {
+        try netlink.add(endpoint, interfaceIndex: links[endpoint.interface]?.index ?? 0, id: id)
     }
 
     /// By address and interface: the id it has now (an undo cannot know it in advance).

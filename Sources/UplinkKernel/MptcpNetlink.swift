@@ -67,11 +67,12 @@ struct MptcpNetlink {
         return LiveMptcp(endpoints: endpoints, limits: limits ?? MptcpLimits(subflows: 0, addAddrAccepted: 0))
     }
 
-    /// Adds an endpoint without an id: the kernel picks the next free one.
-    func add(_ endpoint: MptcpEndpoint, interfaceIndex: UInt32) throws {
+    /// Adds an endpoint; without an id, the kernel picks the next free one.
+    func add(_ endpoint: MptcpEndpoint, interfaceIndex: UInt32, id: UInt8? = nil) throws {
         let flags = (endpoint.signal ? Mptcp.signal : 0) | (endpoint.subflow ? Mptcp.subflow : 0)
-        _ = try request("ip mptcp endpoint add \(endpoint)", Mptcp.addAddress, changes: true) { header in
-            header.putAddress(endpoint.address, id: nil, flags: flags, interfaceIndex: interfaceIndex)
+        let object = "ip mptcp endpoint add \(endpoint)" + (id.map { " id \($0)" } ?? "")
+        _ = try request(object, Mptcp.addAddress, changes: true) { header in
+            header.putAddress(endpoint.address, id: id, flags: flags, interfaceIndex: interfaceIndex)
         }
     }
 

@@ -21,7 +21,8 @@ struct NftTableReader {
         var unreadable: [String] = []
         let rules = try self.rules()
         let keys = Self.mapKeys(rules.values.flatMap { $0 })
-        for definition in try setDefinitions() {
+        let definitions = try setDefinitions()
+        for definition in definitions {
             let elements = try self.elements(of: definition.name)
             if let map = NftSetEncoding.map(definition, elements: elements, lookedUpBy: keys[definition.name]) {
                 maps.append(map)
@@ -34,7 +35,8 @@ struct NftTableReader {
         let chains = try chainHeads().map { head in
             LiveNftChain(name: head.name, hook: head.hook, hookReadable: head.readable, rules: rules[head.name] ?? [])
         }
-        return LiveNftTable(counters: try counters().map(\.name), sets: sets, maps: maps, unreadableSets: unreadable, chains: chains)
+        return LiveNftTable(counters: try counters().map(\.name), sets: sets, maps: maps, unreadableSets: unreadable,
+                            chains: chains, setOrder: definitions.map(\.name))
     }
 
     /// What each map is looked up by, from our rules that look it up: the kernel's map itself

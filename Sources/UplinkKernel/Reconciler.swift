@@ -40,10 +40,11 @@ public final class Reconciler {
         }
         var record = try store.record()
         var live = try kernel.live(snapshot, desired: desired, record: record)
-        // A record while nothing of ours is installed is left over from an earlier life of the
-        // namespace (inodes are reused): it is dropped.
-        if live.nftables == nil && live.rules.isEmpty && live.unknownRules.isEmpty && !record.isEmpty
-            && live.mptcp?.endpoints.isEmpty ?? true {
+        // A record while nothing of ours is installed, and no setting holds what it says
+        // uplinkctl wrote, is left over from an earlier life of the namespace (inodes are
+        // reused): it is dropped. One whose settings still hold it (an undo that failed) stays.
+        if live.nftables == nil && live.rules.isEmpty && live.routes.isEmpty && live.unknownRules.isEmpty
+            && !record.isEmpty && live.mptcp?.endpoints.isEmpty ?? true && !record.isHeld(in: live) {
             record = SysctlRecord()
             live = try kernel.live(snapshot, desired: desired, record: record)
         }
@@ -151,7 +152,9 @@ public final class Reconciler {
             try store.save(reading.record.including(changes))
             try kernel.apply(changes, over: reading.snapshot)
         } catch {
-            try? store.save(reading.record)
+            // A step that could not be undone may still hold what was written: its original
+            // stays recorded, so that flush can put it back.
+            if !(error is IncompleteUndo) { try? store.save(reading.record) }
             if pending != nil { store.removePending() }
             let outcome: Outcome = (error as? IncompleteUndo).map(Outcome.incompleteUndo) ?? .kernelRefused(error)
             return Reconciliation(notices: notices, outcome: outcome, settled: settled)

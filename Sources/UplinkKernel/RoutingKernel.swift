@@ -1,4 +1,5 @@
 import CNetlink
+import Glibc
 import UplinkCore
 
 /// The routing half of the kernel, bound to one network namespace: interfaces, ip rules and
@@ -33,6 +34,10 @@ public final class RoutingKernel {
                 UnknownRule(priority: $0.rule.priority, table: $0.rule.table, message: $0.message)
             },
             foreignRules: rules.compactMap(\.foreign),
+            ruleOrder: RuleOrder(entries: rules.filter(\.isOurs).map { live in
+                let dumped = UnknownRule(priority: live.rule.priority, table: live.rule.table, message: live.message)
+                return RuleOrder.Entry(rule: live.isPlain ? live.rule : nil, dumped: dumped)
+            }),
             ownedRoutes: routes.filter(\.isOurs).map(\.route).sorted(),
             foreignRoutes: routes.filter { !$0.isOurs }.map(\.route))
     }
@@ -52,6 +57,19 @@ public final class RoutingKernel {
     }
 
     public func add(_ rule: RoutingRule) throws { try RuleNetlink(socket: socket).add(rule) }
+
+    /// Moves each of `rules` (ours, as dumped) that is here now behind the others of its
+    /// priority, in order: see RuleOrder.
+    func moveToEnd(_ rules: [UnknownRule]) throws {
+        for rule in rules {
+            do {
+                try delete(rule)
+            } catch let refusal as KernelRefusal where refusal.errno == ENOENT {
+                continue
+            }
+            try recreate(rule)
+        }
+    }
     public func delete(_ rule: RoutingRule) throws { try RuleNetlink(socket: socket).delete(rule) }
 
     /// Routes name their interfaces; `links` (of the snapshot the change was planned from) gives
@@ -73,6 +91,8 @@ public struct RoutingSnapshot: Sendable {
     public let unknownOwnedRules: [UnknownRule]
     /// Rules of other programs: never changed, but checked for clashes.
     public let foreignRules: [ForeignRule]
+    /// Ours, in the kernel's order (RuleOrder).
+    public let ruleOrder: RuleOrder
     public let ownedRoutes: [Route]
     /// Routes of other programs (any type) in every table: never changed, checked for clashes.
     public let foreignRoutes: [Route]

@@ -104,14 +104,21 @@ public final class StateStore {
     private var runDescriptor: Int32 = -1
 
     /// Claims the namespace for this process's `run`, for as long as it lives; a second `run`
-    /// gets the first one's pid instead.
+    /// gets the first one's pid instead. Another command that looks whether a run holds the
+    /// namespace (`runningProcess`) holds the file shared for a moment: that is waited for, a
+    /// second at most.
     public func claimRun() throws {
         let path = base + ".run"
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw KernelRefusal(object: path, errno: errno, detail: nil) }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            close(descriptor)
-            throw AlreadyRunning(pid: runningProcess() ?? 0)
+        let giveUp = MonotonicClock.now() + 1000
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            let holder = runningProcess()
+            guard holder == nil, MonotonicClock.now() < giveUp else {
+                close(descriptor)
+                throw AlreadyRunning(pid: holder ?? 0)
+            }
+            usleep(10_000)
         }
         runDescriptor = descriptor
         let pid = Array("\(getpid())\n".utf8)

@@ -23,8 +23,8 @@ struct ApplyCommand: ParsableCommand {
         countdown; if this process is killed, the next uplinkctl command puts the old state back.
 
         Exit status: 0 applied (or already in sync; with --confirm: and confirmed), 1 refused by a \
-        check or by the kernel, or not confirmed (nothing changed), 64 usage, 65 invalid config, \
-        66 config missing.
+        check or by the kernel, or not confirmed (nothing changed), 3 refused by the kernel and a \
+        step already made could not be undone (named), 64 usage, 65 invalid config, 66 config missing.
         """
     )
 
@@ -96,7 +96,7 @@ struct ApplyCommand: ParsableCommand {
             throw ExitStatus.kernelRefused
         case .incompleteUndo(let error):
             printError("uplinkctl: \(error)")
-            throw ExitStatus.kernelRefused
+            throw ExitStatus.incompleteUndo
         case .appliedWithoutRecord(let changes, let error):
             Self.printChanges(changes)
             printError("uplinkctl: applied, but the sysctl record could not be written: \(error)")

@@ -8,7 +8,8 @@ struct FlushCommand: ParsableCommand {
         abstract: "Remove everything uplinkctl installed and put back the sysctls it changed.",
         discussion: """
         Removes the `inet uplinkctl` nft table, and the ip rules and routes that carry protocol \
-        117; nothing else. Needs no config. Exit status: 0 done, 1 refused by the kernel.
+        117; nothing else. Needs no config. Exit status: 0 done, 1 refused by the kernel (nothing \
+        changed), 3 refused by the kernel and a step already made could not be undone (named).
         """
     )
 
@@ -24,6 +25,9 @@ struct FlushCommand: ParsableCommand {
             let changes = try reconciler.flush(waiting: KernelOptions.waiting)
             for line in changes.lines { print(line) }
             print(changes.isEmpty ? "uplinkctl: nothing to flush" : "uplinkctl: removed everything uplinkctl had installed")
+        } catch let error as IncompleteUndo {
+            printError("uplinkctl: \(error)")
+            throw ExitStatus.incompleteUndo
         } catch {
             printError("uplinkctl: \(error)")
             throw ExitStatus.kernelRefused

@@ -53,8 +53,9 @@ import Testing
             #expect(incomplete.failures == [notUndone])
             #expect(changes[7].object.hasPrefix("ip rule del "))
             #expect(changes[7].object == Self.undoObject(changes[3].object))
-            #expect(incomplete.description == "\(refused); undoing the steps already made failed too: \(notUndone) "
-                    + "(run `uplinkctl diff` to see the state)")
+            #expect(incomplete.description == "\(refused); 1 of the 5 steps already made could not be undone: "
+                    + "\(notUndone); the other 4 were, so the kernel differs from before in that step alone "
+                    + "(`uplinkctl diff` shows it; `uplinkctl apply` or `uplinkctl flush` puts it right)")
             var left = pristine
             left.routing.rules = [changes[3].messages[0].stored]
             #expect(lab.kernel.state == left)

@@ -30,13 +30,17 @@ public struct LiveNftTable: Sendable, Hashable {
     /// Sets and maps in our table that are not of a kind uplinkctl writes: they will be replaced.
     public var unreadableSets: [String]
     public var chains: [LiveNftChain]
+    /// The names of every set and map, in the kernel's order (which `nft list` keeps).
+    public var setOrder: [String]
 
-    public init(counters: [String], sets: [NftSet], maps: [NftVerdictMap], unreadableSets: [String], chains: [LiveNftChain]) {
+    public init(counters: [String], sets: [NftSet], maps: [NftVerdictMap], unreadableSets: [String],
+                chains: [LiveNftChain], setOrder: [String] = []) {
         self.counters = counters
         self.sets = sets
         self.maps = maps
         self.unreadableSets = unreadableSets
         self.chains = chains
+        self.setOrder = setOrder
     }
 
     public func chain(named name: String) -> LiveNftChain? { chains.first { $0.name == name } }

@@ -12,17 +12,29 @@ public enum NftDiff {
     }
 
     /// Replaces whatever our table holds now (if it `exists`) with `table` (nil: no table).
-    public static func restoration(of table: NftTable?, replacing exists: Bool) -> [NftChange] {
-        (exists ? [.deleteTable] : []) + (table.map(creation) ?? [])
+    /// `order`: the names of its sets and maps as the kernel listed them, which an update may
+    /// have interleaved; they are created in that order, so that the table lists as it did.
+    public static func restoration(of table: NftTable?, order: [String] = [], replacing exists: Bool) -> [NftChange] {
+        (exists ? [.deleteTable] : []) + (table.map { recreation(of: $0, order: order) } ?? [])
+    }
+
+    /// As `creation`, with the sets and maps in `order` (the others after them, sets first).
+    static func recreation(of table: NftTable, order: [String]) -> [NftChange] {
+        let rank = Dictionary(order.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        let named = table.sets.map { ($0.name, NftChange.addSet($0)) }
+            + table.maps.map { ($0.name, NftChange.addMap($0)) }
+        let ordered = named.enumerated().sorted { a, b in
+            (rank[a.element.0] ?? Int.max, a.offset) < (rank[b.element.0] ?? Int.max, b.offset)
+        }.map(\.element.1)
+        // nft's own order for a table (its batch is the encoding tests' golden): chains first,
+        // before the maps whose elements jump to them, then counters, sets, maps, and rules.
+        return [.addTable] + table.chains.map { .addChain(name: $0.name, hook: $0.hook) }
+            + table.counters.map(NftChange.addCounter) + ordered
+            + table.chains.flatMap { chain in chain.rules.map { .addRule(chain: chain.name, rule: $0, before: nil) } }
     }
 
     static func creation(of table: NftTable) -> [NftChange] {
-        // nft's own order for a table (its batch is the encoding tests' golden): chains first,
-        // before the maps whose elements jump to them, then counters, sets, maps, and rules.
-        [.addTable] + table.chains.map { .addChain(name: $0.name, hook: $0.hook) }
-            + table.counters.map(NftChange.addCounter) + table.sets.map(NftChange.addSet)
-            + table.maps.map(NftChange.addMap)
-            + table.chains.flatMap { chain in chain.rules.map { .addRule(chain: chain.name, rule: $0, before: nil) } }
+        recreation(of: table, order: [])
     }
 
     static func update(_ live: LiveNftTable, to desired: NftTable) -> [NftChange] {

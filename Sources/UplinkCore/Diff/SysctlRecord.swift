@@ -57,6 +57,17 @@ public struct SysctlRecord: Sendable, Hashable, Codable {
 
     public func entry(_ path: [String]) -> Entry? { entries.first { $0.path == path } }
 
+    /// Whether a setting in `live` still holds what this record says uplinkctl wrote over its
+    /// original (as after an undo that failed): then the record is needed to put it back.
+    public func isHeld(in live: LiveState) -> Bool {
+        let written = entries.contains { entry in
+            entry.written != entry.original
+                && live.sysctls.contains { $0.path == entry.path && $0.value == entry.written }
+        }
+        guard let mptcp, let limits = mptcp.writtenLimits, mptcp.originalLimits != limits else { return written }
+        return written || live.mptcp?.limits == limits
+    }
+
     /// The record to hold while `changes` are being made: what it held, plus the original of
     /// every setting about to be changed for the first time (saved before the write, so a
     /// crash half-way cannot lose it).

@@ -16,24 +16,3 @@ enum UplinkctlCLI {
         return try body(url.path)
     }
 }
-
-/// What the kernel of a namespace holds, as the witnesses print it: for comparing before and after.
-struct KernelSnapshot: Equatable, CustomStringConvertible {
-    let rules: String
-    let rules6: String
-    let routes: String
-    let ruleset: String
-    let sysctls: String
-
-    /// `sysctls`: more settings to compare than forwarding and the uplinks' rp_filter.
-    init(_ namespace: String, interfaces: [String] = ["up1", "up2", "up3"], sysctls more: [String] = []) throws {
-        rules = try must(["ip", "-n", namespace, "rule", "show"])
-        rules6 = try must(["ip", "-n", namespace, "-6", "rule", "show"])
-        routes = try must(["ip", "-n", namespace, "route", "show", "table", "all"])
-        ruleset = try must(["ip", "netns", "exec", namespace, "nft", "list", "ruleset"])
-        let keys = ["net.ipv4.ip_forward"] + interfaces.map { "net.ipv4.conf.\($0).rp_filter" } + more
-        sysctls = try must(["ip", "netns", "exec", namespace, "sysctl"] + keys)
-    }
-
-    var description: String { [rules, rules6, routes, ruleset, sysctls].joined(separator: "\n") }
-}
