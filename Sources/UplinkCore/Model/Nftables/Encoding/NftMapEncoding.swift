@@ -1,7 +1,7 @@
 /// Verdict maps as the kernel keeps them, the way nft 1.0.6 writes the same text:
 /// - numeric keys (`typeof ct mark`, `numgen`, the jhash slots): 4-byte host-order keys;
 /// - one packet field: its bytes; an address field makes an interval map with nft's
-///   boundary elements (see `NftSetEncoding.elements(_: NftSet)`), one start and end per element;
+///   boundary elements (`NftIntervalEncoding`), one start and end per element;
 /// - several fields: each padded to 4 bytes; with a range among them the kernel's pipapo set
 ///   (NFT_SET_CONCAT, the field lengths in NFTA_SET_DESC), every element a key and a key end.
 extension NftSetEncoding {
@@ -49,19 +49,11 @@ extension NftSetEncoding {
             }
         }
         guard map.isInterval else { return map.elements.map { NftSetElement(key: bytes($0.key[0]).first, verdict: verdict($0)) } }
-        var result: [NftSetElement] = []
-        for (index, element) in map.elements.enumerated() {
+        let intervals = map.elements.map { element in
             let bounds = bytes(element.key[0])
-            if index == 0, startingEmpty, bounds.first.contains(where: { $0 != 0 }) {
-                result.append(NftSetElement(key: [UInt8](repeating: 0, count: bounds.first.count), intervalEnd: true))
-            }
-            if let end = AddressRange.increment(bounds.last) {
-                result += [NftSetElement(key: bounds.first, verdict: verdict(element)), NftSetElement(key: end, intervalEnd: true)]
-            } else {
-                result.append(NftSetElement(key: bounds.first, verdict: verdict(element), userdata: NftUserdata.openInterval))
-            }
+            return NftIntervalEncoding.Interval(first: bounds.first, last: bounds.last, verdict: verdict(element))
         }
-        return result
+        return NftIntervalEncoding.elements(intervals, startingEmpty: startingEmpty)
     }
 
     /// A field's value as the first and last key bytes it covers, unpadded, in network order.
@@ -145,37 +137,13 @@ extension NftSetEncoding {
         }
     }
 
-    /// nft's boundary elements of a single-address interval map back into one element per
-    /// start: each runs to one before the end element that follows it, or to the last address.
+    /// nft's boundary elements of a single-address interval map back into one element per start.
     static func intervalElements(_ elements: [NftSetElement], field: NftField) -> [NftVerdictMap.Element]? {
-        let sorted = elements.sorted { $0.key.lexicographicallyPrecedes($1.key) || ($0.key == $1.key && $0.intervalEnd && !$1.intervalEnd) }
-        var result: [NftVerdictMap.Element] = []
-        var open: (key: [UInt8], verdict: NftVerdictCode)?
-        func close(last: [UInt8]) -> Bool {
-            guard let start = open, let value = value(field, first: start.key, last: last) else { return false }
-            result.append(NftVerdictMap.Element(key: [value], verdict: verdict(start.verdict)))
-            open = nil
-            return true
-        }
-        for element in sorted {
-            guard element.keyEnd == nil else { return nil }
-            if element.intervalEnd {
-                guard element.verdict == nil else { return nil }
-                if open == nil {
-                    // Only nft's leading end at the zero address stands alone.
-                    guard element.key.allSatisfy({ $0 == 0 }) else { return nil }
-                    continue
-                }
-                guard let last = AddressRange.decrement(element.key), close(last: last) else { return nil }
-            } else {
-                guard open == nil, let code = element.verdict else { return nil }
-                let isOpen = element.userdata == NftUserdata.openInterval
-                guard element.userdata == nil || isOpen else { return nil }
-                open = (element.key, code)
-                if isOpen, !close(last: [UInt8](repeating: 0xff, count: element.key.count)) { return nil }
-            }
-        }
-        return open == nil ? result : nil
+        guard let intervals = NftIntervalEncoding.intervals(elements) else { return nil }
+        return intervals.map { interval -> NftVerdictMap.Element? in
+            guard let code = interval.verdict, let value = value(field, first: interval.first, last: interval.last) else { return nil }
+            return NftVerdictMap.Element(key: [value], verdict: verdict(code))
+        }.allOrNothing()
     }
 
     static func verdict(_ code: NftVerdictCode) -> NftVerdict {

@@ -78,28 +78,16 @@ public enum NftSetEncoding {
         }
     }
 
-    /// Interval sets hold ranges as boundaries, the way nft writes them: a start element, and an
-    /// end element one past the range's last address; a leading end element at the zero address;
-    /// a range that runs to the last address has no end, and says so in its userdata.
+    /// Interval sets hold ranges as nft's boundary elements (`NftIntervalEncoding`).
     public static func elements(_ set: NftSet) -> [NftSetElement] {
         switch set.type {
         case .interfaceNames, .routeInterfaceNames:
             return set.interfaceNames.map { NftSetElement(key: NftRuleEncoding.interfaceName($0)) }
         case .ipv4Prefixes, .ipv6Prefixes:
-            let ranges = AddressRange.merged(set.prefixes)
-            guard let firstRange = ranges.first else { return [] }
-            var result: [NftSetElement] = []
-            if firstRange.first.contains(where: { $0 != 0 }) {
-                result.append(NftSetElement(key: [UInt8](repeating: 0, count: firstRange.first.count), intervalEnd: true))
+            let intervals = AddressRange.merged(set.prefixes).map {
+                NftIntervalEncoding.Interval(first: $0.first, last: $0.last, verdict: nil)
             }
-            for range in ranges {
-                if let end = AddressRange.increment(range.last) {
-                    result += [NftSetElement(key: range.first), NftSetElement(key: end, intervalEnd: true)]
-                } else {
-                    result.append(NftSetElement(key: range.first, userdata: NftUserdata.openInterval))
-                }
-            }
-            return result
+            return NftIntervalEncoding.elements(intervals, startingEmpty: true)
         }
     }
 
@@ -109,8 +97,9 @@ public enum NftSetEncoding {
         switch (definition.flags, definition.keyType, definition.keyLength, definition.dataType) {
         case (intervalFlag, ipv4AddressType, 4, nil), (intervalFlag, ipv6AddressType, 16, nil):
             let type: NftSet.ElementType = definition.keyType == ipv4AddressType ? .ipv4Prefixes : .ipv6Prefixes
-            guard let ranges = ranges(elements) else { return nil }
-            let prefixes = ranges.flatMap(\.prefixes)
+            guard let intervals = NftIntervalEncoding.intervals(elements),
+                  intervals.allSatisfy({ $0.verdict == nil }) else { return nil }
+            let prefixes = intervals.flatMap { AddressRange(first: $0.first, last: $0.last).prefixes }
             return NftSet(name: definition.name, type: type, elements: prefixes.map(NftSet.Element.prefix))
         case (0, interfaceNameType, 16, nil), (0, stringType, 16, nil):
             let type: NftSet.ElementType = definition.keyType == interfaceNameType ? .interfaceNames : .routeInterfaceNames
@@ -125,28 +114,5 @@ public enum NftSetEncoding {
         default:
             return nil
         }
-    }
-
-    /// Boundaries back into ranges: each start element runs to one before the next end element.
-    static func ranges(_ elements: [NftSetElement]) -> [AddressRange]? {
-        let sorted = elements.sorted { ($0.key.lexicographicallyPrecedes($1.key)) || ($0.key == $1.key && $0.intervalEnd && !$1.intervalEnd) }
-        var result: [AddressRange] = []
-        var open: [UInt8]?
-        for element in sorted {
-            if element.intervalEnd {
-                guard let start = open else {
-                    // Only nft's leading end at the zero address stands alone.
-                    if element.key.allSatisfy({ $0 == 0 }) { continue } else { return nil }
-                }
-                guard let last = AddressRange.decrement(element.key) else { return nil }
-                result.append(AddressRange(first: start, last: last))
-                open = nil
-            } else {
-                if open != nil { return nil }
-                open = element.key
-            }
-        }
-        if let start = open { result.append(AddressRange(first: start, last: [UInt8](repeating: 0xff, count: start.count))) }
-        return result
     }
 }
