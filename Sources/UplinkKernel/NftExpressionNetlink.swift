@@ -80,11 +80,11 @@ enum NftExpressionNetlink {
             if verdictRegister { u32(e, NFTNL_EXPR_LOOKUP_DREG, UInt32(NFT_REG_VERDICT.rawValue)) }
             nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_LOOKUP_SET), set)
             return e
-        case let .verdict(code):
+        case let .verdict(verdict):
             let e = new("immediate")
             u32(e, NFTNL_EXPR_IMM_DREG, UInt32(NFT_REG_VERDICT.rawValue))
-            u32(e, NFTNL_EXPR_IMM_VERDICT, UInt32(bitPattern: code.code))
-            if let chain = code.chain { nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_IMM_CHAIN), chain) }
+            u32(e, NFTNL_EXPR_IMM_VERDICT, UInt32(bitPattern: verdict.code))
+            if let chain = verdict.chain { nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_IMM_CHAIN), chain) }
             return e
         case let .fibDestinationType(register):
             let e = new("fib"); u32(e, NFTNL_EXPR_FIB_DREG, register)
@@ -199,8 +199,9 @@ enum NftExpressionNetlink {
             return .redirect(portRegister: has(NFTNL_EXPR_REDIR_REG_PROTO_MIN) ? u32(NFTNL_EXPR_REDIR_REG_PROTO_MIN) : nil)
         case "immediate":
             guard u32(NFTNL_EXPR_IMM_DREG) == UInt32(NFT_REG_VERDICT.rawValue),
-                  let code = NftVerdictCode(code: Int32(bitPattern: u32(NFTNL_EXPR_IMM_VERDICT)), chain: str(NFTNL_EXPR_IMM_CHAIN)) else { return unknown }
-            return .verdict(code)
+                  let verdict = NftVerdict(code: Int32(bitPattern: u32(NFTNL_EXPR_IMM_VERDICT)),
+                                           chain: str(NFTNL_EXPR_IMM_CHAIN)) else { return unknown }
+            return .verdict(verdict)
         case "fib":
             switch (u32(NFTNL_EXPR_FIB_RESULT), u32(NFTNL_EXPR_FIB_FLAGS)) {
             case (UInt32(NFT_FIB_RESULT_ADDRTYPE.rawValue), UInt32(NFTA_FIB_F_DADDR.rawValue)):

@@ -42,7 +42,7 @@ struct NftTableReader {
     static func mapKeys(_ rules: [LiveNftRule]) -> [String: NftMapTypeof] {
         var keys: [String: NftMapTypeof?] = [:]
         for rule in rules {
-            guard case .map(let key, let map)? = rule.rule?.verdict else { continue }
+            guard case .lookup(let key, let map)? = rule.rule?.end else { continue }
             if let known = keys[map], known != key.typeof { keys[map] = .some(nil) } else { keys[map] = key.typeof }
         }
         return keys.compactMapValues { $0 }
@@ -183,10 +183,11 @@ struct NftTableReader {
                         return nftnl_set_elem_get(element, UInt16(attribute), &length).map { Array(UnsafeRawBufferPointer(start: $0, count: Int(length))) }
                     }
                     let flags = nftnl_set_elem_is_set(element, UInt16(NFTNL_SET_ELEM_FLAGS)) ? nftnl_set_elem_get_u32(element, UInt16(NFTNL_SET_ELEM_FLAGS)) : 0
-                    var verdict: NftVerdictCode?
+                    var verdict: NftVerdict?
                     if nftnl_set_elem_is_set(element, UInt16(NFTNL_SET_ELEM_VERDICT)) {
-                        verdict = NftVerdictCode(code: Int32(bitPattern: nftnl_set_elem_get_u32(element, UInt16(NFTNL_SET_ELEM_VERDICT))),
-                                                 chain: string(nftnl_set_elem_get_str(element, UInt16(NFTNL_SET_ELEM_CHAIN))))
+                        let code = Int32(bitPattern: nftnl_set_elem_get_u32(element, UInt16(NFTNL_SET_ELEM_VERDICT)))
+                        let chain = string(nftnl_set_elem_get_str(element, UInt16(NFTNL_SET_ELEM_CHAIN)))
+                        verdict = NftVerdict(code: code, chain: chain)
                     }
                     result.append(NftSetElement(key: data(NFTNL_SET_ELEM_KEY) ?? [], keyEnd: data(NFTNL_SET_ELEM_KEY_END), intervalEnd: flags & NFT_SET_ELEM_INTERVAL_END.rawValue != 0,
                                                 verdict: verdict, userdata: data(NFTNL_SET_ELEM_USERDATA)))

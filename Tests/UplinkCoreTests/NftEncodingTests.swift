@@ -33,7 +33,8 @@ import Testing
     /// Fixtures/nft-debug/mptcp.nft: the MPTCP subtype match, MP_CAPABLE and MP_JOIN.
     static let mptcpTable = NftTable(chains: [
         NftChain(name: "mptcp", hook: NftHook(type: .route, point: .output, priority: NftHook.manglePriority),
-                 rules: [NftRule([.mptcpSubtype(0)], [], .return), NftRule([.mptcpSubtype(1)], [], .return)]),
+                 rules: [NftRule([.mptcpSubtype(0)], [], .verdict(.return)),
+                         NftRule([.mptcpSubtype(1)], [], .verdict(.return))]),
     ])
 
     /// The fixtures belong to the current plan: nft was given exactly this text.
@@ -81,7 +82,7 @@ import Testing
                                         .payloadLoad(.transport, offset: 2, length: 2, register: 10), .lookup(set: "m", register: 1, verdictRegister: true)]
         #expect(NftRuleDecoding.rule(shifted) == nil)
         // icmpv6 types 133-136 only.
-        var narrower = NftRuleEncoding.expressions(NftRule([.neighbourDiscovery], [], .return))
+        var narrower = NftRuleEncoding.expressions(NftRule([.neighbourDiscovery], [], .verdict(.return)))
         narrower[narrower.count - 2] = .compare(.lessOrEqual, register: 1, data: [136])
         #expect(NftRuleDecoding.rule(narrower) == nil)
     }
@@ -89,9 +90,9 @@ import Testing
     /// `tcp option mptcp subtype N`: nft's three expressions (also byte for byte, NftMessageBytesTests
     /// with the mptcp fixture), decoded back; other bits or another option are not this match.
     @Test func mptcpSubtypeIsNftsBitField() throws {
-        let rule = NftRule([.mptcpSubtype(1)], [], .return)
+        let rule = NftRule([.mptcpSubtype(1)], [], .verdict(.return))
         #expect(NftText.rule(rule) == "tcp option mptcp subtype 1 return")
-        #expect(NftText.rule(NftRule([.mptcpSubtype(0)], [], .return)) == "tcp option mptcp subtype 0 return")
+        #expect(NftText.rule(NftRule([.mptcpSubtype(0)], [], .verdict(.return))) == "tcp option mptcp subtype 0 return")
         let expressions = NftRuleEncoding.expressions(rule)
         #expect(expressions.map(\.description) == [
             "[ exthdr load tcpopt 1b @ 30 + 2 => reg 1 ]",
@@ -100,7 +101,7 @@ import Testing
             "[ immediate reg 0 return ]",
         ])
         for subtype in UInt8(0)...15 {
-            let rule = NftRule([.connectionNotNew, .mptcpSubtype(subtype)], [], .return)
+            let rule = NftRule([.connectionNotNew, .mptcpSubtype(subtype)], [], .verdict(.return))
             #expect(NftRuleDecoding.rule(NftRuleEncoding.expressions(rule)) == rule)
         }
         var lowBits = expressions
@@ -173,7 +174,7 @@ import Testing
     static func keys(_ table: NftTable) -> [String: NftMapTypeof] {
         var keys: [String: NftMapTypeof] = [:]
         for rule in table.chains.flatMap(\.rules) {
-            if case .map(let key, let map)? = rule.verdict { keys[map] = key.typeof }
+            if case .lookup(let key, let map)? = rule.end { keys[map] = key.typeof }
         }
         return keys
     }

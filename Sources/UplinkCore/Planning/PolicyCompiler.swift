@@ -37,7 +37,7 @@ struct PolicyCompiler {
             runs += 1
             let name = "\(Self.mapPrefix)\(NftPlanner.suffix(family))-\(runs)"
             output.maps.append(NftVerdictMap(name: name, typeof: .fields(current.fields), elements: current.elements))
-            output.rules.append(NftRule([], [], .map(.fields(current.fields), map: name)))
+            output.rules.append(NftRule([], [], .lookup(.fields(current.fields), map: name)))
             run = nil
         }
         for (index, policy) in config.policies.enumerated() {
@@ -46,7 +46,7 @@ struct PolicyCompiler {
             let fields = values.map(\.field)
             if fields.isEmpty {
                 close()
-                output.rules.append(NftRule([], [], verdict))
+                output.rules.append(NftRule([], [], .verdict(verdict)))
                 continue
             }
             let elements = crossProduct(values.map(\.values)).map { NftVerdictMap.Element(key: $0, verdict: verdict) }

@@ -60,7 +60,8 @@ struct ServicePlanner {
             if clients == .local {
                 let mark = config.backendProbeMark
                 objects.maps.append(NftVerdictMap(name: Self.probeMarksMap, typeof: .packetMark, elements: [.init(key: mark, verdict: .return)]))
-                rules.insert(NftRule([], [], .map(.packetMark(mask: config.markMask), map: Self.probeMarksMap)), at: 0)
+                let probes = NftRuleEnd.lookup(.packetMark(mask: config.markMask), map: Self.probeMarksMap)
+                rules.insert(NftRule([], [], probes), at: 0)
             }
             let hook = NftHook(type: .nat, point: clients == .outside ? .prerouting : .output, priority: NftHook.dstnatPriority)
             objects.chains.append(NftChain(name: clients == .outside ? Self.inboundChain : Self.outboundChain, hook: hook, rules: rules))
@@ -80,10 +81,12 @@ struct ServicePlanner {
             let keepLoopback = clients == .local && service.address == nil && remote
             return service.protocols.flatMap { number -> [NftRule] in
                 let ports: [NftMatch] = [.transportProtocol(number), .destinationPorts(service.ports)]
-                let keep = keepLoopback ? [NftRule([.destination(Self.loopback[family]!)] + ports, [], .return)] : []
+                let keep = keepLoopback
+                    ? [NftRule([.destination(Self.loopback[family]!)] + ports, [], .verdict(.return))] : []
                 return keep + interfaces.map { interface in
                     let from = interface.map { [NftMatch.inputInterface($0)] } ?? []
-                    return NftRule(from + destination + ports, [], .goto(Self.serviceChain(service.name, family)))
+                    let chain = Self.serviceChain(service.name, family)
+                    return NftRule(from + destination + ports, [], .verdict(.goto(chain)))
                 }
             }
         }
@@ -118,7 +121,7 @@ struct ServicePlanner {
     /// The gates' lookup in that map, when there is one.
     static func listenersLookup(_ config: Config, _ family: IPFamily) -> NftRule? {
         guard config.services.contains(where: { $0.address?.family == family }) else { return nil }
-        return NftRule([], [], .map(listenerKey(family), map: listenersMapName(family)))
+        return NftRule([], [], .lookup(listenerKey(family), map: listenersMapName(family)))
     }
 
     private static func listenersMapName(_ family: IPFamily) -> String { "service-listeners-\(NftPlanner.suffix(family))" }
@@ -180,13 +183,16 @@ struct ServicePlanner {
         if interfaces.isEmpty { return nil }
         let allowed = config.services.filter(\.needsRouteLocalnet).flatMap { service in
             service.backends.filter { $0.address.map { $0.family == .ipv4 && $0.isLoopback } ?? false }
-                .flatMap { translatedTo(service, $0).map { NftRule($0, [], .return) } }
+                .flatMap { translatedTo(service, $0).map { NftRule($0, [], .verdict(.return)) } }
         }.uniqued()
         // Later packets of a connection we translated, and the ICMP errors related to it (PMTU).
-        let translated = NftRule([.destinationTranslated, .connectionNotNew], [], .return)
-        let check = NftChain(name: Self.loopbackChain, rules: [translated] + allowed + [NftRule([], [], .drop)])
+        let translated = NftRule([.destinationTranslated, .connectionNotNew], [], .verdict(.return))
+        let rules = [translated] + allowed + [NftRule([], [], .verdict(.drop))]
+        let check = NftChain(name: Self.loopbackChain, rules: rules)
         let hook = NftHook(type: .filter, point: .input, priority: NftHook.manglePriority)
-        let guardRules = interfaces.map { NftRule([.inputInterface($0), .destination(Self.loopback[.ipv4]!)], [], .goto(Self.loopbackChain)) }
+        let guardRules = interfaces.map {
+            NftRule([.inputInterface($0), .destination(Self.loopback[.ipv4]!)], [], .verdict(.goto(Self.loopbackChain)))
+        }
         return (NftChain(name: Self.guardChain, hook: hook, rules: guardRules), check)
     }
 

@@ -27,5 +27,5 @@ struct SlotMap {
     }
 
     /// The rule that looks the slot up.
-    var rule: NftRule { NftRule([], [], .map(key, map: name)) }
+    var rule: NftRule { NftRule([], [], .lookup(key, map: name)) }
 }

@@ -17,12 +17,12 @@ struct IptablesMaps {
             // of slot k sees only the connections the rules before it left, every (N - k)-th.
             return map.elements.enumerated().map { slot, element in
                 .command(matches + ["-m", "statistic", "--mode", "nth", "--every", String(Int(modulus) - slot), "--packet", "0",
-                                    "-g", IptablesTranslation.chainName(IptablesFamilies.chainTarget(element.verdict) ?? "")])
+                                    "-g", IptablesTranslation.chainName(element.verdict.chain ?? "")])
             }
         case .numberGenerator(.inc, let modulus):
             return map.elements.map { element in
                 .command(matches + ["-m", "statistic", "--mode", "nth", "--every", String(modulus), "--packet", String(element.key.number!),
-                                    "-j", IptablesTranslation.chainName(IptablesFamilies.chainTarget(element.verdict) ?? "")])
+                                    "-j", IptablesTranslation.chainName(element.verdict.chain ?? "")])
             }
         case .numberGenerator(.random, _):
             return randomCascade(map, matches: matches).map(IptablesLine.command)
@@ -41,7 +41,7 @@ struct IptablesMaps {
 
     /// Whether the element's chain translates the destination (a service's backend).
     private func translates(_ verdict: NftVerdict) -> Bool {
-        guard let name = IptablesFamilies.chainTarget(verdict), let chain = table.chain(named: name) else { return false }
+        guard let name = verdict.chain, let chain = table.chain(named: name) else { return false }
         return chain.rules.contains { $0.statements.contains { if case .translateDestination = $0 { return true } else { return false } } }
     }
 
@@ -49,8 +49,8 @@ struct IptablesMaps {
 
     /// Slots grouped by their chain in order of first appearance; the last takes what is left.
     private func randomCascade(_ map: NftVerdictMap, matches: [String]) -> [[String]] {
-        let targets = map.elements.compactMap { IptablesFamilies.chainTarget($0.verdict) }.uniqued()
-        let shares = targets.map { target in map.elements.filter { IptablesFamilies.chainTarget($0.verdict) == target }.count }
+        let targets = map.elements.compactMap { $0.verdict.chain }.uniqued()
+        let shares = targets.map { target in map.elements.filter { $0.verdict.chain == target }.count }
         let probabilities = cascadedProbabilities(weights: shares)
         return zip(targets, probabilities).enumerated().map { index, pair in
             let (target, probability) = pair
@@ -118,7 +118,7 @@ struct IptablesMaps {
     func hashRules(_ map: NftVerdictMap, modulus: UInt32, seed: UInt32, matches: [String]) -> [IptablesLine] {
         if map.elements.contains(where: { translates($0.verdict) }) { return backendHashRules(map, modulus: modulus, seed: seed, matches: matches) }
         let marks = map.elements.map { element -> MarkedBits in
-            guard let target = IptablesFamilies.chainTarget(element.verdict), let bits = connectionMark(of: target) else {
+            guard let target = element.verdict.chain, let bits = connectionMark(of: target) else {
                 preconditionFailure("slot \(element.key) of \(map.name) leads to no chain that marks the connection")
             }
             return bits

@@ -119,18 +119,19 @@ public struct IptablesTranslation {
                 result.append(.comment(Self.routeLookupComment))
             }
             result += expansions.flatMap { matches -> [IptablesLine] in
-                rule.statements.map { .command(matches + statement($0)) } + (rule.verdict.map { verdict($0, matches: matches, family) } ?? [])
+                rule.statements.map { .command(matches + statement($0)) }
+                    + (rule.end.map { end($0, matches: matches, family) } ?? [])
             }
             // A closest form that always leaves the chain makes the rules after it unreachable.
-            if expansions == [[]], rule.statements.isEmpty, Self.leavesTheChain(rule.verdict) { break }
+            if expansions == [[]], rule.statements.isEmpty, Self.leavesTheChain(rule.end) { break }
         }
         return result
     }
 
     /// `goto` and `return`: the chain's later rules are not reached (`jump` comes back).
-    static func leavesTheChain(_ verdict: NftVerdict?) -> Bool {
-        switch verdict {
-        case .goto?, .return?, .drop?: return true
+    static func leavesTheChain(_ end: NftRuleEnd?) -> Bool {
+        switch end {
+        case .verdict(.goto)?, .verdict(.return)?, .verdict(.drop)?: return true
         default: return false
         }
     }
@@ -249,10 +250,10 @@ public struct IptablesTranslation {
         }
     }
 
-    private func verdict(_ verdict: NftVerdict, matches: [String], _ family: IPFamily) -> [IptablesLine] {
-        switch verdict {
-        case .jump, .goto, .return, .drop: return [.command(matches + Self.target(verdict))]
-        case .map(let key, let mapName):
+    private func end(_ end: NftRuleEnd, matches: [String], _ family: IPFamily) -> [IptablesLine] {
+        switch end {
+        case .verdict(let verdict): return [.command(matches + Self.target(verdict))]
+        case .lookup(let key, let mapName):
             guard let map = table.map(named: mapName) else { return [] }
             return IptablesMaps(table: table).rules(map, key: key, matches: matches, family)
         }
@@ -265,7 +266,6 @@ public struct IptablesTranslation {
         case .goto(let chain): return ["-g", chainName(chain)]
         case .return: return ["-j", "RETURN"]
         case .drop: return ["-j", "DROP"]
-        case .map: return []
         }
     }
 

@@ -57,7 +57,7 @@ public enum NftText {
     }
 
     public static func rule(_ rule: NftRule) -> String {
-        let parts = rule.matches.map(match) + rule.statements.map(statement) + [rule.verdict.map(verdict)].compactMap { $0 }
+        let parts = rule.matches.map(match) + rule.statements.map(statement) + [rule.end.map(end)].compactMap { $0 }
         return parts.joined(separator: " ")
     }
 
@@ -99,7 +99,13 @@ public enum NftText {
         case .goto(let chain): return "goto \(chain)"
         case .return: return "return"
         case .drop: return "drop"
-        case .map(let key, let map): return "\(keyExpression(key)) vmap @\(map)"
+        }
+    }
+
+    static func end(_ end: NftRuleEnd) -> String {
+        switch end {
+        case .verdict(let verdict): return self.verdict(verdict)
+        case .lookup(let key, let map): return "\(keyExpression(key)) vmap @\(map)"
         }
     }
 

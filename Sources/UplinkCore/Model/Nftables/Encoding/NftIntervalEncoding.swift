@@ -7,7 +7,7 @@ enum NftIntervalEncoding {
     struct Interval: Sendable, Hashable {
         var first: [UInt8]
         var last: [UInt8]
-        var verdict: NftVerdictCode?
+        var verdict: NftVerdict?
     }
 
     /// `startingEmpty`: a new set or map. nft adds to or deletes from an existing one without the

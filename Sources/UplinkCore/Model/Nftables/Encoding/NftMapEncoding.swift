@@ -36,7 +36,7 @@ extension NftSetEncoding {
     /// zero address; elements added to or deleted from an existing map go without it.
     /// Deleted elements carry no verdict, as nft sends them.
     public static func elements(_ map: NftVerdictMap, startingEmpty: Bool = true, withVerdicts: Bool = true) -> [NftSetElement] {
-        func verdict(_ element: NftVerdictMap.Element) -> NftVerdictCode? { withVerdicts ? verdictCode(element.verdict) : nil }
+        func verdict(_ element: NftVerdictMap.Element) -> NftVerdict? { withVerdicts ? element.verdict : nil }
         guard case .fields(let fields) = map.typeof else {
             return map.elements.map { NftSetElement(key: NftRuleEncoding.word($0.key.number!), verdict: verdict($0)) }
         }
@@ -92,18 +92,19 @@ extension NftSetEncoding {
         guard case .fields(let fields) = typeof else {
             return elements.map { element -> NftVerdictMap.Element? in
                 guard element.keyEnd == nil, !element.intervalEnd, element.userdata == nil, let key = NftRuleDecoding.Reader.value(element.key),
-                      let verdict = element.verdict.map(verdict) else { return nil }
+                      let verdict = element.verdict else { return nil }
                 return NftVerdictMap.Element(key: key, verdict: verdict)
             }.allOrNothing()
         }
         let layout = KeyLayout(fields: fields)
         if !layout.isConcatenation && fields[0].isRange { return intervalElements(elements, field: fields[0]) }
         return elements.map { element -> NftVerdictMap.Element? in
-            guard !element.intervalEnd, element.userdata == nil, let code = element.verdict,
+            guard !element.intervalEnd, element.userdata == nil, let verdict = element.verdict,
                   (element.keyEnd != nil) == layout.isConcatenatedInterval else { return nil }
             let end = element.keyEnd ?? element.key
             guard layout.isConcatenation else {
-                return value(fields[0], first: element.key, last: end).map { NftVerdictMap.Element(key: [$0], verdict: verdict(code)) }
+                let value = value(fields[0], first: element.key, last: end)
+                return value.map { NftVerdictMap.Element(key: [$0], verdict: verdict) }
             }
             guard element.key.count == layout.length, end.count == layout.length else { return nil }
             var key: [NftFieldValue] = []
@@ -115,7 +116,7 @@ extension NftSetEncoding {
                       let value = value(field, first: Array(first.prefix(field.byteLength)), last: Array(last.prefix(field.byteLength))) else { return nil }
                 key.append(value)
             }
-            return NftVerdictMap.Element(key: key, verdict: verdict(code))
+            return NftVerdictMap.Element(key: key, verdict: verdict)
         }.allOrNothing()
     }
 
@@ -141,27 +142,10 @@ extension NftSetEncoding {
     static func intervalElements(_ elements: [NftSetElement], field: NftField) -> [NftVerdictMap.Element]? {
         guard let intervals = NftIntervalEncoding.intervals(elements) else { return nil }
         return intervals.map { interval -> NftVerdictMap.Element? in
-            guard let code = interval.verdict, let value = value(field, first: interval.first, last: interval.last) else { return nil }
-            return NftVerdictMap.Element(key: [value], verdict: verdict(code))
+            guard let verdict = interval.verdict,
+                  let value = value(field, first: interval.first, last: interval.last) else { return nil }
+            return NftVerdictMap.Element(key: [value], verdict: verdict)
         }.allOrNothing()
-    }
-
-    static func verdict(_ code: NftVerdictCode) -> NftVerdict {
-        switch code {
-        case .jump(let chain): return .jump(chain)
-        case .goto(let chain): return .goto(chain)
-        case .return: return .return
-        case .drop: return .drop
-        }
-    }
-
-    static func verdictCode(_ verdict: NftVerdict) -> NftVerdictCode {
-        switch verdict {
-        case .jump(let chain): return .jump(chain)
-        case .goto(let chain): return .goto(chain)
-        case .drop: return .drop
-        case .return, .map: return .return
-        }
     }
 }
 

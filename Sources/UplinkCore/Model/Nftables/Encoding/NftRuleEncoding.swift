@@ -7,7 +7,7 @@ public enum NftRuleEncoding {
         var result: [NftExpression] = []
         for match in rule.matches { result += expressions(match, in: rule) }
         for statement in rule.statements { result += expressions(statement) }
-        if let verdict = rule.verdict { result += expressions(verdict, in: rule) }
+        if let end = rule.end { result += expressions(end, in: rule) }
         return result
     }
 
@@ -99,13 +99,10 @@ public enum NftRuleEncoding {
         }
     }
 
-    static func expressions(_ verdict: NftVerdict, in rule: NftRule) -> [NftExpression] {
-        switch verdict {
-        case .jump(let chain): return [.verdict(.jump(chain))]
-        case .goto(let chain): return [.verdict(.goto(chain))]
-        case .return: return [.verdict(.return)]
-        case .drop: return [.verdict(.drop)]
-        case let .map(key, map):
+    static func expressions(_ end: NftRuleEnd, in rule: NftRule) -> [NftExpression] {
+        switch end {
+        case .verdict(let verdict): return [.verdict(verdict)]
+        case let .lookup(key, map):
             return expressions(key, in: rule) + [.lookup(set: map, register: register, verdictRegister: true)]
         }
     }

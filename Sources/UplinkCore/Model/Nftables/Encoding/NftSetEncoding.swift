@@ -29,10 +29,11 @@ public struct NftSetElement: Sendable, Hashable {
     public var keyEnd: [UInt8]?
     /// An interval set's element that ends the range before it (NFT_SET_ELEM_INTERVAL_END).
     public var intervalEnd: Bool
-    public var verdict: NftVerdictCode?
+    public var verdict: NftVerdict?
     public var userdata: [UInt8]?
 
-    public init(key: [UInt8], keyEnd: [UInt8]? = nil, intervalEnd: Bool = false, verdict: NftVerdictCode? = nil, userdata: [UInt8]? = nil) {
+    public init(key: [UInt8], keyEnd: [UInt8]? = nil, intervalEnd: Bool = false, verdict: NftVerdict? = nil,
+                userdata: [UInt8]? = nil) {
         self.key = key
         self.keyEnd = keyEnd
         self.intervalEnd = intervalEnd
