@@ -39,11 +39,11 @@ struct NftTableReader {
 
     /// What each map is looked up by, from our rules that look it up: the kernel's map itself
     /// keeps only the key's datatypes. A map looked up by different keys has none.
-    static func mapKeys(_ rules: [LiveNftRule]) -> [String: NftMapTypeof] {
-        var keys: [String: NftMapTypeof?] = [:]
+    static func mapKeys(_ rules: [LiveNftRule]) -> [String: NftMapKey] {
+        var keys: [String: NftMapKey?] = [:]
         for rule in rules {
-            guard case .lookup(let key, let map)? = rule.rule?.end else { continue }
-            if let known = keys[map], known != key.typeof { keys[map] = .some(nil) } else { keys[map] = key.typeof }
+            guard case .lookup(let key, _, let map)? = rule.rule?.end else { continue }
+            if let known = keys[map], known != key { keys[map] = .some(nil) } else { keys[map] = key }
         }
         return keys.compactMapValues { $0 }
     }

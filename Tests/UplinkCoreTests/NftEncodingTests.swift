@@ -171,10 +171,10 @@ import Testing
     }
 
     /// What each map is looked up by, from the rules of the table (as the reader finds it).
-    static func keys(_ table: NftTable) -> [String: NftMapTypeof] {
-        var keys: [String: NftMapTypeof] = [:]
+    static func keys(_ table: NftTable) -> [String: NftMapKey] {
+        var keys: [String: NftMapKey] = [:]
         for rule in table.chains.flatMap(\.rules) {
-            if case .lookup(let key, let map)? = rule.end { keys[map] = key.typeof }
+            if case .lookup(let key, _, let map)? = rule.end { keys[map] = key }
         }
         return keys
     }

@@ -100,13 +100,13 @@ struct NftPlanner {
     /// `socketMarks`: the host's own connections only (see localChain).
     private func newConnectionGate(_ family: IPFamily, socketMarks: Bool) -> [NftRule] {
         var rules = [
-            NftRule([], [], .lookup(.connectionMark(mask: mask), map: Self.knownMap)),
+            NftRule([], [], .lookup(.connectionMark, mask: mask, map: Self.knownMap)),
             // Neighbour discovery is untracked, so this also returns it; the rule below says so plainly.
             NftRule([.connectionNotNew], [], .verdict(.return)),
         ]
         // A service's connection, to a listener's address that need not be this host's: never balanced.
         if let listeners = ServicePlanner.listenersLookup(config, family) { rules.append(listeners) }
-        if socketMarks { rules.append(NftRule([], [], .lookup(.packetMark(mask: mask), map: Self.socketMarksMap))) }
+        if socketMarks { rules.append(NftRule([], [], .lookup(.packetMark, mask: mask, map: Self.socketMarksMap))) }
         rules.append(NftRule([.destinationInSet(family, set: Self.neverBalancedSet(family))], [], .verdict(.return)))
         if family == .ipv6 { rules.append(NftRule([.neighbourDiscovery], [], .verdict(.return))) }
         return rules
@@ -173,7 +173,7 @@ struct NftPlanner {
     /// Every packet of a connection conntrack already knew passes these two rules alone: its
     /// uplink from its conntrack mark (`known`), or nothing. Only new connections go further.
     private var knownConnections: [NftRule] {
-        [NftRule([.connectionNotNew], [], .lookup(.connectionMark(mask: mask), map: Self.knownMap)),
+        [NftRule([.connectionNotNew], [], .lookup(.connectionMark, mask: mask, map: Self.knownMap)),
          NftRule([.connectionNotNew], [], .verdict(.return))]
     }
 
@@ -182,7 +182,7 @@ struct NftPlanner {
     private func outputChain() -> NftChain {
         let rules = config.traffic.contains(.local)
             ? knownConnections + families.map { jump($0, to: Self.localChain($0)) }
-            : [NftRule([], [], .lookup(.connectionMark(mask: mask), map: Self.knownMap))]
+            : [NftRule([], [], .lookup(.connectionMark, mask: mask, map: Self.knownMap))]
         return NftChain(name: "output", hook: NftHook(type: .route, point: .output, priority: NftHook.manglePriority), rules: rules)
     }
 
@@ -194,7 +194,7 @@ struct NftPlanner {
         if config.traffic.contains(.forwarded) {
             rules += families.map { jump($0, to: Self.forwardedChain($0)) }
         } else {
-            rules.append(NftRule([], [], .lookup(.connectionMark(mask: mask), map: Self.knownMap)))
+            rules.append(NftRule([], [], .lookup(.connectionMark, mask: mask, map: Self.knownMap)))
         }
         return NftChain(name: "prerouting", hook: NftHook(type: .filter, point: .prerouting, priority: NftHook.manglePriority), rules: rules)
     }

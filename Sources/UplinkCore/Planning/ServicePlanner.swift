@@ -60,7 +60,7 @@ struct ServicePlanner {
             if clients == .local {
                 let mark = config.backendProbeMark
                 objects.maps.append(NftVerdictMap(name: Self.probeMarksMap, typeof: .packetMark, elements: [.init(key: mark, verdict: .return)]))
-                let probes = NftRuleEnd.lookup(.packetMark(mask: config.markMask), map: Self.probeMarksMap)
+                let probes = NftRuleEnd.lookup(.packetMark, mask: config.markMask, map: Self.probeMarksMap)
                 rules.insert(NftRule([], [], probes), at: 0)
             }
             let hook = NftHook(type: .nat, point: clients == .outside ? .prerouting : .output, priority: NftHook.dstnatPriority)
@@ -115,7 +115,7 @@ struct ServicePlanner {
                                             .transportProtocol(number), .ports(service.ports)], verdict: .return)
             }
         }
-        return NftVerdictMap(name: listenersMapName(family), typeof: listenerKey(family).typeof, elements: elements)
+        return NftVerdictMap(name: listenersMapName(family), typeof: listenerKey(family), elements: elements)
     }
 
     /// The gates' lookup in that map, when there is one.

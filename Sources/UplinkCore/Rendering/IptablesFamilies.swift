@@ -42,7 +42,7 @@ struct IptablesFamilies {
     static func families(of rule: NftRule) -> Set<IPFamily> {
         var result = Set(IPFamily.allCases)
         for match in rule.matches { result.formIntersection(families(of: match)) }
-        if case .lookup(let key, _)? = rule.end { result.formIntersection(families(of: key)) }
+        if case .lookup(let key, _, _)? = rule.end { result.formIntersection(families(of: key)) }
         return result
     }
 
@@ -89,7 +89,7 @@ struct IptablesFamilies {
     static func targets(of rule: NftRule, in nft: NftTable) -> [String] {
         switch rule.end {
         case .verdict(let verdict)?: return verdict.chain.map { [$0] } ?? []
-        case .lookup(_, let map)?: return nft.map(named: map)?.elements.compactMap(\.verdict.chain) ?? []
+        case .lookup(_, _, let map)?: return nft.map(named: map)?.elements.compactMap(\.verdict.chain) ?? []
         case nil: return []
         }
     }

@@ -4,10 +4,12 @@ struct IptablesMaps {
     let table: NftTable
 
     /// The rules for `KEY vmap @map`, each starting with `matches` (the rule's own matches).
-    func rules(_ map: NftVerdictMap, key: NftMapKey, matches: [String], _ family: IPFamily) -> [IptablesLine] {
+    func rules(_ map: NftVerdictMap, key: NftMapKey, mask: UInt32?, matches: [String],
+               _ family: IPFamily) -> [IptablesLine] {
         switch key {
-        case .connectionMark(let mask), .packetMark(let mask):
-            let module = key.typeof == .connectionMark ? "connmark" : "mark"
+        case .connectionMark, .packetMark:
+            let module = key == .connectionMark ? "connmark" : "mark"
+            let mask = mask ?? .max
             return map.elements.map { element in
                 .command(matches + ["-m", module, "--mark", "\(hex(element.key.number!))/\(hex(mask))"] + IptablesTranslation.target(element.verdict))
             }

@@ -253,9 +253,9 @@ public struct IptablesTranslation {
     private func end(_ end: NftRuleEnd, matches: [String], _ family: IPFamily) -> [IptablesLine] {
         switch end {
         case .verdict(let verdict): return [.command(matches + Self.target(verdict))]
-        case .lookup(let key, let mapName):
+        case let .lookup(key, mask, mapName):
             guard let map = table.map(named: mapName) else { return [] }
-            return IptablesMaps(table: table).rules(map, key: key, matches: matches, family)
+            return IptablesMaps(table: table).rules(map, key: key, mask: mask, matches: matches, family)
         }
     }
 

@@ -105,26 +105,9 @@ public enum NftVerdict: Sendable, Hashable, Codable {
 /// What a matching rule does last.
 public enum NftRuleEnd: Sendable, Hashable, Codable {
     case verdict(NftVerdict)
-    /// `KEY vmap @map`: look the key up in a named verdict map and follow the element's verdict;
-    /// no element: the chain goes on.
-    case lookup(NftMapKey, map: String)
-}
-
-/// What a verdict map is looked up by.
-public enum NftMapKey: Sendable, Hashable, Codable {
-    /// `ct mark & mask`.
-    case connectionMark(mask: UInt32)
-    /// `meta mark & mask`: the packet's mark, as its socket set it (SO_MARK) before our hook.
-    case packetMark(mask: UInt32)
-    /// `numgen inc mod N` (round-robin) or `numgen random mod N`.
-    case numberGenerator(NumberGenerator, modulus: UInt32)
-    /// `jhash ip saddr . ip daddr mod N seed S`: the same two addresses, the same slot.
-    case addressHash(IPFamily, modulus: UInt32, seed: UInt32)
-    /// Packet fields, concatenated: `ip daddr . meta l4proto . th dport`.
-    case fields([NftField])
-    /// `rt classid`: the realm of the route the packet took (IPv4), which names the uplink
-    /// table a `from ADDRESS` rule chose for a socket bound to that uplink's address.
-    case routeRealm
+    /// `KEY & MASK vmap @map`: look the key up in a named verdict map and follow the element's
+    /// verdict; no element: the chain goes on. A mark is masked to the bits uplinkctl owns.
+    case lookup(NftMapKey, mask: UInt32? = nil, map: String)
 }
 
 public enum NumberGenerator: String, Sendable, Hashable, Codable {

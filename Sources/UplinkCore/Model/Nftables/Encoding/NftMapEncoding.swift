@@ -79,16 +79,22 @@ extension NftSetEncoding {
     /// keeps only datatypes (ipv4_addr, not `ip saddr`; nothing of a hash's family or seed):
     /// `lookedUpBy` is the key of the rule that looks the map up, which says what the rest is.
     /// The definition must be exactly the one we would write for that key.
-    public static func map(_ definition: NftSetDefinition, elements: [NftSetElement], lookedUpBy key: NftMapTypeof? = nil) -> NftVerdictMap? {
-        var candidates: [NftMapTypeof] = [.connectionMark, .routeRealm]
-        if let typeof = NftUserdata.mapTypeof(definition.userdata) { candidates.append(typeof) }
-        if let key { candidates.append(key) }
-        guard let typeof = candidates.first(where: { Self.definition(NftVerdictMap(name: definition.name, typeof: $0, elements: [])) == definition }),
+    public static func map(_ definition: NftSetDefinition, elements: [NftSetElement],
+                           lookedUpBy key: NftMapKey? = nil) -> NftVerdictMap? {
+        guard let typeof = Self.key(of: definition, lookedUpBy: key),
               let decoded = mapElements(elements, typeof: typeof) else { return nil }
         return NftVerdictMap(name: definition.name, typeof: typeof, elements: decoded)
     }
 
-    static func mapElements(_ elements: [NftSetElement], typeof: NftMapTypeof) -> [NftVerdictMap.Element]? {
+    /// What a map read back is keyed by: what its userdata names, or else the key of the rule
+    /// that looks it up; either way, the definition we would write for it.
+    static func key(of definition: NftSetDefinition, lookedUpBy key: NftMapKey?) -> NftMapKey? {
+        [NftUserdata.mapKey(definition.userdata), key].compactMap { $0 }.first { key in
+            Self.definition(NftVerdictMap(name: definition.name, typeof: key, elements: [])) == definition
+        }
+    }
+
+    static func mapElements(_ elements: [NftSetElement], typeof: NftMapKey) -> [NftVerdictMap.Element]? {
         guard case .fields(let fields) = typeof else {
             return elements.map { element -> NftVerdictMap.Element? in
                 guard element.keyEnd == nil, !element.intervalEnd, element.userdata == nil, let key = NftRuleDecoding.Reader.value(element.key),

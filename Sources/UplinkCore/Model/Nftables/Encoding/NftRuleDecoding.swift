@@ -180,11 +180,11 @@ public enum NftRuleDecoding {
             case (.conntrackLoad(.mark, 1)?, .bitwise(1, let mask, let xor)?, .lookup(let map, 1, true)?):
                 guard xor == NftRuleEncoding.word(0), let mask = Self.value(mask) else { return nil }
                 expressions.removeFirst(3)
-                return .lookup(.connectionMark(mask: mask), map: map)
+                return .lookup(.connectionMark, mask: mask, map: map)
             case (.metaLoad(.mark, 1)?, .bitwise(1, let mask, let xor)?, .lookup(let map, 1, true)?):
                 guard xor == NftRuleEncoding.word(0), let mask = Self.value(mask) else { return nil }
                 expressions.removeFirst(3)
-                return .lookup(.packetMark(mask: mask), map: map)
+                return .lookup(.packetMark, mask: mask, map: map)
             case (.numberGenerator(let generator, let modulus, 1)?, .lookup(let map, 1, true)?, _):
                 expressions.removeFirst(2)
                 return .lookup(.numberGenerator(generator, modulus: modulus), map: map)

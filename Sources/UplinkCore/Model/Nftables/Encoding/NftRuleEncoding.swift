@@ -102,17 +102,18 @@ public enum NftRuleEncoding {
     static func expressions(_ end: NftRuleEnd, in rule: NftRule) -> [NftExpression] {
         switch end {
         case .verdict(let verdict): return [.verdict(verdict)]
-        case let .lookup(key, map):
-            return expressions(key, in: rule) + [.lookup(set: map, register: register, verdictRegister: true)]
+        case let .lookup(key, mask, map):
+            let masked = mask.map { [NftExpression.bitwise(register: register, mask: word($0), xor: word(0))] } ?? []
+            return expressions(key, in: rule) + masked + [.lookup(set: map, register: register, verdictRegister: true)]
         }
     }
 
     static func expressions(_ key: NftMapKey, in rule: NftRule) -> [NftExpression] {
         switch key {
-        case .connectionMark(let mask):
-            return [.conntrackLoad(.mark, register: register), .bitwise(register: register, mask: word(mask), xor: word(0))]
-        case .packetMark(let mask):
-            return [.metaLoad(.mark, register: register), .bitwise(register: register, mask: word(mask), xor: word(0))]
+        case .connectionMark:
+            return [.conntrackLoad(.mark, register: register)]
+        case .packetMark:
+            return [.metaLoad(.mark, register: register)]
         case let .numberGenerator(generator, modulus):
             return [.numberGenerator(generator, modulus: modulus, register: register)]
         case .routeRealm:
