@@ -23,7 +23,7 @@ struct NftTableReader {
         let keys = Self.mapKeys(rules.values.flatMap { $0 })
         for definition in try setDefinitions() {
             let elements = try self.elements(of: definition.name)
-            if let map = NftSetEncoding.map(definition, elements: elements, lookedUpBy: keys[definition.name]) {
+            if let map = NftMapEncoding.map(definition, elements: elements, lookedUpBy: keys[definition.name]) {
                 maps.append(map)
             } else if let set = NftSetEncoding.set(definition, elements: elements) {
                 sets.append(set)

@@ -184,11 +184,13 @@ import Testing
         let table = try Self.table(fixture)
         let keys = Self.keys(table)
         for map in table.maps {
-            let definition = NftSetEncoding.definition(map)
-            let elements = NftSetEncoding.elements(map)
-            #expect(NftSetEncoding.map(definition, elements: elements, lookedUpBy: keys[map.name]) == map, "\(map.name)")
+            let definition = NftMapEncoding.definition(map)
+            let elements = NftMapEncoding.elements(map)
+            let key = keys[map.name]
+            #expect(NftMapEncoding.map(definition, elements: elements, lookedUpBy: key) == map, "\(map.name)")
             // The kernel lists elements in its own order.
-            #expect(NftSetEncoding.map(definition, elements: elements.reversed(), lookedUpBy: keys[map.name]) == map, "\(map.name)")
+            let listed = NftMapEncoding.map(definition, elements: elements.reversed(), lookedUpBy: key)
+            #expect(listed == map, "\(map.name)")
         }
     }
 
@@ -198,11 +200,13 @@ import Testing
         let table = PolicyTables.plan(balance: .hash).nftables
         for name in ["policy-v4-1", "policy-v4-4", "slots-v4", "slots-v6"] {
             let map = try #require(table.map(named: name))
-            #expect(NftSetEncoding.map(NftSetEncoding.definition(map), elements: NftSetEncoding.elements(map)) == nil, "\(name)")
+            let definition = NftMapEncoding.definition(map)
+            #expect(NftMapEncoding.map(definition, elements: NftMapEncoding.elements(map)) == nil, "\(name)")
         }
         // Looked up by a key of other datatypes: not the map we would write for it.
         let destinations = try #require(table.map(named: "policy-v4-1"))
-        #expect(NftSetEncoding.map(NftSetEncoding.definition(destinations), elements: NftSetEncoding.elements(destinations),
+        let definition = NftMapEncoding.definition(destinations)
+        #expect(NftMapEncoding.map(definition, elements: NftMapEncoding.elements(destinations),
                                    lookedUpBy: .fields([.destination(.ipv6)])) == nil)
     }
 
@@ -212,9 +216,9 @@ import Testing
         let keys = Self.keys(table)
         func decodes(_ name: String, _ edit: (inout [NftSetElement]) -> Void) throws -> Bool {
             let map = try #require(table.map(named: name))
-            var elements = NftSetEncoding.elements(map)
+            var elements = NftMapEncoding.elements(map)
             edit(&elements)
-            return NftSetEncoding.map(NftSetEncoding.definition(map), elements: elements, lookedUpBy: keys[name]) != nil
+            return NftMapEncoding.map(NftMapEncoding.definition(map), elements: elements, lookedUpBy: keys[name]) != nil
         }
         #expect(try decodes("policy-v4-4") { _ in })
         // 198.18.70.0-198.18.71.127: a range, not one prefix.
@@ -240,7 +244,7 @@ import Testing
     @Test func mapElementsAreNftsBytes() throws {
         let table = PolicyTables.plan().nftables
         func described(_ name: String) throws -> [String] {
-            NftSetEncoding.elements(try #require(table.map(named: name))).map { element in
+            NftMapEncoding.elements(try #require(table.map(named: name))).map { element in
                 var text = element.key.map { String($0, radix: 16).leftPadded(to: 2) }.joined(separator: " ")
                 if let end = element.keyEnd { text += " - " + end.map { String($0, radix: 16).leftPadded(to: 2) }.joined(separator: " ") }
                 if element.intervalEnd { text += " end" }
@@ -251,7 +255,7 @@ import Testing
         #expect(try described("policy-v4-2").first == "06 00 00 00 00 15 00 00 - 06 00 00 00 00 16 00 00")
         #expect(try described("policy-v4-4").last == "c6 12 46 00 06 00 00 00 1f 40 00 00 - c6 12 46 ff 06 00 00 00 1f 90 00 00")
         #expect(try described("policy-v4-11") == ["6c 61 6e 34 00 00 00 00 00 00 00 00 00 00 00 00 11 00 00 00"])
-        let definition = NftSetEncoding.definition(try #require(table.map(named: "policy-v4-10")))
+        let definition = NftMapEncoding.definition(try #require(table.map(named: "policy-v4-10")))
         #expect(definition.flags == 0x8c && definition.keyType == 0x471c_c34d && definition.keyLength == 36 && definition.fieldLengths == [16, 4, 4, 1, 2, 2])
     }
 

@@ -59,3 +59,10 @@ public struct IPAddress: Sendable, Hashable, Codable, Comparable, CustomStringCo
         a.family != b.family ? a.family < b.family : a.bytes.lexicographicallyPrecedes(b.bytes)
     }
 }
+
+extension IPAddress {
+    /// fe80::/10 and 169.254.0.0/16.
+    public var isLinkLocal: Bool {
+        family == .ipv6 ? bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80 : bytes[0] == 169 && bytes[1] == 254
+    }
+}

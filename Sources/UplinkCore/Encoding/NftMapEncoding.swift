@@ -4,31 +4,35 @@
 ///   boundary elements (`NftIntervalEncoding`), one start and end per element;
 /// - several fields: each padded to 4 bytes; with a range among them the kernel's pipapo set
 ///   (NFT_SET_CONCAT, the field lengths in NFTA_SET_DESC), every element a key and a key end.
-extension NftSetEncoding {
+public enum NftMapEncoding {
     public static func definition(_ map: NftVerdictMap) -> NftSetDefinition {
         let userdata = NftUserdata.verdictMap(keyedBy: map.typeof)
+        let verdicts = NftSetEncoding.verdictDataType
         guard case .fields(let fields) = map.typeof else {
-            let keyType = map.typeof.isMark ? markType
-                : map.typeof == .routeRealm ? realmType : integerType
-            return NftSetDefinition(name: map.name, flags: mapFlag, keyType: keyType, keyLength: 4, dataType: verdictDataType, userdata: userdata)
+            let keyType = map.typeof.isMark ? NftSetEncoding.markType
+                : map.typeof == .routeRealm ? NftSetEncoding.realmType : NftSetEncoding.integerType
+            return NftSetDefinition(name: map.name, flags: NftSetEncoding.mapFlag, keyType: keyType, keyLength: 4,
+                                    dataType: verdicts, userdata: userdata)
         }
-        let layout = KeyLayout(fields: fields)
+        let layout = NftKeyLayout(fields: fields)
         let keyType = fields.reduce(UInt32(0)) { $0 << 6 | dataType($1) }
         let keyLength = layout.isConcatenation ? layout.length : fields[0].byteLength
-        var flags = mapFlag
-        if map.isInterval { flags |= intervalFlag }
-        if layout.isConcatenatedInterval { flags |= concatenationFlag }
-        return NftSetDefinition(name: map.name, flags: flags, keyType: keyType, keyLength: UInt32(keyLength), dataType: verdictDataType,
-                                userdata: userdata, fieldLengths: layout.isConcatenatedInterval ? fields.map { UInt8($0.byteLength) } : [])
+        var flags = NftSetEncoding.mapFlag
+        if map.isInterval { flags |= NftSetEncoding.intervalFlag }
+        if layout.isConcatenatedInterval { flags |= NftSetEncoding.concatenationFlag }
+        let fieldLengths = layout.isConcatenatedInterval ? fields.map { UInt8($0.byteLength) } : []
+        return NftSetDefinition(name: map.name, flags: flags, keyType: keyType, keyLength: UInt32(keyLength),
+                                dataType: verdicts, userdata: userdata, fieldLengths: fieldLengths)
     }
 
     /// nft's datatype numbers, six bits each in a concatenation's key type.
     static func dataType(_ field: NftField) -> UInt32 {
         switch field {
-        case .inputInterfaceName: return interfaceNameType
-        case .source(let family), .destination(let family): return family == .ipv4 ? ipv4AddressType : ipv6AddressType
-        case .transportProtocol: return protocolType
-        case .sourcePort, .destinationPort: return serviceType
+        case .inputInterfaceName: return NftSetEncoding.interfaceNameType
+        case .source(.ipv4), .destination(.ipv4): return NftSetEncoding.ipv4AddressType
+        case .source(.ipv6), .destination(.ipv6): return NftSetEncoding.ipv6AddressType
+        case .transportProtocol: return NftSetEncoding.protocolType
+        case .sourcePort, .destinationPort: return NftSetEncoding.serviceType
         }
     }
 
@@ -40,7 +44,7 @@ extension NftSetEncoding {
         guard case .fields(let fields) = map.typeof else {
             return map.elements.map { NftSetElement(key: NftRuleEncoding.word($0.key.number!), verdict: verdict($0)) }
         }
-        let layout = KeyLayout(fields: fields)
+        let layout = NftKeyLayout(fields: fields)
         if layout.isConcatenation {
             return map.elements.map { element in
                 let bounds = element.key.map(bytes)
@@ -70,7 +74,7 @@ extension NftSetEncoding {
     static func bigEndian(_ port: UInt16) -> [UInt8] { [UInt8(port >> 8), UInt8(port & 0xff)] }
 
     static func padded(_ bytes: [UInt8]) -> [UInt8] {
-        bytes + [UInt8](repeating: 0, count: KeyLayout.padded(bytes.count) - bytes.count)
+        bytes + [UInt8](repeating: 0, count: NftKeyLayout.padded(bytes.count) - bytes.count)
     }
 
     // MARK: Reading back
@@ -102,7 +106,7 @@ extension NftSetEncoding {
                 return NftVerdictMap.Element(key: key, verdict: verdict)
             }.allOrNothing()
         }
-        let layout = KeyLayout(fields: fields)
+        let layout = NftKeyLayout(fields: fields)
         if !layout.isConcatenation && fields[0].isRange { return intervalElements(elements, field: fields[0]) }
         return elements.map { element -> NftVerdictMap.Element? in
             guard !element.intervalEnd, element.userdata == nil, let verdict = element.verdict,
@@ -115,7 +119,7 @@ extension NftSetEncoding {
             guard element.key.count == layout.length, end.count == layout.length else { return nil }
             var key: [NftFieldValue] = []
             for (field, offset) in zip(fields, layout.offsets) {
-                let first = Array(element.key[offset..<(offset + KeyLayout.padded(field.byteLength))])
+                let first = Array(element.key[offset..<(offset + NftKeyLayout.padded(field.byteLength))])
                 let last = Array(end[offset..<(offset + first.count)])
                 // Padding is zero, in both bounds.
                 guard first.dropFirst(field.byteLength).allSatisfy({ $0 == 0 }), last.dropFirst(field.byteLength).allSatisfy({ $0 == 0 }),

@@ -1,47 +1,5 @@
-/// A named set or verdict map as the kernel keeps it (NFTA_SET_*), and its elements
-/// (NFTA_SET_ELEM_*): the same attributes nft(8) sends for the same text, userdata included,
-/// so that `nft list` shows our table as the dry-run wrote it.
-public struct NftSetDefinition: Sendable, Hashable {
-    public var name: String
-    public var flags: UInt32
-    public var keyType: UInt32
-    public var keyLength: UInt32
-    /// Verdict maps: NFT_DATA_VERDICT.
-    public var dataType: UInt32?
-    public var userdata: [UInt8]
-    /// A concatenation with ranges (NFTA_SET_DESC_CONCAT): each field's length, unpadded.
-    public var fieldLengths: [UInt8]
-
-    public init(name: String, flags: UInt32, keyType: UInt32, keyLength: UInt32, dataType: UInt32?, userdata: [UInt8], fieldLengths: [UInt8] = []) {
-        self.name = name
-        self.flags = flags
-        self.keyType = keyType
-        self.keyLength = keyLength
-        self.dataType = dataType
-        self.userdata = userdata
-        self.fieldLengths = fieldLengths
-    }
-}
-
-public struct NftSetElement: Sendable, Hashable {
-    public var key: [UInt8]
-    /// The last key of a concatenated range (NFTA_SET_ELEM_KEY_END), inclusive.
-    public var keyEnd: [UInt8]?
-    /// An interval set's element that ends the range before it (NFT_SET_ELEM_INTERVAL_END).
-    public var intervalEnd: Bool
-    public var verdict: NftVerdict?
-    public var userdata: [UInt8]?
-
-    public init(key: [UInt8], keyEnd: [UInt8]? = nil, intervalEnd: Bool = false, verdict: NftVerdict? = nil,
-                userdata: [UInt8]? = nil) {
-        self.key = key
-        self.keyEnd = keyEnd
-        self.intervalEnd = intervalEnd
-        self.verdict = verdict
-        self.userdata = userdata
-    }
-}
-
+/// Sets and verdict maps (`NftMapEncoding`) as the kernel keeps them: the definition and the
+/// elements nft(8) writes for the same text.
 public enum NftSetEncoding {
     // NFT_SET_* flags.
     static let intervalFlag: UInt32 = 0x4

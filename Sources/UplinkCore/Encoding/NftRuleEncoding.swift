@@ -120,12 +120,12 @@ public enum NftRuleEncoding {
             return [.routeRealmLoad(register: register)]
         case let .addressHash(family, modulus, seed):
             // nft loads the two addresses from register 2 on and hashes into register 1.
-            let source = KeyLayout(fields: [.source(family), .destination(family)], firstIndex: 4)
+            let source = NftKeyLayout(fields: [.source(family), .destination(family)], firstIndex: 4)
             return dependency(family, in: rule)
                 + zip(source.fields, source.registers).flatMap { load($0, register: $1, inInterval: false) }
                 + [.jenkinsHash(source: source.registers[0], length: UInt32(source.length), modulus: modulus, seed: seed, register: register)]
         case .fields(let fields):
-            let layout = KeyLayout(fields: fields)
+            let layout = NftKeyLayout(fields: fields)
             let family = fields.lazy.compactMap(\.family).first
             return (family.map { dependency($0, in: rule) } ?? [])
                 + zip(fields, layout.registers).flatMap { load($0, register: $1, inInterval: layout.isConcatenatedInterval) }

@@ -1,7 +1,7 @@
 import Yams
 
 /// Reading `policies:`, one entry at a time; what needs the uplinks or the other entries is
-/// checked afterwards (PolicyResolution.swift).
+/// checked afterwards (ConfigParser+PolicyChecks.swift).
 extension ConfigParser {
     static let policyMatchKeys = ["destination", "source", "protocol", "destination-port", "source-port", "in-interface"]
     static let policyActionKeys = ["uplink", "bypass", "balance"]
