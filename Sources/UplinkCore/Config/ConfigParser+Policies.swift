@@ -28,8 +28,12 @@ extension ConfigParser {
         let before = reader.errorCount
         let drafts = items.map { readPolicy($0, reader: &reader) }
         checkPolicies(drafts, context: context, reader: &reader)
-        guard reader.errorCount == before else { return nil }
-        return drafts.map { Policy(line: $0.line, match: $0.match, action: $0.action!, fallback: $0.fallback) }
+        let policies = drafts.compactMap { draft in
+            draft.action.map { Policy(line: draft.line, match: draft.match, action: $0, fallback: draft.fallback) }
+        }
+        // An entry without an action was reported.
+        guard reader.errorCount == before, policies.count == drafts.count else { return nil }
+        return policies
     }
 
     private static func readPolicy(_ node: Node, reader: inout YAMLReader) -> PolicyDraft {
@@ -124,7 +128,10 @@ extension ConfigParser {
             let names = match.protocols.map { IPProtocolNumber.name($0) == "ipv6-icmp" ? "icmpv6" : IPProtocolNumber.name($0) ?? String($0) }
             let other = family == .ipv4 ? IPFamily.ipv6 : .ipv4
             let instead = family == .ipv4 ? "icmp" : "icmpv6"
-            reader.error(node, "protocol \(quotedAlternatives(names.uniqued())) exists only in \(familyName(other)), and this entry's addresses are all \(familyName(family)), so it can never match; use '\(instead)' for \(familyName(family))'s ICMP")
+            let protocols = quotedList(names.uniqued(), "or")
+            reader.error(node, "protocol \(protocols) exists only in \(familyName(other)), and this entry's addresses "
+                + "are all \(familyName(family)), so it can never match; use '\(instead)' for "
+                + "\(familyName(family))'s ICMP")
         }
     }
 

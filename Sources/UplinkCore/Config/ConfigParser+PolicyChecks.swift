@@ -20,7 +20,7 @@ extension ConfigParser {
         guard let uplinks = context.uplinks?.map(\.name) else { return }
         for (name, node) in draft.uplinkNodes where !uplinks.contains(name) {
             let hint = closestMatch(to: name, among: uplinks).map { " (did you mean '\($0)'?)" } ?? ""
-            reader.error(node, "no uplink is named '\(name)'\(hint); the uplinks are \(quotedAll(uplinks))")
+            reader.error(node, "no uplink is named '\(name)'\(hint); the uplinks are \(quotedList(uplinks, "and"))")
         }
     }
 
@@ -42,11 +42,11 @@ extension ConfigParser {
         case .bypass, nil:
             return
         }
-        let memberFamilies = members.map(context.families(of:))
-        guard memberFamilies.allSatisfy({ $0 != nil }) else { return }
-        let carried = Set(memberFamilies.flatMap { $0! })
+        let memberFamilies = members.compactMap(context.families(of:))
+        guard memberFamilies.count == members.count else { return }
+        let carried = Set(memberFamilies.joined())
         let single = members.count == 1
-        let names = single ? "'\(members[0])'" : quotedAll(members)
+        let names = single ? "'\(members[0])'" : quotedList(members, "and")
         if carried.isDisjoint(with: matched) {
             let has = single ? "uplink \(names) carries only" : "\(names) carry only"
             let wanted = matched.map(familyName).joined(separator: " and ")
@@ -59,12 +59,6 @@ extension ConfigParser {
                 : "none of \(names) carries \(name): give one of them an \(name) gateway or add 'family'"
             reader.warning(node, "\(name) connections this entry matches are left to the main table; \(fix)")
         }
-    }
-
-    /// `'a', 'b' and 'c'`.
-    static func quotedAll(_ words: [String]) -> String {
-        let quoted = words.map { "'\($0)'" }
-        return quoted.count > 1 ? quoted.dropLast().joined(separator: ", ") + " and " + quoted.last! : quoted.joined()
     }
 
     /// Warns about each entry an earlier one already catches entirely, family by family.

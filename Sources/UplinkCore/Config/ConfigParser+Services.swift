@@ -14,7 +14,13 @@ extension ConfigParser {
     /// The balance modes of a service, as `balance:` names them.
     enum ServiceBalance: String, CaseIterable {
         case nth, random, hash
-        var mode: BalanceMode { BalanceMode(rawValue: rawValue)! }
+        var mode: BalanceMode {
+            switch self {
+            case .nth: return .nth
+            case .random: return .random
+            case .hash: return .hash
+            }
+        }
     }
 
     /// A service's protocols: those with ports.

@@ -202,6 +202,29 @@ public enum ConfigParser {
         /// Carries MPTCP subflows (with `mptcp: true` at the top level).
         var mptcp = true
         var valid = true
+
+        /// Its complete form: when it was read without a problem, its name and interface are known.
+        var complete: CompleteUplinkDraft? {
+            guard valid, let name, let interface else { return nil }
+            return CompleteUplinkDraft(draft: self, name: name, interface: interface)
+        }
+    }
+
+    /// An uplink read without a problem, waiting only for the mark and table that may depend on
+    /// the other uplinks.
+    struct CompleteUplinkDraft {
+        let draft: UplinkDraft
+        let name: String
+        let interface: String
+
+        func uplink(mark: UInt32, table: UInt32) -> Uplink {
+            var uplink = Uplink(name: name, interface: interface, families: draft.families, gateways: draft.gateways,
+                                weight: draft.weight, mark: mark, table: table,
+                                masquerade: draft.masquerade, masquerade6: draft.masquerade6, health: draft.health)
+            uplink.gatewayAuto = draft.gatewayAuto
+            uplink.mptcp = draft.mptcp
+            return uplink
+        }
     }
 
     /// What `balance: ecmp` asks of the mark and table derivation.
@@ -271,7 +294,8 @@ public enum ConfigParser {
     /// With `ecmp`, the multipath route's mark and table come after the uplinks' in the same way.
     private static func resolveUplinks(_ drafts: [UplinkDraft], markMask: UInt32?, ecmp: EcmpRequest?,
                                        reader: inout YAMLReader) -> (uplinks: [Uplink], ecmp: EcmpTarget?)? {
-        var ok = drafts.allSatisfy(\.valid)
+        let complete = drafts.compactMap(\.complete)
+        var ok = complete.count == drafts.count
         var names: [String: Node] = [:]
         var marks: [UInt32: Node] = [:]
         var tables: [UInt32: Node] = [:]
@@ -335,17 +359,13 @@ public enum ConfigParser {
             tables[nextTable] = node
             return nextTable
         }
-        for (slot, draft) in drafts.enumerated() {
+        for (slot, uplink) in complete.enumerated() {
+            let draft = uplink.draft
             guard let mark = draft.mark?.value ?? freeMark(for: draft.node) else {
                 reader.error(draft.node, "no mark left for uplink \(slot + 1): \(full) and there are \(drafts.count) uplinks; \(widen)")
                 return nil
             }
-            let table = draft.table?.value ?? freeTable(for: draft.node)
-            uplinks.append(Uplink(name: draft.name!, interface: draft.interface!, families: draft.families, gateways: draft.gateways,
-                                  weight: draft.weight, mark: mark, table: table,
-                                  masquerade: draft.masquerade, masquerade6: draft.masquerade6, health: draft.health))
-            uplinks[uplinks.count - 1].gatewayAuto = draft.gatewayAuto
-            uplinks[uplinks.count - 1].mptcp = draft.mptcp
+            uplinks.append(uplink.uplink(mark: mark, table: draft.table?.value ?? freeTable(for: draft.node)))
         }
         guard let ecmp else { return (uplinks, nil) }
         guard let ecmpMark = freeMark(for: ecmp.balanceNode) else {

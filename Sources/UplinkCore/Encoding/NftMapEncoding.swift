@@ -42,7 +42,8 @@ public enum NftMapEncoding {
     public static func elements(_ map: NftVerdictMap, startingEmpty: Bool = true, withVerdicts: Bool = true) -> [NftSetElement] {
         func verdict(_ element: NftVerdictMap.Element) -> NftVerdict? { withVerdicts ? element.verdict : nil }
         guard case .fields(let fields) = map.typeof else {
-            return map.elements.map { NftSetElement(key: NftRuleEncoding.word($0.key.number!), verdict: verdict($0)) }
+            // A number (its only field value) as a host-order word.
+            return map.elements.map { NftSetElement(key: $0.key.flatMap { bytes($0).first }, verdict: verdict($0)) }
         }
         let layout = NftKeyLayout(fields: fields)
         if layout.isConcatenation {

@@ -73,7 +73,7 @@ struct NftPlanner {
         maps += families.compactMap { ServicePlanner.listenersMap(config, $0) }
         for family in families {
             sets.append(NftSet(name: Self.neverBalancedSet(family), type: family == .ipv4 ? .ipv4Prefixes : .ipv6Prefixes,
-                               elements: Planner.neverBalanced[family]!.map { .prefix($0) }))
+                               elements: Planner.neverBalanced(family).map { .prefix($0) }))
             let policies = PolicyCompiler(config: config, family: family, down: facts.down, tail: tail).compile()
             maps += policies.maps
             chains += policies.chains

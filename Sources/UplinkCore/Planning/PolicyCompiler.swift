@@ -51,10 +51,11 @@ struct PolicyCompiler {
             }
             let elements = crossProduct(values.map(\.values)).map { NftVerdictMap.Element(key: $0, verdict: verdict) }
             let spans = elements.map { $0.key.map(Self.span) }
-            if let current = run, current.fields == fields,
+            if var current = run, current.fields == fields,
                !spans.contains(where: { new in current.spans.contains { Self.overlaps($0, new) } }) {
-                run!.elements += elements
-                run!.spans += spans
+                current.elements += elements
+                current.spans += spans
+                run = current
             } else {
                 close()
                 run = Run(fields: fields, elements: elements, spans: spans)

@@ -10,8 +10,9 @@ struct IptablesMaps {
         case .connectionMark, .packetMark:
             let module = key == .connectionMark ? "connmark" : "mark"
             let mask = mask ?? .max
-            return map.elements.map { element in
-                .command(matches + ["-m", module, "--mark", "\(hex(element.key.number!))/\(hex(mask))"] + IptablesTranslation.target(element.verdict))
+            return map.numbered.map { mark, verdict in
+                .command(matches + ["-m", module, "--mark", "\(hex(mark))/\(hex(mask))"]
+                         + IptablesTranslation.target(verdict))
             }
         case .numberGenerator(.inc, let modulus) where map.elements.contains(where: { translates($0.verdict) }):
             // A DNAT ends the packet's way through the nat table, so the rules after the one
@@ -22,9 +23,9 @@ struct IptablesMaps {
                                     "-g", IptablesTranslation.chainName(element.verdict.chain ?? "")])
             }
         case .numberGenerator(.inc, let modulus):
-            return map.elements.map { element in
-                .command(matches + ["-m", "statistic", "--mode", "nth", "--every", String(modulus), "--packet", String(element.key.number!),
-                                    "-j", IptablesTranslation.chainName(element.verdict.chain ?? "")])
+            return map.numbered.map { slot, verdict in
+                .command(matches + ["-m", "statistic", "--mode", "nth", "--every", String(modulus),
+                                    "--packet", String(slot), "-j", IptablesTranslation.chainName(verdict.chain ?? "")])
             }
         case .numberGenerator(.random, _):
             return randomCascade(map, matches: matches).map(IptablesLine.command)
@@ -35,8 +36,8 @@ struct IptablesMaps {
         case let .addressHash(_, modulus, seed):
             return hashRules(map, modulus: modulus, seed: seed, matches: matches)
         case .routeRealm:
-            return map.elements.map { element in
-                .command(matches + ["-m", "realm", "--realm", String(element.key.number!)] + IptablesTranslation.target(element.verdict))
+            return map.numbered.map { realm, verdict in
+                .command(matches + ["-m", "realm", "--realm", String(realm)] + IptablesTranslation.target(verdict))
             }
         }
     }
@@ -119,9 +120,10 @@ struct IptablesMaps {
 
     func hashRules(_ map: NftVerdictMap, modulus: UInt32, seed: UInt32, matches: [String]) -> [IptablesLine] {
         if map.elements.contains(where: { translates($0.verdict) }) { return backendHashRules(map, modulus: modulus, seed: seed, matches: matches) }
-        let marks = map.elements.map { element -> MarkedBits in
-            guard let target = element.verdict.chain, let bits = connectionMark(of: target) else {
-                preconditionFailure("slot \(element.key) of \(map.name) leads to no chain that marks the connection")
+        let slots = map.numbered
+        let marks = slots.map { slot, verdict -> MarkedBits in
+            guard let target = verdict.chain, let bits = connectionMark(of: target) else {
+                preconditionFailure("slot \(slot) of \(map.name) leads to no chain that marks the connection")
             }
             return bits
         }
@@ -141,11 +143,12 @@ struct IptablesMaps {
             .command(matches + ["-j", "HMARK", "--hmark-tuple", "src,dst", "--hmark-mod", String(modulus),
                                 "--hmark-offset", "0", "--hmark-rnd", hex(seed)]),
         ]
-        lines += zip(map.elements, marks).map { element, bits in
-            .command(matches + ["-m", "mark", "--mark", hex(element.key.number!), "-j", "CONNMARK", "--set-xmark", bits.description])
+        lines += zip(slots, marks).map { slot, bits in
+            .command(matches + ["-m", "mark", "--mark", hex(slot.number),
+                                "-j", "CONNMARK", "--set-xmark", bits.description])
         }
         lines.append(.command(matches + ["-j", "CONNMARK", "--restore-mark", "--nfmask", "0xffffffff", "--ctmask", "0xffffffff"]))
-        let targets = zip(map.elements, marks).map { ($0.verdict, $1) }.uniqued(by: \.0)
+        let targets = zip(slots, marks).map { ($0.verdict, $1) }.uniqued(by: \.0)
         lines += targets.map { verdict, bits in
             .command(matches + ["-m", "connmark", "--mark", bits.description] + IptablesTranslation.target(verdict))
         }
@@ -167,8 +170,8 @@ struct IptablesMaps {
             ]),
             .command(matches + ["-j", "HMARK", "--hmark-tuple", "src,dst", "--hmark-mod", String(modulus),
                                 "--hmark-offset", "0", "--hmark-rnd", hex(seed)]),
-        ] + map.elements.map { element in
-            .command(matches + ["-m", "mark", "--mark", hex(element.key.number!)] + IptablesTranslation.target(element.verdict))
+        ] + map.numbered.map { slot, verdict in
+            .command(matches + ["-m", "mark", "--mark", hex(slot)] + IptablesTranslation.target(verdict))
         }
     }
 

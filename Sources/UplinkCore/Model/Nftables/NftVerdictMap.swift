@@ -29,6 +29,11 @@ public struct NftVerdictMap: Sendable, Hashable, Codable {
         self.elements = elements.sorted { $0.key.lexicographicallyPrecedes($1.key) }
     }
 
+    /// The elements of a map keyed by a number (a mark, a slot, a realm), with their numbers.
+    public var numbered: [(number: UInt32, verdict: NftVerdict)] {
+        elements.compactMap { element in element.key.number.map { ($0, element.verdict) } }
+    }
+
     /// Keys are ranges (`flags interval`): some field is an address or a port.
     public var isInterval: Bool {
         if case .fields(let fields) = typeof { return fields.contains { $0.isRange } }
