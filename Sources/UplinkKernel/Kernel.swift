@@ -174,7 +174,12 @@ private struct Transaction {
     /// Undoes every step, newest first; returns what could not be undone.
     func rollBack() -> [String] {
         undos.reversed().compactMap { undo in
-            do { try undo(); return nil } catch { return "\(error)" }
+            do {
+                try undo()
+                return nil
+            } catch {
+                return "\(error)"
+            }
         }
     }
 }

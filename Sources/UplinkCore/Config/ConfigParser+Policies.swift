@@ -91,7 +91,10 @@ extension ConfigParser {
         }.map(\.value)
         draft.match.inputInterfaces = list(fields["in-interface"]?.value, key: "in-interface", what: "an interface name such as lan0", reader: &reader) {
             guard let name = $0.string($1, key: "in-interface", what: "an interface name such as lan0") else { return nil }
-            if let problem = interfaceNameProblem(name) { $0.error($1, problem); return nil }
+            if let problem = interfaceNameProblem(name) {
+                $0.error($1, problem)
+                return nil
+            }
             return name
         }.map(\.value)
 
@@ -183,10 +186,17 @@ extension ConfigParser {
         var shares: [PolicyShare] = []
         var ok = true
         for (key, value) in mapping {
-            guard let name = reader.string(key, key: "balance", what: "a mapping of uplink names to weights, such as \(example)") else { ok = false; continue }
+            let what = "a mapping of uplink names to weights, such as \(example)"
+            guard let name = reader.string(key, key: "balance", what: what) else {
+                ok = false
+                continue
+            }
             draft.uplinkNodes.append((name, key))
             guard let weight = reader.integer(value, key: name, in: 1...maximumWeight,
-                                              what: "a weight from 1 to \(maximumWeight)") else { ok = false; continue }
+                                              what: "a weight from 1 to \(maximumWeight)") else {
+                ok = false
+                continue
+            }
             shares.append(PolicyShare(uplink: name, weight: Int(weight)))
         }
         return ok ? shares : nil

@@ -92,7 +92,10 @@ extension ConfigParser {
            let items = reader.scalarOrList(value, key: "interfaces", what: "an interface name such as lan0") {
             interfaces = items.compactMap { item in
                 guard let text = reader.string(item, key: "interfaces", what: "an interface name such as lan0") else { return nil }
-                if let problem = interfaceNameProblem(text) { reader.error(item, problem); return nil }
+                if let problem = interfaceNameProblem(text) {
+                    reader.error(item, problem)
+                    return nil
+                }
                 return text
             }
             if !clients.contains(.outside) {

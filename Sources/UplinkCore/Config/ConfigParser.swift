@@ -66,7 +66,10 @@ public enum ConfigParser {
             if let mode = reader.choice(node, key: "balance", as: BalanceMode.self, synonyms: balanceSynonyms) {
                 config.balance = mode
                 balance = mode
-            } else { usable = false; balance = nil }
+            } else {
+                usable = false
+                balance = nil
+            }
         }
         var ecmpTable: (value: UInt32, node: Node)?
         if let (key, value) = fields["ecmp-table"] {
@@ -79,13 +82,22 @@ public enum ConfigParser {
             } else { usable = false }
         }
         if let node = fields["traffic"]?.value {
-            if let kinds = readTraffic(node, reader: &reader) { config.traffic = kinds; traffic = kinds } else { usable = false; traffic = nil }
+            if let kinds = readTraffic(node, reader: &reader) {
+                config.traffic = kinds
+                traffic = kinds
+            } else {
+                usable = false
+                traffic = nil
+            }
         }
         if let node = fields["mark-mask"]?.value {
             if let mask = reader.integer(node, key: "mark-mask", in: 1...0xffff_ffff, what: "a non-zero 32-bit mask such as 0xff00") {
                 config.markMask = UInt32(mask)
                 markMask = config.markMask
-            } else { usable = false; markMask = nil }
+            } else {
+                usable = false
+                markMask = nil
+            }
         }
         if let node = fields["rule-priority"]?.value {
             if let priority = reader.integer(node, key: "rule-priority", in: 2...32764,
@@ -173,7 +185,10 @@ public enum ConfigParser {
         var kinds = Set<TrafficKind>()
         var ok = true
         for item in items {
-            guard let kind = reader.choice(item, key: "traffic", as: TrafficKind.self) else { ok = false; continue }
+            guard let kind = reader.choice(item, key: "traffic", as: TrafficKind.self) else {
+                ok = false
+                continue
+            }
             if !kinds.insert(kind).inserted {
                 reader.error(item, "'\(kind.rawValue)' is listed twice in 'traffic'; list each of 'local' and 'forwarded' at most once")
                 ok = false
@@ -239,7 +254,10 @@ public enum ConfigParser {
         var draft = UplinkDraft(node: node)
         let before = reader.diagnostics.count
         let fields = reader.fields(of: node, named: "an uplink", allowed: uplinkKeys)
-        if node.mapping == nil { draft.valid = false; return draft }
+        if node.mapping == nil {
+            draft.valid = false
+            return draft
+        }
 
         if let (_, value) = fields["name"], let name = reader.string(value, key: "name", what: "a name of 1 to 15 letters, digits, '-' or '_'") {
             if let problem = nameProblem(name) {

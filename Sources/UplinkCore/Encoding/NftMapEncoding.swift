@@ -66,7 +66,9 @@ public enum NftMapEncoding {
         switch value {
         case .number(let number): return (NftRuleEncoding.word(number), NftRuleEncoding.word(number))
         case .interfaceName(let name): return (NftRuleEncoding.interfaceName(name), NftRuleEncoding.interfaceName(name))
-        case .prefix(let prefix): let range = AddressRange(prefix); return (range.first, range.last)
+        case .prefix(let prefix):
+            let range = AddressRange(prefix)
+            return (range.first, range.last)
         case .transportProtocol(let number): return ([number], [number])
         case .ports(let range): return (bigEndian(range.lower), bigEndian(range.upper))
         }

@@ -62,7 +62,10 @@ public struct IptablesTranslation {
                 result.append(.comment([family == .ipv4 ? "IPv4: iptables." : "IPv6: ip6tables, the chains IPv6 packets reach."]))
             }
             for line in lines(family) {
-                guard case .comment(let text) = line else { result.append(line); continue }
+                guard case .comment(let text) = line else {
+                    result.append(line)
+                    continue
+                }
                 let headline = text.first.map { $0.hasSuffix(".") ? String($0.dropLast()) : $0 } ?? ""
                 result.append(explained.insert(text).inserted ? line : .comment([headline + " (see above)."]))
             }
