@@ -173,11 +173,13 @@ extension NftExpression: CustomStringConvertible {
         }
     }
 
-    /// Data as nft prints it: 32-bit words in host (little-endian) order, zero-padded.
+    /// Data as nft prints it: 32-bit words read in host order, the last zero-padded.
     static func words(_ bytes: [UInt8]) -> String {
         stride(from: 0, to: bytes.count, by: 4).map { start in
-            let word = bytes[start..<min(start + 4, bytes.count)].enumerated()
-                .reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+            let chunk = Array(bytes[start..<min(start + 4, bytes.count)])
+            let word = (chunk + [UInt8](repeating: 0, count: 4 - chunk.count)).withUnsafeBytes {
+                $0.loadUnaligned(as: UInt32.self)
+            }
             return "0x" + String(word, radix: 16).leftPadded(to: 8)
         }.joined(separator: " ")
     }

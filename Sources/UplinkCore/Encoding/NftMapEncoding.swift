@@ -70,11 +70,10 @@ public enum NftMapEncoding {
             let range = AddressRange(prefix)
             return (range.first, range.last)
         case .transportProtocol(let number): return ([number], [number])
-        case .ports(let range): return (bigEndian(range.lower), bigEndian(range.upper))
+        case .ports(let range):
+            return (NftRuleEncoding.networkOrder(range.lower), NftRuleEncoding.networkOrder(range.upper))
         }
     }
-
-    static func bigEndian(_ port: UInt16) -> [UInt8] { [UInt8(port >> 8), UInt8(port & 0xff)] }
 
     static func padded(_ bytes: [UInt8]) -> [UInt8] {
         bytes + [UInt8](repeating: 0, count: NftKeyLayout.padded(bytes.count) - bytes.count)
@@ -146,7 +145,9 @@ public enum NftMapEncoding {
         case .transportProtocol:
             return first == last ? .transportProtocol(first[0]) : nil
         case .sourcePort, .destinationPort:
-            let lower = UInt16(first[0]) << 8 | UInt16(first[1]), upper = UInt16(last[0]) << 8 | UInt16(last[1])
+            guard let lower = NftRuleDecoding.Reader.port(first), let upper = NftRuleDecoding.Reader.port(last) else {
+                return nil
+            }
             return lower <= upper ? .ports(PortRange(lower, upper)) : nil
         }
     }

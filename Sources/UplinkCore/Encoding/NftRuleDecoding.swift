@@ -240,7 +240,10 @@ public enum NftRuleDecoding {
         }
 
         /// A port as NftRuleEncoding.networkOrder wrote it.
-        static func port(_ data: [UInt8]) -> UInt16? { data.count == 2 ? UInt16(data[0]) << 8 | UInt16(data[1]) : nil }
+        static func port(_ data: [UInt8]) -> UInt16? {
+            guard data.count == 2 else { return nil }
+            return UInt16(bigEndian: data.withUnsafeBytes { $0.loadUnaligned(as: UInt16.self) })
+        }
 
         /// (mark & ~mask) ^ value, with value inside mask.
         func markedBits(mask: [UInt8], xor: [UInt8]) -> MarkedBits? {
@@ -250,7 +253,7 @@ public enum NftRuleDecoding {
 
         static func value(_ word: [UInt8]) -> UInt32? {
             guard word.count == 4 else { return nil }
-            return word.enumerated().reduce(0) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+            return word.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
         }
     }
 }

@@ -74,7 +74,7 @@ public enum NftRuleEncoding {
     }
 
     /// A port in network byte order.
-    static func networkOrder(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xff)] }
+    static func networkOrder(_ value: UInt16) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
 
     static func expressions(_ statement: NftStatement) -> [NftExpression] {
         switch statement {
@@ -179,7 +179,7 @@ public enum NftRuleEncoding {
 
     /// A 32-bit value in host byte order, as meta and ct keep them.
     static func word(_ value: UInt32) -> [UInt8] {
-        (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
+        withUnsafeBytes(of: value) { Array($0) }
     }
 
     /// An interface name as nft compares it: IFNAMSIZ bytes, zero-padded.
