@@ -27,7 +27,7 @@ struct KernelOptions: ParsableArguments {
             try Self.checkKernelVersion()
             // The whole command runs inside the namespace (uplinkctl is single-threaded).
             if let namespace { try NetworkNamespace.enter(namespace) }
-            reconciler = Reconciler(kernel: try Kernel(namespace: nil), store: try StateStore(namespace: nil))
+            reconciler = Reconciler(kernel: try Kernel(namespace: nil), store: try StateStore(namespace: namespace))
             if pending != .leave, let settlement = try reconciler.settlePending(waiting: Self.waiting) {
                 printError("uplinkctl: \(settlement.text)")
                 if case .awaiting = settlement, pending == .refuse {
