@@ -16,7 +16,7 @@ public enum NftSetEncoding {
     static let protocolType: UInt32 = 12
     static let serviceType: UInt32 = 13
     /// NFT_DATA_VERDICT.
-    public static let verdictDataType: UInt32 = 0xffff_ff00
+    static let verdictDataType: UInt32 = 0xffff_ff00
 
     // MARK: Sets
 

@@ -16,7 +16,7 @@ public func smoothSlotOrder(weights: [Int]) -> [Int] {
         let released = weights.indices.filter {
             turnsTaken[$0] < weights[$0] && turnsTaken[$0] * total <= time * weights[$0]
         }
-        let earliest = released.min { precedes($0, $1, weights: weights, taken: turnsTaken, total: total) }
+        let earliest = released.min { precedes($0, $1, weights: weights, taken: turnsTaken) }
         guard let chosen = earliest else {
             preconditionFailure("EDF is exact at full utilisation: some uplink is always released")
         }
@@ -27,7 +27,7 @@ public func smoothSlotOrder(weights: [Int]) -> [Int] {
 }
 
 /// Whether uplink `a`'s next turn is due before `b`'s: (j_a+1)·W/w_a < (j_b+1)·W/w_b.
-private func precedes(_ a: Int, _ b: Int, weights: [Int], taken: [Int], total: Int) -> Bool {
+private func precedes(_ a: Int, _ b: Int, weights: [Int], taken: [Int]) -> Bool {
     let dueA = (taken[a] + 1) * weights[b]
     let dueB = (taken[b] + 1) * weights[a]
     if dueA != dueB { return dueA < dueB }
