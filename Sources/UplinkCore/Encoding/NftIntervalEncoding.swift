@@ -22,7 +22,9 @@ enum NftIntervalEncoding {
                 result.append(NftSetElement(key: interval.first, verdict: interval.verdict))
                 result.append(NftSetElement(key: end, intervalEnd: true))
             } else {
-                result.append(NftSetElement(key: interval.first, verdict: interval.verdict, userdata: NftUserdata.openInterval))
+                // No end: its start says the range is open.
+                let userdata = NftUserdata.openInterval
+                result.append(NftSetElement(key: interval.first, verdict: interval.verdict, userdata: userdata))
             }
         }
         return result

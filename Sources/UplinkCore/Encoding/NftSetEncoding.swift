@@ -23,11 +23,11 @@ public enum NftSetEncoding {
     public static func definition(_ set: NftSet) -> NftSetDefinition {
         switch set.type {
         case .ipv4Prefixes:
-            return NftSetDefinition(name: set.name, flags: intervalFlag, keyType: ipv4AddressType, keyLength: 4, dataType: nil,
-                                    userdata: NftUserdata.keyByteOrder(.bigEndian))
+            return NftSetDefinition(name: set.name, flags: intervalFlag, keyType: ipv4AddressType, keyLength: 4,
+                                    dataType: nil, userdata: NftUserdata.keyByteOrder(.bigEndian))
         case .ipv6Prefixes:
-            return NftSetDefinition(name: set.name, flags: intervalFlag, keyType: ipv6AddressType, keyLength: 16, dataType: nil,
-                                    userdata: NftUserdata.keyByteOrder(.bigEndian))
+            return NftSetDefinition(name: set.name, flags: intervalFlag, keyType: ipv6AddressType, keyLength: 16,
+                                    dataType: nil, userdata: NftUserdata.keyByteOrder(.bigEndian))
         case .interfaceNames:
             return NftSetDefinition(name: set.name, flags: 0, keyType: interfaceNameType, keyLength: 16, dataType: nil,
                                     userdata: NftUserdata.keyByteOrder(.host))
@@ -61,7 +61,8 @@ public enum NftSetEncoding {
             let prefixes = intervals.flatMap { AddressRange(first: $0.first, last: $0.last).prefixes }
             return NftSet(name: definition.name, type: type, elements: prefixes.map(NftSet.Element.prefix))
         case (0, interfaceNameType, 16, nil), (0, stringType, 16, nil):
-            let type: NftSet.ElementType = definition.keyType == interfaceNameType ? .interfaceNames : .routeInterfaceNames
+            let type: NftSet.ElementType = definition.keyType == interfaceNameType
+                ? .interfaceNames : .routeInterfaceNames
             let names = elements.map { String(decoding: $0.key.prefix { $0 != 0 }, as: UTF8.self) }
             let set = NftSet(name: definition.name, type: type, elements: names.map(NftSet.Element.interfaceName))
             // Only what we would write reads back as ours: exact names, nft's userdata.
