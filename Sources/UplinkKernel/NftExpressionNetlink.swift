@@ -32,13 +32,25 @@ enum NftExpressionNetlink {
         }
         switch expression {
         case let .metaLoad(key, register):
-            let e = new("meta"); u32(e, NFTNL_EXPR_META_KEY, key.rawValue); u32(e, NFTNL_EXPR_META_DREG, register); return e
+            let e = new("meta")
+            u32(e, NFTNL_EXPR_META_KEY, key.rawValue)
+            u32(e, NFTNL_EXPR_META_DREG, register)
+            return e
         case let .metaSet(key, register):
-            let e = new("meta"); u32(e, NFTNL_EXPR_META_KEY, key.rawValue); u32(e, NFTNL_EXPR_META_SREG, register); return e
+            let e = new("meta")
+            u32(e, NFTNL_EXPR_META_KEY, key.rawValue)
+            u32(e, NFTNL_EXPR_META_SREG, register)
+            return e
         case let .conntrackLoad(key, register):
-            let e = new("ct"); u32(e, NFTNL_EXPR_CT_KEY, key.rawValue); u32(e, NFTNL_EXPR_CT_DREG, register); return e
+            let e = new("ct")
+            u32(e, NFTNL_EXPR_CT_KEY, key.rawValue)
+            u32(e, NFTNL_EXPR_CT_DREG, register)
+            return e
         case let .conntrackSet(key, register):
-            let e = new("ct"); u32(e, NFTNL_EXPR_CT_KEY, key.rawValue); u32(e, NFTNL_EXPR_CT_SREG, register); return e
+            let e = new("ct")
+            u32(e, NFTNL_EXPR_CT_KEY, key.rawValue)
+            u32(e, NFTNL_EXPR_CT_SREG, register)
+            return e
         case let .payloadLoad(base, offset, length, register):
             let e = new("payload")
             u32(e, NFTNL_EXPR_PAYLOAD_DREG, register)
@@ -48,65 +60,95 @@ enum NftExpressionNetlink {
             return e
         case let .tcpOptionLoad(kind, offset, length, register):
             // As nft sends it: DREG, TYPE, OFFSET, LEN, OP and FLAGS 0 (not NFT_EXTHDR_F_PRESENT).
-            let e = new("exthdr"); u32(e, NFTNL_EXPR_EXTHDR_DREG, register)
+            let e = new("exthdr")
+            u32(e, NFTNL_EXPR_EXTHDR_DREG, register)
             nftnl_expr_set_u8(e, UInt16(NFTNL_EXPR_EXTHDR_TYPE), kind)
-            u32(e, NFTNL_EXPR_EXTHDR_OFFSET, offset); u32(e, NFTNL_EXPR_EXTHDR_LEN, length)
-            u32(e, NFTNL_EXPR_EXTHDR_OP, Self.tcpOptionOperation); u32(e, NFTNL_EXPR_EXTHDR_FLAGS, 0)
+            u32(e, NFTNL_EXPR_EXTHDR_OFFSET, offset)
+            u32(e, NFTNL_EXPR_EXTHDR_LEN, length)
+            u32(e, NFTNL_EXPR_EXTHDR_OP, Self.tcpOptionOperation)
+            u32(e, NFTNL_EXPR_EXTHDR_FLAGS, 0)
             return e
         case let .compare(op, register, data):
-            let e = new("cmp"); u32(e, NFTNL_EXPR_CMP_SREG, register); u32(e, NFTNL_EXPR_CMP_OP, op.rawValue)
-            bytes(e, NFTNL_EXPR_CMP_DATA, data); return e
+            let e = new("cmp")
+            u32(e, NFTNL_EXPR_CMP_SREG, register)
+            u32(e, NFTNL_EXPR_CMP_OP, op.rawValue)
+            bytes(e, NFTNL_EXPR_CMP_DATA, data)
+            return e
         case let .bitwise(register, mask, xor):
             let e = new("bitwise")
-            u32(e, NFTNL_EXPR_BITWISE_SREG, register); u32(e, NFTNL_EXPR_BITWISE_DREG, register)
+            u32(e, NFTNL_EXPR_BITWISE_SREG, register)
+            u32(e, NFTNL_EXPR_BITWISE_DREG, register)
             if saysOperation(before: next) { u32(e, NFTNL_EXPR_BITWISE_OP, 0) }
             u32(e, NFTNL_EXPR_BITWISE_LEN, UInt32(mask.count))
-            bytes(e, NFTNL_EXPR_BITWISE_MASK, mask); bytes(e, NFTNL_EXPR_BITWISE_XOR, xor)
+            bytes(e, NFTNL_EXPR_BITWISE_MASK, mask)
+            bytes(e, NFTNL_EXPR_BITWISE_XOR, xor)
             return e
         case let .hostToNetwork(register, length, size):
             let e = new("byteorder")
-            u32(e, NFTNL_EXPR_BYTEORDER_SREG, register); u32(e, NFTNL_EXPR_BYTEORDER_DREG, register)
+            u32(e, NFTNL_EXPR_BYTEORDER_SREG, register)
+            u32(e, NFTNL_EXPR_BYTEORDER_DREG, register)
             u32(e, NFTNL_EXPR_BYTEORDER_OP, UInt32(NFT_BYTEORDER_HTON.rawValue))
-            u32(e, NFTNL_EXPR_BYTEORDER_LEN, length); u32(e, NFTNL_EXPR_BYTEORDER_SIZE, size)
+            u32(e, NFTNL_EXPR_BYTEORDER_LEN, length)
+            u32(e, NFTNL_EXPR_BYTEORDER_SIZE, size)
             return e
         case let .jenkinsHash(source, length, modulus, seed, register):
             let e = new("hash")
-            u32(e, NFTNL_EXPR_HASH_SREG, source); u32(e, NFTNL_EXPR_HASH_DREG, register); u32(e, NFTNL_EXPR_HASH_LEN, length)
-            u32(e, NFTNL_EXPR_HASH_MODULUS, modulus); u32(e, NFTNL_EXPR_HASH_SEED, seed); u32(e, NFTNL_EXPR_HASH_OFFSET, 0)
+            u32(e, NFTNL_EXPR_HASH_SREG, source)
+            u32(e, NFTNL_EXPR_HASH_DREG, register)
+            u32(e, NFTNL_EXPR_HASH_LEN, length)
+            u32(e, NFTNL_EXPR_HASH_MODULUS, modulus)
+            u32(e, NFTNL_EXPR_HASH_SEED, seed)
+            u32(e, NFTNL_EXPR_HASH_OFFSET, 0)
             u32(e, NFTNL_EXPR_HASH_TYPE, UInt32(NFT_HASH_JENKINS.rawValue))
             return e
         case let .lookup(set, register, verdictRegister):
-            let e = new("lookup"); u32(e, NFTNL_EXPR_LOOKUP_SREG, register)
+            let e = new("lookup")
+            u32(e, NFTNL_EXPR_LOOKUP_SREG, register)
             if verdictRegister { u32(e, NFTNL_EXPR_LOOKUP_DREG, UInt32(NFT_REG_VERDICT.rawValue)) }
             nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_LOOKUP_SET), set)
             return e
-        case let .verdict(code):
+        case let .verdict(verdict):
             let e = new("immediate")
             u32(e, NFTNL_EXPR_IMM_DREG, UInt32(NFT_REG_VERDICT.rawValue))
-            u32(e, NFTNL_EXPR_IMM_VERDICT, UInt32(bitPattern: code.code))
-            if let chain = code.chain { nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_IMM_CHAIN), chain) }
+            u32(e, NFTNL_EXPR_IMM_VERDICT, UInt32(bitPattern: verdict.code))
+            if let chain = verdict.chain { nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_IMM_CHAIN), chain) }
             return e
         case let .fibDestinationType(register):
-            let e = new("fib"); u32(e, NFTNL_EXPR_FIB_DREG, register)
+            let e = new("fib")
+            u32(e, NFTNL_EXPR_FIB_DREG, register)
             u32(e, NFTNL_EXPR_FIB_RESULT, UInt32(NFT_FIB_RESULT_ADDRTYPE.rawValue))
-            u32(e, NFTNL_EXPR_FIB_FLAGS, UInt32(NFTA_FIB_F_DADDR.rawValue)); return e
+            u32(e, NFTNL_EXPR_FIB_FLAGS, UInt32(NFTA_FIB_F_DADDR.rawValue))
+            return e
         case let .fibRouteInterfaceName(register):
-            let e = new("fib"); u32(e, NFTNL_EXPR_FIB_DREG, register)
+            let e = new("fib")
+            u32(e, NFTNL_EXPR_FIB_DREG, register)
             u32(e, NFTNL_EXPR_FIB_RESULT, UInt32(NFT_FIB_RESULT_OIFNAME.rawValue))
-            u32(e, NFTNL_EXPR_FIB_FLAGS, Self.routeLookupFlags); return e
+            u32(e, NFTNL_EXPR_FIB_FLAGS, Self.routeLookupFlags)
+            return e
         case let .numberGenerator(generator, modulus, register):
-            let e = new("numgen"); u32(e, NFTNL_EXPR_NG_DREG, register); u32(e, NFTNL_EXPR_NG_MODULUS, modulus)
+            let e = new("numgen")
+            u32(e, NFTNL_EXPR_NG_DREG, register)
+            u32(e, NFTNL_EXPR_NG_MODULUS, modulus)
             u32(e, NFTNL_EXPR_NG_TYPE, generator == .inc ? UInt32(NFT_NG_INCREMENTAL.rawValue) : UInt32(NFT_NG_RANDOM.rawValue))
-            u32(e, NFTNL_EXPR_NG_OFFSET, 0); return e
+            u32(e, NFTNL_EXPR_NG_OFFSET, 0)
+            return e
         case let .routeRealmLoad(register):
-            let e = new("rt"); u32(e, NFTNL_EXPR_RT_KEY, UInt32(NFT_RT_CLASSID.rawValue)); u32(e, NFTNL_EXPR_RT_DREG, register); return e
+            let e = new("rt")
+            u32(e, NFTNL_EXPR_RT_KEY, UInt32(NFT_RT_CLASSID.rawValue))
+            u32(e, NFTNL_EXPR_RT_DREG, register)
+            return e
         case let .objectReference(type, name):
-            let e = new("objref"); u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, type)
-            nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_OBJREF_IMM_NAME), name); return e
+            let e = new("objref")
+            u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, type)
+            nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_OBJREF_IMM_NAME), name)
+            return e
         case .masquerade:
             return new("masq")
         case let .immediate(register, data):
-            let e = new("immediate"); u32(e, NFTNL_EXPR_IMM_DREG, register); bytes(e, NFTNL_EXPR_IMM_DATA, data); return e
+            let e = new("immediate")
+            u32(e, NFTNL_EXPR_IMM_DREG, register)
+            bytes(e, NFTNL_EXPR_IMM_DATA, data)
+            return e
         case let .destinationNat(family, addressRegister, portRegister):
             let e = new("nat")
             u32(e, NFTNL_EXPR_NAT_TYPE, UInt32(NFT_NAT_DNAT.rawValue))
@@ -199,8 +241,9 @@ enum NftExpressionNetlink {
             return .redirect(portRegister: has(NFTNL_EXPR_REDIR_REG_PROTO_MIN) ? u32(NFTNL_EXPR_REDIR_REG_PROTO_MIN) : nil)
         case "immediate":
             guard u32(NFTNL_EXPR_IMM_DREG) == UInt32(NFT_REG_VERDICT.rawValue),
-                  let code = NftVerdictCode(code: Int32(bitPattern: u32(NFTNL_EXPR_IMM_VERDICT)), chain: str(NFTNL_EXPR_IMM_CHAIN)) else { return unknown }
-            return .verdict(code)
+                  let verdict = NftVerdict(code: Int32(bitPattern: u32(NFTNL_EXPR_IMM_VERDICT)),
+                                           chain: str(NFTNL_EXPR_IMM_CHAIN)) else { return unknown }
+            return .verdict(verdict)
         case "fib":
             switch (u32(NFTNL_EXPR_FIB_RESULT), u32(NFTNL_EXPR_FIB_FLAGS)) {
             case (UInt32(NFT_FIB_RESULT_ADDRTYPE.rawValue), UInt32(NFTA_FIB_F_DADDR.rawValue)):

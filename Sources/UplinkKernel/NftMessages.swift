@@ -29,14 +29,17 @@ struct NftMessages {
             return [Message(type: NFT_MSG_NEWSET.rawValue, flags: create, build: setObject(NftSetEncoding.definition(set), id: setID))]
                 + elementMessages(NFT_MSG_NEWSETELEM, create, set.name, NftSetEncoding.elements(set))
         case .addMap(let map):
-            return [Message(type: NFT_MSG_NEWSET.rawValue, flags: create, build: setObject(NftSetEncoding.definition(map), id: setID))]
-                + elementMessages(NFT_MSG_NEWSETELEM, create, map.name, NftSetEncoding.elements(map))
+            let definition = setObject(NftMapEncoding.definition(map), id: setID)
+            return [Message(type: NFT_MSG_NEWSET.rawValue, flags: create, build: definition)]
+                + elementMessages(NFT_MSG_NEWSETELEM, create, map.name, NftMapEncoding.elements(map))
         case .addSetElements(let set):
             return elementMessages(NFT_MSG_NEWSETELEM, create, set.name, NftSetEncoding.elements(set))
         case .addMapElements(let map):
-            return elementMessages(NFT_MSG_NEWSETELEM, create, map.name, NftSetEncoding.elements(map, startingEmpty: false))
+            let elements = NftMapEncoding.elements(map, startingEmpty: false)
+            return elementMessages(NFT_MSG_NEWSETELEM, create, map.name, elements)
         case .deleteMapElements(let map):
-            return elementMessages(NFT_MSG_DELSETELEM, 0, map.name, NftSetEncoding.elements(map, startingEmpty: false, withVerdicts: false))
+            let elements = NftMapEncoding.elements(map, startingEmpty: false, withVerdicts: false)
+            return elementMessages(NFT_MSG_DELSETELEM, 0, map.name, elements)
         default:
             let (type, flags, build) = message(change)
             return [Message(type: type, flags: flags, build: build)]

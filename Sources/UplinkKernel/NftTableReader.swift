@@ -24,7 +24,7 @@ struct NftTableReader {
         let definitions = try setDefinitions()
         for definition in definitions {
             let elements = try self.elements(of: definition.name)
-            if let map = NftSetEncoding.map(definition, elements: elements, lookedUpBy: keys[definition.name]) {
+            if let map = NftMapEncoding.map(definition, elements: elements, lookedUpBy: keys[definition.name]) {
                 maps.append(map)
             } else if let set = NftSetEncoding.set(definition, elements: elements) {
                 sets.append(set)
@@ -41,11 +41,11 @@ struct NftTableReader {
 
     /// What each map is looked up by, from our rules that look it up: the kernel's map itself
     /// keeps only the key's datatypes. A map looked up by different keys has none.
-    static func mapKeys(_ rules: [LiveNftRule]) -> [String: NftMapTypeof] {
-        var keys: [String: NftMapTypeof?] = [:]
+    static func mapKeys(_ rules: [LiveNftRule]) -> [String: NftMapKey] {
+        var keys: [String: NftMapKey?] = [:]
         for rule in rules {
-            guard case .map(let key, let map)? = rule.rule?.verdict else { continue }
-            if let known = keys[map], known != key.typeof { keys[map] = .some(nil) } else { keys[map] = key.typeof }
+            guard case .lookup(let key, _, let map)? = rule.rule?.end else { continue }
+            if let known = keys[map], known != key { keys[map] = .some(nil) } else { keys[map] = key }
         }
         return keys.compactMapValues { $0 }
     }
@@ -185,10 +185,11 @@ struct NftTableReader {
                         return nftnl_set_elem_get(element, UInt16(attribute), &length).map { Array(UnsafeRawBufferPointer(start: $0, count: Int(length))) }
                     }
                     let flags = nftnl_set_elem_is_set(element, UInt16(NFTNL_SET_ELEM_FLAGS)) ? nftnl_set_elem_get_u32(element, UInt16(NFTNL_SET_ELEM_FLAGS)) : 0
-                    var verdict: NftVerdictCode?
+                    var verdict: NftVerdict?
                     if nftnl_set_elem_is_set(element, UInt16(NFTNL_SET_ELEM_VERDICT)) {
-                        verdict = NftVerdictCode(code: Int32(bitPattern: nftnl_set_elem_get_u32(element, UInt16(NFTNL_SET_ELEM_VERDICT))),
-                                                 chain: string(nftnl_set_elem_get_str(element, UInt16(NFTNL_SET_ELEM_CHAIN))))
+                        let code = Int32(bitPattern: nftnl_set_elem_get_u32(element, UInt16(NFTNL_SET_ELEM_VERDICT)))
+                        let chain = string(nftnl_set_elem_get_str(element, UInt16(NFTNL_SET_ELEM_CHAIN)))
+                        verdict = NftVerdict(code: code, chain: chain)
                     }
                     result.append(NftSetElement(key: data(NFTNL_SET_ELEM_KEY) ?? [], keyEnd: data(NFTNL_SET_ELEM_KEY_END), intervalEnd: flags & NFT_SET_ELEM_INTERVAL_END.rawValue != 0,
                                                 verdict: verdict, userdata: data(NFTNL_SET_ELEM_USERDATA)))

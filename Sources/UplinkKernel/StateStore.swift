@@ -2,12 +2,14 @@ import CNetlink
 import Foundation
 import UplinkCore
 
-/// uplinkctl's own files under /run/uplinkctl, one pair per network namespace: a lock, so that
-/// two applies cannot interleave, and the record of the sysctl values it replaced, so that
-/// flush can put them back. A namespace is named by its cookie (SO_NETNS_COOKIE, never reused
+/// uplinkctl's own files under /run/uplinkctl, per network namespace: a lock, so that two
+/// applies cannot interleave, and the record of the sysctl values it replaced, so that flush
+/// can put them back (and what the last apply installed, a running `run`'s claim and state, an
+/// apply's pending revert). A namespace is named by its cookie (SO_NETNS_COOKIE, never reused
 /// while the machine runs; Linux 5.14+), else by its inode, which a later namespace may reuse:
-/// the commands drop a record when nothing of ours is installed. /run is emptied at boot, as
-/// the kernel state it describes is. A unit with `RuntimeDirectory=uplinkctl` hands over the
+/// the commands drop a record when nothing of ours is installed. The files of a named
+/// namespace that is gone are removed when a store is opened (StateStore+Pruning.swift); /run
+/// is emptied at boot, as the kernel state it describes is. A unit with `RuntimeDirectory=uplinkctl` hands over the
 /// same directory in $RUNTIME_DIRECTORY, made writable for its user.
 public final class StateStore {
     public static var directory: String {
@@ -44,6 +46,8 @@ public final class StateStore {
             throw KernelRefusal(object: directory, errno: EACCES, detail: Self.unwritable)
         }
         self.init(base: "\(directory)/\(name)")
+        if let namespace { mark(namespace: namespace, in: directory) }
+        Self.pruneGone(in: directory)
     }
 
     /// The files `base`.lock, `base`.sysctls.json and so on.
@@ -147,7 +151,7 @@ public final class StateStore {
     }
 
     public func save(_ state: RunState) throws {
-        try write(state, to: base + ".health.json")
+        try writeJSON(state, to: base + ".health.json")
     }
 
     /// At the end of `run`: the state file goes, the claim is released.
@@ -168,16 +172,16 @@ public final class StateStore {
 
     /// Nil removes it (after a flush).
     public func save(_ applied: AppliedPlan?) throws {
-        try write(applied, to: base + ".applied.json")
+        try writeJSON(applied, to: base + ".applied.json")
     }
 
     /// An empty record removes the file.
     public func save(_ record: SysctlRecord) throws {
-        try write(record.isEmpty ? nil : record, to: base + ".sysctls.json", pretty: true)
+        try writeJSON(record.isEmpty ? nil : record, to: base + ".sysctls.json", pretty: true)
     }
 
     /// Replaces the file at `path` atomically with `value` as JSON; nil removes it.
-    private func write<Value: Encodable>(_ value: Value?, to path: String, pretty: Bool = false) throws {
+    func writeJSON<Value: Encodable>(_ value: Value?, to path: String, pretty: Bool = false) throws {
         guard let value else {
             try? FileManager.default.removeItem(atPath: path)
             return

@@ -29,7 +29,7 @@ struct KernelOptions: ParsableArguments {
             if let namespace { try NetworkNamespace.enter(namespace) }
             // The lab's tests refuse a chosen change through UPLINKCTL_FAULT_AT (see FaultInjection).
             let handle = try KernelHandle.namespace(nil).injectingFaults(from: ProcessInfo.processInfo.environment)
-            reconciler = Reconciler(kernel: try Kernel(handle), store: try StateStore(namespace: nil))
+            reconciler = Reconciler(kernel: try Kernel(handle), store: try StateStore(namespace: namespace))
             if pending != .leave, let settlement = try reconciler.settlePending(waiting: Self.waiting) {
                 printError("uplinkctl: \(settlement.text)")
                 if case .awaiting = settlement, pending == .refuse {

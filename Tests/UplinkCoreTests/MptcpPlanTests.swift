@@ -35,9 +35,9 @@ struct MptcpPlanTests {
         #expect(state.sysctls.contains(.mptcpEnabled()))
         // Before the jump to balancing, in the host's own chain.
         let local = try #require(state.nftables.chain(named: "local-v4"))
-        let capable = try #require(local.rules.firstIndex(of: NftRule([.mptcpSubtype(0)], [], .return)))
-        let balance = try #require(local.rules.firstIndex { $0.verdict == .goto("balance-v4") })
-        #expect(capable < balance && local.rules.contains(NftRule([.mptcpSubtype(1)], [], .return)))
+        let capable = try #require(local.rules.firstIndex(of: NftRule([.mptcpSubtype(0)], [], .verdict(.return))))
+        let balance = try #require(local.rules.firstIndex { $0.end == .verdict(.goto("balance-v4")) })
+        #expect(capable < balance && local.rules.contains(NftRule([.mptcpSubtype(1)], [], .verdict(.return))))
         #expect(try Self.plan(Self.yaml().replacingOccurrences(of: "mptcp: true", with: "")).mptcp == nil)
     }
 

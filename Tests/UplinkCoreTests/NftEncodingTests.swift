@@ -33,7 +33,8 @@ import Testing
     /// Fixtures/nft-debug/mptcp.nft: the MPTCP subtype match, MP_CAPABLE and MP_JOIN.
     static let mptcpTable = NftTable(chains: [
         NftChain(name: "mptcp", hook: NftHook(type: .route, point: .output, priority: NftHook.manglePriority),
-                 rules: [NftRule([.mptcpSubtype(0)], [], .return), NftRule([.mptcpSubtype(1)], [], .return)]),
+                 rules: [NftRule([.mptcpSubtype(0)], [], .verdict(.return)),
+                         NftRule([.mptcpSubtype(1)], [], .verdict(.return))]),
     ])
 
     /// The fixtures belong to the current plan: nft was given exactly this text.
@@ -81,7 +82,7 @@ import Testing
                                         .payloadLoad(.transport, offset: 2, length: 2, register: 10), .lookup(set: "m", register: 1, verdictRegister: true)]
         #expect(NftRuleDecoding.rule(shifted) == nil)
         // icmpv6 types 133-136 only.
-        var narrower = NftRuleEncoding.expressions(NftRule([.neighbourDiscovery], [], .return))
+        var narrower = NftRuleEncoding.expressions(NftRule([.neighbourDiscovery], [], .verdict(.return)))
         narrower[narrower.count - 2] = .compare(.lessOrEqual, register: 1, data: [136])
         #expect(NftRuleDecoding.rule(narrower) == nil)
     }
@@ -89,9 +90,9 @@ import Testing
     /// `tcp option mptcp subtype N`: nft's three expressions (also byte for byte, NftMessageBytesTests
     /// with the mptcp fixture), decoded back; other bits or another option are not this match.
     @Test func mptcpSubtypeIsNftsBitField() throws {
-        let rule = NftRule([.mptcpSubtype(1)], [], .return)
+        let rule = NftRule([.mptcpSubtype(1)], [], .verdict(.return))
         #expect(NftText.rule(rule) == "tcp option mptcp subtype 1 return")
-        #expect(NftText.rule(NftRule([.mptcpSubtype(0)], [], .return)) == "tcp option mptcp subtype 0 return")
+        #expect(NftText.rule(NftRule([.mptcpSubtype(0)], [], .verdict(.return))) == "tcp option mptcp subtype 0 return")
         let expressions = NftRuleEncoding.expressions(rule)
         #expect(expressions.map(\.description) == [
             "[ exthdr load tcpopt 1b @ 30 + 2 => reg 1 ]",
@@ -100,7 +101,7 @@ import Testing
             "[ immediate reg 0 return ]",
         ])
         for subtype in UInt8(0)...15 {
-            let rule = NftRule([.connectionNotNew, .mptcpSubtype(subtype)], [], .return)
+            let rule = NftRule([.connectionNotNew, .mptcpSubtype(subtype)], [], .verdict(.return))
             #expect(NftRuleDecoding.rule(NftRuleEncoding.expressions(rule)) == rule)
         }
         var lowBits = expressions
@@ -170,10 +171,10 @@ import Testing
     }
 
     /// What each map is looked up by, from the rules of the table (as the reader finds it).
-    static func keys(_ table: NftTable) -> [String: NftMapTypeof] {
-        var keys: [String: NftMapTypeof] = [:]
+    static func keys(_ table: NftTable) -> [String: NftMapKey] {
+        var keys: [String: NftMapKey] = [:]
         for rule in table.chains.flatMap(\.rules) {
-            if case .map(let key, let map)? = rule.verdict { keys[map] = key.typeof }
+            if case .lookup(let key, _, let map)? = rule.end { keys[map] = key }
         }
         return keys
     }
@@ -183,11 +184,13 @@ import Testing
         let table = try Self.table(fixture)
         let keys = Self.keys(table)
         for map in table.maps {
-            let definition = NftSetEncoding.definition(map)
-            let elements = NftSetEncoding.elements(map)
-            #expect(NftSetEncoding.map(definition, elements: elements, lookedUpBy: keys[map.name]) == map, "\(map.name)")
+            let definition = NftMapEncoding.definition(map)
+            let elements = NftMapEncoding.elements(map)
+            let key = keys[map.name]
+            #expect(NftMapEncoding.map(definition, elements: elements, lookedUpBy: key) == map, "\(map.name)")
             // The kernel lists elements in its own order.
-            #expect(NftSetEncoding.map(definition, elements: elements.reversed(), lookedUpBy: keys[map.name]) == map, "\(map.name)")
+            let listed = NftMapEncoding.map(definition, elements: elements.reversed(), lookedUpBy: key)
+            #expect(listed == map, "\(map.name)")
         }
     }
 
@@ -197,11 +200,13 @@ import Testing
         let table = PolicyTables.plan(balance: .hash).nftables
         for name in ["policy-v4-1", "policy-v4-4", "slots-v4", "slots-v6"] {
             let map = try #require(table.map(named: name))
-            #expect(NftSetEncoding.map(NftSetEncoding.definition(map), elements: NftSetEncoding.elements(map)) == nil, "\(name)")
+            let definition = NftMapEncoding.definition(map)
+            #expect(NftMapEncoding.map(definition, elements: NftMapEncoding.elements(map)) == nil, "\(name)")
         }
         // Looked up by a key of other datatypes: not the map we would write for it.
         let destinations = try #require(table.map(named: "policy-v4-1"))
-        #expect(NftSetEncoding.map(NftSetEncoding.definition(destinations), elements: NftSetEncoding.elements(destinations),
+        let definition = NftMapEncoding.definition(destinations)
+        #expect(NftMapEncoding.map(definition, elements: NftMapEncoding.elements(destinations),
                                    lookedUpBy: .fields([.destination(.ipv6)])) == nil)
     }
 
@@ -211,9 +216,9 @@ import Testing
         let keys = Self.keys(table)
         func decodes(_ name: String, _ edit: (inout [NftSetElement]) -> Void) throws -> Bool {
             let map = try #require(table.map(named: name))
-            var elements = NftSetEncoding.elements(map)
+            var elements = NftMapEncoding.elements(map)
             edit(&elements)
-            return NftSetEncoding.map(NftSetEncoding.definition(map), elements: elements, lookedUpBy: keys[name]) != nil
+            return NftMapEncoding.map(NftMapEncoding.definition(map), elements: elements, lookedUpBy: keys[name]) != nil
         }
         #expect(try decodes("policy-v4-4") { _ in })
         // 198.18.70.0-198.18.71.127: a range, not one prefix.
@@ -239,7 +244,7 @@ import Testing
     @Test func mapElementsAreNftsBytes() throws {
         let table = PolicyTables.plan().nftables
         func described(_ name: String) throws -> [String] {
-            NftSetEncoding.elements(try #require(table.map(named: name))).map { element in
+            NftMapEncoding.elements(try #require(table.map(named: name))).map { element in
                 var text = element.key.map { String($0, radix: 16).leftPadded(to: 2) }.joined(separator: " ")
                 if let end = element.keyEnd { text += " - " + end.map { String($0, radix: 16).leftPadded(to: 2) }.joined(separator: " ") }
                 if element.intervalEnd { text += " end" }
@@ -250,7 +255,7 @@ import Testing
         #expect(try described("policy-v4-2").first == "06 00 00 00 00 15 00 00 - 06 00 00 00 00 16 00 00")
         #expect(try described("policy-v4-4").last == "c6 12 46 00 06 00 00 00 1f 40 00 00 - c6 12 46 ff 06 00 00 00 1f 90 00 00")
         #expect(try described("policy-v4-11") == ["6c 61 6e 34 00 00 00 00 00 00 00 00 00 00 00 00 11 00 00 00"])
-        let definition = NftSetEncoding.definition(try #require(table.map(named: "policy-v4-10")))
+        let definition = NftMapEncoding.definition(try #require(table.map(named: "policy-v4-10")))
         #expect(definition.flags == 0x8c && definition.keyType == 0x471c_c34d && definition.keyLength == 36 && definition.fieldLengths == [16, 4, 4, 1, 2, 2])
     }
 

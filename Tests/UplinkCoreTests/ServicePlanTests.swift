@@ -74,7 +74,8 @@ import Testing
         let guardRules = try #require(local.nftables.chain(named: ServicePlanner.guardChain)).rules.map(NftText.rule)
         #expect(guardRules == ["iifname \"lan0\" ip daddr 127.0.0.0/8 goto loopback-backends",
                                "iifname \"lan1\" ip daddr 127.0.0.0/8 goto loopback-backends"])
-        #expect(local.nftables.chain(named: ServicePlanner.loopbackChain)?.rules.last == NftRule([], [], .drop))
+        let loopbackRules = local.nftables.chain(named: ServicePlanner.loopbackChain)?.rules
+        #expect(loopbackRules?.last == NftRule([], [], .verdict(.drop)))
 
         let remoteForLocalClients = Planner.plan(try Self.parse("""
               - name: api

@@ -66,7 +66,10 @@ public enum ConfigParser {
             if let mode = reader.choice(node, key: "balance", as: BalanceMode.self, synonyms: balanceSynonyms) {
                 config.balance = mode
                 balance = mode
-            } else { usable = false; balance = nil }
+            } else {
+                usable = false
+                balance = nil
+            }
         }
         var ecmpTable: (value: UInt32, node: Node)?
         if let (key, value) = fields["ecmp-table"] {
@@ -79,13 +82,22 @@ public enum ConfigParser {
             } else { usable = false }
         }
         if let node = fields["traffic"]?.value {
-            if let kinds = readTraffic(node, reader: &reader) { config.traffic = kinds; traffic = kinds } else { usable = false; traffic = nil }
+            if let kinds = readTraffic(node, reader: &reader) {
+                config.traffic = kinds
+                traffic = kinds
+            } else {
+                usable = false
+                traffic = nil
+            }
         }
         if let node = fields["mark-mask"]?.value {
             if let mask = reader.integer(node, key: "mark-mask", in: 1...0xffff_ffff, what: "a non-zero 32-bit mask such as 0xff00") {
                 config.markMask = UInt32(mask)
                 markMask = config.markMask
-            } else { usable = false; markMask = nil }
+            } else {
+                usable = false
+                markMask = nil
+            }
         }
         if let node = fields["rule-priority"]?.value {
             if let priority = reader.integer(node, key: "rule-priority", in: 2...32764,
@@ -173,7 +185,10 @@ public enum ConfigParser {
         var kinds = Set<TrafficKind>()
         var ok = true
         for item in items {
-            guard let kind = reader.choice(item, key: "traffic", as: TrafficKind.self) else { ok = false; continue }
+            guard let kind = reader.choice(item, key: "traffic", as: TrafficKind.self) else {
+                ok = false
+                continue
+            }
             if !kinds.insert(kind).inserted {
                 reader.error(item, "'\(kind.rawValue)' is listed twice in 'traffic'; list each of 'local' and 'forwarded' at most once")
                 ok = false
@@ -202,6 +217,29 @@ public enum ConfigParser {
         /// Carries MPTCP subflows (with `mptcp: true` at the top level).
         var mptcp = true
         var valid = true
+
+        /// Its complete form: when it was read without a problem, its name and interface are known.
+        var complete: CompleteUplinkDraft? {
+            guard valid, let name, let interface else { return nil }
+            return CompleteUplinkDraft(draft: self, name: name, interface: interface)
+        }
+    }
+
+    /// An uplink read without a problem, waiting only for the mark and table that may depend on
+    /// the other uplinks.
+    struct CompleteUplinkDraft {
+        let draft: UplinkDraft
+        let name: String
+        let interface: String
+
+        func uplink(mark: UInt32, table: UInt32) -> Uplink {
+            var uplink = Uplink(name: name, interface: interface, families: draft.families, gateways: draft.gateways,
+                                weight: draft.weight, mark: mark, table: table,
+                                masquerade: draft.masquerade, masquerade6: draft.masquerade6, health: draft.health)
+            uplink.gatewayAuto = draft.gatewayAuto
+            uplink.mptcp = draft.mptcp
+            return uplink
+        }
     }
 
     /// What `balance: ecmp` asks of the mark and table derivation.
@@ -216,7 +254,10 @@ public enum ConfigParser {
         var draft = UplinkDraft(node: node)
         let before = reader.diagnostics.count
         let fields = reader.fields(of: node, named: "an uplink", allowed: uplinkKeys)
-        if node.mapping == nil { draft.valid = false; return draft }
+        if node.mapping == nil {
+            draft.valid = false
+            return draft
+        }
 
         if let (_, value) = fields["name"], let name = reader.string(value, key: "name", what: "a name of 1 to 15 letters, digits, '-' or '_'") {
             if let problem = nameProblem(name) {
@@ -271,7 +312,8 @@ public enum ConfigParser {
     /// With `ecmp`, the multipath route's mark and table come after the uplinks' in the same way.
     private static func resolveUplinks(_ drafts: [UplinkDraft], markMask: UInt32?, ecmp: EcmpRequest?,
                                        reader: inout YAMLReader) -> (uplinks: [Uplink], ecmp: EcmpTarget?)? {
-        var ok = drafts.allSatisfy(\.valid)
+        let complete = drafts.compactMap(\.complete)
+        var ok = complete.count == drafts.count
         var names: [String: Node] = [:]
         var marks: [UInt32: Node] = [:]
         var tables: [UInt32: Node] = [:]
@@ -335,17 +377,13 @@ public enum ConfigParser {
             tables[nextTable] = node
             return nextTable
         }
-        for (slot, draft) in drafts.enumerated() {
+        for (slot, uplink) in complete.enumerated() {
+            let draft = uplink.draft
             guard let mark = draft.mark?.value ?? freeMark(for: draft.node) else {
                 reader.error(draft.node, "no mark left for uplink \(slot + 1): \(full) and there are \(drafts.count) uplinks; \(widen)")
                 return nil
             }
-            let table = draft.table?.value ?? freeTable(for: draft.node)
-            uplinks.append(Uplink(name: draft.name!, interface: draft.interface!, families: draft.families, gateways: draft.gateways,
-                                  weight: draft.weight, mark: mark, table: table,
-                                  masquerade: draft.masquerade, masquerade6: draft.masquerade6, health: draft.health))
-            uplinks[uplinks.count - 1].gatewayAuto = draft.gatewayAuto
-            uplinks[uplinks.count - 1].mptcp = draft.mptcp
+            uplinks.append(uplink.uplink(mark: mark, table: draft.table?.value ?? freeTable(for: draft.node)))
         }
         guard let ecmp else { return (uplinks, nil) }
         guard let ecmpMark = freeMark(for: ecmp.balanceNode) else {

@@ -146,14 +146,15 @@ public struct Service: Sendable, Hashable, Codable {
 
     /// IPv4 loopback backends that outside clients reach: they need route_localnet.
     public var needsRouteLocalnet: Bool {
-        clients.contains(.outside) && backends.contains { $0.address?.family == .ipv4 && $0.address!.isLoopback }
+        clients.contains(.outside)
+            && backends.contains { $0.address.map { $0.family == .ipv4 && $0.isLoopback } ?? false }
     }
 }
 
 extension IPAddress {
     /// 127.0.0.0/8 and ::1.
     public var isLoopback: Bool {
-        family == .ipv4 ? bytes[0] == 127 : bytes == IPAddress("::1")!.bytes
+        IPPrefix.loopback(family).contains(self)
     }
 
     /// 224.0.0.0/4 and ff00::/8.

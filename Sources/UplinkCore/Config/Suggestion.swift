@@ -19,9 +19,9 @@ func editDistance(_ a: String, _ b: String) -> Int {
     return a.isEmpty ? b.count : previous[b.count]
 }
 
-/// `'a', 'b' or 'c'`: how an error lists what is allowed.
-func quotedAlternatives(_ words: [String]) -> String {
-    let quoted = words.map { "'\($0)'" }
-    guard quoted.count > 1 else { return quoted.first ?? "" }
-    return quoted.dropLast().joined(separator: ", ") + " or " + quoted.last!
+/// `'a', 'b' or 'c'` (`conjunction` "or"): how an error lists what is allowed, or what it names.
+func quotedList(_ words: [String], _ conjunction: String) -> String {
+    var quoted = words.map { "'\($0)'" }
+    guard let last = quoted.popLast() else { return "" }
+    return quoted.isEmpty ? last : quoted.joined(separator: ", ") + " \(conjunction) " + last
 }

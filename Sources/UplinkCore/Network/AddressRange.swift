@@ -39,22 +39,19 @@ public struct AddressRange: Sendable, Hashable {
     }
 
     /// The fewest prefixes that cover exactly this range.
+    /// None when the bounds are not addresses of one family.
     public var prefixes: [IPPrefix] {
+        guard var start = IPAddress(bytes: first), IPAddress(bytes: last)?.family == start.family else { return [] }
         var result: [IPPrefix] = []
-        var start = first
-        let bits = first.count * 8
         while true {
-            // The longest block that starts at `start` and does not pass `last`.
-            var length = bits
-            while length > 0 {
-                let candidate = AddressRange(IPPrefix(address: IPAddress(bytes: start)!, length: length - 1)!)
-                guard candidate.first == start, !last.lexicographicallyPrecedes(candidate.last) else { break }
-                length -= 1
+            // The widest block that starts at `start` and does not pass `last`.
+            var block = IPPrefix(host: start)
+            while let wider = block.widened, wider.address == start,
+                  !last.lexicographicallyPrecedes(wider.lastAddress.bytes) {
+                block = wider
             }
-            let block = IPPrefix(address: IPAddress(bytes: start)!, length: length)!
             result.append(block)
-            let blockLast = AddressRange(block).last
-            guard blockLast != last, let next = Self.increment(blockLast) else { return result }
+            guard block.lastAddress.bytes != last, let next = block.lastAddress.next else { return result }
             start = next
         }
     }

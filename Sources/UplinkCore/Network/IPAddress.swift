@@ -44,8 +44,34 @@ public struct IPAddress: Sendable, Hashable, Codable, Comparable, CustomStringCo
         return nil
     }
 
+    /// Bytes of the family's length, as only this type's own code makes them.
+    private init(family: IPFamily, bytes: [UInt8]) {
+        self.family = family
+        self.bytes = bytes
+    }
+
     public static func zero(_ family: IPFamily) -> IPAddress {
-        IPAddress(bytes: [UInt8](repeating: 0, count: family.bitCount / 8))!
+        IPAddress(family: family, bytes: [UInt8](repeating: 0, count: family.bitCount / 8))
+    }
+
+    /// 127.0.0.1 and ::1.
+    public static func loopback(_ family: IPFamily) -> IPAddress {
+        family == .ipv4 ? IPAddress(family: family, bytes: [127, 0, 0, 1])
+            : IPAddress(family: family, bytes: [UInt8](repeating: 0, count: 15) + [1])
+    }
+
+    /// The first (`filled` false) or last address of the prefix of `length` bits holding this one.
+    func masked(to length: Int, filled: Bool = false) -> IPAddress {
+        IPAddress(family: family, bytes: bytes.enumerated().map { index, byte in
+            let bitsKept = min(max(length - index * 8, 0), 8)
+            let hostBits = bitsKept == 8 ? 0 : UInt8(0xff) >> bitsKept
+            return filled ? byte | hostBits : byte & ~hostBits
+        })
+    }
+
+    /// The address after this one, or nil after the family's last.
+    var next: IPAddress? {
+        AddressRange.increment(bytes).map { IPAddress(family: family, bytes: $0) }
     }
 
     public var description: String {
@@ -57,5 +83,12 @@ public struct IPAddress: Sendable, Hashable, Codable, Comparable, CustomStringCo
 
     public static func < (a: IPAddress, b: IPAddress) -> Bool {
         a.family != b.family ? a.family < b.family : a.bytes.lexicographicallyPrecedes(b.bytes)
+    }
+}
+
+extension IPAddress {
+    /// fe80::/10 and 169.254.0.0/16.
+    public var isLinkLocal: Bool {
+        family == .ipv6 ? bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80 : bytes[0] == 169 && bytes[1] == 254
     }
 }

@@ -8,8 +8,18 @@ public struct IPPrefix: Sendable, Hashable, Codable, Comparable, CustomStringCon
 
     public init?(address: IPAddress, length: Int) {
         guard (0...address.family.bitCount).contains(length) else { return nil }
-        self.address = IPAddress(bytes: Self.masked(address.bytes, to: length))!
+        self.init(network: address, length: length)
+    }
+
+    /// `length` within the family's bits.
+    private init(network address: IPAddress, length: Int) {
+        self.address = address.masked(to: length)
         self.length = length
+    }
+
+    /// The address alone: `/32` or `/128`.
+    public init(host address: IPAddress) {
+        self.init(network: address, length: address.family.bitCount)
     }
 
     /// `ADDRESS/LENGTH`, or a bare address meaning a host prefix. Host bits must be zero:
@@ -27,13 +37,24 @@ public struct IPPrefix: Sendable, Hashable, Codable, Comparable, CustomStringCon
     }
 
     public static func defaultRoute(_ family: IPFamily) -> IPPrefix {
-        IPPrefix(address: .zero(family), length: 0)!
+        IPPrefix(network: .zero(family), length: 0)
     }
+
+    /// 127.0.0.0/8 and ::1.
+    public static func loopback(_ family: IPFamily) -> IPPrefix {
+        IPPrefix(network: .loopback(family), length: family == .ipv4 ? 8 : 128)
+    }
+
+    /// The prefix one bit shorter, or nil for a default route.
+    var widened: IPPrefix? { length > 0 ? IPPrefix(network: address, length: length - 1) : nil }
+
+    /// Its last address (all host bits set).
+    var lastAddress: IPAddress { address.masked(to: length, filled: true) }
 
     public var isDefault: Bool { length == 0 }
 
     public func contains(_ address: IPAddress) -> Bool {
-        address.family == family && IPPrefix(address: address, length: length)?.address == self.address
+        address.family == family && address.masked(to: length) == self.address
     }
 
     /// `default`, a host address without `/32`, or `NETWORK/LENGTH`: the way `ip` prints it.
@@ -43,12 +64,5 @@ public struct IPPrefix: Sendable, Hashable, Codable, Comparable, CustomStringCon
 
     public static func < (a: IPPrefix, b: IPPrefix) -> Bool {
         a.address != b.address ? a.address < b.address : a.length < b.length
-    }
-
-    private static func masked(_ bytes: [UInt8], to length: Int) -> [UInt8] {
-        bytes.enumerated().map { index, byte in
-            let bitsKept = min(max(length - index * 8, 0), 8)
-            return bitsKept == 8 ? byte : byte & ~(UInt8(0xff) >> bitsKept)
-        }
     }
 }

@@ -73,7 +73,7 @@ struct NftPlanner {
         maps += families.compactMap { ServicePlanner.listenersMap(config, $0) }
         for family in families {
             sets.append(NftSet(name: Self.neverBalancedSet(family), type: family == .ipv4 ? .ipv4Prefixes : .ipv6Prefixes,
-                               elements: Planner.neverBalanced[family]!.map { .prefix($0) }))
+                               elements: Planner.neverBalanced(family).map { .prefix($0) }))
             let policies = PolicyCompiler(config: config, family: family, down: facts.down, tail: tail).compile()
             maps += policies.maps
             chains += policies.chains
@@ -100,15 +100,15 @@ struct NftPlanner {
     /// `socketMarks`: the host's own connections only (see localChain).
     private func newConnectionGate(_ family: IPFamily, socketMarks: Bool) -> [NftRule] {
         var rules = [
-            NftRule([], [], .map(.connectionMark(mask: mask), map: Self.knownMap)),
+            NftRule([], [], .lookup(.connectionMark, mask: mask, map: Self.knownMap)),
             // Neighbour discovery is untracked, so this also returns it; the rule below says so plainly.
-            NftRule([.connectionNotNew], [], .return),
+            NftRule([.connectionNotNew], [], .verdict(.return)),
         ]
         // A service's connection, to a listener's address that need not be this host's: never balanced.
         if let listeners = ServicePlanner.listenersLookup(config, family) { rules.append(listeners) }
-        if socketMarks { rules.append(NftRule([], [], .map(.packetMark(mask: mask), map: Self.socketMarksMap))) }
-        rules.append(NftRule([.destinationInSet(family, set: Self.neverBalancedSet(family))], [], .return))
-        if family == .ipv6 { rules.append(NftRule([.neighbourDiscovery], [], .return)) }
+        if socketMarks { rules.append(NftRule([], [], .lookup(.packetMark, mask: mask, map: Self.socketMarksMap))) }
+        rules.append(NftRule([.destinationInSet(family, set: Self.neverBalancedSet(family))], [], .verdict(.return)))
+        if family == .ipv6 { rules.append(NftRule([.neighbourDiscovery], [], .verdict(.return))) }
         return rules
     }
 
@@ -120,11 +120,12 @@ struct NftPlanner {
         // A socket that carries an uplink's mark (SO_MARK: `ping -m`, the health probes of
         // `run`) was routed by that uplink's rule already: it keeps it, unbalanced and uncounted.
         var rules = newConnectionGate(family, socketMarks: true)
-        rules.append(NftRule([.outputInterface("lo")], [], .return))
-        if family == .ipv4 && boundSockets { rules.append(NftRule([], [], .map(.routeRealm, map: Self.boundMap))) }
+        rules.append(NftRule([.outputInterface("lo")], [], .verdict(.return)))
+        if family == .ipv4 && boundSockets { rules.append(NftRule([], [], .lookup(.routeRealm, map: Self.boundMap))) }
         if config.mptcp != nil { rules += Self.mptcpRules }
-        rules.append(NftRule([.outputInterfaceInSet(Self.uplinkInterfacesSet)], [], .goto(Self.balanceChain(family))))
-        rules.append(NftRule([], [], .goto(Self.leftAloneChain)))
+        let balance = NftRuleEnd.verdict(.goto(Self.balanceChain(family)))
+        rules.append(NftRule([.outputInterfaceInSet(Self.uplinkInterfacesSet)], [], balance))
+        rules.append(NftRule([], [], .verdict(.goto(Self.leftAloneChain))))
         return NftChain(name: Self.localChain(family), rules: rules)
     }
 
@@ -134,8 +135,8 @@ struct NftPlanner {
     /// the uplinks it thinks are free, two of them sharing one link. A join (MP_JOIN) is bound
     /// to its endpoint's address and leaves by that uplink's `from` rule.
     static let mptcpRules = [
-        NftRule([.mptcpSubtype(0)], [], .return),
-        NftRule([.mptcpSubtype(1)], [], .return),
+        NftRule([.mptcpSubtype(0)], [], .verdict(.return)),
+        NftRule([.mptcpSubtype(1)], [], .verdict(.return)),
     ]
 
     /// Connections routed through this host, before their routing decision: the kernel is asked
@@ -145,9 +146,10 @@ struct NftPlanner {
     private func forwardedChain(_ family: IPFamily) -> NftChain {
         var rules = newConnectionGate(family, socketMarks: false)
         // Addressed to this host: input, not forwarding.
-        rules.append(NftRule([.destinationIsLocal], [], .return))
-        rules.append(NftRule([.routeInterfaceInSet(Self.uplinkRouteInterfacesSet)], [], .goto(Self.balanceChain(family))))
-        rules.append(NftRule([], [], .goto(Self.leftAloneChain)))
+        rules.append(NftRule([.destinationIsLocal], [], .verdict(.return)))
+        let balance = NftRuleEnd.verdict(.goto(Self.balanceChain(family)))
+        rules.append(NftRule([.routeInterfaceInSet(Self.uplinkRouteInterfacesSet)], [], balance))
+        rules.append(NftRule([], [], .verdict(.goto(Self.leftAloneChain))))
         return NftChain(name: Self.forwardedChain(family), rules: rules)
     }
 
@@ -162,7 +164,7 @@ struct NftPlanner {
     private func bits(_ mark: UInt32) -> MarkedBits { MarkedBits(value: mark, mask: mask) }
 
     private func jump(_ family: IPFamily, to chain: String) -> NftRule {
-        NftRule([.family(family)], [], .jump(chain))
+        NftRule([.family(family)], [], .verdict(.jump(chain)))
     }
 
     /// Sockets bound to an uplink's IPv4 address are recognised on the host's own connections.
@@ -171,8 +173,8 @@ struct NftPlanner {
     /// Every packet of a connection conntrack already knew passes these two rules alone: its
     /// uplink from its conntrack mark (`known`), or nothing. Only new connections go further.
     private var knownConnections: [NftRule] {
-        [NftRule([.connectionNotNew], [], .map(.connectionMark(mask: mask), map: Self.knownMap)),
-         NftRule([.connectionNotNew], [], .return)]
+        [NftRule([.connectionNotNew], [], .lookup(.connectionMark, mask: mask, map: Self.knownMap)),
+         NftRule([.connectionNotNew], [], .verdict(.return))]
     }
 
     /// Local connections are balanced when asked; otherwise only connections with a mark
@@ -180,19 +182,19 @@ struct NftPlanner {
     private func outputChain() -> NftChain {
         let rules = config.traffic.contains(.local)
             ? knownConnections + families.map { jump($0, to: Self.localChain($0)) }
-            : [NftRule([], [], .map(.connectionMark(mask: mask), map: Self.knownMap))]
+            : [NftRule([], [], .lookup(.connectionMark, mask: mask, map: Self.knownMap))]
         return NftChain(name: "output", hook: NftHook(type: .route, point: .output, priority: NftHook.manglePriority), rules: rules)
     }
 
     private func preroutingChain() -> NftChain {
         var rules = knownConnections + [
             // Arriving from the outside: remember the uplink of a new connection.
-            NftRule([], [], .map(.fields([.inputInterfaceName]), map: Self.inboundMap)),
+            NftRule([], [], .lookup(.fields([.inputInterfaceName]), map: Self.inboundMap)),
         ]
         if config.traffic.contains(.forwarded) {
             rules += families.map { jump($0, to: Self.forwardedChain($0)) }
         } else {
-            rules.append(NftRule([], [], .map(.connectionMark(mask: mask), map: Self.knownMap)))
+            rules.append(NftRule([], [], .lookup(.connectionMark, mask: mask, map: Self.knownMap)))
         }
         return NftChain(name: "prerouting", hook: NftHook(type: .filter, point: .prerouting, priority: NftHook.manglePriority), rules: rules)
     }
@@ -216,13 +218,14 @@ struct NftPlanner {
 
     private func newConnectionChain(_ name: String, mark: UInt32, counter: String) -> NftChain {
         NftChain(name: Self.newChainName(name), rules: [
-            NftRule([], [.setConnectionMark(bits(mark)), .count(counter: counter)], .goto(Self.viaChainName(name))),
+            NftRule([], [.setConnectionMark(bits(mark)), .count(counter: counter)],
+                    .verdict(.goto(Self.viaChainName(name)))),
         ])
     }
 
     private func inboundChain(_ uplink: PlannedUplink) -> NftChain {
         NftChain(name: Self.inboundChainName(uplink.uplink.name), rules: [
-            NftRule([.connectionNotNew], [], .return),
+            NftRule([.connectionNotNew], [], .verdict(.return)),
             NftRule([], [.setConnectionMark(bits(uplink.uplink.mark))]),
         ])
     }
@@ -261,7 +264,7 @@ struct NftPlanner {
     /// The last rule of a balancing decision over `members` (name, weight): a slot map keyed by
     /// the balance mode's generator, or with ECMP, the multipath table's mark.
     func tail(_ family: IPFamily, _ members: [(name: String, weight: Int)], _ mapName: String) -> (rule: NftRule, map: NftVerdictMap?) {
-        if config.ecmp != nil { return (NftRule([], [], .goto(Self.newChainName(Self.ecmpName))), nil) }
+        if config.ecmp != nil { return (NftRule([], [], .verdict(.goto(Self.newChainName(Self.ecmpName)))), nil) }
         let slots = SlotMap(name: mapName, balance: config.balance, family: family, members: members.map { member in
             (member.weight, Self.newChainName(member.name), !facts.down.contains(member.name))
         })

@@ -37,7 +37,7 @@ struct PolicyCompiler {
             runs += 1
             let name = "\(Self.mapPrefix)\(NftPlanner.suffix(family))-\(runs)"
             output.maps.append(NftVerdictMap(name: name, typeof: .fields(current.fields), elements: current.elements))
-            output.rules.append(NftRule([], [], .map(.fields(current.fields), map: name)))
+            output.rules.append(NftRule([], [], .lookup(.fields(current.fields), map: name)))
             run = nil
         }
         for (index, policy) in config.policies.enumerated() {
@@ -46,15 +46,16 @@ struct PolicyCompiler {
             let fields = values.map(\.field)
             if fields.isEmpty {
                 close()
-                output.rules.append(NftRule([], [], verdict))
+                output.rules.append(NftRule([], [], .verdict(verdict)))
                 continue
             }
             let elements = crossProduct(values.map(\.values)).map { NftVerdictMap.Element(key: $0, verdict: verdict) }
             let spans = elements.map { $0.key.map(Self.span) }
-            if let current = run, current.fields == fields,
+            if var current = run, current.fields == fields,
                !spans.contains(where: { new in current.spans.contains { Self.overlaps($0, new) } }) {
-                run!.elements += elements
-                run!.spans += spans
+                current.elements += elements
+                current.spans += spans
+                run = current
             } else {
                 close()
                 run = Run(fields: fields, elements: elements, spans: spans)

@@ -22,7 +22,6 @@ struct ServicePlanner {
     static let loopbackChain = "loopback-backends"
     /// Config.backendProbeMark → return: `run`'s checks of the backends pass untranslated.
     static let probeMarksMap = "backend-probes"
-    static let loopback: [IPFamily: IPPrefix] = [.ipv4: IPPrefix("127.0.0.0/8")!, .ipv6: IPPrefix("::1/128")!]
 
     static func serviceChain(_ name: String, _ family: IPFamily) -> String { "service-\(name)-\(NftPlanner.suffix(family))" }
     static func slotsMap(_ name: String, _ family: IPFamily) -> String { "backends-\(name)-\(NftPlanner.suffix(family))" }
@@ -60,7 +59,8 @@ struct ServicePlanner {
             if clients == .local {
                 let mark = config.backendProbeMark
                 objects.maps.append(NftVerdictMap(name: Self.probeMarksMap, typeof: .packetMark, elements: [.init(key: mark, verdict: .return)]))
-                rules.insert(NftRule([], [], .map(.packetMark(mask: config.markMask), map: Self.probeMarksMap)), at: 0)
+                let probes = NftRuleEnd.lookup(.packetMark, mask: config.markMask, map: Self.probeMarksMap)
+                rules.insert(NftRule([], [], probes), at: 0)
             }
             let hook = NftHook(type: .nat, point: clients == .outside ? .prerouting : .output, priority: NftHook.dstnatPriority)
             objects.chains.append(NftChain(name: clients == .outside ? Self.inboundChain : Self.outboundChain, hook: hook, rules: rules))
@@ -74,16 +74,18 @@ struct ServicePlanner {
     private func listenerRules(_ service: Service, _ clients: ServiceClients) -> [NftRule] {
         let interfaces: [String?] = clients == .outside && !service.interfaces.isEmpty ? service.interfaces : [nil]
         return service.families.flatMap { family in
-            let destination: [NftMatch] = service.address.map { [.destination(IPPrefix(address: $0, length: family.bitCount)!)] }
+            let destination: [NftMatch] = service.address.map { [.destination(IPPrefix(host: $0))] }
                 ?? [.family(family), .destinationIsLocal]
             let remote = service.backends(family).contains { $0.backend.address.map { !$0.isLoopback } ?? false }
             let keepLoopback = clients == .local && service.address == nil && remote
             return service.protocols.flatMap { number -> [NftRule] in
                 let ports: [NftMatch] = [.transportProtocol(number), .destinationPorts(service.ports)]
-                let keep = keepLoopback ? [NftRule([.destination(Self.loopback[family]!)] + ports, [], .return)] : []
+                let keep = keepLoopback
+                    ? [NftRule([.destination(.loopback(family))] + ports, [], .verdict(.return))] : []
                 return keep + interfaces.map { interface in
                     let from = interface.map { [NftMatch.inputInterface($0)] } ?? []
-                    return NftRule(from + destination + ports, [], .goto(Self.serviceChain(service.name, family)))
+                    let chain = Self.serviceChain(service.name, family)
+                    return NftRule(from + destination + ports, [], .verdict(.goto(chain)))
                 }
             }
         }
@@ -104,21 +106,23 @@ struct ServicePlanner {
     /// uplink balancing's gates let these connections pass (their first packet still carries
     /// the listener's address, which need not be this host's).
     static func listenersMap(_ config: Config, _ family: IPFamily) -> NftVerdictMap? {
-        let listeners = config.services.filter { $0.address?.family == family }
+        let listeners = config.services.compactMap { service in
+            service.address.flatMap { $0.family == family ? (service, IPPrefix(host: $0)) : nil }
+        }
         if listeners.isEmpty { return nil }
-        let elements = listeners.flatMap { service in
+        let elements = listeners.flatMap { service, host in
             service.protocols.map { number in
-                NftVerdictMap.Element(key: [.prefix(IPPrefix(address: service.address!, length: family.bitCount)!),
-                                            .transportProtocol(number), .ports(service.ports)], verdict: .return)
+                NftVerdictMap.Element(key: [.prefix(host), .transportProtocol(number), .ports(service.ports)],
+                                      verdict: .return)
             }
         }
-        return NftVerdictMap(name: listenersMapName(family), typeof: listenerKey(family).typeof, elements: elements)
+        return NftVerdictMap(name: listenersMapName(family), typeof: listenerKey(family), elements: elements)
     }
 
     /// The gates' lookup in that map, when there is one.
     static func listenersLookup(_ config: Config, _ family: IPFamily) -> NftRule? {
         guard config.services.contains(where: { $0.address?.family == family }) else { return nil }
-        return NftRule([], [], .map(listenerKey(family), map: listenersMapName(family)))
+        return NftRule([], [], .lookup(listenerKey(family), map: listenersMapName(family)))
     }
 
     private static func listenersMapName(_ family: IPFamily) -> String { "service-listeners-\(NftPlanner.suffix(family))" }
@@ -163,7 +167,7 @@ struct ServicePlanner {
     /// The matches of a connection translated to `backend`: one per protocol of the service.
     private func translatedTo(_ service: Service, _ backend: Backend) -> [[NftMatch]] {
         guard let address = backend.address else { return [] }
-        let host = IPPrefix(address: address, length: address.family.bitCount)!
+        let host = IPPrefix(host: address)
         return service.protocols.map { [.destinationTranslated, .destination(host), .transportProtocol($0),
                                         .destinationPorts(service.ports(of: backend))] }
     }
@@ -180,13 +184,16 @@ struct ServicePlanner {
         if interfaces.isEmpty { return nil }
         let allowed = config.services.filter(\.needsRouteLocalnet).flatMap { service in
             service.backends.filter { $0.address.map { $0.family == .ipv4 && $0.isLoopback } ?? false }
-                .flatMap { translatedTo(service, $0).map { NftRule($0, [], .return) } }
+                .flatMap { translatedTo(service, $0).map { NftRule($0, [], .verdict(.return)) } }
         }.uniqued()
         // Later packets of a connection we translated, and the ICMP errors related to it (PMTU).
-        let translated = NftRule([.destinationTranslated, .connectionNotNew], [], .return)
-        let check = NftChain(name: Self.loopbackChain, rules: [translated] + allowed + [NftRule([], [], .drop)])
+        let translated = NftRule([.destinationTranslated, .connectionNotNew], [], .verdict(.return))
+        let rules = [translated] + allowed + [NftRule([], [], .verdict(.drop))]
+        let check = NftChain(name: Self.loopbackChain, rules: rules)
         let hook = NftHook(type: .filter, point: .input, priority: NftHook.manglePriority)
-        let guardRules = interfaces.map { NftRule([.inputInterface($0), .destination(Self.loopback[.ipv4]!)], [], .goto(Self.loopbackChain)) }
+        let guardRules = interfaces.map {
+            NftRule([.inputInterface($0), .destination(.loopback(.ipv4))], [], .verdict(.goto(Self.loopbackChain)))
+        }
         return (NftChain(name: Self.guardChain, hook: hook, rules: guardRules), check)
     }
 

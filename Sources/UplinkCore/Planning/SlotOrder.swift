@@ -12,15 +12,14 @@ public func smoothSlotOrder(weights: [Int]) -> [Int] {
     var order: [Int] = []
     order.reserveCapacity(total)
     for time in 0..<total {
-        var best: Int?
-        for (index, weight) in weights.enumerated() where turnsTaken[index] < weight {
-            // Released: j·W/w ≤ time, compared without division.
-            guard turnsTaken[index] * total <= time * weight else { continue }
-            guard let current = best else { best = index; continue }
-            if precedes(index, current, weights: weights, taken: turnsTaken, total: total) { best = index }
+        // Released: j·W/w ≤ time, compared without division.
+        let released = weights.indices.filter {
+            turnsTaken[$0] < weights[$0] && turnsTaken[$0] * total <= time * weights[$0]
         }
-        // Deadlines always leave a released uplink (EDF is exact at full utilisation).
-        let chosen = best!
+        let earliest = released.min { precedes($0, $1, weights: weights, taken: turnsTaken) }
+        guard let chosen = earliest else {
+            preconditionFailure("EDF is exact at full utilisation: some uplink is always released")
+        }
         order.append(chosen)
         turnsTaken[chosen] += 1
     }
@@ -28,7 +27,7 @@ public func smoothSlotOrder(weights: [Int]) -> [Int] {
 }
 
 /// Whether uplink `a`'s next turn is due before `b`'s: (j_a+1)·W/w_a < (j_b+1)·W/w_b.
-private func precedes(_ a: Int, _ b: Int, weights: [Int], taken: [Int], total: Int) -> Bool {
+private func precedes(_ a: Int, _ b: Int, weights: [Int], taken: [Int]) -> Bool {
     let dueA = (taken[a] + 1) * weights[b]
     let dueB = (taken[b] + 1) * weights[a]
     if dueA != dueB { return dueA < dueB }

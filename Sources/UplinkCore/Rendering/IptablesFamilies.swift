@@ -42,7 +42,7 @@ struct IptablesFamilies {
     static func families(of rule: NftRule) -> Set<IPFamily> {
         var result = Set(IPFamily.allCases)
         for match in rule.matches { result.formIntersection(families(of: match)) }
-        if case .map(let key, _)? = rule.verdict { result.formIntersection(families(of: key)) }
+        if case .lookup(let key, _, _)? = rule.end { result.formIntersection(families(of: key)) }
         return result
     }
 
@@ -87,17 +87,10 @@ struct IptablesFamilies {
 
     /// The chains a rule jumps or goes to, directly or through its verdict map.
     static func targets(of rule: NftRule, in nft: NftTable) -> [String] {
-        switch rule.verdict {
-        case .jump(let name)?, .goto(let name)?: return [name]
-        case .map(_, let map)?: return nft.map(named: map)?.elements.compactMap { chainTarget($0.verdict) } ?? []
-        default: return []
-        }
-    }
-
-    static func chainTarget(_ verdict: NftVerdict) -> String? {
-        switch verdict {
-        case .jump(let name), .goto(let name): return name
-        case .return, .drop, .map: return nil
+        switch rule.end {
+        case .verdict(let verdict)?: return verdict.chain.map { [$0] } ?? []
+        case .lookup(_, _, let map)?: return nft.map(named: map)?.elements.compactMap(\.verdict.chain) ?? []
+        case nil: return []
         }
     }
 }

@@ -4,12 +4,15 @@ struct IptablesMaps {
     let table: NftTable
 
     /// The rules for `KEY vmap @map`, each starting with `matches` (the rule's own matches).
-    func rules(_ map: NftVerdictMap, key: NftMapKey, matches: [String], _ family: IPFamily) -> [IptablesLine] {
+    func rules(_ map: NftVerdictMap, key: NftMapKey, mask: UInt32?, matches: [String],
+               _ family: IPFamily) -> [IptablesLine] {
         switch key {
-        case .connectionMark(let mask), .packetMark(let mask):
-            let module = key.typeof == .connectionMark ? "connmark" : "mark"
-            return map.elements.map { element in
-                .command(matches + ["-m", module, "--mark", "\(hex(element.key.number!))/\(hex(mask))"] + IptablesTranslation.target(element.verdict))
+        case .connectionMark, .packetMark:
+            let module = key == .connectionMark ? "connmark" : "mark"
+            let mask = mask ?? .max
+            return map.numbered.map { mark, verdict in
+                .command(matches + ["-m", module, "--mark", "\(hex(mark))/\(hex(mask))"]
+                         + IptablesTranslation.target(verdict))
             }
         case .numberGenerator(.inc, let modulus) where map.elements.contains(where: { translates($0.verdict) }):
             // A DNAT ends the packet's way through the nat table, so the rules after the one
@@ -17,12 +20,12 @@ struct IptablesMaps {
             // of slot k sees only the connections the rules before it left, every (N - k)-th.
             return map.elements.enumerated().map { slot, element in
                 .command(matches + ["-m", "statistic", "--mode", "nth", "--every", String(Int(modulus) - slot), "--packet", "0",
-                                    "-g", IptablesTranslation.chainName(IptablesFamilies.chainTarget(element.verdict) ?? "")])
+                                    "-g", IptablesTranslation.chainName(element.verdict.chain ?? "")])
             }
         case .numberGenerator(.inc, let modulus):
-            return map.elements.map { element in
-                .command(matches + ["-m", "statistic", "--mode", "nth", "--every", String(modulus), "--packet", String(element.key.number!),
-                                    "-j", IptablesTranslation.chainName(IptablesFamilies.chainTarget(element.verdict) ?? "")])
+            return map.numbered.map { slot, verdict in
+                .command(matches + ["-m", "statistic", "--mode", "nth", "--every", String(modulus),
+                                    "--packet", String(slot), "-j", IptablesTranslation.chainName(verdict.chain ?? "")])
             }
         case .numberGenerator(.random, _):
             return randomCascade(map, matches: matches).map(IptablesLine.command)
@@ -33,15 +36,15 @@ struct IptablesMaps {
         case let .addressHash(_, modulus, seed):
             return hashRules(map, modulus: modulus, seed: seed, matches: matches)
         case .routeRealm:
-            return map.elements.map { element in
-                .command(matches + ["-m", "realm", "--realm", String(element.key.number!)] + IptablesTranslation.target(element.verdict))
+            return map.numbered.map { realm, verdict in
+                .command(matches + ["-m", "realm", "--realm", String(realm)] + IptablesTranslation.target(verdict))
             }
         }
     }
 
     /// Whether the element's chain translates the destination (a service's backend).
     private func translates(_ verdict: NftVerdict) -> Bool {
-        guard let name = IptablesFamilies.chainTarget(verdict), let chain = table.chain(named: name) else { return false }
+        guard let name = verdict.chain, let chain = table.chain(named: name) else { return false }
         return chain.rules.contains { $0.statements.contains { if case .translateDestination = $0 { return true } else { return false } } }
     }
 
@@ -49,8 +52,8 @@ struct IptablesMaps {
 
     /// Slots grouped by their chain in order of first appearance; the last takes what is left.
     private func randomCascade(_ map: NftVerdictMap, matches: [String]) -> [[String]] {
-        let targets = map.elements.compactMap { IptablesFamilies.chainTarget($0.verdict) }.uniqued()
-        let shares = targets.map { target in map.elements.filter { IptablesFamilies.chainTarget($0.verdict) == target }.count }
+        let targets = map.elements.compactMap { $0.verdict.chain }.uniqued()
+        let shares = targets.map { target in map.elements.filter { $0.verdict.chain == target }.count }
         let probabilities = cascadedProbabilities(weights: shares)
         return zip(targets, probabilities).enumerated().map { index, pair in
             let (target, probability) = pair
@@ -117,9 +120,10 @@ struct IptablesMaps {
 
     func hashRules(_ map: NftVerdictMap, modulus: UInt32, seed: UInt32, matches: [String]) -> [IptablesLine] {
         if map.elements.contains(where: { translates($0.verdict) }) { return backendHashRules(map, modulus: modulus, seed: seed, matches: matches) }
-        let marks = map.elements.map { element -> MarkedBits in
-            guard let target = IptablesFamilies.chainTarget(element.verdict), let bits = connectionMark(of: target) else {
-                preconditionFailure("slot \(element.key) of \(map.name) leads to no chain that marks the connection")
+        let slots = map.numbered
+        let marks = slots.map { slot, verdict -> MarkedBits in
+            guard let target = verdict.chain, let bits = connectionMark(of: target) else {
+                preconditionFailure("slot \(slot) of \(map.name) leads to no chain that marks the connection")
             }
             return bits
         }
@@ -139,11 +143,12 @@ struct IptablesMaps {
             .command(matches + ["-j", "HMARK", "--hmark-tuple", "src,dst", "--hmark-mod", String(modulus),
                                 "--hmark-offset", "0", "--hmark-rnd", hex(seed)]),
         ]
-        lines += zip(map.elements, marks).map { element, bits in
-            .command(matches + ["-m", "mark", "--mark", hex(element.key.number!), "-j", "CONNMARK", "--set-xmark", bits.description])
+        lines += zip(slots, marks).map { slot, bits in
+            .command(matches + ["-m", "mark", "--mark", hex(slot.number),
+                                "-j", "CONNMARK", "--set-xmark", bits.description])
         }
         lines.append(.command(matches + ["-j", "CONNMARK", "--restore-mark", "--nfmask", "0xffffffff", "--ctmask", "0xffffffff"]))
-        let targets = zip(map.elements, marks).map { ($0.verdict, $1) }.uniqued(by: \.0)
+        let targets = zip(slots, marks).map { ($0.verdict, $1) }.uniqued(by: \.0)
         lines += targets.map { verdict, bits in
             .command(matches + ["-m", "connmark", "--mark", bits.description] + IptablesTranslation.target(verdict))
         }
@@ -165,8 +170,8 @@ struct IptablesMaps {
             ]),
             .command(matches + ["-j", "HMARK", "--hmark-tuple", "src,dst", "--hmark-mod", String(modulus),
                                 "--hmark-offset", "0", "--hmark-rnd", hex(seed)]),
-        ] + map.elements.map { element in
-            .command(matches + ["-m", "mark", "--mark", hex(element.key.number!)] + IptablesTranslation.target(element.verdict))
+        ] + map.numbered.map { slot, verdict in
+            .command(matches + ["-m", "mark", "--mark", hex(slot)] + IptablesTranslation.target(verdict))
         }
     }
 

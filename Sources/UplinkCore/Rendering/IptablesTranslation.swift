@@ -62,7 +62,10 @@ public struct IptablesTranslation {
                 result.append(.comment([family == .ipv4 ? "IPv4: iptables." : "IPv6: ip6tables, the chains IPv6 packets reach."]))
             }
             for line in lines(family) {
-                guard case .comment(let text) = line else { result.append(line); continue }
+                guard case .comment(let text) = line else {
+                    result.append(line)
+                    continue
+                }
                 let headline = text.first.map { $0.hasSuffix(".") ? String($0.dropLast()) : $0 } ?? ""
                 result.append(explained.insert(text).inserted ? line : .comment([headline + " (see above)."]))
             }
@@ -119,18 +122,19 @@ public struct IptablesTranslation {
                 result.append(.comment(Self.routeLookupComment))
             }
             result += expansions.flatMap { matches -> [IptablesLine] in
-                rule.statements.map { .command(matches + statement($0)) } + (rule.verdict.map { verdict($0, matches: matches, family) } ?? [])
+                rule.statements.map { .command(matches + statement($0)) }
+                    + (rule.end.map { end($0, matches: matches, family) } ?? [])
             }
             // A closest form that always leaves the chain makes the rules after it unreachable.
-            if expansions == [[]], rule.statements.isEmpty, Self.leavesTheChain(rule.verdict) { break }
+            if expansions == [[]], rule.statements.isEmpty, Self.leavesTheChain(rule.end) { break }
         }
         return result
     }
 
     /// `goto` and `return`: the chain's later rules are not reached (`jump` comes back).
-    static func leavesTheChain(_ verdict: NftVerdict?) -> Bool {
-        switch verdict {
-        case .goto?, .return?, .drop?: return true
+    static func leavesTheChain(_ end: NftRuleEnd?) -> Bool {
+        switch end {
+        case .verdict(.goto)?, .verdict(.return)?, .verdict(.drop)?: return true
         default: return false
         }
     }
@@ -249,12 +253,12 @@ public struct IptablesTranslation {
         }
     }
 
-    private func verdict(_ verdict: NftVerdict, matches: [String], _ family: IPFamily) -> [IptablesLine] {
-        switch verdict {
-        case .jump, .goto, .return, .drop: return [.command(matches + Self.target(verdict))]
-        case .map(let key, let mapName):
+    private func end(_ end: NftRuleEnd, matches: [String], _ family: IPFamily) -> [IptablesLine] {
+        switch end {
+        case .verdict(let verdict): return [.command(matches + Self.target(verdict))]
+        case let .lookup(key, mask, mapName):
             guard let map = table.map(named: mapName) else { return [] }
-            return IptablesMaps(table: table).rules(map, key: key, matches: matches, family)
+            return IptablesMaps(table: table).rules(map, key: key, mask: mask, matches: matches, family)
         }
     }
 
@@ -265,7 +269,6 @@ public struct IptablesTranslation {
         case .goto(let chain): return ["-g", chainName(chain)]
         case .return: return ["-j", "RETURN"]
         case .drop: return ["-j", "DROP"]
-        case .map: return []
         }
     }
 

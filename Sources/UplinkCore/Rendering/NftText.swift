@@ -57,7 +57,7 @@ public enum NftText {
     }
 
     public static func rule(_ rule: NftRule) -> String {
-        let parts = rule.matches.map(match) + rule.statements.map(statement) + [rule.verdict.map(verdict)].compactMap { $0 }
+        let parts = rule.matches.map(match) + rule.statements.map(statement) + [rule.end.map(end)].compactMap { $0 }
         return parts.joined(separator: " ")
     }
 
@@ -99,21 +99,19 @@ public enum NftText {
         case .goto(let chain): return "goto \(chain)"
         case .return: return "return"
         case .drop: return "drop"
-        case .map(let key, let map): return "\(keyExpression(key)) vmap @\(map)"
         }
     }
 
-    static func keyExpression(_ key: NftMapKey) -> String {
-        switch key {
-        case .connectionMark(let mask): return "ct mark & \(hex(mask))"
-        case .packetMark(let mask): return "meta mark & \(hex(mask))"
-        case .numberGenerator, .addressHash, .routeRealm: return typeof(key.typeof)
-        case .fields(let fields): return fields.map(field).joined(separator: " . ")
+    static func end(_ end: NftRuleEnd) -> String {
+        switch end {
+        case .verdict(let verdict): return self.verdict(verdict)
+        case let .lookup(key, mask, map):
+            return typeof(key) + (mask.map { " & \(hex($0))" } ?? "") + " vmap @\(map)"
         }
     }
 
     /// `typeof EXPR` for computed keys; `type T . U` for packet fields, whose types nft names.
-    static func declaration(_ typeof: NftMapTypeof) -> String {
+    static func declaration(_ typeof: NftMapKey) -> String {
         switch typeof {
         case .fields(let fields): return "type " + fields.map(typeName).joined(separator: " . ")
         // nft 1.0.6 accepts `typeof jhash ...` but crashes listing it: symhash has the same
@@ -123,7 +121,7 @@ public enum NftText {
         }
     }
 
-    static func typeof(_ typeof: NftMapTypeof) -> String {
+    static func typeof(_ typeof: NftMapKey) -> String {
         switch typeof {
         case .connectionMark: return "ct mark"
         case .packetMark: return "meta mark"
@@ -156,7 +154,7 @@ public enum NftText {
         }
     }
 
-    public static func mapKey(_ key: [NftFieldValue], of typeof: NftMapTypeof) -> String {
+    public static func mapKey(_ key: [NftFieldValue], of typeof: NftMapKey) -> String {
         if typeof.isMark, let mark = key.number { return hex(mark) }
         return key.map(fieldValue).joined(separator: " . ")
     }

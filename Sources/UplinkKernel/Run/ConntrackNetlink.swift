@@ -111,8 +111,7 @@ struct ConntrackNetlink {
             (ip.bytes(Int32(v4.rawValue)) ?? ip.bytes(Int32(v6.rawValue))).flatMap { IPAddress(bytes: $0) }
         }
         func port(_ type: ctattr_l4proto) -> UInt16 {
-            guard let data = proto.bytes(Int32(type.rawValue)), data.count == 2 else { return 0 }
-            return UInt16(data[0]) << 8 | UInt16(data[1])
+            proto.u16(Int32(type.rawValue)).map(UInt16.init(bigEndian:)) ?? 0
         }
         return Tuple(source: address(CTA_IP_V4_SRC, CTA_IP_V6_SRC), destination: address(CTA_IP_V4_DST, CTA_IP_V6_DST),
                      protocolNumber: proto.u8(Int32(CTA_PROTO_NUM.rawValue)) ?? 0,

@@ -48,8 +48,13 @@ final class MetricsText {
         return registry.emitToString()
     }
 
+    /// The whole name as written (no unit suffix added to it).
+    private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
     private func gauge(_ name: String, _ help: String, _ labels: [(String, String)]) -> Gauge {
-        registry.makeGauge(name: name, labels: labels, help: help)
+        registry.makeGauge(descriptor: Self.descriptor(name, help), labels: labels)
     }
 
     /// Raises the counter to `value`; a value below the last one (the kernel's counter was
@@ -59,7 +64,7 @@ final class MetricsText {
         let previous = last[key] ?? 0
         let increase = value >= previous ? value - previous : value
         last[key] = value
-        let counter = registry.makeCounter(name: name, labels: labels, help: help)
+        let counter = registry.makeCounter(descriptor: Self.descriptor(name, help), labels: labels)
         if increase > 0 { counter.increment(by: increase) }
     }
 }

@@ -285,10 +285,9 @@ public final class Supervisor {
         retryDelay = Self.firstRetry
         let gone = down.subtracting(installedDown)
         let back = installedDown.subtracting(down)
-        let previous = installedDown
         installedDown = down
         for name in config.uplinks.map(\.name) where gone.contains(name) || back.contains(name) {
-            say(transition(name, out: gone.contains(name), previous: previous))
+            say(transition(name, out: gone.contains(name)))
         }
         let backendsGone = downBackends.subtracting(installedDownBackends)
         let backendsBack = installedDownBackends.subtracting(downBackends)
@@ -353,7 +352,7 @@ public final class Supervisor {
     }
 
     /// `uplink b down: 4 rounds lost to 198.19.0.1 (carrier up); its 1 slot now a, c; 14 connections flushed`.
-    private func transition(_ name: String, out: Bool, previous: Set<String>) -> String {
+    private func transition(_ name: String, out: Bool) -> String {
         guard let uplink = config.uplink(named: name), let state = health[name] else { return "uplink \(name) changed" }
         let slots = reducedWeights(config.uplinks.map(\.weight))[config.uplinks.firstIndex { $0.name == name }!]
         let plural = slots == 1 ? "slot" : "slots"

@@ -1,8 +1,10 @@
 import Foundation
 import Testing
+import UplinkKernel
 
 /// Throwaway network namespaces for tests that need a kernel. Every namespace made here is
-/// named `ulk-<pid>-<n>-<role>` and removed when the test's closure ends, also on failure.
+/// named `ulk-<pid>-<n>-<role>` and removed when the test's closure ends, also on failure, and
+/// with it what uplinkctl kept for it under /run/uplinkctl.
 /// Nothing is ever connected to the machine's own namespace.
 enum Namespaces {
     /// CI sets UPLINKCTL_REQUIRE_LAB=1: there a lab test that cannot make namespaces fails.
@@ -30,7 +32,10 @@ enum Namespaces {
     /// Makes the namespaces, runs `body` with their names, and deletes them whatever happens.
     static func with<T>(_ roles: [String], _ body: ([String]) throws -> T) throws -> T {
         var made: [String] = []
-        defer { for name in made { _ = try? run(["ip", "netns", "del", name]) } }
+        defer {
+            for name in made { _ = try? run(["ip", "netns", "del", name]) }
+            StateStore.pruneGone()
+        }
         for role in roles {
             let name = uniqueName(role)
             try must(["ip", "netns", "add", name])

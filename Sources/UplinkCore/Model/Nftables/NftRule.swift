@@ -1,15 +1,16 @@
-/// A rule: all matches must hold, then the statements run in order, then the verdict.
+/// A rule: all matches must hold, then the statements run in order, then its end.
 /// The vocabulary is closed on purpose: every case has one nft text form, one netlink
 /// encoding and one iptables translation.
 public struct NftRule: Sendable, Hashable, Codable {
     public var matches: [NftMatch]
     public var statements: [NftStatement]
-    public var verdict: NftVerdict?
+    /// Nil: the chain goes on with the next rule.
+    public var end: NftRuleEnd?
 
-    public init(_ matches: [NftMatch] = [], _ statements: [NftStatement] = [], _ verdict: NftVerdict? = nil) {
+    public init(_ matches: [NftMatch] = [], _ statements: [NftStatement] = [], _ end: NftRuleEnd? = nil) {
         self.matches = matches
         self.statements = statements
-        self.verdict = verdict
+        self.end = end
     }
 }
 
@@ -85,30 +86,28 @@ public enum NatTarget: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 }
 
+/// A verdict: a rule's own, or what a verdict map's element holds.
 public enum NftVerdict: Sendable, Hashable, Codable {
     case jump(String)
     case goto(String)
     case `return`
     case drop
-    /// Look the key up in a named verdict map and follow the element's verdict; no element: go on.
-    case map(NftMapKey, map: String)
+
+    /// The chain it jumps or goes to.
+    public var chain: String? {
+        switch self {
+        case .jump(let chain), .goto(let chain): return chain
+        case .return, .drop: return nil
+        }
+    }
 }
 
-/// What a verdict map is looked up by.
-public enum NftMapKey: Sendable, Hashable, Codable {
-    /// `ct mark & mask`.
-    case connectionMark(mask: UInt32)
-    /// `meta mark & mask`: the packet's mark, as its socket set it (SO_MARK) before our hook.
-    case packetMark(mask: UInt32)
-    /// `numgen inc mod N` (round-robin) or `numgen random mod N`.
-    case numberGenerator(NumberGenerator, modulus: UInt32)
-    /// `jhash ip saddr . ip daddr mod N seed S`: the same two addresses, the same slot.
-    case addressHash(IPFamily, modulus: UInt32, seed: UInt32)
-    /// Packet fields, concatenated: `ip daddr . meta l4proto . th dport`.
-    case fields([NftField])
-    /// `rt classid`: the realm of the route the packet took (IPv4), which names the uplink
-    /// table a `from ADDRESS` rule chose for a socket bound to that uplink's address.
-    case routeRealm
+/// What a matching rule does last.
+public enum NftRuleEnd: Sendable, Hashable, Codable {
+    case verdict(NftVerdict)
+    /// `KEY & MASK vmap @map`: look the key up in a named verdict map and follow the element's
+    /// verdict; no element: the chain goes on. A mark is masked to the bits uplinkctl owns.
+    case lookup(NftMapKey, mask: UInt32? = nil, map: String)
 }
 
 public enum NumberGenerator: String, Sendable, Hashable, Codable {

@@ -1,7 +1,8 @@
 /// uplinkctl's nftables table (family inet) with everything in it.
 public struct NftTable: Sendable, Hashable, Codable {
     public var name: String
-    /// Named counters, one pair per uplink: connections chosen and packets carried.
+    /// Named counters: the new connections balanced onto each uplink (and the multipath route),
+    /// those left alone, and those sent to each service backend.
     public var counters: [String]
     public var sets: [NftSet]
     public var maps: [NftVerdictMap]

@@ -1,7 +1,7 @@
 import Yams
 
 /// Reading `policies:`, one entry at a time; what needs the uplinks or the other entries is
-/// checked afterwards (PolicyResolution.swift).
+/// checked afterwards (ConfigParser+PolicyChecks.swift).
 extension ConfigParser {
     static let policyMatchKeys = ["destination", "source", "protocol", "destination-port", "source-port", "in-interface"]
     static let policyActionKeys = ["uplink", "bypass", "balance"]
@@ -28,8 +28,12 @@ extension ConfigParser {
         let before = reader.errorCount
         let drafts = items.map { readPolicy($0, reader: &reader) }
         checkPolicies(drafts, context: context, reader: &reader)
-        guard reader.errorCount == before else { return nil }
-        return drafts.map { Policy(line: $0.line, match: $0.match, action: $0.action!, fallback: $0.fallback) }
+        let policies = drafts.compactMap { draft in
+            draft.action.map { Policy(line: draft.line, match: draft.match, action: $0, fallback: draft.fallback) }
+        }
+        // An entry without an action was reported.
+        guard reader.errorCount == before, policies.count == drafts.count else { return nil }
+        return policies
     }
 
     private static func readPolicy(_ node: Node, reader: inout YAMLReader) -> PolicyDraft {
@@ -87,7 +91,10 @@ extension ConfigParser {
         }.map(\.value)
         draft.match.inputInterfaces = list(fields["in-interface"]?.value, key: "in-interface", what: "an interface name such as lan0", reader: &reader) {
             guard let name = $0.string($1, key: "in-interface", what: "an interface name such as lan0") else { return nil }
-            if let problem = interfaceNameProblem(name) { $0.error($1, problem); return nil }
+            if let problem = interfaceNameProblem(name) {
+                $0.error($1, problem)
+                return nil
+            }
             return name
         }.map(\.value)
 
@@ -124,7 +131,10 @@ extension ConfigParser {
             let names = match.protocols.map { IPProtocolNumber.name($0) == "ipv6-icmp" ? "icmpv6" : IPProtocolNumber.name($0) ?? String($0) }
             let other = family == .ipv4 ? IPFamily.ipv6 : .ipv4
             let instead = family == .ipv4 ? "icmp" : "icmpv6"
-            reader.error(node, "protocol \(quotedAlternatives(names.uniqued())) exists only in \(familyName(other)), and this entry's addresses are all \(familyName(family)), so it can never match; use '\(instead)' for \(familyName(family))'s ICMP")
+            let protocols = quotedList(names.uniqued(), "or")
+            reader.error(node, "protocol \(protocols) exists only in \(familyName(other)), and this entry's addresses "
+                + "are all \(familyName(family)), so it can never match; use '\(instead)' for "
+                + "\(familyName(family))'s ICMP")
         }
     }
 
@@ -176,10 +186,17 @@ extension ConfigParser {
         var shares: [PolicyShare] = []
         var ok = true
         for (key, value) in mapping {
-            guard let name = reader.string(key, key: "balance", what: "a mapping of uplink names to weights, such as \(example)") else { ok = false; continue }
+            let what = "a mapping of uplink names to weights, such as \(example)"
+            guard let name = reader.string(key, key: "balance", what: what) else {
+                ok = false
+                continue
+            }
             draft.uplinkNodes.append((name, key))
             guard let weight = reader.integer(value, key: name, in: 1...maximumWeight,
-                                              what: "a weight from 1 to \(maximumWeight)") else { ok = false; continue }
+                                              what: "a weight from 1 to \(maximumWeight)") else {
+                ok = false
+                continue
+            }
             shares.append(PolicyShare(uplink: name, weight: Int(weight)))
         }
         return ok ? shares : nil

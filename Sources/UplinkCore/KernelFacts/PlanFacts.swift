@@ -56,10 +56,3 @@ public struct PlanFacts: Sendable, Hashable, Codable {
         (byInterface[interface] ?? []).filter { $0.family == family }
     }
 }
-
-extension IPAddress {
-    /// fe80::/10 and 169.254.0.0/16.
-    public var isLinkLocal: Bool {
-        family == .ipv6 ? bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80 : bytes[0] == 169 && bytes[1] == 254
-    }
-}

@@ -44,7 +44,7 @@ enum NftUserdata {
     /// NFTNL_UDATA_SET_ELEM_FLAGS = NFTNL_SET_ELEM_F_INTERVAL_OPEN.
     static let openInterval: [UInt8] = tlv(1, u32: 1)
 
-    static func verdictMap(keyedBy typeof: NftMapTypeof) -> [UInt8] {
+    static func verdictMap(keyedBy typeof: NftMapKey) -> [UInt8] {
         switch typeof {
         case .connectionMark, .packetMark, .numberGenerator, .addressHash, .routeRealm:
             return keyByteOrder(.host)
@@ -72,7 +72,7 @@ enum NftUserdata {
     }
 
     /// An expression inside typeof: its type, then its own fields.
-    static func expression(_ typeof: NftMapTypeof) -> [UInt8] {
+    static func expression(_ typeof: NftMapKey) -> [UInt8] {
         switch typeof {
         case .connectionMark:
             // ct key mark, no direction.
@@ -94,14 +94,16 @@ enum NftUserdata {
         }
     }
 
-    /// The map's typeof, when it is one uplinkctl writes.
-    static func mapTypeof(_ userdata: [UInt8]) -> NftMapTypeof? {
-        if verdictMap(keyedBy: .connectionMark) == userdata { return .connectionMark }
-        if verdictMap(keyedBy: .packetMark) == userdata { return .packetMark }
+    /// The key a map's typeof names, when it is one uplinkctl writes and names it whole: a mark,
+    /// `numgen` or `rt classid` (a hash's typeof has no family or seed, and packet fields none).
+    static func mapKey(_ userdata: [UInt8]) -> NftMapKey? {
+        for key in [NftMapKey.connectionMark, .packetMark, .routeRealm] where verdictMap(keyedBy: key) == userdata {
+            return key
+        }
         guard let key = field(keyTypeofType, in: userdata), let nested = field(1, in: key),
               let generator = field(0, in: nested).flatMap(NftRuleDecoding.Reader.value),
               let modulus = field(1, in: nested).flatMap(NftRuleDecoding.Reader.value) else { return nil }
-        let typeof = NftMapTypeof.numberGenerator(generator == 0 ? .inc : .random, modulus: modulus)
+        let typeof = NftMapKey.numberGenerator(generator == 0 ? .inc : .random, modulus: modulus)
         return verdictMap(keyedBy: typeof) == userdata ? typeof : nil
     }
 

@@ -1,27 +1,5 @@
 import Yams
 
-/// What the policy checks need from the rest of the config; each part nil when it was invalid
-/// (already reported), so that the checks depending on it are skipped rather than guessed.
-struct PolicyContext {
-    /// Every uplink's name with the families it carries (nil where `gateway` or `family` was invalid);
-    /// nil when some uplink has no valid name, since then an unknown name may be that one.
-    var uplinks: [(name: String, families: [IPFamily]?)]?
-    var balance: BalanceMode?
-    var traffic: Set<TrafficKind>?
-
-    init(drafts: [ConfigParser.UplinkDraft], balance: BalanceMode?, traffic: Set<TrafficKind>?) {
-        let named = drafts.compactMap { draft in draft.name.map { (name: $0, families: draft.families) } }
-        uplinks = named.count == drafts.count ? named : nil
-        self.balance = balance
-        self.traffic = traffic
-    }
-
-    /// The families some uplink carries.
-    var configuredFamilies: Set<IPFamily> { Set((uplinks ?? []).flatMap { $0.families ?? [] }) }
-
-    func families(of name: String) -> [IPFamily]? { uplinks?.first { $0.name == name }?.families }
-}
-
 /// The checks of `policies:` that need the uplinks, the top-level settings or the other entries.
 extension ConfigParser {
     static func checkPolicies(_ drafts: [PolicyDraft], context: PolicyContext, reader: inout YAMLReader) {
@@ -42,7 +20,7 @@ extension ConfigParser {
         guard let uplinks = context.uplinks?.map(\.name) else { return }
         for (name, node) in draft.uplinkNodes where !uplinks.contains(name) {
             let hint = closestMatch(to: name, among: uplinks).map { " (did you mean '\($0)'?)" } ?? ""
-            reader.error(node, "no uplink is named '\(name)'\(hint); the uplinks are \(quotedAll(uplinks))")
+            reader.error(node, "no uplink is named '\(name)'\(hint); the uplinks are \(quotedList(uplinks, "and"))")
         }
     }
 
@@ -64,11 +42,11 @@ extension ConfigParser {
         case .bypass, nil:
             return
         }
-        let memberFamilies = members.map(context.families(of:))
-        guard memberFamilies.allSatisfy({ $0 != nil }) else { return }
-        let carried = Set(memberFamilies.flatMap { $0! })
+        let memberFamilies = members.compactMap(context.families(of:))
+        guard memberFamilies.count == members.count else { return }
+        let carried = Set(memberFamilies.joined())
         let single = members.count == 1
-        let names = single ? "'\(members[0])'" : quotedAll(members)
+        let names = single ? "'\(members[0])'" : quotedList(members, "and")
         if carried.isDisjoint(with: matched) {
             let has = single ? "uplink \(names) carries only" : "\(names) carry only"
             let wanted = matched.map(familyName).joined(separator: " and ")
@@ -81,12 +59,6 @@ extension ConfigParser {
                 : "none of \(names) carries \(name): give one of them an \(name) gateway or add 'family'"
             reader.warning(node, "\(name) connections this entry matches are left to the main table; \(fix)")
         }
-    }
-
-    /// `'a', 'b' and 'c'`.
-    static func quotedAll(_ words: [String]) -> String {
-        let quoted = words.map { "'\($0)'" }
-        return quoted.count > 1 ? quoted.dropLast().joined(separator: ", ") + " and " + quoted.last! : quoted.joined()
     }
 
     /// Warns about each entry an earlier one already catches entirely, family by family.

@@ -9,8 +9,8 @@ public enum NftRuleDecoding {
                 rule.matches.append(match)
             } else if let statement = reader.statement() {
                 rule.statements.append(statement)
-            } else if let verdict = reader.verdict(), reader.isAtEnd {
-                rule.verdict = verdict
+            } else if let end = reader.end(), reader.isAtEnd {
+                rule.end = end
             } else {
                 return nil
             }
@@ -38,7 +38,7 @@ public enum NftRuleDecoding {
             // Family checks that are a dependency of what follows belong to it.
             if take(NftRuleEncoding.expressions(.neighbourDiscovery, in: NftRule())) { return .neighbourDiscovery }
             var lookahead = self
-            if lookahead.verdict() != nil, lookahead.isAtEnd { return nil }
+            if lookahead.end() != nil, lookahead.isAtEnd { return nil }
             let family = self.family()
             if let family {
                 // A network-header lookup or comparison carries its family check with it.
@@ -172,30 +172,25 @@ public enum NftRuleDecoding {
             }
         }
 
-        mutating func verdict() -> NftVerdict? {
+        mutating func end() -> NftRuleEnd? {
             switch (first, second, expressions.dropFirst(2).first) {
-            case (.verdict(let code)?, _, _):
+            case (.verdict(let verdict)?, _, _):
                 expressions.removeFirst()
-                switch code {
-                case .jump(let chain): return .jump(chain)
-                case .goto(let chain): return .goto(chain)
-                case .return: return .return
-                case .drop: return .drop
-                }
+                return .verdict(verdict)
             case (.conntrackLoad(.mark, 1)?, .bitwise(1, let mask, let xor)?, .lookup(let map, 1, true)?):
                 guard xor == NftRuleEncoding.word(0), let mask = Self.value(mask) else { return nil }
                 expressions.removeFirst(3)
-                return .map(.connectionMark(mask: mask), map: map)
+                return .lookup(.connectionMark, mask: mask, map: map)
             case (.metaLoad(.mark, 1)?, .bitwise(1, let mask, let xor)?, .lookup(let map, 1, true)?):
                 guard xor == NftRuleEncoding.word(0), let mask = Self.value(mask) else { return nil }
                 expressions.removeFirst(3)
-                return .map(.packetMark(mask: mask), map: map)
+                return .lookup(.packetMark, mask: mask, map: map)
             case (.numberGenerator(let generator, let modulus, 1)?, .lookup(let map, 1, true)?, _):
                 expressions.removeFirst(2)
-                return .map(.numberGenerator(generator, modulus: modulus), map: map)
+                return .lookup(.numberGenerator(generator, modulus: modulus), map: map)
             case (.routeRealmLoad(1)?, .lookup(let map, 1, true)?, _):
                 expressions.removeFirst(2)
-                return .map(.routeRealm, map: map)
+                return .lookup(.routeRealm, map: map)
             default:
                 return keyedLookup()
             }
@@ -203,7 +198,7 @@ public enum NftRuleDecoding {
 
         /// A lookup keyed by packet fields or by their hash, with its family check: the key is
         /// read field by field, and must encode back to exactly these expressions.
-        mutating func keyedLookup() -> NftVerdict? {
+        mutating func keyedLookup() -> NftRuleEnd? {
             guard let lookup = expressions.lastIndex(where: { if case .lookup(_, 1, true) = $0 { return true } else { return false } }),
                   lookup == expressions.indices.last, case .lookup(let map, _, _) = expressions[lookup] else { return nil }
             let body = Array(expressions[..<lookup])
@@ -212,7 +207,7 @@ public enum NftRuleDecoding {
             let contexts = [NftRule(), NftRule([.family(.ipv4)]), NftRule([.family(.ipv6)])]
             for key in Self.candidateKeys(body) where contexts.contains(where: { NftRuleEncoding.expressions(key, in: $0) == body }) {
                 expressions.removeAll()
-                return .map(key, map: map)
+                return .lookup(key, map: map)
             }
             return nil
         }
@@ -245,7 +240,10 @@ public enum NftRuleDecoding {
         }
 
         /// A port as NftRuleEncoding.networkOrder wrote it.
-        static func port(_ data: [UInt8]) -> UInt16? { data.count == 2 ? UInt16(data[0]) << 8 | UInt16(data[1]) : nil }
+        static func port(_ data: [UInt8]) -> UInt16? {
+            guard data.count == 2 else { return nil }
+            return UInt16(bigEndian: data.withUnsafeBytes { $0.loadUnaligned(as: UInt16.self) })
+        }
 
         /// (mark & ~mask) ^ value, with value inside mask.
         func markedBits(mask: [UInt8], xor: [UInt8]) -> MarkedBits? {
@@ -255,7 +253,7 @@ public enum NftRuleDecoding {
 
         static func value(_ word: [UInt8]) -> UInt32? {
             guard word.count == 4 else { return nil }
-            return word.enumerated().reduce(0) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+            return word.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
         }
     }
 }

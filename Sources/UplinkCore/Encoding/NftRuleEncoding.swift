@@ -7,7 +7,7 @@ public enum NftRuleEncoding {
         var result: [NftExpression] = []
         for match in rule.matches { result += expressions(match, in: rule) }
         for statement in rule.statements { result += expressions(statement) }
-        if let verdict = rule.verdict { result += expressions(verdict, in: rule) }
+        if let end = rule.end { result += expressions(end, in: rule) }
         return result
     }
 
@@ -74,7 +74,7 @@ public enum NftRuleEncoding {
     }
 
     /// A port in network byte order.
-    static func networkOrder(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xff)] }
+    static func networkOrder(_ value: UInt16) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
 
     static func expressions(_ statement: NftStatement) -> [NftExpression] {
         switch statement {
@@ -99,35 +99,33 @@ public enum NftRuleEncoding {
         }
     }
 
-    static func expressions(_ verdict: NftVerdict, in rule: NftRule) -> [NftExpression] {
-        switch verdict {
-        case .jump(let chain): return [.verdict(.jump(chain))]
-        case .goto(let chain): return [.verdict(.goto(chain))]
-        case .return: return [.verdict(.return)]
-        case .drop: return [.verdict(.drop)]
-        case let .map(key, map):
-            return expressions(key, in: rule) + [.lookup(set: map, register: register, verdictRegister: true)]
+    static func expressions(_ end: NftRuleEnd, in rule: NftRule) -> [NftExpression] {
+        switch end {
+        case .verdict(let verdict): return [.verdict(verdict)]
+        case let .lookup(key, mask, map):
+            let masked = mask.map { [NftExpression.bitwise(register: register, mask: word($0), xor: word(0))] } ?? []
+            return expressions(key, in: rule) + masked + [.lookup(set: map, register: register, verdictRegister: true)]
         }
     }
 
     static func expressions(_ key: NftMapKey, in rule: NftRule) -> [NftExpression] {
         switch key {
-        case .connectionMark(let mask):
-            return [.conntrackLoad(.mark, register: register), .bitwise(register: register, mask: word(mask), xor: word(0))]
-        case .packetMark(let mask):
-            return [.metaLoad(.mark, register: register), .bitwise(register: register, mask: word(mask), xor: word(0))]
+        case .connectionMark:
+            return [.conntrackLoad(.mark, register: register)]
+        case .packetMark:
+            return [.metaLoad(.mark, register: register)]
         case let .numberGenerator(generator, modulus):
             return [.numberGenerator(generator, modulus: modulus, register: register)]
         case .routeRealm:
             return [.routeRealmLoad(register: register)]
         case let .addressHash(family, modulus, seed):
             // nft loads the two addresses from register 2 on and hashes into register 1.
-            let source = KeyLayout(fields: [.source(family), .destination(family)], firstIndex: 4)
+            let source = NftKeyLayout(fields: [.source(family), .destination(family)], firstIndex: 4)
             return dependency(family, in: rule)
                 + zip(source.fields, source.registers).flatMap { load($0, register: $1, inInterval: false) }
                 + [.jenkinsHash(source: source.registers[0], length: UInt32(source.length), modulus: modulus, seed: seed, register: register)]
         case .fields(let fields):
-            let layout = KeyLayout(fields: fields)
+            let layout = NftKeyLayout(fields: fields)
             let family = fields.lazy.compactMap(\.family).first
             return (family.map { dependency($0, in: rule) } ?? [])
                 + zip(fields, layout.registers).flatMap { load($0, register: $1, inInterval: layout.isConcatenatedInterval) }
@@ -181,7 +179,7 @@ public enum NftRuleEncoding {
 
     /// A 32-bit value in host byte order, as meta and ct keep them.
     static func word(_ value: UInt32) -> [UInt8] {
-        (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
+        withUnsafeBytes(of: value) { Array($0) }
     }
 
     /// An interface name as nft compares it: IFNAMSIZ bytes, zero-padded.

@@ -1,6 +1,6 @@
 /// Where each field of a (concatenated) key sits, in the registers and in an element's key:
 /// every field starts on a 4-byte boundary, its value in network order, padded with zeros.
-struct KeyLayout: Sendable, Hashable {
+struct NftKeyLayout: Sendable, Hashable {
     let fields: [NftField]
     /// The byte offset of each field in the key.
     let offsets: [Int]

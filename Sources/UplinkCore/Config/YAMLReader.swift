@@ -98,11 +98,11 @@ struct YAMLReader {
                                                                   synonyms: [String: Choice] = [:]) -> Choice?
         where Choice.RawValue == String {
         let allowed = Choice.allCases.map(\.rawValue)
-        guard let text = string(node, key: key, what: quotedAlternatives(allowed)) else { return nil }
+        guard let text = string(node, key: key, what: quotedList(allowed, "or")) else { return nil }
         if let value = Choice(rawValue: text) { return value }
         let suggestion = synonyms[text.lowercased()]?.rawValue ?? closestMatch(to: text, among: allowed)
         let hint = suggestion.map { " (did you mean '\($0)'?)" } ?? ""
-        error(node, "'\(key)' cannot be '\(text)'\(hint); allowed: \(quotedAlternatives(allowed))")
+        error(node, "'\(key)' cannot be '\(text)'\(hint); allowed: \(quotedList(allowed, "or"))")
         return nil
     }
 

@@ -21,7 +21,7 @@ public enum NftExpression: Sendable, Hashable {
     case jenkinsHash(source: UInt32, length: UInt32, modulus: UInt32, seed: UInt32, register: UInt32)
     /// Look the register up in a set; with a destination register 0 the element's verdict is followed.
     case lookup(set: String, register: UInt32, verdictRegister: Bool)
-    case verdict(NftVerdictCode)
+    case verdict(NftVerdict)
     /// `fib daddr type`: the address type of the destination (RTN_LOCAL, ...).
     case fibDestinationType(register: UInt32)
     /// `fib daddr . mark oifname`: the name of the interface a route lookup by the packet's
@@ -102,13 +102,9 @@ public enum NftCompareOperator: UInt32, Sendable, Hashable {
     }
 }
 
-/// The verdict of an `immediate` expression into the verdict register.
-public enum NftVerdictCode: Sendable, Hashable {
-    case jump(String)
-    case goto(String)
-    case `return`
-    case drop
-
+/// A verdict as the kernel numbers it: in an `immediate` expression into the verdict register,
+/// and in a verdict map's element.
+extension NftVerdict {
     /// NFT_JUMP, NFT_GOTO, NFT_RETURN, NF_DROP.
     public var code: Int32 {
         switch self {
@@ -116,13 +112,6 @@ public enum NftVerdictCode: Sendable, Hashable {
         case .goto: return -4
         case .return: return -5
         case .drop: return 0
-        }
-    }
-
-    public var chain: String? {
-        switch self {
-        case .jump(let chain), .goto(let chain): return chain
-        case .return, .drop: return nil
         }
     }
 
@@ -184,11 +173,13 @@ extension NftExpression: CustomStringConvertible {
         }
     }
 
-    /// Data as nft prints it: 32-bit words in host (little-endian) order, zero-padded.
+    /// Data as nft prints it: 32-bit words read in host order, the last zero-padded.
     static func words(_ bytes: [UInt8]) -> String {
         stride(from: 0, to: bytes.count, by: 4).map { start in
-            let word = bytes[start..<min(start + 4, bytes.count)].enumerated()
-                .reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+            let chunk = Array(bytes[start..<min(start + 4, bytes.count)])
+            let word = (chunk + [UInt8](repeating: 0, count: 4 - chunk.count)).withUnsafeBytes {
+                $0.loadUnaligned(as: UInt32.self)
+            }
             return "0x" + String(word, radix: 16).leftPadded(to: 8)
         }.joined(separator: " ")
     }

@@ -10,7 +10,10 @@ extension ConfigParser {
         var gateways: [(address: IPAddress, node: Node)] = []
         var ok = true
         for item in items {
-            guard let text = reader.string(item, key: "gateway", what: gatewayWhat) else { ok = false; continue }
+            guard let text = reader.string(item, key: "gateway", what: gatewayWhat) else {
+                ok = false
+                continue
+            }
             guard let address = IPAddress(text) else {
                 reader.error(item, "gateway '\(text)' is not an IPv4 or IPv6 address; write an IPv4 address as four numbers from 0 to 255 joined by dots, such as 198.18.1.1, an IPv6 one such as 2001:2:0:1::1, or leave 'gateway' out on a point-to-point link")
                 ok = false
@@ -33,7 +36,10 @@ extension ConfigParser {
         var families: [IPFamily] = []
         var ok = true
         for item in items {
-            guard let family = reader.choice(item, key: "family", as: IPFamily.self) else { ok = false; continue }
+            guard let family = reader.choice(item, key: "family", as: IPFamily.self) else {
+                ok = false
+                continue
+            }
             if families.contains(family) {
                 reader.error(item, "'\(family.rawValue)' is listed twice in 'family'; list each of 'ipv4' and 'ipv6' at most once")
                 ok = false

@@ -14,7 +14,13 @@ extension ConfigParser {
     /// The balance modes of a service, as `balance:` names them.
     enum ServiceBalance: String, CaseIterable {
         case nth, random, hash
-        var mode: BalanceMode { BalanceMode(rawValue: rawValue)! }
+        var mode: BalanceMode {
+            switch self {
+            case .nth: return .nth
+            case .random: return .random
+            case .hash: return .hash
+            }
+        }
     }
 
     /// A service's protocols: those with ports.
@@ -86,7 +92,10 @@ extension ConfigParser {
            let items = reader.scalarOrList(value, key: "interfaces", what: "an interface name such as lan0") {
             interfaces = items.compactMap { item in
                 guard let text = reader.string(item, key: "interfaces", what: "an interface name such as lan0") else { return nil }
-                if let problem = interfaceNameProblem(text) { reader.error(item, problem); return nil }
+                if let problem = interfaceNameProblem(text) {
+                    reader.error(item, problem)
+                    return nil
+                }
                 return text
             }
             if !clients.contains(.outside) {
