@@ -27,7 +27,7 @@ INSTALLED = $(BINDIR)/uplinkctl $(UNITDIR)/uplinkctl.service $(MANDIR)/man1/upli
 	$(DATADIR)/fish/vendor_completions.d/uplinkctl.fish
 CONFIG = $(SYSCONFDIR)/uplinkctl/uplinks.yaml
 
-.PHONY: all build release test demo bench deps clean install uninstall deb man
+.PHONY: all build release test demo bench prove deps clean install uninstall deb man
 
 all: build
 
@@ -54,14 +54,26 @@ test: release
 
 # Live, in a lab of network namespaces (tools/lab.py), about 30 s; needs root, removes the lab on exit.
 demo: build
-	@python3 tools/demo.py $(BIN) examples/lab.yaml
+	@python3 -m tools.demo $(BIN) examples/lab.yaml
 
 # Benchmarks in labs of network namespaces (tools/bench.py), about 30 minutes; needs root, removes
 # the labs on exit. Writes docs/benchmarks.md, docs/aggregation.svg and docs/failover.svg. Measures
 # the release build.
 bench: release
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(BENCH_PACKAGES)"
-	@python3 tools/bench.py $(RELEASE_BIN)
+	@python3 -m tools.bench $(RELEASE_BIN)
+
+# Proof under stress (tools/prove.py), about an hour; needs root, removes its labs on exit. The Swift
+# proof tests with PROVE_CONFIGS random configs, then `make fuzz` for PROVE_FUZZ_SECONDS while a soak
+# of the release build's `uplinkctl run` lasts PROVE_SOAK_SECONDS. Writes docs/proof.md; fails when a
+# part does. PROVE_SKIP=swift,fuzz,soak leaves parts out (the report says so).
+PROVE_CONFIGS ?= 300
+PROVE_FUZZ_SECONDS ?= 1800
+PROVE_SOAK_SECONDS ?= 1800
+PROVE_SKIP ?=
+prove: release
+	@python3 -m tools.prove $(RELEASE_BIN) --configs $(PROVE_CONFIGS) --fuzz-seconds $(PROVE_FUZZ_SECONDS) \
+		--soak-seconds $(PROVE_SOAK_SECONDS) --swift $(SWIFT) $(if $(PROVE_SKIP),--skip $(PROVE_SKIP))
 
 # The binary, the systemd unit (pointing at it), the manual page, bash/zsh/fish completions and,
 # when there is none, the example config. Into DESTDIR when given: never into this machine's
@@ -91,7 +103,7 @@ uninstall:
 man: deps
 	$(SWIFT) package generate-manual
 	cp .build/plugins/GenerateManual/outputs/uplinkctl/uplinkctl.1 dist/uplinkctl.1
-	python3 tools/manref.py
+	python3 -m tools.manref
 
 # A Debian package of the same files (prefix /usr), built with dpkg-deb into .build/deb.
 deb: $(if $(filter $(RELEASE_BIN),$(INSTALL_BIN)),release)
