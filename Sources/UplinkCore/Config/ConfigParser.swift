@@ -37,7 +37,9 @@ public enum ConfigParser {
         var reader = YAMLReader(file: file)
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            // No tag resolution: the reader interprets every scalar itself, and Yams' default
+            // resolver compiles seven ICU regular expressions first (a third of reading a config).
+            root = try Yams.compose(yaml: text, .basic)
         } catch {
             reader.record(syntaxDiagnostic(error, text: text, file: file))
             return ConfigCheck(config: nil, diagnostics: reader.diagnostics)
