@@ -11,8 +11,9 @@ public final class Kernel {
     public let routing: RoutingKernel
     private let netfilter: NetlinkSocket
     private let sysctlFiles: SysctlFiles
-    /// Nil when the kernel has no MPTCP path manager.
-    private let mptcp: MptcpKernel?
+    /// Nil when the kernel has no MPTCP path manager. Opened when first needed: most configs
+    /// never name MPTCP.
+    private lazy var mptcp: MptcpKernel? = MptcpKernel.open(namespace: namespace)
     /// UPLINKCTL_FAULT_AT=N replaces the N-th change of an apply with a request the kernel
     /// refuses, so tests can check that a refusal half-way leaves nothing changed.
     private let faultAt = ProcessInfo.processInfo.environment["UPLINKCTL_FAULT_AT"].flatMap { Int($0) }
@@ -22,17 +23,17 @@ public final class Kernel {
         routing = try RoutingKernel(namespace: namespace)
         netfilter = try NetworkNamespace.run(namespace) { try NetlinkSocket(NETLINK_NETFILTER) }
         sysctlFiles = SysctlFiles(namespace: namespace)
-        mptcp = MptcpKernel.open(namespace: namespace)
     }
 
     private var nft: NftTableReader { NftTableReader(socket: netfilter, table: Ownership.nftTableName) }
 
-    /// The kernel as it is now: one dump of links, rules and routes, the generation, our table.
-    public func snapshot() throws -> KernelSnapshot {
+    /// The kernel as it is now: one dump of links, rules and routes, the generation, our table,
+    /// and the MPTCP path manager unless `mptcp` is false (then nil, as without MPTCP).
+    public func snapshot(mptcp readMptcp: Bool = true) throws -> KernelSnapshot {
         let routing = try routing.snapshot()
         let generation = try nft.generation()
         return KernelSnapshot(routing: routing, generation: generation, nftables: try nft.read(),
-                              mptcp: try mptcp?.read(routing.links))
+                              mptcp: readMptcp ? try mptcp?.read(routing.links) : nil)
     }
 
     /// Our objects in `snapshot`, and the current values of the sysctls we want or changed.

@@ -31,14 +31,16 @@ public final class Reconciler {
     /// `downBackends`: the service backends `run`'s checks found dead.
     public func read(_ config: Config?, down: (KernelSnapshot) -> Set<String> = { _ in [] },
                      downBackends: Set<String> = []) throws -> Reading {
-        let snapshot = try kernel.snapshot()
+        var record = try store.record()
+        // The MPTCP path manager only when the config or the record names it: otherwise there is
+        // nothing of ours in it to compare or put back.
+        let snapshot = try kernel.snapshot(mptcp: config?.mptcp != nil || record.mptcp != nil)
         let out = config == nil ? [] : down(snapshot)
         let desired = config.map { config in
             var facts = snapshot.facts(config, down: out)
             facts.downBackends = downBackends
             return Planner.plan(config, facts: facts)
         }
-        var record = try store.record()
         var live = try kernel.live(snapshot, desired: desired, record: record)
         // A record while nothing of ours is installed is left over from an earlier life of the
         // namespace (inodes are reused): it is dropped.
