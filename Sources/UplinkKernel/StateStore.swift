@@ -147,7 +147,7 @@ public final class StateStore {
 
     // MARK: What the last apply installed
 
-    /// The plan last installed, if it was written and can be read (it only describes).
+    /// What the last apply installed, if it was written and can be read (it only describes).
     public func applied() -> AppliedPlan? {
         FileManager.default.contents(atPath: base + ".applied.json").flatMap {
             try? JSONDecoder().decode(AppliedPlan.self, from: $0)

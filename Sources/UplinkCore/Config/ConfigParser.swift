@@ -49,7 +49,8 @@ public enum ConfigParser {
                                            "the config is empty; it needs at least an 'uplinks:' list"))
             return ConfigCheck(config: nil, diagnostics: reader.diagnostics)
         }
-        let config = readConfig(root, reader: &reader)
+        var config = readConfig(root, reader: &reader)
+        config?.text = SourceText(text)
         let ordered = reader.diagnostics.sorted { $0.location < $1.location }
         return ConfigCheck(config: ordered.contains { $0.severity == .error } ? nil : config, diagnostics: ordered)
     }
