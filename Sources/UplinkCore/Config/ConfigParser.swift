@@ -37,9 +37,10 @@ public enum ConfigParser {
         var reader = YAMLReader(file: file)
         let root: Node?
         do {
-            // No tag resolution: the reader interprets every scalar itself, and Yams' default
-            // resolver compiles seven ICU regular expressions first (a third of reading a config).
-            root = try Yams.compose(yaml: text, .basic)
+            // Nodes only: the reader interprets every scalar itself, so no tag resolution (Yams'
+            // default resolver compiles seven ICU regular expressions first), no constructors
+            // for Swift values, and UTF-8 without asking the environment.
+            root = try Yams.compose(yaml: text, .basic, Constructor([:], [:], [:]), .utf8)
         } catch {
             reader.record(syntaxDiagnostic(error, text: text, file: file))
             return ConfigCheck(config: nil, diagnostics: reader.diagnostics)
