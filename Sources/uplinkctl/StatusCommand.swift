@@ -30,7 +30,8 @@ struct StatusCommand: ParsableCommand {
             let applied = {
                 try reconciler.store.applied().flatMap { applied in
                     try applied.plan.map { plan in
-                        (applied, plan, try reconciler.kernel.live(reading.snapshot, desired: plan, record: reading.record))
+                        let live = try reconciler.kernel.live(reading.snapshot, desired: plan, record: reading.record)
+                        return (applied, plan, live)
                     }
                 }
             }

@@ -4,7 +4,8 @@ public func shellQuoted(_ argument: String) -> String {
     // By byte: every byte of a non-ASCII character is above 0x7f, so such an argument is quoted.
     let safe = argument.utf8.allSatisfy { byte in
         switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"):
             return true
         default:
             return "_-./:=,@%+".utf8.contains(byte)
