@@ -11,8 +11,9 @@ public final class Kernel {
     private let handle: KernelHandle
     private let netfilter: any NetlinkTransport
     private let sysctlFiles: any SysctlAccess
-    /// Nil when the kernel has no MPTCP path manager.
-    private let mptcp: MptcpKernel?
+    /// Nil when the kernel has no MPTCP path manager. Opened when first needed: most configs
+    /// never name MPTCP.
+    private lazy var mptcp: MptcpKernel? = MptcpKernel.open(handle)
 
     public convenience init(namespace: String?) throws {
         try self.init(.namespace(namespace))
@@ -23,17 +24,17 @@ public final class Kernel {
         routing = RoutingKernel(socket: try handle.socket(NETLINK_ROUTE))
         netfilter = try handle.socket(NETLINK_NETFILTER)
         sysctlFiles = handle.sysctls
-        mptcp = MptcpKernel.open(handle)
     }
 
     private var nft: NftTableReader { NftTableReader(socket: netfilter, table: Ownership.nftTableName) }
 
-    /// The kernel as it is now: one dump of links, rules and routes, the generation, our table.
-    public func snapshot() throws -> KernelSnapshot {
+    /// The kernel as it is now: one dump of links, rules and routes, the generation, our table,
+    /// and the MPTCP path manager unless `mptcp` is false (then nil, as without MPTCP).
+    public func snapshot(mptcp readMptcp: Bool = true) throws -> KernelSnapshot {
         let routing = try routing.snapshot()
         let generation = try nft.generation()
         return KernelSnapshot(routing: routing, generation: generation, nftables: try nft.read(),
-                              mptcp: try mptcp?.read(routing.links))
+                              mptcp: readMptcp ? try mptcp?.read(routing.links) : nil)
     }
 
     /// Our objects in `snapshot`, and the current values of the sysctls we want or changed.

@@ -19,6 +19,8 @@ public final class Reconciler {
         /// The uplinks the plan left out of the rotation.
         public let down: Set<String>
         public let desired: DesiredState?
+        /// What `desired` was planned from besides the config.
+        public let facts: PlanFacts?
         public let live: LiveState
         /// The sysctl values uplinkctl replaced, and what it wrote.
         public let record: SysctlRecord
@@ -31,14 +33,17 @@ public final class Reconciler {
     /// `downBackends`: the service backends `run`'s checks found dead.
     public func read(_ config: Config?, down: (KernelSnapshot) -> Set<String> = { _ in [] },
                      downBackends: Set<String> = []) throws -> Reading {
-        let snapshot = try kernel.snapshot()
+        var record = try store.record()
+        // The MPTCP path manager only when the config or the record names it: otherwise there is
+        // nothing of ours in it to compare or put back.
+        let snapshot = try kernel.snapshot(mptcp: config?.mptcp != nil || record.mptcp != nil)
         let out = config == nil ? [] : down(snapshot)
-        let desired = config.map { config in
+        let facts = config.map { config in
             var facts = snapshot.facts(config, down: out)
             facts.downBackends = downBackends
-            return Planner.plan(config, facts: facts)
+            return facts
         }
-        var record = try store.record()
+        let desired = config.flatMap { config in facts.map { Planner.plan(config, facts: $0) } }
         var live = try kernel.live(snapshot, desired: desired, record: record)
         // A record while nothing of ours is installed, and no setting holds what it says
         // uplinkctl wrote, is left over from an earlier life of the namespace (inodes are
@@ -48,7 +53,7 @@ public final class Reconciler {
             record = SysctlRecord()
             live = try kernel.live(snapshot, desired: desired, record: record)
         }
-        return Reading(snapshot: snapshot, down: out, desired: desired, live: live, record: record)
+        return Reading(snapshot: snapshot, down: out, desired: desired, facts: facts, live: live, record: record)
     }
 
     /// How an apply ended. Every case but `applied` and `inSync` left the kernel as it was,
@@ -131,10 +136,14 @@ public final class Reconciler {
             return Reconciliation(notices: notices, outcome: .refused(problems), settled: settled)
         }
         let changes = reading.changes
-        let plan = reading.desired.map { AppliedPlan(config: source, appliedAt: Self.wallClock(), plan: $0) }
+        let plan = reading.facts.map {
+            AppliedPlan(config: source, appliedAt: Self.wallClock(), text: config.text.yaml, facts: $0)
+        }
         guard !changes.isEmpty else {
             // Kept current for status (an apply of the same state from another file, a first run).
-            if store.applied().map({ $0.plan != plan?.plan || $0.config != source }) ?? true { try? store.save(plan) }
+            if let plan, let desired = reading.desired, store.applied()?.matches(plan, plan: desired) != true {
+                try? store.save(plan)
+            }
             return Reconciliation(notices: notices, outcome: .inSync, settled: settled)
         }
         var pending: PendingClaim?

@@ -163,7 +163,7 @@ public final class StateStore {
 
     // MARK: What the last apply installed
 
-    /// The plan last installed, if it was written and can be read (it only describes).
+    /// What the last apply installed, if it was written and can be read (it only describes).
     public func applied() -> AppliedPlan? {
         FileManager.default.contents(atPath: base + ".applied.json").flatMap {
             try? JSONDecoder().decode(AppliedPlan.self, from: $0)
@@ -183,12 +183,38 @@ public final class StateStore {
     /// Replaces the file at `path` atomically with `value` as JSON; nil removes it.
     func writeJSON<Value: Encodable>(_ value: Value?, to path: String, pretty: Bool = false) throws {
         guard let value else {
-            try? FileManager.default.removeItem(atPath: path)
+            unlink(path)
             return
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
-        try encoder.encode(value).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try Self.replace(path, with: encoder.encode(value))
+    }
+
+    /// Written whole under another name, then renamed into place: a reader sees the old file or
+    /// the new one. Not synced to disk: /run goes at boot, with the kernel state it describes.
+    private static func replace(_ path: String, with data: Data) throws {
+        let draft = path + ".\(getpid()).new"
+        let descriptor = open(draft, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw KernelRefusal(object: draft, errno: errno, detail: nil) }
+        var written = 0
+        var failure: Int32 = 0
+        data.withUnsafeBytes { bytes in
+            while written < bytes.count {
+                let count = Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
+                guard count > 0 else {
+                    failure = errno
+                    return
+                }
+                written += count
+            }
+        }
+        close(descriptor)
+        guard written == data.count, rename(draft, path) == 0 else {
+            let error = failure != 0 ? failure : errno
+            unlink(draft)
+            throw KernelRefusal(object: path, errno: error, detail: nil)
+        }
     }
 }
 

@@ -28,8 +28,11 @@ struct StatusCommand: ParsableCommand {
             let reading = try reconciler.read(loaded)
             // The last apply's plan, compared with the kernel on its own sysctls (read only when needed).
             let applied = {
-                try reconciler.store.applied().map { applied in
-                    (applied, try reconciler.kernel.live(reading.snapshot, desired: applied.plan, record: reading.record))
+                try reconciler.store.applied().flatMap { applied in
+                    try applied.plan.map { plan in
+                        let live = try reconciler.kernel.live(reading.snapshot, desired: plan, record: reading.record)
+                        return (applied, plan, live)
+                    }
                 }
             }
             let (plan, live, source) = try Self.described(reading, given: loaded.map { _ in config.path }, applied: applied)
@@ -51,20 +54,21 @@ struct StatusCommand: ParsableCommand {
 
     /// The config's plan when it is what is installed (or nothing else is known); otherwise the
     /// last apply's plan, if the kernel still holds exactly that.
-    static func described(_ reading: Reconciler.Reading, given: String?, applied: () throws -> (AppliedPlan, LiveState)?)
+    static func described(_ reading: Reconciler.Reading, given: String?,
+                          applied: () throws -> (AppliedPlan, DesiredState, LiveState)?)
         throws -> (DesiredState, LiveState, StatusReport.Source) {
         let changes = reading.changes
         if let desired = reading.desired, let given, changes.isEmpty {
             return (desired, reading.live, .config(given))
         }
-        let installed = try applied().flatMap { plan, live in
-            StateDiff.changes(from: live, to: plan.plan, record: reading.record).isEmpty ? (plan, live) : nil
+        let installed = try applied().flatMap { applied, plan, live in
+            StateDiff.changes(from: live, to: plan, record: reading.record).isEmpty ? (applied, plan, live) : nil
         }
         if let desired = reading.desired, let given, installed == nil {
             return (desired, reading.live, .config(given))
         }
-        if let (plan, live) = installed {
-            return (plan.plan, live, .lastApply(plan, given: given, differences: changes.lines.count))
+        if let (applied, plan, live) = installed {
+            return (plan, live, .lastApply(applied, given: given, differences: changes.lines.count))
         }
         let empty = DesiredState(uplinks: [], rules: [], routes: [], nftables: NftTable(), sysctls: [])
         return (empty, reading.live, .kernel)

@@ -94,6 +94,8 @@ public struct Config: Sendable, Hashable, Codable {
     public var services: [Service] = []
     /// `mptcp: true`; nil: uplinkctl leaves the MPTCP path manager alone.
     public var mptcp: MptcpSettings?
+    /// The YAML it was read from (empty for a config made in code).
+    public var text = SourceText("")
 
     public static let defaultMarkMask: UInt32 = 0xff00
     public static let defaultRulePriority: UInt32 = 31000

@@ -37,7 +37,10 @@ public enum ConfigParser {
         var reader = YAMLReader(file: file)
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            // Nodes only: the reader interprets every scalar itself, so no tag resolution (Yams'
+            // default resolver compiles seven ICU regular expressions first), no constructors
+            // for Swift values, and UTF-8 without asking the environment.
+            root = try Yams.compose(yaml: text, .basic, Constructor([:], [:], [:]), .utf8)
         } catch {
             reader.record(syntaxDiagnostic(error, text: text, file: file))
             return ConfigCheck(config: nil, diagnostics: reader.diagnostics)
@@ -47,7 +50,8 @@ public enum ConfigParser {
                                            "the config is empty; it needs at least an 'uplinks:' list"))
             return ConfigCheck(config: nil, diagnostics: reader.diagnostics)
         }
-        let config = readConfig(root, reader: &reader)
+        var config = readConfig(root, reader: &reader)
+        config?.text = SourceText(text)
         let ordered = reader.diagnostics.sorted { $0.location < $1.location }
         return ConfigCheck(config: ordered.contains { $0.severity == .error } ? nil : config, diagnostics: ordered)
     }

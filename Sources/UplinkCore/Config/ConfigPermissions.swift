@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// Run as root, uplinkctl reads only a config that no other user can change (as sshd's
 /// StrictModes): whoever can write the file, or rename it in its directory, decides this
@@ -10,15 +10,22 @@ public enum ConfigPermissions {
     /// (or when the process is not root, which can change nothing a user could not).
     public static func problem(_ path: String, euid: uid_t = geteuid()) -> String? {
         guard euid == 0 else { return nil }
-        let file = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath()
-        if let problem = unsafe(file.path, directory: false) { return problem }
-        var directory = file.deletingLastPathComponent()
-        while true {
-            if let problem = unsafe(directory.path, directory: true) { return problem }
-            let parent = directory.deletingLastPathComponent()
-            if parent.path == directory.path { return nil }
-            directory = parent
-        }
+        // The file the kernel opens: absolute, every symlink resolved (a missing one is said elsewhere).
+        guard let resolved = realpath(path, nil) else { return nil }
+        var current = String(cString: resolved)
+        free(resolved)
+        if let problem = unsafe(current, directory: false) { return problem }
+        repeat {
+            current = parent(of: current)
+            if let problem = unsafe(current, directory: true) { return problem }
+        } while current != "/"
+        return nil
+    }
+
+    /// `/etc/uplinkctl` for `/etc/uplinkctl/uplinks.yaml`, `/` for `/etc` (paths from realpath).
+    private static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+        return String(path[..<slash])
     }
 
     private static func unsafe(_ path: String, directory: Bool) -> String? {

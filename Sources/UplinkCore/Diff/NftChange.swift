@@ -51,7 +51,15 @@ public enum NftChange: Sendable, Hashable {
 
     /// The body of a set or map block on one line: `type ipv4_addr; flags interval; elements = { … }`.
     static func oneLine(_ block: String) -> String {
-        block.split(separator: "\n").dropFirst().dropLast().map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "; ")
+        block.split(separator: "\n").dropFirst().dropLast().map(unindented).joined(separator: "; ")
+    }
+
+    /// A line of NftText without its indentation: spaces and tabs (its lines are ASCII; a
+    /// CharacterSet trim took a tenth of an apply's time at 32 uplinks).
+    private static func unindented(_ line: Substring) -> Substring {
+        var line = line.drop { $0 == " " || $0 == "\t" }
+        while line.last == " " || line.last == "\t" { line = line.dropLast() }
+        return line
     }
 
     public var isAddition: Bool {

@@ -1,8 +1,15 @@
 /// An argument as POSIX sh reads it back unchanged: bare when it is made only of safe
 /// characters, otherwise in single quotes (a quote inside written as '\'').
 public func shellQuoted(_ argument: String) -> String {
-    let safe = argument.unicodeScalars.allSatisfy { scalar in
-        scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "_-./:=,@%+".unicodeScalars.contains(scalar))
+    // By byte: every byte of a non-ASCII character is above 0x7f, so such an argument is quoted.
+    let safe = argument.utf8.allSatisfy { byte in
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return "_-./:=,@%+".utf8.contains(byte)
+        }
     }
     if safe && !argument.isEmpty { return argument }
     return "'" + argument.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
