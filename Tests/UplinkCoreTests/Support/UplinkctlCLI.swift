@@ -22,18 +22,37 @@ struct KernelSnapshot: Equatable, CustomStringConvertible {
     let rules: String
     let rules6: String
     let routes: String
+    let routes6: String
     let ruleset: String
     let sysctls: String
+    /// The MPTCP path manager's endpoints and limits (empty in a kernel without MPTCP).
+    let mptcp: String
 
     /// `sysctls`: more settings to compare than forwarding and the uplinks' rp_filter.
     init(_ namespace: String, interfaces: [String] = ["up1", "up2", "up3"], sysctls more: [String] = []) throws {
         rules = try must(["ip", "-n", namespace, "rule", "show"])
         rules6 = try must(["ip", "-n", namespace, "-6", "rule", "show"])
-        routes = try must(["ip", "-n", namespace, "route", "show", "table", "all"])
+        routes = try must(["ip", "-n", namespace, "-4", "route", "show", "table", "all"])
+        routes6 = try must(["ip", "-n", namespace, "-6", "route", "show", "table", "all"])
         ruleset = try must(["ip", "netns", "exec", namespace, "nft", "list", "ruleset"])
         let keys = ["net.ipv4.ip_forward"] + interfaces.map { "net.ipv4.conf.\($0).rp_filter" } + more
-        sysctls = try must(["ip", "netns", "exec", namespace, "sysctl"] + keys)
+        // Read from /proc/sys (sysctl(8) takes a '=' in a key, as an interface name may have
+        // one, for the start of a value). A key names its path as sysctl(8) does: '.' for '/',
+        // '/' for a dot inside a component.
+        let paths = keys.map { key in String(key.map { $0 == "." ? "/" : $0 == "/" ? "." : $0 }) }
+        let read = #"for p; do v=$(cat "/proc/sys/$p") || exit 1; printf '%s = %s\n' "$p" "$v"; done"#
+        sysctls = try must(["ip", "netns", "exec", namespace, "sh", "-c", read, "sh"] + paths)
+        let endpoints = try run(["ip", "-n", namespace, "mptcp", "endpoint", "show"])
+        let limits = try run(["ip", "-n", namespace, "mptcp", "limits", "show"])
+        mptcp = endpoints.status == 0 && limits.status == 0 ? endpoints.stdout + limits.stdout : ""
     }
 
-    var description: String { [rules, rules6, routes, ruleset, sysctls].joined(separator: "\n") }
+    /// Each part with the name it is shown under, in a fixed order.
+    var parts: [(name: String, text: String)] {
+        [("ip rule", rules), ("ip -6 rule", rules6), ("ip -4 route show table all", routes),
+         ("ip -6 route show table all", routes6), ("nft list ruleset", ruleset), ("sysctl", sysctls),
+         ("ip mptcp", mptcp)]
+    }
+
+    var description: String { parts.map(\.text).joined(separator: "\n") }
 }
