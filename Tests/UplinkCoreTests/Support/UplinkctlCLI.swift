@@ -37,11 +37,12 @@ struct KernelSnapshot: Equatable, CustomStringConvertible {
         ruleset = try must(["ip", "netns", "exec", namespace, "nft", "list", "ruleset"])
         let keys = ["net.ipv4.ip_forward"] + interfaces.map { "net.ipv4.conf.\($0).rp_filter" } + more
         // Read from /proc/sys (sysctl(8) takes a '=' in a key, as an interface name may have
-        // one, for the start of a value). A key names its path as sysctl(8) does: '.' for '/',
-        // '/' for a dot inside a component.
-        let paths = keys.map { key in String(key.map { $0 == "." ? "/" : $0 == "/" ? "." : $0 }) }
-        let read = #"for p; do v=$(cat "/proc/sys/$p") || exit 1; printf '%s = %s\n' "$p" "$v"; done"#
-        sysctls = try must(["ip", "netns", "exec", namespace, "sh", "-c", read, "sh"] + paths)
+        // one, for the start of a value), printed as sysctl(8) prints them. A key names its path
+        // as sysctl(8) does: '.' for '/', '/' for a dot inside a component.
+        let pairs = keys.flatMap { key in [key, String(key.map { $0 == "." ? "/" : $0 == "/" ? "." : $0 })] }
+        let read = #"while [ $# -gt 1 ]; do v=$(cat "/proc/sys/$2") || exit 1; "#
+            + #"printf '%s = %s\n' "$1" "$v"; shift 2; done"#
+        sysctls = try must(["ip", "netns", "exec", namespace, "sh", "-c", read, "sh"] + pairs)
         let endpoints = try run(["ip", "-n", namespace, "mptcp", "endpoint", "show"])
         let limits = try run(["ip", "-n", namespace, "mptcp", "limits", "show"])
         mptcp = endpoints.status == 0 && limits.status == 0 ? endpoints.stdout + limits.stdout : ""
