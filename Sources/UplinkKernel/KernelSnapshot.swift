@@ -14,11 +14,8 @@ public struct KernelSnapshot: Sendable {
 
     public var links: [String: InterfaceState] { routing.links }
 
-    /// The plan's facts: the uplinks' addresses and the main table's default routes, read here,
-    /// and the uplinks found dead, which a reading of the kernel cannot know.
+    /// The plan's facts (RoutingSnapshot.facts).
     public func facts(_ config: Config, down: Set<String>) -> PlanFacts {
-        // A service's interface that does not exist yet gets its route_localnet when it appears.
-        let interfaces = config.uplinks.map(\.interface) + config.services.flatMap(\.interfaces)
-        return PlanFacts(links: routing.links, routes: routing.foreignRoutes, down: down, interfaces: Array(Set(interfaces)).sorted())
+        routing.facts(config, down: down)
     }
 }

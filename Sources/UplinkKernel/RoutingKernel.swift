@@ -96,4 +96,15 @@ public struct RoutingSnapshot: Sendable {
     public let ownedRoutes: [Route]
     /// Routes of other programs (any type) in every table: never changed, checked for clashes.
     public let foreignRoutes: [Route]
+
+    /// The plan's facts read here: the uplinks' addresses, the main table's default routes, the
+    /// gateways `gateway: auto` learns, and which of the config's interfaces are missing or down
+    /// (no route through them; no sysctl for one that does not exist). apply and the dry-run
+    /// plan from the same facts, so the script builds what apply installs. `down`: the uplinks
+    /// `run` found dead, which a reading of the kernel cannot know.
+    public func facts(_ config: Config, down: Set<String> = []) -> PlanFacts {
+        // A service's interface that does not exist yet gets its route_localnet when it appears.
+        let interfaces = config.uplinks.map(\.interface) + config.services.flatMap(\.interfaces)
+        return PlanFacts(links: links, routes: foreignRoutes, down: down, interfaces: Array(Set(interfaces)).sorted())
+    }
 }

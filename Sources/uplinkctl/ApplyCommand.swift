@@ -51,8 +51,8 @@ struct ApplyCommand: ParsableCommand {
     func run() throws {
         let loaded = try config.load()
         if dryRun {
-            let addresses = kernelOptions.addressesForDryRun() ?? PlanFacts()
-            print(DryRun.script(Planner.plan(loaded, facts: addresses), format: format), terminator: "")
+            let facts = kernelOptions.factsForDryRun(loaded) ?? PlanFacts()
+            print(DryRun.script(Planner.plan(loaded, facts: facts), format: format), terminator: "")
             return
         }
         let reconciler = try kernelOptions.open(pending: .refuse)

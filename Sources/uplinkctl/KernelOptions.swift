@@ -49,13 +49,13 @@ struct KernelOptions: ParsableArguments {
     /// Said while another uplinkctl holds the namespace's lock.
     static func waiting() { printError("uplinkctl: waiting for another uplinkctl working on this namespace…") }
 
-    /// The plan's kernel facts (the uplinks' addresses, the main table's default routes) for a
-    /// dry-run: read only, no lock. Nil (and the reason on stderr) when they cannot be read.
-    func addressesForDryRun() -> PlanFacts? {
+    /// The plan's kernel facts for a dry-run, as apply reads them (the uplinks' addresses, the
+    /// main table's default routes, the config's interfaces that are missing): read only, no
+    /// lock. Nil (and the reason on stderr) when they cannot be read.
+    func factsForDryRun(_ config: Config) -> PlanFacts? {
         do {
             if let namespace { try NetworkNamespace.enter(namespace) }
-            let routing = try RoutingKernel(namespace: nil).snapshot()
-            return PlanFacts(links: routing.links, routes: routing.foreignRoutes)
+            return try RoutingKernel(namespace: nil).snapshot().facts(config)
         } catch {
             printError("uplinkctl: the interfaces' addresses could not be read (\(error)); the script has no `from ADDRESS` rules")
             return nil

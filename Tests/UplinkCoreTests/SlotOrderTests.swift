@@ -1,22 +1,7 @@
 import Testing
 @testable import UplinkCore
 
-/// SplitMix64: a small seeded generator, so a failing weight vector can be reproduced.
-private struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
-
-/// Random weight vectors: 1 to 8 uplinks, weights 1 to 20, the same every run.
+/// Random weight vectors: 1 to 8 uplinks, weights 1 to 20, the same every run (Support/SplitMix64.swift).
 private func randomWeightVectors(count: Int, seed: UInt64 = 0x5107_0DE5) -> [[Int]] {
     var generator = SplitMix64(seed: seed)
     return (0..<count).map { _ in

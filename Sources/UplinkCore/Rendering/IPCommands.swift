@@ -41,8 +41,15 @@ public enum IPCommands {
          "add_addr_accepted", String(limits.addAddrAccepted)]
     }
 
+    /// `sysctl -w KEY=VALUE`, or, for a setting sysctl(8) cannot name cleanly, a write to its
+    /// file under /proc/sys: an interface may be named `a=b` (sysctl reads the first '=' as the
+    /// start of the value) or `a..b`, `.a`, `a.` (it warns that separators are repeated).
     public static func sysctl(_ setting: Sysctl) -> [String] {
-        ["sysctl", "-w", "\(setting.key)=\(setting.value)"]
+        let key = setting.key
+        guard key.contains("=") || ["..", "//", "./", "/."].contains(where: key.contains) else {
+            return ["sysctl", "-w", "\(key)=\(setting.value)"]
+        }
+        return ["sh", "-c", #"echo "$1" > "$2""#, "sh", setting.value, setting.procPath]
     }
 
     private static func nexthopArguments(_ nexthop: Nexthop) -> [String] {

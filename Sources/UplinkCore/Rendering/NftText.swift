@@ -26,8 +26,15 @@ public enum NftText {
     static func element(_ element: NftSet.Element) -> String {
         switch element {
         case .prefix(let prefix): return prefix.description
-        case .interfaceName(let name): return "\"\(name)\""
+        case .interfaceName(let name): return interfaceName(name)
         }
+    }
+
+    /// An interface name as an nft string. nft reads a trailing '*' as a wildcard (every name
+    /// that starts with the rest); an interface may really be named so, and is matched exactly
+    /// with the star escaped, as apply matches it.
+    static func interfaceName(_ name: String) -> String {
+        "\"" + (name.hasSuffix("*") ? name.dropLast() + "\\*" : name) + "\""
     }
 
     static func map(_ map: NftVerdictMap) -> String {
@@ -66,12 +73,12 @@ public enum NftText {
         case .family(let family): return "meta nfproto \(family == .ipv4 ? "ipv4" : "ipv6")"
         case .connectionNotNew: return "ct state != new"
         case .destinationInSet(let family, let set): return "\(family == .ipv4 ? "ip" : "ip6") daddr @\(set)"
-        case .outputInterface(let name): return "oifname \"\(name)\""
+        case .outputInterface(let name): return "oifname " + interfaceName(name)
         case .destinationIsLocal: return "fib daddr type local"
         case .outputInterfaceInSet(let set): return "oifname @\(set)"
         case .routeInterfaceInSet(let set): return "fib daddr . mark oifname @\(set)"
         case .neighbourDiscovery: return "icmpv6 type 133-137"
-        case .inputInterface(let name): return "iifname \"\(name)\""
+        case .inputInterface(let name): return "iifname " + interfaceName(name)
         case .destination(let prefix): return "\(prefix.family == .ipv4 ? "ip" : "ip6") daddr \(prefix)"
         case .transportProtocol(let number): return "meta l4proto \(IPProtocolNumber.name(number) ?? String(number))"
         case .destinationPorts(let ports): return "th dport \(ports)"
@@ -162,7 +169,7 @@ public enum NftText {
     static func fieldValue(_ value: NftFieldValue) -> String {
         switch value {
         case .number(let number): return String(number)
-        case .interfaceName(let name): return "\"\(name)\""
+        case .interfaceName(let name): return interfaceName(name)
         case .prefix(let prefix): return prefix.length == prefix.family.bitCount ? prefix.address.description : prefix.description
         case .transportProtocol(let number): return IPProtocolNumber.name(number) ?? String(number)
         case .ports(let range): return range.description

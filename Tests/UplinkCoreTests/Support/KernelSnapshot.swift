@@ -23,7 +23,7 @@ struct KernelSnapshot: Equatable, CustomStringConvertible {
     init(_ namespace: String, sysctlKeys keys: [String]) throws {
         let commands = [
             "ip rule show", "ip -6 rule show", "ip route show table all", "ip -6 route show table all",
-            "nft list ruleset", "sysctl " + keys.map(shellQuoted).joined(separator: " "),
+            "nft list ruleset", Self.readSysctls(keys),
             "if ip mptcp limits show >/dev/null 2>&1; then ip mptcp endpoint show; ip mptcp limits show; "
                 + "else echo 'no MPTCP'; fi"
         ]
@@ -39,10 +39,25 @@ struct KernelSnapshot: Equatable, CustomStringConvertible {
         )
     }
 
+    /// The settings read from /proc/sys (sysctl(8) takes a '=' in a key, as an interface name
+    /// may have one, for the start of a value), printed as sysctl(8) prints them. A key names
+    /// its path as sysctl(8) does: '.' for '/', '/' for a dot inside a component.
+    private static func readSysctls(_ keys: [String]) -> String {
+        let pairs = keys.flatMap { key in [key, String(key.map { $0 == "." ? "/" : $0 == "/" ? "." : $0 })] }
+        return "set -- " + pairs.map(shellQuoted).joined(separator: " ") + "\n"
+            + #"while [ $# -gt 1 ]; do v=$(cat "/proc/sys/$2") || exit 1; "#
+            + #"printf '%s = %s\n' "$1" "$v"; shift 2; done"#
+    }
+
     private static let separator = "--- snapshot field ---"
-    static let fields = ["ip rule", "ip -6 rule", "ip route", "ip -6 route", "nft list ruleset", "sysctl", "ip mptcp"]
+    static let fields = [
+        "ip rule", "ip -6 rule", "ip route", "ip -6 route", "nft list ruleset", "sysctl", "ip mptcp",
+    ]
 
     var values: [String] { [rules, rules6, routes, routes6, ruleset, sysctls, mptcp] }
+
+    /// Each witness with the name it is shown under, in a fixed order.
+    var parts: [(name: String, text: String)] { Array(zip(Self.fields, values)) }
 
     var description: String { values.joined(separator: "\n") }
 

@@ -13,15 +13,22 @@ func run(_ arguments: [String], input: String? = nil) throws -> ShellResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = arguments
-    let out = Pipe(), err = Pipe(), inPipe = Pipe()
+    let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
-    process.standardInput = input == nil ? FileHandle.nullDevice : inPipe
-    try process.run()
+    // The input comes from a file, not a pipe: a child that stops reading (a script that fails
+    // half-way) must not get the test runner killed by SIGPIPE.
+    var inputFile: URL?
     if let input {
-        inPipe.fileHandleForWriting.write(Data(input.utf8))
-        try inPipe.fileHandleForWriting.close()
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("uplinkctl-input-\(UUID().uuidString)")
+        try input.write(to: url, atomically: false, encoding: .utf8)
+        inputFile = url
     }
+    defer { if let inputFile { try? FileManager.default.removeItem(at: inputFile) } }
+    let inputHandle = try inputFile.map { try FileHandle(forReadingFrom: $0) }
+    defer { try? inputHandle?.close() }
+    process.standardInput = inputHandle ?? FileHandle.nullDevice
+    try process.run()
     // Read before waiting, so a full pipe cannot block the child.
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     let stderr = err.fileHandleForReading.readDataToEndOfFile()
