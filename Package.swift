@@ -6,13 +6,13 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "uplinkctl", targets: ["uplinkctl"]),
-        .library(name: "UplinkCore", targets: ["UplinkCore"]),
+        .library(name: "UplinkCore", targets: ["UplinkCore"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1")
     ],
     targets: [
         // The pure core: config, desired-state model, planning, rendering, diff.
@@ -20,7 +20,7 @@ let package = Package(
             name: "UplinkCore",
             dependencies: [
                 .product(name: "Yams", package: "Yams"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ]
         ),
         // libmnl and libnftnl headers, and wrappers for the macros Swift cannot import.
@@ -28,8 +28,10 @@ let package = Package(
         // The kernel edge: netlink sockets, reading the live state back into the model, applying changes.
         .target(
             name: "UplinkKernel",
-            dependencies: ["UplinkCore", "CNetlink", .product(name: "Logging", package: "swift-log"),
-                           .product(name: "Prometheus", package: "swift-prometheus")]
+            dependencies: [
+                "UplinkCore", "CNetlink", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus")
+            ]
         ),
         // The command line: thin, parses arguments and calls the core.
         .executableTarget(
@@ -38,7 +40,7 @@ let package = Package(
                 "UplinkCore",
                 "UplinkKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ],
             plugins: ["BuildInfo"]
         ),
@@ -54,6 +56,6 @@ let package = Package(
             name: "UplinkKernelTests",
             dependencies: ["UplinkCore", "UplinkKernel", "CNetlink"],
             exclude: ["Fixtures"]
-        ),
+        )
     ]
 )

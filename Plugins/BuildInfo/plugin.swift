@@ -15,8 +15,11 @@ struct BuildInfo: BuildToolPlugin {
             text="enum BuildInfo { static let commit = \\"$commit\\" }"
             [ "$(cat "$2/BuildInfo.swift" 2>/dev/null)" = "$text" ] || printf '%s\\n' "$text" > "$2/BuildInfo.swift"
             """
-        return [.prebuildCommand(displayName: "uplinkctl build info", executable: URL(fileURLWithPath: "/bin/sh"),
-                                 arguments: ["-c", script, "sh", context.package.directoryURL.path, output.path],
-                                 outputFilesDirectory: output)]
+        return [
+            .prebuildCommand(
+                displayName: "uplinkctl build info", executable: URL(fileURLWithPath: "/bin/sh"),
+                arguments: ["-c", script, "sh", context.package.directoryURL.path, output.path],
+                outputFilesDirectory: output)
+        ]
     }
 }

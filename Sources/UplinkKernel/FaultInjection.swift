@@ -41,21 +41,26 @@ final class FaultInjection {
     private func refuse(_ object: String, by variable: String) throws {
         let detail = "refusal injected by \(variable)"
         do {
-            _ = try kernel.request(object: object, type: UInt16(RTM_NEWROUTE),
-                                   flags: Int32(NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE)) { header in
-                header.putExtraHeader(rtmsg(rtm_family: UInt8(AF_INET), rtm_dst_len: 0, rtm_src_len: 0, rtm_tos: 0,
-                                            rtm_table: UInt8(RT_TABLE_UNSPEC.rawValue),
-                                            rtm_protocol: Ownership.routeProtocol,
-                                            rtm_scope: UInt8(RT_SCOPE_LINK.rawValue), rtm_type: UInt8(RTN_UNICAST),
-                                            rtm_flags: 0))
+            _ = try kernel.request(
+                object: object, type: UInt16(RTM_NEWROUTE),
+                flags: Int32(NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE)
+            ) { header in
+                header.putExtraHeader(
+                    rtmsg(
+                        rtm_family: UInt8(AF_INET), rtm_dst_len: 0, rtm_src_len: 0, rtm_tos: 0,
+                        rtm_table: UInt8(RT_TABLE_UNSPEC.rawValue),
+                        rtm_protocol: Ownership.routeProtocol,
+                        rtm_scope: UInt8(RT_SCOPE_LINK.rawValue), rtm_type: UInt8(RTN_UNICAST),
+                        rtm_flags: 0))
                 header.put(Int32(RTA_TABLE.rawValue), u32: 100_000)
                 header.put(Int32(RTA_OIF.rawValue), u32: UInt32(Int32.max))
             }
         } catch let refusal as KernelRefusal {
             throw KernelRefusal(object: object, errno: refusal.errno, detail: detail)
         }
-        throw KernelRefusal(object: object, errno: EINVAL,
-                            detail: detail + ", though the kernel took the request meant to fail")
+        throw KernelRefusal(
+            object: object, errno: EINVAL,
+            detail: detail + ", though the kernel took the request meant to fail")
     }
 }
 
@@ -68,7 +73,8 @@ extension KernelHandle {
         guard applyStep != nil || undoStep != nil else { return self }
         let faults = FaultInjection(applyStep: applyStep, undoStep: undoStep, kernel: try socket(NETLINK_ROUTE))
         let open = socket
-        return KernelHandle(socket: { FaultInjectingTransport(inner: try open($0), faults: faults) },
-                            sysctls: FaultInjectingSysctls(inner: sysctls, faults: faults))
+        return KernelHandle(
+            socket: { FaultInjectingTransport(inner: try open($0), faults: faults) },
+            sysctls: FaultInjectingSysctls(inner: sysctls, faults: faults))
     }
 }

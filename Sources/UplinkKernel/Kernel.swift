@@ -33,8 +33,9 @@ public final class Kernel {
     public func snapshot(mptcp readMptcp: Bool = true) throws -> KernelSnapshot {
         let routing = try routing.snapshot()
         let generation = try nft.generation()
-        return KernelSnapshot(routing: routing, generation: generation, nftables: try nft.read(),
-                              mptcp: readMptcp ? try mptcp?.read(routing.links) : nil)
+        return KernelSnapshot(
+            routing: routing, generation: generation, nftables: try nft.read(),
+            mptcp: readMptcp ? try mptcp?.read(routing.links) : nil)
     }
 
     /// Our objects in `snapshot`, and the current values of the sysctls we want or changed.
@@ -45,8 +46,9 @@ public final class Kernel {
     /// Our objects in `snapshot` (our MPTCP endpoints by `record`), and the current values of
     /// the sysctls at `paths`.
     public func live(_ snapshot: KernelSnapshot, sysctls paths: [[String]], record: SysctlRecord) throws -> LiveState {
-        var state = LiveState(rules: snapshot.routing.ownedRules, routes: snapshot.routing.ownedRoutes,
-                              nftables: snapshot.nftables, sysctls: try sysctlFiles.read(Array(Set(paths))))
+        var state = LiveState(
+            rules: snapshot.routing.ownedRules, routes: snapshot.routing.ownedRoutes,
+            nftables: snapshot.nftables, sysctls: try sysctlFiles.read(Array(Set(paths))))
         state.unknownRules = snapshot.routing.unknownOwnedRules
         state.mptcp = snapshot.mptcp?.owned(by: record)
         return state
@@ -76,7 +78,9 @@ public final class Kernel {
 
     /// Packets and bytes of our named counters.
     public func counters() throws -> [String: (packets: UInt64, bytes: UInt64)] {
-        Dictionary(try nft.counters().map { ($0.name, (packets: $0.packets, bytes: $0.bytes)) }, uniquingKeysWith: { a, _ in a })
+        Dictionary(
+            try nft.counters().map { ($0.name, (packets: $0.packets, bytes: $0.bytes)) },
+            uniquingKeysWith: { a, _ in a })
     }
 
     /// Makes the changes, planned from `snapshot`, in make-before-break order; if any step fails,
@@ -88,30 +92,34 @@ public final class Kernel {
         var transaction = Transaction()
         do {
             for route in changes.routesToAdd {
-                try transaction.step({ try self.routing.add(route, links: links) },
-                                     undo: Undo(IPCommands.route(route, .del)) {
-                                         try self.routing.delete(route, links: links)
-                                     })
+                try transaction.step(
+                    { try self.routing.add(route, links: links) },
+                    undo: Undo(IPCommands.route(route, .del)) {
+                        try self.routing.delete(route, links: links)
+                    })
             }
             for pair in changes.routesToReplace {
-                try transaction.step({ try self.routing.replace(pair.new, links: links) },
-                                     undo: Undo(IPCommands.route(pair.old, .replace)) {
-                                         try self.routing.replace(pair.old, links: links)
-                                     })
+                try transaction.step(
+                    { try self.routing.replace(pair.new, links: links) },
+                    undo: Undo(IPCommands.route(pair.old, .replace)) {
+                        try self.routing.replace(pair.old, links: links)
+                    })
             }
             for rule in changes.rulesToAdd {
-                try transaction.step({ try self.routing.add(rule) },
-                                     undo: Undo(IPCommands.rule(rule, .del)) { try self.routing.delete(rule) })
+                try transaction.step(
+                    { try self.routing.add(rule) },
+                    undo: Undo(IPCommands.rule(rule, .del)) { try self.routing.delete(rule) })
             }
             for change in changes.sysctls where !change.isRestore {
                 try sysctlStep(change, &transaction)
             }
             if let limits = changes.mptcpLimits, !limits.isRestore { try mptcpLimitsStep(limits, &transaction) }
             for endpoint in changes.mptcpEndpointsToAdd {
-                try transaction.step({ try self.mptcp?.add(endpoint, links: links) },
-                                     undo: Undo(object: "ip mptcp endpoint delete \(endpoint)") {
-                                         try self.mptcp?.delete(endpoint, links: links)
-                                     })
+                try transaction.step(
+                    { try self.mptcp?.add(endpoint, links: links) },
+                    undo: Undo(object: "ip mptcp endpoint delete \(endpoint)") {
+                        try self.mptcp?.delete(endpoint, links: links)
+                    })
             }
             if !changes.nftables.isEmpty {
                 // Back to the table as it was, in one transaction: rebuilt whole, so that its
@@ -119,43 +127,52 @@ public final class Kernel {
                 let table = "nft table inet \(Ownership.nftTableName)"
                 let restore = Undo(object: table + (nftBefore == nil ? " deleted" : " put back as it was")) {
                     try NftBatch(socket: self.netfilter, table: Ownership.nftTableName)
-                        .apply(NftDiff.restoration(of: nftBefore?.model, order: nftBefore?.setOrder ?? [],
-                                                   replacing: try self.nft.read() != nil))
+                        .apply(
+                            NftDiff.restoration(
+                                of: nftBefore?.model, order: nftBefore?.setOrder ?? [],
+                                replacing: try self.nft.read() != nil))
                 }
-                try transaction.step({
-                    try NftBatch(socket: self.netfilter, table: Ownership.nftTableName)
-                        .apply(changes.nftables, generation: snapshot.generation)
-                }, undoEvenIfUncertain: true, undo: restore)
+                try transaction.step(
+                    {
+                        try NftBatch(socket: self.netfilter, table: Ownership.nftTableName)
+                            .apply(changes.nftables, generation: snapshot.generation)
+                    }, undoEvenIfUncertain: true, undo: restore)
             }
             // A rule put back goes where it was (RuleOrder).
             let order = snapshot.routing.ruleOrder
             for rule in changes.rulesToDelete {
-                try transaction.step(ifChanged: { try deleted { try self.routing.delete(rule) } },
-                                     undo: Undo(IPCommands.rule(rule, .add)) {
-                                         try self.routing.add(rule)
-                                         try self.routing.moveToEnd(order.followers(of: rule))
-                                     })
+                try transaction.step(
+                    ifChanged: { try deleted { try self.routing.delete(rule) } },
+                    undo: Undo(IPCommands.rule(rule, .add)) {
+                        try self.routing.add(rule)
+                        try self.routing.moveToEnd(order.followers(of: rule))
+                    })
             }
             for rule in changes.unknownRulesToDelete {
-                try transaction.step(ifChanged: { try deleted { try self.routing.delete(rule) } },
-                                     undo: Undo(object: "recreate " + rule.deletion) {
-                                         try self.routing.recreate(rule)
-                                         try self.routing.moveToEnd(order.followers(of: rule))
-                                     })
+                try transaction.step(
+                    ifChanged: { try deleted { try self.routing.delete(rule) } },
+                    undo: Undo(object: "recreate " + rule.deletion) {
+                        try self.routing.recreate(rule)
+                        try self.routing.moveToEnd(order.followers(of: rule))
+                    })
             }
             for route in changes.routesToDelete {
-                try transaction.step(ifChanged: { try deleted { try self.routing.delete(route, links: links) } },
-                                     undo: Undo(IPCommands.route(route, .add)) {
-                                         try self.routing.add(route, links: links)
-                                     })
+                try transaction.step(
+                    ifChanged: { try deleted { try self.routing.delete(route, links: links) } },
+                    undo: Undo(IPCommands.route(route, .add)) {
+                        try self.routing.add(route, links: links)
+                    })
             }
             for endpoint in changes.mptcpEndpointsToDelete {
-                try transaction.step(ifChanged: { try deleted { try self.mptcp?.delete(endpoint) } },
-                                     undo: Undo(object: "ip mptcp endpoint add \(endpoint.endpoint) "
-                                                        + "id \(endpoint.id)") {
-                                         // With its old id: the endpoints are listed by id.
-                                         try self.mptcp?.add(endpoint.endpoint, links: links, id: endpoint.id)
-                                     })
+                try transaction.step(
+                    ifChanged: { try deleted { try self.mptcp?.delete(endpoint) } },
+                    undo: Undo(
+                        object: "ip mptcp endpoint add \(endpoint.endpoint) "
+                            + "id \(endpoint.id)"
+                    ) {
+                        // With its old id: the endpoints are listed by id.
+                        try self.mptcp?.add(endpoint.endpoint, links: links, id: endpoint.id)
+                    })
             }
             if let limits = changes.mptcpLimits, limits.isRestore { try mptcpLimitsStep(limits, &transaction) }
             // Old values go back last, once nothing of ours relies on the new ones.

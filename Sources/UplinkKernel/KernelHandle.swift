@@ -11,7 +11,8 @@ public struct KernelHandle {
 
     /// The namespace /run/netns/NAME (nil: the calling thread's own), through the real kernel.
     public static func namespace(_ name: String?) -> KernelHandle {
-        KernelHandle(socket: { family in try NetworkNamespace.run(name) { try NetlinkSocket(family) } },
-                     sysctls: SysctlFiles(namespace: name))
+        KernelHandle(
+            socket: { family in try NetworkNamespace.run(name) { try NetlinkSocket(family) } },
+            sysctls: SysctlFiles(namespace: name))
     }
 }

@@ -16,8 +16,10 @@ final class MptcpKernel {
     }
 
     func read(_ links: [String: InterfaceState]) throws -> LiveMptcp {
-        try netlink.read(interfaces: Dictionary(links.values.map { ($0.index, $0.name) },
-                                                uniquingKeysWith: { a, _ in a }))
+        try netlink.read(
+            interfaces: Dictionary(
+                links.values.map { ($0.index, $0.name) },
+                uniquingKeysWith: { a, _ in a }))
     }
 
     /// `id`: the one it had (an undo); nil lets the kernel pick.
@@ -45,9 +47,10 @@ extension LiveMptcp {
     func owned(by record: SysctlRecord) -> LiveMptcp {
         let ours = record.mptcp?.endpoints ?? []
         let owned = endpoints.filter { live in
-            live.otherFlags == 0 && ours.contains {
-                $0.address == live.endpoint.address && $0.interface == live.endpoint.interface
-            }
+            live.otherFlags == 0
+                && ours.contains {
+                    $0.address == live.endpoint.address && $0.interface == live.endpoint.interface
+                }
         }
         return LiveMptcp(endpoints: owned, limits: limits)
     }

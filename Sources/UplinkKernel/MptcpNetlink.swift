@@ -16,8 +16,10 @@ struct MptcpNetlink {
         let replies: [NetlinkMessage]
         do {
             // A single answer, not a dump: the acknowledgement asked for ends it.
-            replies = try socket.request(object: "ip mptcp", type: Generic.controller,
-                                         flags: Int32(NLM_F_REQUEST | NLM_F_ACK)) { header in
+            replies = try socket.request(
+                object: "ip mptcp", type: Generic.controller,
+                flags: Int32(NLM_F_REQUEST | NLM_F_ACK)
+            ) { header in
                 header.putExtraHeader(GenericHeader(command: Generic.getFamily, version: 1))
                 header.put(Generic.familyName, string: "mptcp_pm")
             }
@@ -50,8 +52,9 @@ struct MptcpNetlink {
                 let flags = entry.u32(Mptcp.flags) ?? 0
                 // The kernel leaves IF_IDX out for an endpoint without a device.
                 let index = entry.u32(Mptcp.interfaceIndex) ?? 0
-                let endpoint = MptcpEndpoint(address: address, interface: index == 0 ? "" : interfaces[index] ?? "",
-                                             subflow: flags & Mptcp.subflow != 0, signal: flags & Mptcp.signal != 0)
+                let endpoint = MptcpEndpoint(
+                    address: address, interface: index == 0 ? "" : interfaces[index] ?? "",
+                    subflow: flags & Mptcp.subflow != 0, signal: flags & Mptcp.signal != 0)
                 let otherFlags = flags & ~(Mptcp.subflow | Mptcp.signal)
                 return LiveMptcp.Endpoint(id: id, endpoint: endpoint, otherFlags: otherFlags)
             }
@@ -60,8 +63,9 @@ struct MptcpNetlink {
         let limits = answer.first.map { reply in
             reply.withHeader { header in
                 let attributes = NetlinkAttributes(header, headerSize: GenericHeader.size)
-                return MptcpLimits(subflows: attributes.u32(Mptcp.subflows) ?? 0,
-                                   addAddrAccepted: attributes.u32(Mptcp.addAddrAccepted) ?? 0)
+                return MptcpLimits(
+                    subflows: attributes.u32(Mptcp.subflows) ?? 0,
+                    addAddrAccepted: attributes.u32(Mptcp.addAddrAccepted) ?? 0)
             }
         }
         return LiveMptcp(endpoints: endpoints, limits: limits ?? MptcpLimits(subflows: 0, addAddrAccepted: 0))
@@ -92,8 +96,10 @@ struct MptcpNetlink {
 
     /// A dump ends with NLMSG_DONE; anything else asks for an acknowledgement, the only sign
     /// that a single answer (GET_LIMITS) is complete.
-    private func request(_ object: String, _ command: UInt8, dump: Bool = false, changes: Bool = false,
-                         _ build: (UnsafeMutablePointer<nlmsghdr>) -> Void) throws -> [NetlinkMessage] {
+    private func request(
+        _ object: String, _ command: UInt8, dump: Bool = false, changes: Bool = false,
+        _ build: (UnsafeMutablePointer<nlmsghdr>) -> Void
+    ) throws -> [NetlinkMessage] {
         let flags = Int32(NLM_F_REQUEST) | (dump ? Int32(NLM_F_DUMP) : Int32(NLM_F_ACK))
         let messages = try socket.request(object: object, type: family, flags: flags, changes: changes) { header in
             header.putExtraHeader(GenericHeader(command: command, version: Mptcp.version))

@@ -6,12 +6,16 @@ struct NetlinkAttributes {
 
     init(_ header: UnsafePointer<nlmsghdr>, headerSize: Int) {
         withUnsafeMutablePointer(to: &values) { pointer in
-            _ = mnl_attr_parse(header, UInt32(headerSize), { attribute, data in
-                let attribute = attribute!
-                let payload = UnsafeRawBufferPointer(start: mnl_attr_get_payload(attribute), count: Int(mnl_attr_get_payload_len(attribute)))
-                data!.assumingMemoryBound(to: [UInt16: [UInt8]].self).pointee[mnl_attr_get_type(attribute)] = Array(payload)
-                return MNL_CB_OK
-            }, pointer)
+            _ = mnl_attr_parse(
+                header, UInt32(headerSize),
+                { attribute, data in
+                    let attribute = attribute!
+                    let payload = UnsafeRawBufferPointer(
+                        start: mnl_attr_get_payload(attribute), count: Int(mnl_attr_get_payload_len(attribute)))
+                    data!.assumingMemoryBound(to: [UInt16: [UInt8]].self).pointee[mnl_attr_get_type(attribute)] = Array(
+                        payload)
+                    return MNL_CB_OK
+                }, pointer)
         }
     }
 
@@ -23,10 +27,14 @@ struct NetlinkAttributes {
         // struct nlattr: u16 length (header included), u16 type, in host order; each padded to 4 bytes.
         while offset + 4 <= packed.count {
             let (length, type) = packed.withUnsafeBytes {
-                (Int($0.loadUnaligned(fromByteOffset: offset, as: UInt16.self)), $0.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self))
+                (
+                    Int($0.loadUnaligned(fromByteOffset: offset, as: UInt16.self)),
+                    $0.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self)
+                )
             }
             guard length >= 4, offset + length <= packed.count else { break }
-            values[type & 0x3fff /* NLA_TYPE_MASK: without the nested and byte-order flags */] = Array(packed[(offset + 4)..<(offset + length)])
+            values[type & 0x3fff /* NLA_TYPE_MASK: without the nested and byte-order flags */] = Array(
+                packed[(offset + 4)..<(offset + length)])
             offset += (length + 3) & ~3
         }
     }
@@ -58,7 +66,9 @@ extension UnsafeMutablePointer where Pointee == nlmsghdr {
     func put(_ type: Int32, u32 value: UInt32) { mnl_attr_put_u32(self, UInt16(type), value) }
     func put(_ type: Int32, u16 value: UInt16) { mnl_attr_put_u16(self, UInt16(type), value) }
     func put(_ type: Int32, u8 value: UInt8) { mnl_attr_put_u8(self, UInt16(type), value) }
-    func put(_ type: Int32, bytes: [UInt8]) { bytes.withUnsafeBytes { mnl_attr_put(self, UInt16(type), $0.count, $0.baseAddress) } }
+    func put(_ type: Int32, bytes: [UInt8]) {
+        bytes.withUnsafeBytes { mnl_attr_put(self, UInt16(type), $0.count, $0.baseAddress) }
+    }
     func put(_ type: Int32, string: String) { mnl_attr_put_strz(self, UInt16(type), string) }
 
     /// Opens a nested attribute; `endNest` closes it once its contents are in.

@@ -48,12 +48,15 @@ final class NetlinkSocket: NetlinkTransport {
         var joined = mnl_socket_bind(socket, 0, pid_t(MNL_SOCKET_AUTOPID)) == 0
         for group in groups where joined {
             var number = group
-            joined = mnl_socket_setsockopt(socket, NETLINK_ADD_MEMBERSHIP, &number, socklen_t(MemoryLayout<UInt32>.size)) == 0
+            joined =
+                mnl_socket_setsockopt(socket, NETLINK_ADD_MEMBERSHIP, &number, socklen_t(MemoryLayout<UInt32>.size))
+                == 0
         }
         guard joined else {
             let error = Glibc.errno
             mnl_socket_close(socket)
-            throw KernelRefusal(object: groups.isEmpty ? "netlink socket" : "netlink event socket", errno: error, detail: nil)
+            throw KernelRefusal(
+                object: groups.isEmpty ? "netlink socket" : "netlink event socket", errno: error, detail: nil)
         }
         portID = mnl_socket_get_portid(socket)
         nextSequence = UInt32(truncatingIfNeeded: time(nil))
@@ -63,7 +66,8 @@ final class NetlinkSocket: NetlinkTransport {
         _ = mnl_socket_setsockopt(socket, NETLINK_CAP_ACK, &on, socklen_t(MemoryLayout<Int32>.size))
         _ = mnl_socket_setsockopt(socket, NETLINK_EXT_ACK, &on, socklen_t(MemoryLayout<Int32>.size))
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        _ = setsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        _ = setsockopt(
+            mnl_socket_get_fd(socket), SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
     deinit { mnl_socket_close(socket) }
@@ -113,13 +117,16 @@ final class NetlinkSocket: NetlinkTransport {
 
     /// Reads messages for `sequences` until `handle` says it is finished; a refusal is thrown.
     /// `keep`: return the replies (else `handle` alone sees them).
-    private func receive(object: String, sequences: Set<UInt32>, keep: Bool = true,
-                         _ handle: (Outcome) throws -> Progress) throws -> [NetlinkMessage] {
+    private func receive(
+        object: String, sequences: Set<UInt32>, keep: Bool = true,
+        _ handle: (Outcome) throws -> Progress
+    ) throws -> [NetlinkMessage] {
         var replies: [NetlinkMessage] = []
         while true {
             let count = receiveBuffer.withUnsafeMutableBytes { mnl_socket_recvfrom(socket, $0.baseAddress, $0.count) }
             guard count > 0 else {
-                throw KernelRefusal(object: object, errno: count == 0 ? EPIPE : Glibc.errno, detail: "no answer from the kernel")
+                throw KernelRefusal(
+                    object: object, errno: count == 0 ? EPIPE : Glibc.errno, detail: "no answer from the kernel")
             }
             var finished = false
             try receiveBuffer.withUnsafeBytes { raw in
@@ -127,7 +134,8 @@ final class NetlinkSocket: NetlinkTransport {
                 var header = raw.baseAddress!.assumingMemoryBound(to: nlmsghdr.self)
                 while mnl_nlmsg_ok(header, remaining) {
                     let message = header.pointee
-                    guard message.nlmsg_pid == portID || message.nlmsg_pid == 0, sequences.contains(message.nlmsg_seq) else {
+                    guard message.nlmsg_pid == portID || message.nlmsg_pid == 0, sequences.contains(message.nlmsg_seq)
+                    else {
                         header = UnsafePointer(mnl_nlmsg_next(header, &remaining))
                         continue
                     }
@@ -169,8 +177,10 @@ extension NetlinkSocket {
                 while mnl_nlmsg_ok(header, remaining) {
                     if header.pointee.nlmsg_type == UInt16(NLMSG_ERROR) {
                         let error = uplinkctl_nlmsg_error(header)!.pointee.error
-                        answers.append(NetlinkAnswer(sequence: header.pointee.nlmsg_seq, errno: -error,
-                                                     detail: error == 0 ? nil : extendedAckMessage(header)))
+                        answers.append(
+                            NetlinkAnswer(
+                                sequence: header.pointee.nlmsg_seq, errno: -error,
+                                detail: error == 0 ? nil : extendedAckMessage(header)))
                     }
                     header = UnsafePointer(mnl_nlmsg_next(header, &remaining))
                 }
@@ -186,12 +196,16 @@ private func extendedAckMessage(_ header: UnsafePointer<nlmsghdr>) -> String? {
     var found: String?
     let offset = MemoryLayout<nlmsgerr>.size
     withUnsafeMutablePointer(to: &found) { pointer in
-        _ = mnl_attr_parse(header, UInt32(offset), { attribute, data in
-            if mnl_attr_get_type(attribute) == UInt16(NLMSGERR_ATTR_MSG.rawValue), let text = mnl_attr_get_str(attribute) {
-                data!.assumingMemoryBound(to: String?.self).pointee = String(cString: text)
-            }
-            return MNL_CB_OK
-        }, pointer)
+        _ = mnl_attr_parse(
+            header, UInt32(offset),
+            { attribute, data in
+                if mnl_attr_get_type(attribute) == UInt16(NLMSGERR_ATTR_MSG.rawValue),
+                    let text = mnl_attr_get_str(attribute)
+                {
+                    data!.assumingMemoryBound(to: String?.self).pointee = String(cString: text)
+                }
+                return MNL_CB_OK
+            }, pointer)
     }
     return found
 }

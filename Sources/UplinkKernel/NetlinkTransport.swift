@@ -40,9 +40,11 @@ struct NetlinkAnswer {
 extension NetlinkTransport {
     /// Sends one request built in `build` (header already placed: type, flags, sequence) and
     /// collects the answer, as `exchange` does. `changes`: the request changes the kernel.
-    func request(object: String, type: UInt16, flags: Int32, changes: Bool = false,
-                 _ build: (UnsafeMutablePointer<nlmsghdr>) -> Void,
-                 each: ((NetlinkMessage) -> Void)? = nil) throws -> [NetlinkMessage] {
+    func request(
+        object: String, type: UInt16, flags: Int32, changes: Bool = false,
+        _ build: (UnsafeMutablePointer<nlmsghdr>) -> Void,
+        each: ((NetlinkMessage) -> Void)? = nil
+    ) throws -> [NetlinkMessage] {
         var buffer = [UInt8](repeating: 0, count: 32768)
         let sequence = self.sequence()
         let length: Int = buffer.withUnsafeMutableBytes { raw in

@@ -10,7 +10,9 @@ public enum NetworkNamespace {
     public static func enter(_ name: String) throws {
         let target = open("/run/netns/\(name)", O_RDONLY | O_CLOEXEC)
         guard target >= 0 else {
-            throw KernelRefusal(object: "network namespace \(name)", errno: errno, detail: "no /run/netns/\(name); list them with `ip netns list`")
+            throw KernelRefusal(
+                object: "network namespace \(name)", errno: errno,
+                detail: "no /run/netns/\(name); list them with `ip netns list`")
         }
         defer { close(target) }
         guard uplinkctl_enter_network_namespace(target) == 0 else {

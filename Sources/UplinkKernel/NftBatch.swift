@@ -28,7 +28,9 @@ struct NftBatch {
                 objects[sequence] = change.command
                 count += 1
                 append(to: &bytes, capacity: message.capacity) { buffer in
-                    let header = nftnl_nlmsg_build_hdr(buffer, UInt16(message.type), UInt16(NFPROTO_INET), UInt16(Int32(NLM_F_ACK) | message.flags), sequence)!
+                    let header = nftnl_nlmsg_build_hdr(
+                        buffer, UInt16(message.type), UInt16(NFPROTO_INET), UInt16(Int32(NLM_F_ACK) | message.flags),
+                        sequence)!
                     message.build(header)
                     return header
                 }
@@ -40,7 +42,8 @@ struct NftBatch {
         let answers = try socket.batch(bytes, count: count)
         if let refusal = answers.first(where: { $0.errno != 0 }) {
             let object = objects[refusal.sequence] ?? "nftables transaction"
-            let detail = refusal.errno == ERESTART && refusal.sequence == begin
+            let detail =
+                refusal.errno == ERESTART && refusal.sequence == begin
                 ? "another program changed the nftables ruleset while uplinkctl was reading it; run uplinkctl again"
                 : refusal.detail
             throw KernelRefusal(object: object, errno: refusal.errno, detail: detail)
@@ -52,7 +55,9 @@ struct NftBatch {
     }
 
     /// Builds one message in a scratch buffer and appends its bytes.
-    private func append(to bytes: inout [UInt8], capacity: Int, _ build: (UnsafeMutablePointer<CChar>) -> UnsafeMutablePointer<nlmsghdr>) {
+    private func append(
+        to bytes: inout [UInt8], capacity: Int, _ build: (UnsafeMutablePointer<CChar>) -> UnsafeMutablePointer<nlmsghdr>
+    ) {
         var scratch = [UInt8](repeating: 0, count: capacity)
         scratch.withUnsafeMutableBytes { raw in
             let header = build(raw.baseAddress!.assumingMemoryBound(to: CChar.self))

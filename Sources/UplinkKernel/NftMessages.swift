@@ -26,7 +26,11 @@ struct NftMessages {
         let create = Int32(NLM_F_CREATE | NLM_F_EXCL)
         switch change {
         case .addSet(let set):
-            return [Message(type: NFT_MSG_NEWSET.rawValue, flags: create, build: setObject(NftSetEncoding.definition(set), id: setID))]
+            return [
+                Message(
+                    type: NFT_MSG_NEWSET.rawValue, flags: create,
+                    build: setObject(NftSetEncoding.definition(set), id: setID))
+            ]
                 + elementMessages(NFT_MSG_NEWSETELEM, create, set.name, NftSetEncoding.elements(set))
         case .addMap(let map):
             let definition = setObject(NftMapEncoding.definition(map), id: setID)
@@ -46,7 +50,9 @@ struct NftMessages {
         }
     }
 
-    private func elementMessages(_ type: nf_tables_msg_types, _ flags: Int32, _ set: String, _ all: [NftSetElement]) -> [Message] {
+    private func elementMessages(_ type: nf_tables_msg_types, _ flags: Int32, _ set: String, _ all: [NftSetElement])
+        -> [Message]
+    {
         var chunks: [[NftSetElement]] = []
         var size = 0
         for element in all {
@@ -59,7 +65,9 @@ struct NftMessages {
             size += bytes
         }
         return chunks.map { chunk in
-            Message(type: type.rawValue, flags: flags, build: elements(set, chunk), capacity: 4096 + chunk.map(Self.encodedSize).reduce(0, +))
+            Message(
+                type: type.rawValue, flags: flags, build: elements(set, chunk),
+                capacity: 4096 + chunk.map(Self.encodedSize).reduce(0, +))
         }
     }
 
@@ -69,7 +77,9 @@ struct NftMessages {
         var size = attribute(0) + attribute(attribute(element.key.count))
         if let end = element.keyEnd { size += attribute(attribute(end.count)) }
         if element.intervalEnd { size += attribute(4) }
-        if let verdict = element.verdict { size += attribute(attribute(attribute(4) + attribute((verdict.chain?.utf8.count ?? 0) + 1))) }
+        if let verdict = element.verdict {
+            size += attribute(attribute(attribute(4) + attribute((verdict.chain?.utf8.count ?? 0) + 1)))
+        }
         if let userdata = element.userdata { size += attribute(userdata.count) }
         return size
     }
@@ -92,25 +102,34 @@ struct NftMessages {
             return (NFT_MSG_DELSET.rawValue, 0, setReference(name))
         case .flushSet(let name):
             // DELSETELEM without an element list empties the set.
-            return (NFT_MSG_DELSETELEM.rawValue, 0, { header in
-                header.put(Int32(NFTA_SET_ELEM_LIST_TABLE.rawValue), string: table)
-                header.put(Int32(NFTA_SET_ELEM_LIST_SET.rawValue), string: name)
-            })
-        case let .addChain(name, hook):
+            return (
+                NFT_MSG_DELSETELEM.rawValue, 0,
+                { header in
+                    header.put(Int32(NFTA_SET_ELEM_LIST_TABLE.rawValue), string: table)
+                    header.put(Int32(NFTA_SET_ELEM_LIST_SET.rawValue), string: name)
+                }
+            )
+        case .addChain(let name, let hook):
             return (NFT_MSG_NEWCHAIN.rawValue, create, chainObject(name, hook))
         case .deleteChain(let name):
             return (NFT_MSG_DELCHAIN.rawValue, 0, chainObject(name, nil))
-        case let .addRule(chain, rule, before):
-            return (NFT_MSG_NEWRULE.rawValue, create | (before == nil ? Int32(NLM_F_APPEND) : 0), ruleObject(chain, rule: rule, before: before))
-        case let .deleteRule(chain, handle, _):
-            return (NFT_MSG_DELRULE.rawValue, 0, { header in
-                let rule = nftnl_rule_alloc()!
-                defer { nftnl_rule_free(rule) }
-                nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_TABLE.rawValue), table)
-                nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_CHAIN.rawValue), chain)
-                nftnl_rule_set_u64(rule, UInt16(NFTNL_RULE_HANDLE.rawValue), handle)
-                nftnl_rule_nlmsg_build_payload(header, rule)
-            })
+        case .addRule(let chain, let rule, let before):
+            return (
+                NFT_MSG_NEWRULE.rawValue, create | (before == nil ? Int32(NLM_F_APPEND) : 0),
+                ruleObject(chain, rule: rule, before: before)
+            )
+        case .deleteRule(let chain, let handle, _):
+            return (
+                NFT_MSG_DELRULE.rawValue, 0,
+                { header in
+                    let rule = nftnl_rule_alloc()!
+                    defer { nftnl_rule_free(rule) }
+                    nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_TABLE.rawValue), table)
+                    nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_CHAIN.rawValue), chain)
+                    nftnl_rule_set_u64(rule, UInt16(NFTNL_RULE_HANDLE.rawValue), handle)
+                    nftnl_rule_nlmsg_build_payload(header, rule)
+                }
+            )
         }
     }
 
@@ -158,7 +177,8 @@ struct NftMessages {
             }
             if !definition.fieldLengths.isEmpty {
                 definition.fieldLengths.withUnsafeBytes {
-                    _ = nftnl_set_set_data(set, UInt16(NFTNL_SET_DESC_CONCAT.rawValue), $0.baseAddress, UInt32($0.count))
+                    _ = nftnl_set_set_data(
+                        set, UInt16(NFTNL_SET_DESC_CONCAT.rawValue), $0.baseAddress, UInt32($0.count))
                 }
             }
             nftnl_set_nlmsg_build_payload(header, set)
@@ -184,15 +204,23 @@ struct NftMessages {
             defer { nftnl_set_free(set) }
             for element in elements {
                 let e = nftnl_set_elem_alloc()!
-                element.key.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count)) }
-                element.keyEnd?.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY_END), $0.baseAddress, UInt32($0.count)) }
-                if element.intervalEnd { nftnl_set_elem_set_u32(e, UInt16(NFTNL_SET_ELEM_FLAGS), UInt32(NFT_SET_ELEM_INTERVAL_END.rawValue)) }
+                element.key.withUnsafeBytes {
+                    _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count))
+                }
+                element.keyEnd?.withUnsafeBytes {
+                    _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY_END), $0.baseAddress, UInt32($0.count))
+                }
+                if element.intervalEnd {
+                    nftnl_set_elem_set_u32(e, UInt16(NFTNL_SET_ELEM_FLAGS), UInt32(NFT_SET_ELEM_INTERVAL_END.rawValue))
+                }
                 if let verdict = element.verdict {
                     nftnl_set_elem_set_u32(e, UInt16(NFTNL_SET_ELEM_VERDICT), UInt32(bitPattern: verdict.code))
                     if let chain = verdict.chain { nftnl_set_elem_set_str(e, UInt16(NFTNL_SET_ELEM_CHAIN), chain) }
                 }
                 if let userdata = element.userdata {
-                    userdata.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_USERDATA), $0.baseAddress, UInt32($0.count)) }
+                    userdata.withUnsafeBytes {
+                        _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_USERDATA), $0.baseAddress, UInt32($0.count))
+                    }
                 }
                 nftnl_set_elem_add(set, e)
             }

@@ -35,8 +35,9 @@ struct NftTableReader {
         let chains = try chainHeads().map { head in
             LiveNftChain(name: head.name, hook: head.hook, hookReadable: head.readable, rules: rules[head.name] ?? [])
         }
-        return LiveNftTable(counters: try counters().map(\.name), sets: sets, maps: maps, unreadableSets: unreadable,
-                            chains: chains, setOrder: definitions.map(\.name))
+        return LiveNftTable(
+            counters: try counters().map(\.name), sets: sets, maps: maps, unreadableSets: unreadable,
+            chains: chains, setOrder: definitions.map(\.name))
     }
 
     /// What each map is looked up by, from our rules that look it up: the kernel's map itself
@@ -55,7 +56,8 @@ struct NftTableReader {
         let messages = try request(NFT_MSG_GETGEN, dump: false) { _ in }
         return messages.lazy.compactMap { message in
             message.withHeader { header in
-                NetlinkAttributes(header, headerSize: MemoryLayout<nfgenmsg>.size).u32(Int32(NFTA_GEN_ID.rawValue)).map { UInt32(bigEndian: $0) }
+                NetlinkAttributes(header, headerSize: MemoryLayout<nfgenmsg>.size).u32(Int32(NFTA_GEN_ID.rawValue)).map
+                { UInt32(bigEndian: $0) }
             }
         }.first
     }
@@ -75,11 +77,13 @@ struct NftTableReader {
                 let object = nftnl_obj_alloc()!
                 defer { nftnl_obj_free(object) }
                 guard nftnl_obj_nlmsg_parse(header, object) >= 0,
-                      nftnl_obj_get_u32(object, UInt16(NFTNL_OBJ_TYPE)) == UInt32(NFT_OBJECT_COUNTER),
-                      string(nftnl_obj_get_str(object, UInt16(NFTNL_OBJ_TABLE))) == table,
-                      let name = string(nftnl_obj_get_str(object, UInt16(NFTNL_OBJ_NAME))) else { return nil }
-                return CounterValue(name: name, packets: nftnl_obj_get_u64(object, UInt16(NFTNL_OBJ_CTR_PKTS)),
-                                    bytes: nftnl_obj_get_u64(object, UInt16(NFTNL_OBJ_CTR_BYTES)))
+                    nftnl_obj_get_u32(object, UInt16(NFTNL_OBJ_TYPE)) == UInt32(NFT_OBJECT_COUNTER),
+                    string(nftnl_obj_get_str(object, UInt16(NFTNL_OBJ_TABLE))) == table,
+                    let name = string(nftnl_obj_get_str(object, UInt16(NFTNL_OBJ_NAME)))
+                else { return nil }
+                return CounterValue(
+                    name: name, packets: nftnl_obj_get_u64(object, UInt16(NFTNL_OBJ_CTR_PKTS)),
+                    bytes: nftnl_obj_get_u64(object, UInt16(NFTNL_OBJ_CTR_BYTES)))
             }
         }
     }
@@ -98,15 +102,22 @@ struct NftTableReader {
                 let chain = nftnl_chain_alloc()!
                 defer { nftnl_chain_free(chain) }
                 guard nftnl_chain_nlmsg_parse(header, chain) >= 0,
-                      string(nftnl_chain_get_str(chain, UInt16(NFTNL_CHAIN_TABLE.rawValue))) == table,
-                      let name = string(nftnl_chain_get_str(chain, UInt16(NFTNL_CHAIN_NAME.rawValue))) else { return nil }
-                guard nftnl_chain_is_set(chain, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue)) else { return ChainHead(name: name, hook: nil, readable: true) }
+                    string(nftnl_chain_get_str(chain, UInt16(NFTNL_CHAIN_TABLE.rawValue))) == table,
+                    let name = string(nftnl_chain_get_str(chain, UInt16(NFTNL_CHAIN_NAME.rawValue)))
+                else { return nil }
+                guard nftnl_chain_is_set(chain, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue)) else {
+                    return ChainHead(name: name, hook: nil, readable: true)
+                }
                 let point = NftHookNumbers.point(nftnl_chain_get_u32(chain, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue)))
-                let type = string(nftnl_chain_get_str(chain, UInt16(NFTNL_CHAIN_TYPE.rawValue))).flatMap(NftHook.ChainType.init(rawValue:))
+                let type = string(nftnl_chain_get_str(chain, UInt16(NFTNL_CHAIN_TYPE.rawValue))).flatMap(
+                    NftHook.ChainType.init(rawValue:))
                 let policy = nftnl_chain_get_u32(chain, UInt16(NFTNL_CHAIN_POLICY.rawValue))
-                guard let point, let type, policy == UInt32(NF_ACCEPT) else { return ChainHead(name: name, hook: nil, readable: false) }
+                guard let point, let type, policy == UInt32(NF_ACCEPT) else {
+                    return ChainHead(name: name, hook: nil, readable: false)
+                }
                 let priority = nftnl_chain_get_s32(chain, UInt16(NFTNL_CHAIN_PRIO.rawValue))
-                return ChainHead(name: name, hook: NftHook(type: type, point: point, priority: priority), readable: true)
+                return ChainHead(
+                    name: name, hook: NftHook(type: type, point: point, priority: priority), readable: true)
             }
         }
     }
@@ -122,8 +133,9 @@ struct NftTableReader {
                 let rule = nftnl_rule_alloc()!
                 defer { nftnl_rule_free(rule) }
                 guard nftnl_rule_nlmsg_parse(header, rule) >= 0,
-                      string(nftnl_rule_get_str(rule, UInt16(NFTNL_RULE_TABLE.rawValue))) == table,
-                      let chain = string(nftnl_rule_get_str(rule, UInt16(NFTNL_RULE_CHAIN.rawValue))) else { return }
+                    string(nftnl_rule_get_str(rule, UInt16(NFTNL_RULE_TABLE.rawValue))) == table,
+                    let chain = string(nftnl_rule_get_str(rule, UInt16(NFTNL_RULE_CHAIN.rawValue)))
+                else { return }
                 var expressions: [NftExpression] = []
                 let iterator = nftnl_expr_iter_create(rule)!
                 defer { nftnl_expr_iter_destroy(iterator) }
@@ -147,10 +159,12 @@ struct NftTableReader {
                 let set = nftnl_set_alloc()!
                 defer { nftnl_set_free(set) }
                 guard nftnl_set_nlmsg_parse(header, set) >= 0,
-                      string(nftnl_set_get_str(set, UInt16(NFTNL_SET_TABLE.rawValue))) == table,
-                      let name = string(nftnl_set_get_str(set, UInt16(NFTNL_SET_NAME.rawValue))) else { return nil }
+                    string(nftnl_set_get_str(set, UInt16(NFTNL_SET_TABLE.rawValue))) == table,
+                    let name = string(nftnl_set_get_str(set, UInt16(NFTNL_SET_NAME.rawValue)))
+                else { return nil }
                 func u32(_ attribute: nftnl_set_attr) -> UInt32? {
-                    nftnl_set_is_set(set, UInt16(attribute.rawValue)) ? nftnl_set_get_u32(set, UInt16(attribute.rawValue)) : nil
+                    nftnl_set_is_set(set, UInt16(attribute.rawValue))
+                        ? nftnl_set_get_u32(set, UInt16(attribute.rawValue)) : nil
                 }
                 func data(_ attribute: nftnl_set_attr) -> [UInt8] {
                     guard nftnl_set_is_set(set, UInt16(attribute.rawValue)) else { return [] }
@@ -158,9 +172,11 @@ struct NftTableReader {
                     return nftnl_set_get_data(set, UInt16(attribute.rawValue), &length)
                         .map { Array(UnsafeRawBufferPointer(start: $0, count: Int(length))) } ?? []
                 }
-                return NftSetDefinition(name: name, flags: u32(NFTNL_SET_FLAGS) ?? 0, keyType: u32(NFTNL_SET_KEY_TYPE) ?? 0,
-                                        keyLength: u32(NFTNL_SET_KEY_LEN) ?? 0, dataType: u32(NFTNL_SET_DATA_TYPE), userdata: data(NFTNL_SET_USERDATA),
-                                        fieldLengths: data(NFTNL_SET_DESC_CONCAT))
+                return NftSetDefinition(
+                    name: name, flags: u32(NFTNL_SET_FLAGS) ?? 0, keyType: u32(NFTNL_SET_KEY_TYPE) ?? 0,
+                    keyLength: u32(NFTNL_SET_KEY_LEN) ?? 0, dataType: u32(NFTNL_SET_DATA_TYPE),
+                    userdata: data(NFTNL_SET_USERDATA),
+                    fieldLengths: data(NFTNL_SET_DESC_CONCAT))
             }
         }
     }
@@ -182,17 +198,24 @@ struct NftTableReader {
                     func data(_ attribute: Int) -> [UInt8]? {
                         guard nftnl_set_elem_is_set(element, UInt16(attribute)) else { return nil }
                         var length: UInt32 = 0
-                        return nftnl_set_elem_get(element, UInt16(attribute), &length).map { Array(UnsafeRawBufferPointer(start: $0, count: Int(length))) }
+                        return nftnl_set_elem_get(element, UInt16(attribute), &length).map {
+                            Array(UnsafeRawBufferPointer(start: $0, count: Int(length)))
+                        }
                     }
-                    let flags = nftnl_set_elem_is_set(element, UInt16(NFTNL_SET_ELEM_FLAGS)) ? nftnl_set_elem_get_u32(element, UInt16(NFTNL_SET_ELEM_FLAGS)) : 0
+                    let flags =
+                        nftnl_set_elem_is_set(element, UInt16(NFTNL_SET_ELEM_FLAGS))
+                        ? nftnl_set_elem_get_u32(element, UInt16(NFTNL_SET_ELEM_FLAGS)) : 0
                     var verdict: NftVerdict?
                     if nftnl_set_elem_is_set(element, UInt16(NFTNL_SET_ELEM_VERDICT)) {
                         let code = Int32(bitPattern: nftnl_set_elem_get_u32(element, UInt16(NFTNL_SET_ELEM_VERDICT)))
                         let chain = string(nftnl_set_elem_get_str(element, UInt16(NFTNL_SET_ELEM_CHAIN)))
                         verdict = NftVerdict(code: code, chain: chain)
                     }
-                    result.append(NftSetElement(key: data(NFTNL_SET_ELEM_KEY) ?? [], keyEnd: data(NFTNL_SET_ELEM_KEY_END), intervalEnd: flags & NFT_SET_ELEM_INTERVAL_END.rawValue != 0,
-                                                verdict: verdict, userdata: data(NFTNL_SET_ELEM_USERDATA)))
+                    result.append(
+                        NftSetElement(
+                            key: data(NFTNL_SET_ELEM_KEY) ?? [], keyEnd: data(NFTNL_SET_ELEM_KEY_END),
+                            intervalEnd: flags & NFT_SET_ELEM_INTERVAL_END.rawValue != 0,
+                            verdict: verdict, userdata: data(NFTNL_SET_ELEM_USERDATA)))
                 }
             }
         }
@@ -201,9 +224,14 @@ struct NftTableReader {
 
     // MARK: Requests
 
-    private func request(_ type: nf_tables_msg_types, dump: Bool, _ build: (UnsafeMutablePointer<nlmsghdr>) -> Void) throws -> [NetlinkMessage] {
+    private func request(_ type: nf_tables_msg_types, dump: Bool, _ build: (UnsafeMutablePointer<nlmsghdr>) -> Void)
+        throws -> [NetlinkMessage]
+    {
         let flags = Int32(NLM_F_REQUEST) | (dump ? Int32(NLM_F_DUMP) : Int32(NLM_F_ACK))
-        let messages = try socket.request(object: "nft list table inet \(table)", type: UInt16(NFNL_SUBSYS_NFTABLES << 8) | UInt16(type.rawValue), flags: flags) { header in
+        let messages = try socket.request(
+            object: "nft list table inet \(table)", type: UInt16(NFNL_SUBSYS_NFTABLES << 8) | UInt16(type.rawValue),
+            flags: flags
+        ) { header in
             header.putExtraHeader(nfgenmsg(nfgen_family: UInt8(NFPROTO_INET), version: UInt8(NFNETLINK_V0), res_id: 0))
             build(header)
         }

@@ -49,8 +49,9 @@ extension StateStore {
         encoder.outputFormatting = [.sortedKeys]
         let bytes = Array(try encoder.encode(revert))
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0,
-              bytes.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) == bytes.count,
-              fsync(descriptor) == 0, link(draft, path) == 0 else {
+            bytes.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) == bytes.count,
+            fsync(descriptor) == 0, link(draft, path) == 0
+        else {
             throw KernelRefusal(object: path, errno: errno, detail: nil)
         }
         return claim
@@ -77,8 +78,9 @@ extension StateStore {
             data += chunk[..<count]
         }
         guard let revert = try? JSONDecoder().decode(PendingRevert.self, from: Data(data)) else {
-            throw KernelRefusal(object: path, errno: EINVAL,
-                                detail: "not a pending revert uplinkctl can read; move it away to go on without it")
+            throw KernelRefusal(
+                object: path, errno: EINVAL,
+                detail: "not a pending revert uplinkctl can read; move it away to go on without it")
         }
         return (revert, ownerAlive)
     }

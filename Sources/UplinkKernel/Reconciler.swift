@@ -31,8 +31,10 @@ public final class Reconciler {
     /// `down`: the uplinks out of the rotation, decided from this very reading (`run`'s link
     /// health and its probes' verdicts), so that a reaction reads the kernel once.
     /// `downBackends`: the service backends `run`'s checks found dead.
-    public func read(_ config: Config?, down: (KernelSnapshot) -> Set<String> = { _ in [] },
-                     downBackends: Set<String> = []) throws -> Reading {
+    public func read(
+        _ config: Config?, down: (KernelSnapshot) -> Set<String> = { _ in [] },
+        downBackends: Set<String> = []
+    ) throws -> Reading {
         var record = try store.record()
         // The MPTCP path manager only when the config or the record names it: otherwise there is
         // nothing of ours in it to compare or put back.
@@ -49,7 +51,8 @@ public final class Reconciler {
         // uplinkctl wrote, is left over from an earlier life of the namespace (inodes are
         // reused): it is dropped. One whose settings still hold it (an undo that failed) stays.
         if live.nftables == nil && live.rules.isEmpty && live.routes.isEmpty && live.unknownRules.isEmpty
-            && !record.isEmpty && live.mptcp?.endpoints.isEmpty ?? true && !record.isHeld(in: live) {
+            && !record.isEmpty && live.mptcp?.endpoints.isEmpty ?? true && !record.isHeld(in: live)
+        {
             record = SysctlRecord()
             live = try kernel.live(snapshot, desired: desired, record: record)
         }
@@ -101,9 +104,11 @@ public final class Reconciler {
     /// `waiting`: see StateStore.lock (nil: `busy` rather than wait). With `confirm`, what was
     /// installed before is written down as a pending revert before anything changes. `source`:
     /// the config's path, kept with the plan for `status`.
-    public func apply(_ config: Config, from source: String, waiting: (() -> Void)?,
-                      down: (KernelSnapshot) -> Set<String> = { _ in [] },
-                      downBackends: Set<String> = [], confirm: ConfirmRequest? = nil) -> Reconciliation {
+    public func apply(
+        _ config: Config, from source: String, waiting: (() -> Void)?,
+        down: (KernelSnapshot) -> Set<String> = { _ in [] },
+        downBackends: Set<String> = [], confirm: ConfirmRequest? = nil
+    ) -> Reconciliation {
         do {
             try store.lock(waiting: waiting)
         } catch is LockBusy {
@@ -128,9 +133,12 @@ public final class Reconciler {
             return Reconciliation(outcome: .kernelRefused(error), settled: settled)
         }
         let routing = reading.snapshot.routing
-        let notices = RoutingNotice.notices(config, foreignRules: routing.foreignRules, defaultRoutes: routing.foreignRoutes)
-        let problems = Preflight.problems(config, interfaces: routing.links, foreignRules: routing.foreignRules,
-                                          foreignRoutes: routing.foreignRoutes, down: reading.down)
+        let notices = RoutingNotice.notices(
+            config, foreignRules: routing.foreignRules, defaultRoutes: routing.foreignRoutes)
+        let problems =
+            Preflight.problems(
+                config, interfaces: routing.links, foreignRules: routing.foreignRules,
+                foreignRoutes: routing.foreignRoutes, down: reading.down)
             + Preflight.mptcpProblems(reading.desired?.mptcp, kernel: reading.snapshot.mptcp, ours: reading.live.mptcp)
         guard problems.isEmpty else {
             return Reconciliation(notices: notices, outcome: .refused(problems), settled: settled)
@@ -172,17 +180,19 @@ public final class Reconciler {
             try store.save(plan)
             try store.save(reading.record.updated(desired: reading.desired, changes: changes))
         } catch {
-            return Reconciliation(notices: notices, outcome: .appliedWithoutRecord(changes, error), pending: pending,
-                                  settled: settled)
+            return Reconciliation(
+                notices: notices, outcome: .appliedWithoutRecord(changes, error), pending: pending,
+                settled: settled)
         }
         return Reconciliation(notices: notices, outcome: .applied(changes), pending: pending, settled: settled)
     }
 
     private func pendingRevert(_ request: ConfirmRequest, _ reading: Reading) -> Result<PendingRevert, NotRestorable> {
         InstalledState.of(reading.live).map { previous in
-            PendingRevert(pid: getpid(), kind: request.kind, config: request.config, appliedAt: Self.wallClock(),
-                          seconds: request.seconds, deadline: MonotonicClock.boot() + Double(request.seconds),
-                          previous: previous, record: reading.record, previousPlan: store.applied())
+            PendingRevert(
+                pid: getpid(), kind: request.kind, config: request.config, appliedAt: Self.wallClock(),
+                seconds: request.seconds, deadline: MonotonicClock.boot() + Double(request.seconds),
+                previous: previous, record: reading.record, previousPlan: store.applied())
         }
     }
 

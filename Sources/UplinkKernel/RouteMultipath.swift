@@ -15,9 +15,11 @@ enum RouteMultipath {
             if let gateway = nexthop.gateway { header.put(Int32(RTA_GATEWAY.rawValue), bytes: gateway.bytes) }
             let end = UnsafeMutableRawPointer(mnl_nlmsg_get_payload_tail(header)!)
             // The kernel takes rtnh_hops + 1 as the weight.
-            start.storeBytes(of: rtnexthop(rtnh_len: UInt16(end - start), rtnh_flags: 0,
-                                           rtnh_hops: UInt8(clamping: nexthop.weight - 1), rtnh_ifindex: Int32(bitPattern: index)),
-                             as: rtnexthop.self)
+            start.storeBytes(
+                of: rtnexthop(
+                    rtnh_len: UInt16(end - start), rtnh_flags: 0,
+                    rtnh_hops: UInt8(clamping: nexthop.weight - 1), rtnh_ifindex: Int32(bitPattern: index)),
+                as: rtnexthop.self)
         }
         header.endNest(nest)
     }
@@ -35,9 +37,11 @@ enum RouteMultipath {
             guard length >= alignedSize, offset + length <= payload.count else { return nil }
             let attributes = NetlinkAttributes(packed: payload[(offset + alignedSize)..<(offset + length)])
             guard attributes.types.isSubset(of: [UInt16(RTA_GATEWAY.rawValue)]) else { return nil }
-            nexthops.append(Nexthop(gateway: attributes.bytes(Int32(RTA_GATEWAY.rawValue)).flatMap(IPAddress.init(bytes:)),
-                                    device: device(UInt32(bitPattern: hop.rtnh_ifindex)),
-                                    weight: Int(hop.rtnh_hops) + 1))
+            nexthops.append(
+                Nexthop(
+                    gateway: attributes.bytes(Int32(RTA_GATEWAY.rawValue)).flatMap(IPAddress.init(bytes:)),
+                    device: device(UInt32(bitPattern: hop.rtnh_ifindex)),
+                    weight: Int(hop.rtnh_hops) + 1))
             offset += (length + 3) & ~3
         }
         return nexthops.isEmpty || offset < payload.count ? nil : nexthops

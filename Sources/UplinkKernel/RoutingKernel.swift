@@ -34,10 +34,12 @@ public final class RoutingKernel {
                 UnknownRule(priority: $0.rule.priority, table: $0.rule.table, message: $0.message)
             },
             foreignRules: rules.compactMap(\.foreign),
-            ruleOrder: RuleOrder(entries: rules.filter(\.isOurs).map { live in
-                let dumped = UnknownRule(priority: live.rule.priority, table: live.rule.table, message: live.message)
-                return RuleOrder.Entry(rule: live.isPlain ? live.rule : nil, dumped: dumped)
-            }),
+            ruleOrder: RuleOrder(
+                entries: rules.filter(\.isOurs).map { live in
+                    let dumped = UnknownRule(
+                        priority: live.rule.priority, table: live.rule.table, message: live.message)
+                    return RuleOrder.Entry(rule: live.isPlain ? live.rule : nil, dumped: dumped)
+                }),
             ownedRoutes: routes.filter(\.isOurs).map(\.route).sorted(),
             foreignRoutes: routes.filter { !$0.isOurs }.map(\.route))
     }
@@ -45,15 +47,18 @@ public final class RoutingKernel {
     /// Other programs' rules alone, of both families: what check looks at.
     public func foreignRules() throws -> [ForeignRule] { try ruleDump().compactMap(\.foreign) }
 
-    private func ruleDump() throws -> [LiveRule] { try IPFamily.allCases.flatMap { try RuleNetlink(socket: socket).dump($0) } }
+    private func ruleDump() throws -> [LiveRule] {
+        try IPFamily.allCases.flatMap { try RuleNetlink(socket: socket).dump($0) }
+    }
 
     func delete(_ rule: UnknownRule) throws {
         try RuleNetlink(socket: socket).resend(rule.message, type: Int(RTM_DELRULE), flags: 0, object: rule.deletion)
     }
 
     func recreate(_ rule: UnknownRule) throws {
-        try RuleNetlink(socket: socket).resend(rule.message, type: Int(RTM_NEWRULE), flags: Int32(NLM_F_CREATE | NLM_F_EXCL),
-                                               object: "recreate " + rule.deletion)
+        try RuleNetlink(socket: socket).resend(
+            rule.message, type: Int(RTM_NEWRULE), flags: Int32(NLM_F_CREATE | NLM_F_EXCL),
+            object: "recreate " + rule.deletion)
     }
 
     public func add(_ rule: RoutingRule) throws { try RuleNetlink(socket: socket).add(rule) }
@@ -75,7 +80,9 @@ public final class RoutingKernel {
     /// Routes name their interfaces; `links` (of the snapshot the change was planned from) gives
     /// their indexes.
     public func add(_ route: Route, links: [String: InterfaceState]) throws { try routeNetlink(links).add(route) }
-    public func replace(_ route: Route, links: [String: InterfaceState]) throws { try routeNetlink(links).replace(route) }
+    public func replace(_ route: Route, links: [String: InterfaceState]) throws {
+        try routeNetlink(links).replace(route)
+    }
     public func delete(_ route: Route, links: [String: InterfaceState]) throws { try routeNetlink(links).delete(route) }
 
     private func routeNetlink(_ links: [String: InterfaceState]) -> RouteNetlink {

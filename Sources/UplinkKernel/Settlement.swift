@@ -90,8 +90,10 @@ extension Reconciler {
     /// The waiting apply's (or reload's) own end: confirmed on its terminal, or reverted
     /// (deadline, Ctrl-C, SIGTERM). `waiting`: see StateStore.lock (nil: LockBusy rather than
     /// wait, for `run`).
-    public func settle(_ claim: PendingClaim, confirmed: Bool, why: String,
-                       waiting: (() -> Void)?) throws -> Settlement {
+    public func settle(
+        _ claim: PendingClaim, confirmed: Bool, why: String,
+        waiting: (() -> Void)?
+    ) throws -> Settlement {
         try store.lock(waiting: waiting)
         defer { store.unlock() }
         defer { claim.release() }
@@ -110,9 +112,10 @@ extension Reconciler {
         do {
             let snapshot = try kernel.snapshot()
             let record = try store.record()
-            let live = try kernel.live(snapshot,
-                                       sysctls: pending.previous.sysctls.map(\.path) + record.entries.map(\.path),
-                                       record: record)
+            let live = try kernel.live(
+                snapshot,
+                sysctls: pending.previous.sysctls.map(\.path) + record.entries.map(\.path),
+                record: record)
             changes = StateDiff.restoration(of: pending.previous, over: live)
             try kernel.apply(changes, over: snapshot)
         } catch let refusal as KernelRefusal where refusal.errno == EPERM || refusal.errno == EACCES {

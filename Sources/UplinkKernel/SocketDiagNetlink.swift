@@ -32,18 +32,23 @@ struct SocketDiagNetlink {
     }
 
     /// One SOCK_DIAG_BY_FAMILY dump of established sockets; `each` sees every socket. Returns how many.
-    private func dump(_ object: String, family: Int32, protocol number: UInt32, extensions: UInt8,
-                      _ each: (DiagSocket) -> Void) throws -> Int {
+    private func dump(
+        _ object: String, family: Int32, protocol number: UInt32, extensions: UInt8,
+        _ each: (DiagSocket) -> Void
+    ) throws -> Int {
         let messages: [NetlinkMessage]
         do {
-            messages = try socket.request(object: object, type: Diag.byFamily,
-                                          flags: Int32(NLM_F_REQUEST | NLM_F_DUMP)) { header in
+            messages = try socket.request(
+                object: object, type: Diag.byFamily,
+                flags: Int32(NLM_F_REQUEST | NLM_F_DUMP)
+            ) { header in
                 header.putRequest(family: family, protocol: number, extensions: extensions)
             }
         } catch let refusal as KernelRefusal where refusal.errno == ENOENT && number == Diag.mptcp {
             // inet_diag has no handler for the protocol: the kernel was built without it.
-            throw KernelRefusal(object: object, errno: ENOENT,
-                                detail: "this kernel cannot report MPTCP sockets (CONFIG_INET_MPTCP_DIAG)")
+            throw KernelRefusal(
+                object: object, errno: ENOENT,
+                detail: "this kernel cannot report MPTCP sockets (CONFIG_INET_MPTCP_DIAG)")
         }
         var count = 0
         for message in messages where message.type == Diag.byFamily {

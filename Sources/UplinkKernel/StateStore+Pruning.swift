@@ -10,8 +10,10 @@ import Foundation
 extension StateStore {
     /// What uplinkctl writes for a namespace, after its name (a pending revert's draft, which its
     /// writer removes, aside).
-    static let ownSuffixes = [".lock", ".sysctls.json", ".run", ".health.json", ".applied.json", ".pending.json",
-                              ".revert-failed.json"]
+    static let ownSuffixes = [
+        ".lock", ".sysctls.json", ".run", ".health.json", ".applied.json", ".pending.json",
+        ".revert-failed.json"
+    ]
 
     static func marks(in directory: String) -> String { directory + "/named" }
 
@@ -39,12 +41,16 @@ extension StateStore {
     /// where it can be read; a command without `--netns` marks nothing either).
     func mark(namespace name: String, in directory: String) {
         guard let identity = NamespaceIdentity(path: "/run/netns/\(name)"),
-              identity != NamespaceIdentity(path: "/proc/1/ns/net") else { return }
+            identity != NamespaceIdentity(path: "/proc/1/ns/net")
+        else { return }
         let mark = NamespaceMark(name: name, identity: identity)
         let marks = Self.marks(in: directory)
         let path = marks + "/" + (base as NSString).lastPathComponent
         if let data = FileManager.default.contents(atPath: path),
-           (try? JSONDecoder().decode(NamespaceMark.self, from: data)) == mark { return }
+            (try? JSONDecoder().decode(NamespaceMark.self, from: data)) == mark
+        {
+            return
+        }
         try? FileManager.default.createDirectory(atPath: marks, withIntermediateDirectories: true)
         try? writeJSON(mark, to: path)
     }
@@ -59,8 +65,9 @@ extension StateStore {
         let initial = NamespaceIdentity(path: "/proc/1/ns/net")
         for stem in stems where stem.hasPrefix("netns-") {
             guard let data = FileManager.default.contents(atPath: "\(marks)/\(stem)"),
-                  let mark = try? JSONDecoder().decode(NamespaceMark.self, from: data),
-                  mark.identity != initial, !alive.contains(mark.identity) else { continue }
+                let mark = try? JSONDecoder().decode(NamespaceMark.self, from: data),
+                mark.identity != initial, !alive.contains(mark.identity)
+            else { continue }
             let base = "\(directory)/\(stem)"
             // A process may still work in it (its name gone, the namespace kept alive by it).
             guard let lock = freeLock(base + ".lock"), !isHeld(base + ".run"), !isHeld(base + ".pending.json") else {

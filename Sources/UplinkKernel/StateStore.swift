@@ -28,7 +28,9 @@ public final class StateStore {
                 defer { close(probe) }
                 var cookie: UInt64 = 0
                 var length = socklen_t(MemoryLayout<UInt64>.size)
-                if getsockopt(probe, SOL_SOCKET, 71 /* SO_NETNS_COOKIE */, &cookie, &length) == 0 { return "netns-cookie-\(cookie)" }
+                if getsockopt(probe, SOL_SOCKET, 71 /* SO_NETNS_COOKIE */, &cookie, &length) == 0 {
+                    return "netns-cookie-\(cookie)"
+                }
             }
             var info = stat()
             guard stat("/proc/thread-self/ns/net", &info) == 0 else {
@@ -56,7 +58,8 @@ public final class StateStore {
     }
 
     /// Without root, the lock and records need a directory this user may write.
-    static let unwritable = "uplinkctl keeps its lock and records there; "
+    static let unwritable =
+        "uplinkctl keeps its lock and records there; "
         + "run it as root, or make the directory this user's "
         + "(a systemd unit: RuntimeDirectory=uplinkctl, which also sets $RUNTIME_DIRECTORY)"
 
@@ -99,7 +102,9 @@ public final class StateStore {
         do {
             return try JSONDecoder().decode(SysctlRecord.self, from: data)
         } catch {
-            throw KernelRefusal(object: path, errno: EINVAL, detail: "not a record uplinkctl can read (\(error)); move it away to start afresh")
+            throw KernelRefusal(
+                object: path, errno: EINVAL,
+                detail: "not a record uplinkctl can read (\(error)); move it away to start afresh")
         }
     }
 
@@ -140,13 +145,16 @@ public final class StateStore {
         if flock(descriptor, LOCK_SH | LOCK_NB) == 0 { return nil }
         var buffer = [UInt8](repeating: 0, count: 32)
         let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
-        return count > 0 ? Int32(String(decoding: buffer[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) : nil
+        return count > 0
+            ? Int32(String(decoding: buffer[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+            : nil
     }
 
     /// What the running `run` wrote last, if a `run` holds this namespace.
     public func runState() -> RunState? {
         guard runningProcess() != nil,
-              let data = FileManager.default.contents(atPath: base + ".health.json") else { return nil }
+            let data = FileManager.default.contents(atPath: base + ".health.json")
+        else { return nil }
         return try? JSONDecoder().decode(RunState.self, from: data)
     }
 

@@ -20,13 +20,15 @@ struct SysctlFiles: SysctlAccess {
         let file = Sysctl(path, value).procPath
         try NetworkNamespace.run(namespace) {
             guard let handle = FileHandle(forWritingAtPath: file) else {
-                throw KernelRefusal(object: shellCommand(IPCommands.sysctl(Sysctl(path, value))), errno: ENOENT, detail: "no \(file)")
+                throw KernelRefusal(
+                    object: shellCommand(IPCommands.sysctl(Sysctl(path, value))), errno: ENOENT, detail: "no \(file)")
             }
             defer { try? handle.close() }
             do {
                 try handle.write(contentsOf: Data((value + "\n").utf8))
             } catch {
-                throw KernelRefusal(object: shellCommand(IPCommands.sysctl(Sysctl(path, value))), errno: EINVAL, detail: "\(error)")
+                throw KernelRefusal(
+                    object: shellCommand(IPCommands.sysctl(Sysctl(path, value))), errno: EINVAL, detail: "\(error)")
             }
         }
     }

@@ -9,23 +9,23 @@ struct ApplyCommand: ParsableCommand {
         commandName: "apply",
         abstract: "Install the config's policy routing and balancing.",
         discussion: """
-        Reads what uplinkctl has installed, and changes only the difference: routes and ip rules \
-        over rtnetlink (new before old, every step undone if a later one fails), the nft table in \
-        one transaction. Re-applying the same config changes nothing.
+            Reads what uplinkctl has installed, and changes only the difference: routes and ip rules \
+            over rtnetlink (new before old, every step undone if a later one fails), the nft table in \
+            one transaction. Re-applying the same config changes nothing.
 
-        With --dry-run, prints a POSIX sh script of the equivalent commands instead and needs no \
-        root and no kernel: iptables form by default, or nft with --format nft.
+            With --dry-run, prints a POSIX sh script of the equivalent commands instead and needs no \
+            root and no kernel: iptables form by default, or nft with --format nft.
 
-        With --confirm SECONDS, what was installed before is written down first, then the change \
-        is made and kept only if `uplinkctl confirm` runs (from another shell or ssh connection; \
-        or Enter on this terminal) within SECONDS. Otherwise, or on Ctrl-C, the routes, rules, \
-        nft table and sysctls go back exactly as they were. A lost terminal does not stop the \
-        countdown; if this process is killed, the next uplinkctl command puts the old state back.
+            With --confirm SECONDS, what was installed before is written down first, then the change \
+            is made and kept only if `uplinkctl confirm` runs (from another shell or ssh connection; \
+            or Enter on this terminal) within SECONDS. Otherwise, or on Ctrl-C, the routes, rules, \
+            nft table and sysctls go back exactly as they were. A lost terminal does not stop the \
+            countdown; if this process is killed, the next uplinkctl command puts the old state back.
 
-        Exit status: 0 applied (or already in sync; with --confirm: and confirmed), 1 refused by a \
-        check or by the kernel, or not confirmed (nothing changed), 3 refused by the kernel and a \
-        step already made could not be undone (named), 64 usage, 65 invalid config, 66 config missing.
-        """
+            Exit status: 0 applied (or already in sync; with --confirm: and confirmed), 1 refused by a \
+            check or by the kernel, or not confirmed (nothing changed), 3 refused by the kernel and a \
+            step already made could not be undone (named), 64 usage, 65 invalid config, 66 config missing.
+            """
     )
 
     @OptionGroup var config: ConfigArgument
@@ -37,8 +37,10 @@ struct ApplyCommand: ParsableCommand {
     @Option(help: "The dry-run's language: iptables or nft.")
     var format: DryRunFormat = .iptables
 
-    @Option(help: ArgumentHelp("Keep the change only if `uplinkctl confirm` (or Enter) comes within SECONDS.",
-                               valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "Keep the change only if `uplinkctl confirm` (or Enter) comes within SECONDS.",
+            valueName: "seconds"))
     var confirm: Int?
 
     func validate() throws {
@@ -58,9 +60,10 @@ struct ApplyCommand: ParsableCommand {
         let reconciler = try kernelOptions.open(pending: .refuse)
         if let pid = reconciler.store.runningProcess() {
             let config = reconciler.store.runState()?.config ?? "its config"
-            printError("uplinkctl: uplinkctl run (pid \(pid)) manages this namespace; to change what it installs, "
-                       + "edit \(config) and reload it: kill -HUP \(pid) (or systemctl reload uplinkctl); "
-                       + "nothing was changed")
+            printError(
+                "uplinkctl: uplinkctl run (pid \(pid)) manages this namespace; to change what it installs, "
+                    + "edit \(config) and reload it: kill -HUP \(pid) (or systemctl reload uplinkctl); "
+                    + "nothing was changed")
             throw ExitStatus.kernelRefused
         }
         // Signals are answers from here on: taken over before anything changes.
@@ -80,8 +83,9 @@ struct ApplyCommand: ParsableCommand {
         }
         switch result.outcome {
         case .inSync:
-            print("uplinkctl: in sync with \(config.path); nothing changed"
-                  + (confirm == nil ? "" : ", nothing to confirm"))
+            print(
+                "uplinkctl: in sync with \(config.path); nothing changed"
+                    + (confirm == nil ? "" : ", nothing to confirm"))
         case .applied(let changes):
             Self.printChanges(changes)
         case .busy:

@@ -29,14 +29,17 @@ struct CheckCommand: ParsableCommand {
         }
         let count = loaded.policies.count
         let policies = count == 0 ? "" : "; \(count) policy entr\(count == 1 ? "y" : "ies")"
-        print("\(config.path == "-" ? "<stdin>" : config.path): valid; \(loaded.balance.rawValue) over \(summary.joined(separator: ", "))\(policies)")
+        print(
+            "\(config.path == "-" ? "<stdin>" : config.path): valid; \(loaded.balance.rawValue) over \(summary.joined(separator: ", "))\(policies)"
+        )
         for service in loaded.services { print("  " + service.summary) }
         if let mptcp = state.mptcp {
             let carriers = loaded.uplinks.filter(\.mptcp).map(\.name)
             let without = loaded.uplinks.filter { !$0.mptcp }.map(\.name)
-            print("  mptcp: subflows over \(carriers.joined(separator: ", "))"
-                  + (without.isEmpty ? "" : "; none over \(without.joined(separator: ", "))")
-                  + "; limits \(mptcp.limits)" + (loaded.mptcp?.announce == true ? "; addresses announced" : ""))
+            print(
+                "  mptcp: subflows over \(carriers.joined(separator: ", "))"
+                    + (without.isEmpty ? "" : "; none over \(without.joined(separator: ", "))")
+                    + "; limits \(mptcp.limits)" + (loaded.mptcp?.announce == true ? "; addresses announced" : ""))
         }
         if let rules = kernelOptions.foreignRulesForCheck() {
             kernelOptions.printNotices(RoutingNotice.notices(loaded, foreignRules: rules))

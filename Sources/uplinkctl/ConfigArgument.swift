@@ -4,7 +4,9 @@ import UplinkCore
 
 /// The CONFIG argument shared by the commands that read a config.
 struct ConfigArgument: ParsableArguments {
-    @Argument(help: ArgumentHelp("The config file (default: \(Config.defaultPath)); '-' reads standard input.", valueName: "config"))
+    @Argument(
+        help: ArgumentHelp(
+            "The config file (default: \(Config.defaultPath)); '-' reads standard input.", valueName: "config"))
     var given: String?
 
     /// The file given, or the default.

@@ -6,11 +6,11 @@ struct ConfirmCommand: ParsableCommand {
         commandName: "confirm",
         abstract: "Keep the change of an `apply --confirm` that waits.",
         discussion: """
-        Run from another shell or ssh connection while `uplinkctl apply --confirm SECONDS` counts \\
-        down: the change stays. After the deadline it is too late: the old state goes back (if \\
-        that apply was killed, this command puts it back). Exit status: 0 confirmed, 1 nothing \\
-        waits for confirmation, or too late.
-        """
+            Run from another shell or ssh connection while `uplinkctl apply --confirm SECONDS` counts \\
+            down: the change stays. After the deadline it is too late: the old state goes back (if \\
+            that apply was killed, this command puts it back). Exit status: 0 confirmed, 1 nothing \\
+            waits for confirmation, or too late.
+            """
     )
 
     @OptionGroup var kernelOptions: KernelOptions

@@ -21,14 +21,18 @@ struct ConfirmationPrompt {
         // What was typed before the question is no answer to it.
         if enterConfirms { tcflush(STDIN_FILENO, TCIFLUSH) }
         if !terminal {
-            printError("uplinkctl: waiting \(pending.revert.seconds) s for \(how) (pid \(pending.revert.pid)); "
-                       + "without it, what was installed before is put back")
+            printError(
+                "uplinkctl: waiting \(pending.revert.seconds) s for \(how) (pid \(pending.revert.pid)); "
+                    + "without it, what was installed before is put back")
         }
-        let end = wait.wait(for: pending, input: enterConfirms ? STDIN_FILENO : nil, tick: { left in
-            guard terminal else { return }
-            printError("\r\u{1B}[Kuplinkctl: \(left) s to keep this: \(how); Ctrl-C puts back what was there",
-                       newline: false)
-        }, hungUp: { terminal = false })
+        let end = wait.wait(
+            for: pending, input: enterConfirms ? STDIN_FILENO : nil,
+            tick: { left in
+                guard terminal else { return }
+                printError(
+                    "\r\u{1B}[Kuplinkctl: \(left) s to keep this: \(how); Ctrl-C puts back what was there",
+                    newline: false)
+            }, hungUp: { terminal = false })
         if terminal { printError("") }
         let settlement: Settlement
         do {

@@ -7,9 +7,9 @@ struct DiffCommand: ParsableCommand {
         commandName: "diff",
         abstract: "Compare what is installed with the config.",
         discussion: """
-        Prints each difference as the command that would fix it: `+` to add, `-` to remove, in \
-        the dry-run's language. Exit status as diff(1): 0 in sync, 1 different, 2 trouble.
-        """
+            Prints each difference as the command that would fix it: `+` to add, `-` to remove, in \
+            the dry-run's language. Exit status as diff(1): 0 in sync, 1 different, 2 trouble.
+            """
     )
 
     @OptionGroup var config: ConfigArgument

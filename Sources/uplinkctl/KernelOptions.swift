@@ -5,7 +5,10 @@ import UplinkKernel
 
 /// `--netns`, shared by the commands that talk to the kernel.
 struct KernelOptions: ParsableArguments {
-    @Option(name: .customLong("netns"), help: ArgumentHelp("Act inside the network namespace /run/netns/NAME, as `ip -n NAME` does.", valueName: "name"))
+    @Option(
+        name: .customLong("netns"),
+        help: ArgumentHelp("Act inside the network namespace /run/netns/NAME, as `ip -n NAME` does.", valueName: "name")
+    )
     var namespace: String?
 
     /// What a command does about an apply that waits for `uplinkctl confirm`.
@@ -57,7 +60,9 @@ struct KernelOptions: ParsableArguments {
             if let namespace { try NetworkNamespace.enter(namespace) }
             return try RoutingKernel(namespace: nil).snapshot().facts(config)
         } catch {
-            printError("uplinkctl: the interfaces' addresses could not be read (\(error)); the script has no `from ADDRESS` rules")
+            printError(
+                "uplinkctl: the interfaces' addresses could not be read (\(error)); the script has no `from ADDRESS` rules"
+            )
             return nil
         }
     }
@@ -69,7 +74,9 @@ struct KernelOptions: ParsableArguments {
             if let namespace { try NetworkNamespace.enter(namespace) }
             return try RoutingKernel(namespace: nil).foreignRules()
         } catch {
-            printError("uplinkctl: note (\(place)): the ip rules could not be read (\(error)); nothing is said about other policy routing")
+            printError(
+                "uplinkctl: note (\(place)): the ip rules could not be read (\(error)); nothing is said about other policy routing"
+            )
             return nil
         }
     }

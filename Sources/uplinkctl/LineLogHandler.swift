@@ -14,7 +14,8 @@ struct LineLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        let time = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeSeparator(.colon))
+        let time = Date().formatted(
+            .iso8601.year().month().day().time(includingFractionalSeconds: true).timeSeparator(.colon))
         FileHandle.standardError.write(Data("\(time) \(event.level): \(event.message)\n".utf8))
     }
 }

@@ -8,11 +8,11 @@ struct StatusCommand: ParsableCommand {
         commandName: "status",
         abstract: "Show what is installed and what each uplink carried.",
         discussion: """
-        Compares the kernel with the config. When the config is missing or invalid, or when it \\
-        is not what is installed, shows what the last apply installed instead (as long as the \\
-        kernel still holds exactly that), and says so. Exit status: 0, or 1 when the kernel \\
-        cannot be read.
-        """
+            Compares the kernel with the config. When the config is missing or invalid, or when it \\
+            is not what is installed, shows what the last apply installed instead (as long as the \\
+            kernel still holds exactly that), and says so. Exit status: 0, or 1 when the kernel \\
+            cannot be read.
+            """
     )
 
     @OptionGroup var config: ConfigArgument
@@ -35,16 +35,21 @@ struct StatusCommand: ParsableCommand {
                     }
                 }
             }
-            let (plan, live, source) = try Self.described(reading, given: loaded.map { _ in config.path }, applied: applied)
+            let (plan, live, source) = try Self.described(
+                reading, given: loaded.map { _ in config.path }, applied: applied)
             let counters = try reconciler.kernel.counters().mapValues {
                 StatusReport.Count(packets: $0.packets, bytes: $0.bytes)
             }
             let mptcp = try plan.mptcp == nil ? nil : reconciler.kernel.mptcpConnections()
-            let report = StatusReport(desired: plan, live: live, record: reading.record,
-                                      interfaces: reading.snapshot.links, counters: counters,
-                                      run: reconciler.store.runState(), source: source,
-                                      mptcp: mptcp.map { StatusReport.MptcpCount(connections: $0.connections,
-                                                                                 subflowSources: $0.subflowSources) })
+            let report = StatusReport(
+                desired: plan, live: live, record: reading.record,
+                interfaces: reading.snapshot.links, counters: counters,
+                run: reconciler.store.runState(), source: source,
+                mptcp: mptcp.map {
+                    StatusReport.MptcpCount(
+                        connections: $0.connections,
+                        subflowSources: $0.subflowSources)
+                })
             print(json ? report.json : report.text, terminator: "")
         } catch {
             printError("uplinkctl: \(error)")
@@ -54,9 +59,12 @@ struct StatusCommand: ParsableCommand {
 
     /// The config's plan when it is what is installed (or nothing else is known); otherwise the
     /// last apply's plan, if the kernel still holds exactly that.
-    static func described(_ reading: Reconciler.Reading, given: String?,
-                          applied: () throws -> (AppliedPlan, DesiredState, LiveState)?)
-        throws -> (DesiredState, LiveState, StatusReport.Source) {
+    static func described(
+        _ reading: Reconciler.Reading, given: String?,
+        applied: () throws -> (AppliedPlan, DesiredState, LiveState)?
+    )
+        throws -> (DesiredState, LiveState, StatusReport.Source)
+    {
         let changes = reading.changes
         if let desired = reading.desired, let given, changes.isEmpty {
             return (desired, reading.live, .config(given))

@@ -1,17 +1,23 @@
 import Foundation
 import Testing
+
 @testable import UplinkCore
 
 /// `uplinkctl apply/diff/flush/status --netns` on the lab host, with real connections and the
 /// kernel's own tools (ip, nft, sysctl) as witnesses. See Support/Lab.swift for the layout.
-@Suite("apply, diff, flush and status in the lab", .serialized, .enabled(if: Namespaces.enabled, "needs root and network namespaces"))
+@Suite(
+    "apply, diff, flush and status in the lab", .serialized,
+    .enabled(if: Namespaces.enabled, "needs root and network namespaces"))
 struct ApplyLabTests {
     static let lab = try! Paths.read(Paths.examples.appendingPathComponent("lab.yaml"))
 
-    static func yaml(balance: String = "nth", weights: [Int] = [1, 1, 1], interfaces: [String] = ["up1", "up2", "up3"]) -> String {
-        "balance: \(balance)\ntraffic: [local, forwarded]\nuplinks:\n" + zip(weights, interfaces).enumerated().map { index, pair in
-            "  - {name: up\(index + 1), interface: \(pair.1), gateway: 198.18.\(index + 1).1, weight: \(pair.0)}"
-        }.joined(separator: "\n") + "\n"
+    static func yaml(balance: String = "nth", weights: [Int] = [1, 1, 1], interfaces: [String] = ["up1", "up2", "up3"])
+        -> String
+    {
+        "balance: \(balance)\ntraffic: [local, forwarded]\nuplinks:\n"
+            + zip(weights, interfaces).enumerated().map { index, pair in
+                "  - {name: up\(index + 1), interface: \(pair.1), gateway: 198.18.\(index + 1).1, weight: \(pair.0)}"
+            }.joined(separator: "\n") + "\n"
     }
 
     static func apply(_ lab: Lab, _ config: String, environment: [String: String] = [:]) throws -> ShellResult {
@@ -35,7 +41,9 @@ struct ApplyLabTests {
                 try #require(applied.status == 0, "apply failed:\n\(applied.stderr)")
                 let batches = try lab.slotOrderBatches(order)
                 for batch in batches {
-                    #expect(batch.seen == batch.expected, "\(batch.what): uplinks \(batch.seen), expected \(batch.expected)")
+                    #expect(
+                        batch.seen == batch.expected, "\(batch.what): uplinks \(batch.seen), expected \(batch.expected)"
+                    )
                 }
                 let counter = batches.map(\.seen.count).reduce(0, +)
                 // status counts what happened: every connection, by uplink.
@@ -45,7 +53,9 @@ struct ApplyLabTests {
                 #expect(summary.inSync && summary.uplinks.allSatisfy { $0.state == "up" })
                 let text = try UplinkctlCLI.run(["status", "--netns", lab.host, config]).stdout
                 #expect(text.hasPrefix("installed, in sync with the config; balance: nth\n"), "\(text)")
-                #expect(text.contains("share of new connections (since apply) and of bytes both ways") && text.contains("█"), "\(text)")
+                #expect(
+                    text.contains("share of new connections (since apply) and of bytes both ways")
+                        && text.contains("█"), "\(text)")
                 // The LAN is reached directly, masqueraded by nothing: the LAN client sees the host's LAN address.
                 #expect(try lab.echo(from: .host, .udp, count: 1, to: Lab.lanClientAddress) == ["198.18.200.1 eth0"])
             }
@@ -65,7 +75,9 @@ struct ApplyLabTests {
                     let p = weight / 6
                     let observed = Double(seen.filter { $0 == uplink }.count)
                     let sigma = (Double(count) * p * (1 - p)).squareRoot()
-                    #expect(abs(observed - Double(count) * p) <= 4 * sigma, "uplink \(uplink): \(observed) of \(count), expected \(Double(count) * p)")
+                    #expect(
+                        abs(observed - Double(count) * p) <= 4 * sigma,
+                        "uplink \(uplink): \(observed) of \(count), expected \(Double(count) * p)")
                 }
             }
         }
@@ -102,25 +114,40 @@ struct ApplyLabTests {
                 #expect(try Self.diff(lab, config).status == 0)
 
                 // Break one of each by hand.
-                try must(["ip", "-n", lab.host, "rule", "del", "fwmark", "0x200/0xff00", "lookup", "111", "priority", "31000"])
+                try must([
+                    "ip", "-n", lab.host, "rule", "del", "fwmark", "0x200/0xff00", "lookup", "111", "priority", "31000"
+                ])
                 try must(["ip", "-n", lab.host, "route", "del", "default", "table", "112"])
-                let listed = try must(["ip", "netns", "exec", lab.host, "nft", "-a", "list", "chain", "inet", "uplinkctl", "local-v4"])
+                let listed = try must([
+                    "ip", "netns", "exec", lab.host, "nft", "-a", "list", "chain", "inet", "uplinkctl", "local-v4"
+                ])
                 let line = try #require(listed.split(separator: "\n").first { $0.contains("ct state != new return") })
                 let handle = String(line.split(separator: " ").last!)
-                try must(["ip", "netns", "exec", lab.host, "nft", "delete", "rule", "inet", "uplinkctl", "local-v4", "handle", handle])
-                try must(["ip", "netns", "exec", lab.host, "nft", "delete", "element", "inet", "uplinkctl", "slots-v4", "{ 1 }"])
+                try must([
+                    "ip", "netns", "exec", lab.host, "nft", "delete", "rule", "inet", "uplinkctl", "local-v4", "handle",
+                    handle
+                ])
+                try must([
+                    "ip", "netns", "exec", lab.host, "nft", "delete", "element", "inet", "uplinkctl", "slots-v4",
+                    "{ 1 }"
+                ])
                 try must(["ip", "netns", "exec", lab.host, "sysctl", "-qw", "net.ipv4.conf.up1.rp_filter=1"])
                 // A rule with our tag but a selector uplinkctl never writes: ours, and not wanted.
-                try must(["ip", "-n", lab.host, "rule", "add", "to", "198.18.7.0/24", "lookup", "110", "priority", "31000", "protocol", "117"])
+                try must([
+                    "ip", "-n", lab.host, "rule", "add", "to", "198.18.7.0/24", "lookup", "110", "priority", "31000",
+                    "protocol", "117"
+                ])
 
                 let diff = try Self.diff(lab, config)
                 #expect(diff.status == 1)
-                for needle in ["+ ip rule add fwmark 0x200/0xff00 lookup 111 priority 31000 protocol 117",
-                               "+ ip route add default via 198.18.3.1 dev up3 table 112 proto 117 realm 3",
-                               "+ nft insert rule inet uplinkctl local-v4 position", "ct state != new return",
-                               "+ nft add element inet uplinkctl slots-v4 { 1 : goto new-up2 }",
-                               "+ sysctl -w net.ipv4.conf.up1.rp_filter=2 # now 1",
-                               "- ip rule del priority 31000 lookup 110 protocol 117 # with selectors uplinkctl does not write"] {
+                for needle in [
+                    "+ ip rule add fwmark 0x200/0xff00 lookup 111 priority 31000 protocol 117",
+                    "+ ip route add default via 198.18.3.1 dev up3 table 112 proto 117 realm 3",
+                    "+ nft insert rule inet uplinkctl local-v4 position", "ct state != new return",
+                    "+ nft add element inet uplinkctl slots-v4 { 1 : goto new-up2 }",
+                    "+ sysctl -w net.ipv4.conf.up1.rp_filter=2 # now 1",
+                    "- ip rule del priority 31000 lookup 110 protocol 117 # with selectors uplinkctl does not write"
+                ] {
                     #expect(diff.stdout.contains(needle), "diff does not name '\(needle)':\n\(diff.stdout)")
                 }
                 #expect(diff.stdout.split(separator: "\n").count == 6, "\(diff.stdout)")
@@ -147,23 +174,34 @@ struct ApplyLabTests {
                 let flow = try LongFlow(from: lab.host)
                 defer { flow.close() }
                 #expect(try flow.exchange() == "198.18.1.2 g1")
-                let handles = try must(["ip", "netns", "exec", lab.host, "nft", "-a", "list", "chain", "inet", "uplinkctl", "via-up1"])
+                let handles = try must([
+                    "ip", "netns", "exec", lab.host, "nft", "-a", "list", "chain", "inet", "uplinkctl", "via-up1"
+                ])
 
                 try UplinkctlCLI.withConfig(Self.yaml(weights: [1, 2, 1])) { second in
                     let applied = try Self.apply(lab, second)
                     #expect(applied.status == 0, "\(applied.stderr)")
-                    let changed = applied.stdout.split(separator: "\n").filter { $0.hasPrefix("+") || $0.hasPrefix("-") }
-                    #expect(changed.allSatisfy { $0.contains("slots") }, "a weight change touched more than the slots:\n\(applied.stdout)")
+                    let changed = applied.stdout.split(separator: "\n").filter {
+                        $0.hasPrefix("+") || $0.hasPrefix("-")
+                    }
+                    #expect(
+                        changed.allSatisfy { $0.contains("slots") },
+                        "a weight change touched more than the slots:\n\(applied.stdout)")
                 }
                 #expect(try flow.exchange() == "198.18.1.2 g1")
                 try UplinkctlCLI.withConfig(Self.yaml(weights: [1, 1])) { third in
                     let applied = try Self.apply(lab, third)
                     #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
-                    #expect(!applied.stdout.contains("up1 ") && !applied.stdout.contains("via-up1"), "up1 was touched:\n\(applied.stdout)")
+                    #expect(
+                        !applied.stdout.contains("up1 ") && !applied.stdout.contains("via-up1"),
+                        "up1 was touched:\n\(applied.stdout)")
                     #expect(try Self.diff(lab, third).status == 0)
                 }
                 #expect(try flow.exchange() == "198.18.1.2 g1")
-                #expect(try must(["ip", "netns", "exec", lab.host, "nft", "-a", "list", "chain", "inet", "uplinkctl", "via-up1"]) == handles)
+                #expect(
+                    try must([
+                        "ip", "netns", "exec", lab.host, "nft", "-a", "list", "chain", "inet", "uplinkctl", "via-up1"
+                    ]) == handles)
             }
         }
     }
@@ -186,7 +224,9 @@ struct ApplyLabTests {
             try UplinkctlCLI.withConfig(Self.lab) { config in
                 for step in [1, 4, 8, 11, 12] {
                     let result = try Self.apply(lab, config, environment: ["UPLINKCTL_FAULT_AT": String(step)])
-                    #expect(result.status == 1 && result.stderr.contains("refusal injected"), "step \(step): \(result.stderr)")
+                    #expect(
+                        result.status == 1 && result.stderr.contains("refusal injected"),
+                        "step \(step): \(result.stderr)")
                     #expect(try KernelSnapshot(lab.host) == pristine, "step \(step) left a trace")
                 }
                 try #require(try Self.apply(lab, config).status == 0)
@@ -199,7 +239,9 @@ struct ApplyLabTests {
                 #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
             }
             let after = try KernelSnapshot(lab.host)
-            #expect(after.rules == installed.rules && after.routes == installed.routes && after.sysctls == installed.sysctls)
+            #expect(
+                after.rules == installed.rules && after.routes == installed.routes && after.sysctls == installed.sysctls
+            )
             #expect(after.ruleset == installed.ruleset, "the nft batch was not undone")
         }
     }
@@ -238,8 +280,12 @@ struct ApplyLabTests {
             try must(["ip", "netns", "exec", lab.host, "sysctl", "-qw", "net.ipv4.conf.up1.rp_filter=1"])
             #expect(try UplinkctlCLI.run(["flush", "--netns", lab.host]).status == 0)
             let after = try KernelSnapshot(lab.host)
-            #expect(after.sysctls == pristine.sysctls.replacingOccurrences(of: "net.ipv4.conf.up1.rp_filter = 0", with: "net.ipv4.conf.up1.rp_filter = 1"))
-            #expect(after.rules == pristine.rules && after.routes == pristine.routes && after.ruleset == pristine.ruleset)
+            #expect(
+                after.sysctls
+                    == pristine.sysctls.replacingOccurrences(
+                        of: "net.ipv4.conf.up1.rp_filter = 0", with: "net.ipv4.conf.up1.rp_filter = 1"))
+            #expect(
+                after.rules == pristine.rules && after.routes == pristine.routes && after.ruleset == pristine.ruleset)
         }
     }
 
@@ -250,18 +296,24 @@ struct ApplyLabTests {
     func largeConfigs(uplinks: Int, heavy: Bool) throws {
         try Namespaces.with(["host", "peer"]) { names in
             let (host, peer) = (names[0], names[1])
-            let links = (1...uplinks).flatMap { n in ["link add u\(n) netns \(host) type veth peer name p\(n) netns \(peer)"] }
+            let links = (1...uplinks).flatMap { n in
+                ["link add u\(n) netns \(host) type veth peer name p\(n) netns \(peer)"]
+            }
             try must(["ip", "-batch", "-"], input: links.joined(separator: "\n") + "\n")
             let addresses = (1...uplinks).flatMap { n in ["addr add 198.18.\(n).2/24 dev u\(n)", "link set u\(n) up"] }
             try must(["ip", "-n", host, "-batch", "-"], input: addresses.joined(separator: "\n") + "\n")
-            let yaml = "uplinks:\n" + (1...uplinks).map { n in
-                "  - {name: u\(n), interface: u\(n), gateway: 198.18.\(n).1, weight: \(heavy ? 1001 - n : 1)}"
-            }.joined(separator: "\n") + "\n"
+            let yaml =
+                "uplinks:\n"
+                + (1...uplinks).map { n in
+                    "  - {name: u\(n), interface: u\(n), gateway: 198.18.\(n).1, weight: \(heavy ? 1001 - n : 1)}"
+                }.joined(separator: "\n") + "\n"
             try UplinkctlCLI.withConfig(yaml) { config in
                 let applied = try UplinkctlCLI.run(["apply", "--netns", host, config])
                 #expect(applied.status == 0, "\(applied.stderr)")
                 #expect(try UplinkctlCLI.run(["diff", "--netns", host, config]).status == 0)
-                let slots = try must(["ip", "netns", "exec", host, "nft", "list", "map", "inet", "uplinkctl", "slots-v4"])
+                let slots = try must([
+                    "ip", "netns", "exec", host, "nft", "list", "map", "inet", "uplinkctl", "slots-v4"
+                ])
                 let expected = heavy ? (1...uplinks).map { 1001 - $0 }.reduce(0, +) : uplinks
                 #expect(slots.components(separatedBy: "goto new-").count - 1 == expected)
                 #expect(try UplinkctlCLI.run(["flush", "--netns", host]).status == 0)
@@ -275,23 +327,34 @@ struct ApplyLabTests {
         try must(["ip", "-n", lab.host, "rule", "add", "fwmark", "0x5", "lookup", "200", "priority", "31000"])
         try must(["ip", "-n", lab.host, "route", "add", "198.19.5.0/24", "via", "198.18.2.1", "table", "200"])
         try must(["ip", "-n", lab.host, "route", "add", "198.19.6.0/24", "via", "198.18.3.1"])
-        try must(["ip", "netns", "exec", lab.host, "nft", "-f", "-"], input: """
-            table ip foreign {
-            \tchain out {
-            \t\ttype filter hook output priority 0; policy accept;
-            \t\tmeta mark 0x5 counter
-            \t}
-            }
-            """)
-        try must(["ip", "netns", "exec", lab.host, "iptables", "-t", "mangle", "-A", "OUTPUT", "-p", "udp", "--dport", "9999", "-j", "MARK", "--set-mark", "5"])
+        try must(
+            ["ip", "netns", "exec", lab.host, "nft", "-f", "-"],
+            input: """
+                table ip foreign {
+                \tchain out {
+                \t\ttype filter hook output priority 0; policy accept;
+                \t\tmeta mark 0x5 counter
+                \t}
+                }
+                """)
+        try must([
+            "ip", "netns", "exec", lab.host, "iptables", "-t", "mangle", "-A", "OUTPUT", "-p", "udp", "--dport", "9999",
+            "-j", "MARK", "--set-mark", "5"
+        ])
     }
 
     static func foreignObjects(_ lab: Lab) throws -> [String] {
-        [try must(["ip", "-n", lab.host, "rule", "show", "priority", "31000"]).split(separator: "\n").filter { !$0.contains("proto 117") }.joined(separator: "\n"),
-         try must(["ip", "-n", lab.host, "route", "show", "table", "200"]),
-         try must(["ip", "-n", lab.host, "route", "show", "198.19.6.0/24"]),
-         try must(["ip", "netns", "exec", lab.host, "nft", "list", "table", "ip", "foreign"]),
-         try must(["ip", "netns", "exec", lab.host, "iptables-save", "-t", "mangle"]).split(separator: "\n").filter { $0.hasPrefix("-A") }.joined(separator: "\n")]
+        [
+            try must(["ip", "-n", lab.host, "rule", "show", "priority", "31000"]).split(separator: "\n").filter {
+                !$0.contains("proto 117")
+            }.joined(separator: "\n"),
+            try must(["ip", "-n", lab.host, "route", "show", "table", "200"]),
+            try must(["ip", "-n", lab.host, "route", "show", "198.19.6.0/24"]),
+            try must(["ip", "netns", "exec", lab.host, "nft", "list", "table", "ip", "foreign"]),
+            try must(["ip", "netns", "exec", lab.host, "iptables-save", "-t", "mangle"]).split(separator: "\n").filter {
+                $0.hasPrefix("-A")
+            }.joined(separator: "\n")
+        ]
     }
 }
 
@@ -304,7 +367,9 @@ final class LongFlow {
 
     init(from namespace: String) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", namespace, Lab.python, "-u", "-c", """
+        process.arguments = [
+            "ip", "netns", "exec", namespace, Lab.python, "-u", "-c",
+            """
             import socket, sys
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.settimeout(2)
@@ -315,7 +380,8 @@ final class LongFlow {
                     print(s.recv(200).decode().strip(), flush=True)
                 except OSError as error:
                     print("error:", error, flush=True)
-            """]
+            """
+        ]
         process.standardInput = input
         process.standardOutput = output
         process.standardError = output

@@ -67,7 +67,8 @@ struct BadConfigCorpusTests {
     }
 
     @Test func severalErrorsInDifferentUplinksAreAllReported() throws {
-        let check = ConfigParser.parse(try Paths.read(BadConfigCorpus.yaml("several-errors")), file: "several-errors.yaml")
+        let check = ConfigParser.parse(
+            try Paths.read(BadConfigCorpus.yaml("several-errors")), file: "several-errors.yaml")
         #expect(check.errors.count == 8)
         #expect(Set(check.errors.map(\.location.line)) == [7, 8, 11, 12, 13, 14, 16, 17])
     }

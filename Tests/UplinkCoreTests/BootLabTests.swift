@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import UplinkCore
 
 /// A reboot, as far as a lab can have one: the namespaces (the kernel state) deleted and built
@@ -53,14 +54,16 @@ struct BootLabTests {
             let order = labSlotOrder([1, 2, 3], weights: Self.weights)
             let expected: [Int?] = (0..<8).map { order[$0 % order.count] }
             #expect(first.sequence == expected, "first boot: \(first.sequence), expected \(expected)")
-            #expect(second.sequence == first.sequence,
-                    "after the reboot: \(second.sequence), before: \(first.sequence)")
+            #expect(
+                second.sequence == first.sequence,
+                "after the reboot: \(second.sequence), before: \(first.sequence)")
             let reloaded = labSlotOrder([1, 2, 3], weights: [1, 1, 3])
             // Other weights rewrite the rule that draws the slot (numgen inc mod the new cycle's
             // length): its count starts again from 0.
             let next: [Int?] = (0..<5).map { reloaded[$0 % reloaded.count] }
-            #expect(first.afterReload == next && second.afterReload == next,
-                    "\(first.afterReload), \(second.afterReload), expected \(next)")
+            #expect(
+                first.afterReload == next && second.afterReload == next,
+                "\(first.afterReload), \(second.afterReload), expected \(next)")
         }
     }
 }

@@ -1,12 +1,14 @@
 import Foundation
 import Testing
+
 @testable import UplinkCore
 
 /// uplinkctl without root, as a unit with only CAP_NET_ADMIN and CAP_NET_RAW runs it: an
 /// unprivileged user (nobody) with those two as ambient capabilities, and its lock and
 /// records in the directory the unit's RuntimeDirectory= would hand it.
-@Suite("without root, with CAP_NET_ADMIN and CAP_NET_RAW", .serialized,
-       .enabled(if: Namespaces.enabled, "needs root and network namespaces"))
+@Suite(
+    "without root, with CAP_NET_ADMIN and CAP_NET_RAW", .serialized,
+    .enabled(if: Namespaces.enabled, "needs root and network namespaces"))
 struct CapabilityLabTests {
     static let nobody = "65534"
 
@@ -81,16 +83,19 @@ struct CapabilityLabTests {
                 let pristine = try KernelSnapshot(lab.host)
                 let apply = try run(Self.asNobody(lab.host, capabilities: false, runtime: runtime, ["apply", config]))
                 #expect(apply.status == 1)
-                #expect(apply.stderr == "uplinkctl: nft list table inet uplinkctl: Operation not permitted; "
+                #expect(
+                    apply.stderr == "uplinkctl: nft list table inet uplinkctl: Operation not permitted; "
                         + "uplinkctl needs CAP_NET_ADMIN (run it as root, or give it the capability); "
                         + "nothing was changed\n", "\(apply.stderr)")
                 // Without a directory of its own for the lock: said, with the fix.
                 let noDirectory = try run(Self.asNobody(lab.host, capabilities: true, runtime: nil, ["apply", config]))
                 #expect(noDirectory.status == 1)
-                #expect(noDirectory.stderr.hasPrefix("uplinkctl: /run/uplinkctl: Permission denied "
-                                                     + "(uplinkctl keeps its lock and records there; "
-                                                     + "run it as root, or make the directory this user's"),
-                        "\(noDirectory.stderr)")
+                #expect(
+                    noDirectory.stderr.hasPrefix(
+                        "uplinkctl: /run/uplinkctl: Permission denied "
+                            + "(uplinkctl keeps its lock and records there; "
+                            + "run it as root, or make the directory this user's"),
+                    "\(noDirectory.stderr)")
                 #expect(try KernelSnapshot(lab.host) == pristine)
             }
         }

@@ -26,18 +26,22 @@ struct CheckCommandTests {
     /// machine, not on the config, so they are left out here.
     private func uplinkctl(_ arguments: [String], input: String? = nil) throws -> ShellResult {
         let binary = Paths.uplinkctl.path
-        try #require(FileManager.default.isExecutableFile(atPath: binary),
-                     "no uplinkctl at \(binary); build it first (swift build --build-tests) or set UPLINKCTL_BIN")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: binary),
+            "no uplinkctl at \(binary); build it first (swift build --build-tests) or set UPLINKCTL_BIN")
         let result = try run([binary] + arguments, input: input)
         let stderr = result.stderr.split(separator: "\n", omittingEmptySubsequences: false)
-            .filter { !$0.hasPrefix("uplinkctl: note (this host): ") && !$0.hasPrefix("uplinkctl: warning (this host): ") }
+            .filter {
+                !$0.hasPrefix("uplinkctl: note (this host): ") && !$0.hasPrefix("uplinkctl: warning (this host): ")
+            }
             .joined(separator: "\n")
         return ShellResult(status: result.status, stdout: result.stdout, stderr: stderr)
     }
 
     /// A file of `text` in a fresh temporary directory, removed by the caller.
     private func temporaryFile(_ text: String) throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("uplinkctl-check-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "uplinkctl-check-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let file = directory.appendingPathComponent("uplinks.yaml")
         try Data(text.utf8).write(to: file)
@@ -84,29 +88,34 @@ struct CheckCommandTests {
     }
 
     @Test func policiesAreCountedInTheSummary() throws {
-        let result = try uplinkctl(["check", "-"], input: Self.validConfig + """
-            policies:
-              - destination: 198.18.100.0/24
-                bypass: true
-              - protocol: udp
-                destination-port: 51820
-                uplink: wireless
+        let result = try uplinkctl(
+            ["check", "-"],
+            input: Self.validConfig + """
+                policies:
+                  - destination: 198.18.100.0/24
+                    bypass: true
+                  - protocol: udp
+                    destination-port: 51820
+                    uplink: wireless
 
-            """)
+                """)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "<stdin>: valid; nth over wired (eth0, 1/2), wireless (eth1, 1/2); 2 policy entries\n")
         #expect(result.stderr == "")
     }
 
     @Test func missingFileExits66() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("uplinkctl-no-such-\(UUID().uuidString).yaml").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "uplinkctl-no-such-\(UUID().uuidString).yaml"
+        ).path
         let result = try uplinkctl(["check", path])
         #expect(result.status == 66)
         #expect(result.stdout == "")
         #expect(result.stderr == "uplinkctl: \(path): no such file\n")
     }
 
-    @Test(arguments: [["check", "--no-such-option", "uplinks.yaml"], ["check", "a.yaml", "b.yaml"], ["no-such-command"]])
+    @Test(arguments: [["check", "--no-such-option", "uplinks.yaml"], ["check", "a.yaml", "b.yaml"], ["no-such-command"]]
+    )
     func usageErrorsExit64(_ arguments: [String]) throws {
         let result = try uplinkctl(arguments)
         #expect(result.status == 64, "\(result.stderr)")
@@ -122,15 +131,17 @@ struct CheckCommandTests {
     }
 
     @Test func dashReadsABadConfigFromStandardInput() throws {
-        let result = try uplinkctl(["check", "-"], input: "uplinks:\n  - name: wired\n    interface: eth0\n    gatway: 10.20.0.254\n")
+        let result = try uplinkctl(
+            ["check", "-"], input: "uplinks:\n  - name: wired\n    interface: eth0\n    gatway: 10.20.0.254\n")
         #expect(result.status == 65)
         #expect(result.stdout == "")
-        #expect(result.stderr == """
-            <stdin>:4:5: error: unknown key 'gatway' in an uplink; did you mean 'gateway'? \
-            Allowed keys: name, interface, gateway, family, weight, mark, table, masquerade, masquerade6, health, mptcp
-            uplinkctl: 1 error in <stdin>; nothing was applied
+        #expect(
+            result.stderr == """
+                <stdin>:4:5: error: unknown key 'gatway' in an uplink; did you mean 'gateway'? \
+                Allowed keys: name, interface, gateway, family, weight, mark, table, masquerade, masquerade6, health, mptcp
+                uplinkctl: 1 error in <stdin>; nothing was applied
 
-            """)
+                """)
     }
 }
 
@@ -143,7 +154,10 @@ struct DefaultConfigPathTests {
         #expect(lines.first == "uplinkctl: using /etc/uplinkctl/uplinks.yaml (no config given)", "\(result.stderr)")
         if !FileManager.default.fileExists(atPath: "/etc/uplinkctl/uplinks.yaml") {
             #expect(result.status == 66)
-            #expect(lines.last == "uplinkctl: /etc/uplinkctl/uplinks.yaml: no such file; give the config's path as the last argument")
+            #expect(
+                lines.last
+                    == "uplinkctl: /etc/uplinkctl/uplinks.yaml: no such file; give the config's path as the last argument"
+            )
         }
         // Given, no such line.
         try UplinkctlCLI.withConfig(try Paths.read(Paths.examples.appendingPathComponent("lab.yaml"))) { config in
@@ -159,28 +173,37 @@ struct DefaultConfigPathTests {
 @Suite("A config only root can change", .enabled(if: getuid() == 0, "only root's commands check it"))
 struct ConfigPermissionTests {
     static func withDirectory<T>(_ body: (URL) throws -> T) throws -> T {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("uplinkctl-perm-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "uplinkctl-perm-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(
+            at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         defer { try? FileManager.default.removeItem(at: directory) }
         let config = directory.appendingPathComponent("uplinks.yaml")
-        try Paths.read(Paths.examples.appendingPathComponent("lab.yaml")).write(to: config, atomically: true, encoding: .utf8)
+        try Paths.read(Paths.examples.appendingPathComponent("lab.yaml")).write(
+            to: config, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: config.path)
         return try body(config)
     }
 
     @Test func writableByOthersIsRefusedWithTheFix() throws {
         try Self.withDirectory { config in
-            #expect(try UplinkctlCLI.run(["check", config.path]).status == 0, "0644 in a 0755 directory under sticky /tmp")
+            #expect(
+                try UplinkctlCLI.run(["check", config.path]).status == 0, "0644 in a 0755 directory under sticky /tmp")
             try FileManager.default.setAttributes([.posixPermissions: 0o664], ofItemAtPath: config.path)
             let group = try UplinkctlCLI.run(["apply", "--dry-run", config.path])
             #expect(group.status == 66)
-            #expect(group.stderr == "uplinkctl: \(config.path): refused: \(config.path) can be changed by its group (mode 664): they could change what uplinkctl installs; chmod go-w \(config.path); nothing was read or changed\n")
+            #expect(
+                group.stderr
+                    == "uplinkctl: \(config.path): refused: \(config.path) can be changed by its group (mode 664): they could change what uplinkctl installs; chmod go-w \(config.path); nothing was read or changed\n"
+            )
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: config.path)
             let directory = config.deletingLastPathComponent().path
             try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: directory)
             let open = try UplinkctlCLI.run(["check", config.path])
-            #expect(open.status == 66 && open.stderr.contains("directory \(directory) can be changed by anyone (mode 777)") && open.stderr.contains("chmod go-w \(directory)"),
-                    "\(open.stderr)")
+            #expect(
+                open.status == 66 && open.stderr.contains("directory \(directory) can be changed by anyone (mode 777)")
+                    && open.stderr.contains("chmod go-w \(directory)"),
+                "\(open.stderr)")
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory)
             try FileManager.default.setAttributes([.ownerAccountID: 65534], ofItemAtPath: config.path)
             let owned = try UplinkctlCLI.run(["check", config.path])

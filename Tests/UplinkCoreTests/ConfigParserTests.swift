@@ -20,7 +20,8 @@ struct ConfigParserTests {
     // MARK: Defaults
 
     @Test func defaultsAreFilledIn() throws {
-        let config = try valid("""
+        let config = try valid(
+            """
             uplinks:
               - name: wired
                 interface: eth0
@@ -45,7 +46,8 @@ struct ConfigParserTests {
     }
 
     @Test func everyKeyCanBeGiven() throws {
-        let config = try valid("""
+        let config = try valid(
+            """
             balance: random
             traffic: [forwarded]
             mark-mask: 0xf0
@@ -63,14 +65,17 @@ struct ConfigParserTests {
         #expect(config.traffic == [.forwarded])
         #expect(config.markMask == 0xf0)
         #expect(config.rulePriority == 20000)
-        #expect(config.uplinks == [
-            Uplink(name: "fibre_1", interface: "enp3s0.100", gateways: [IPAddress("198.18.1.1")!],
-                   weight: 3, mark: 0x30, table: 200, masquerade: false),
-        ])
+        #expect(
+            config.uplinks == [
+                Uplink(
+                    name: "fibre_1", interface: "enp3s0.100", gateways: [IPAddress("198.18.1.1")!],
+                    weight: 3, mark: 0x30, table: 200, masquerade: false)
+            ])
     }
 
     @Test func limitsAreAccepted() throws {
-        let config = try valid("""
+        let config = try valid(
+            """
             rule-priority: 2
             uplinks:
               - name: abcdefghijklmno
@@ -108,13 +113,14 @@ struct ConfigParserTests {
         #expect(config.uplinks.map(\.mark) == [0x1, 0x4, 0x5])
     }
 
-    @Test(arguments: [
-        // (uplink given the mark, the mark, every mark afterwards)
-        (2, "0x200", [0x100, 0x200, 0x300]),
-        (2, "0x100", [0x200, 0x100, 0x300]),
-        (1, "0x300", [0x300, 0x100, 0x200]),
-        (3, "0x8000", [0x100, 0x200, 0x8000]),
-    ] as [(Int, String, [UInt32])])
+    @Test(
+        arguments: [
+            // (uplink given the mark, the mark, every mark afterwards)
+            (2, "0x200", [0x100, 0x200, 0x300]),
+            (2, "0x100", [0x200, 0x100, 0x300]),
+            (1, "0x300", [0x300, 0x100, 0x200]),
+            (3, "0x8000", [0x100, 0x200, 0x8000])
+        ] as [(Int, String, [UInt32])])
     func derivedMarksSkipExplicitOnes(uplink: Int, mark: String, expected: [UInt32]) throws {
         let config = try valid("uplinks:\n" + uplinks(3, extra: [uplink: "mark: \(mark)"]))
         #expect(config.uplinks.map(\.mark) == expected)
@@ -161,7 +167,8 @@ struct ConfigParserTests {
     // MARK: Numbers
 
     @Test func hexAndDecimalMeanTheSame() throws {
-        let inHex = try valid("""
+        let inHex = try valid(
+            """
             mark-mask: 0xFF00
             rule-priority: 0x7918
             uplinks:
@@ -171,7 +178,8 @@ struct ConfigParserTests {
                 mark: 0x100
                 table: 0x6e
             """)
-        let inDecimal = try valid("""
+        let inDecimal = try valid(
+            """
             mark-mask: 65280
             rule-priority: 31000
             uplinks:
@@ -190,7 +198,8 @@ struct ConfigParserTests {
     }
 
     @Test func gatewayMayBeLeftOut() throws {
-        let config = try valid("""
+        let config = try valid(
+            """
             uplinks:
               - name: ppp
                 interface: ppp0
@@ -203,7 +212,8 @@ struct ConfigParserTests {
     }
 
     @Test func flowStyleWorksToo() throws {
-        let config = try valid("""
+        let config = try valid(
+            """
             {traffic: [local], uplinks: [{name: a, interface: eth0}, {name: b, interface: eth1, weight: 2}]}
             """)
         #expect(config.traffic == [.local])
@@ -215,7 +225,8 @@ struct ConfigParserTests {
 
     /// The seed's setup: two uplinks, marks 10 and 11, tables 110 and 111, rule priority 31000.
     @Test func seedExampleParsesToExactlyItsValues() throws {
-        let config = try valid("""
+        let config = try valid(
+            """
             # Two uplinks on one host: a wired link (eth0) and a wireless one (eth1).
             balance: nth
             traffic: [local]
@@ -234,18 +245,22 @@ struct ConfigParserTests {
                 mark: 11
                 table: 111
             """)
-        #expect(config == Config(
-            balance: .nth,
-            traffic: [.local],
-            markMask: 0xff,
-            rulePriority: 31000,
-            uplinks: [
-                Uplink(name: "wired", interface: "eth0", gateways: [IPAddress("10.20.0.254")!],
-                       weight: 1, mark: 10, table: 110, masquerade: true),
-                Uplink(name: "wireless", interface: "eth1", gateways: [IPAddress("10.25.0.254")!],
-                       weight: 1, mark: 11, table: 111, masquerade: true),
-            ]
-        ))
+        #expect(
+            config
+                == Config(
+                    balance: .nth,
+                    traffic: [.local],
+                    markMask: 0xff,
+                    rulePriority: 31000,
+                    uplinks: [
+                        Uplink(
+                            name: "wired", interface: "eth0", gateways: [IPAddress("10.20.0.254")!],
+                            weight: 1, mark: 10, table: 110, masquerade: true),
+                        Uplink(
+                            name: "wireless", interface: "eth1", gateways: [IPAddress("10.25.0.254")!],
+                            weight: 1, mark: 11, table: 111, masquerade: true)
+                    ]
+                ))
         #expect(config.uplinks.map { $0.gateway(.ipv4)?.description } == ["10.20.0.254", "10.25.0.254"])
     }
 
@@ -259,7 +274,8 @@ struct ConfigParserTests {
     // MARK: Families and gateways
 
     @Test func gatewaysOfBothFamilies() throws {
-        let config = try valid("""
+        let config = try valid(
+            """
             uplinks:
               - name: wired
                 interface: eth0
@@ -282,7 +298,8 @@ struct ConfigParserTests {
     }
 
     @Test func aListedFamilyWithoutGatewayRoutesByDevice() throws {
-        let config = try valid("""
+        let config = try valid(
+            """
             uplinks:
               - name: wired
                 interface: eth0
@@ -336,7 +353,8 @@ struct ConfigParserTests {
     // MARK: Policies
 
     @Test func theFullPolicySyntaxIsReadExactly() throws {
-        let config = try valid("""
+        let config = try valid(
+            """
             traffic: [local, forwarded]
             uplinks:
               - name: wired
@@ -364,30 +382,43 @@ struct ConfigParserTests {
                 balance: {wifi: 3, wired: 1}
               - bypass: true
             """)
-        #expect(config.policies == [
-            Policy(line: 11, match: PolicyMatch(
-                destinations: [IPPrefix("192.168.1.0/24")!, IPPrefix("2001:2:0:5::/64")!],
-                sources: [IPPrefix("198.18.200.0/24")!],
-                protocols: [6],
-                destinationPorts: [PortRange(21), PortRange(22), PortRange(80), PortRange(443), PortRange(6667), PortRange(8000, 8080)],
-                sourcePorts: [PortRange(1024, 65535)],
-                inputInterfaces: ["lan0"]), action: .uplink("wired")),
-            Policy(line: 18, match: PolicyMatch(destinations: [IPPrefix("198.18.7.7/32")!], protocols: [17],
-                                                destinationPorts: [PortRange(51820)]), action: .uplink("wifi")),
-            Policy(line: 23, match: PolicyMatch(sources: [IPPrefix("198.18.201.0/24")!, IPPrefix("2001:2:0:9::1/128")!],
-                                                protocols: [17, 1, 58, 58, 47]),
-                   action: .balance([PolicyShare(uplink: "wifi", weight: 3), PolicyShare(uplink: "wired", weight: 1)])),
-            Policy(line: 26, match: PolicyMatch(), action: .bypass),
-        ])
+        #expect(
+            config.policies == [
+                Policy(
+                    line: 11,
+                    match: PolicyMatch(
+                        destinations: [IPPrefix("192.168.1.0/24")!, IPPrefix("2001:2:0:5::/64")!],
+                        sources: [IPPrefix("198.18.200.0/24")!],
+                        protocols: [6],
+                        destinationPorts: [
+                            PortRange(21), PortRange(22), PortRange(80), PortRange(443), PortRange(6667),
+                            PortRange(8000, 8080)
+                        ],
+                        sourcePorts: [PortRange(1024, 65535)],
+                        inputInterfaces: ["lan0"]), action: .uplink("wired")),
+                Policy(
+                    line: 18,
+                    match: PolicyMatch(
+                        destinations: [IPPrefix("198.18.7.7/32")!], protocols: [17],
+                        destinationPorts: [PortRange(51820)]), action: .uplink("wifi")),
+                Policy(
+                    line: 23,
+                    match: PolicyMatch(
+                        sources: [IPPrefix("198.18.201.0/24")!, IPPrefix("2001:2:0:9::1/128")!],
+                        protocols: [17, 1, 58, 58, 47]),
+                    action: .balance([PolicyShare(uplink: "wifi", weight: 3), PolicyShare(uplink: "wired", weight: 1)])),
+                Policy(line: 26, match: PolicyMatch(), action: .bypass)
+            ])
         #expect(config.ecmp == nil)
     }
 
     @Test func aBareAddressIsAHostPrefix() throws {
-        let config = try valid("uplinks:\n" + uplinks(1) + """
-            policies:
-              - destination: [198.18.5.5, "2001:2::5"]
-                bypass: true
-            """)
+        let config = try valid(
+            "uplinks:\n" + uplinks(1) + """
+                policies:
+                  - destination: [198.18.5.5, "2001:2::5"]
+                    bypass: true
+                """)
         let destinations = try #require(config.policies.first?.match.destinations)
         #expect(destinations.map(\.length) == [32, 128])
         #expect(destinations.map(\.description) == ["198.18.5.5", "2001:2::5"])
@@ -395,27 +426,30 @@ struct ConfigParserTests {
 
     @Test func policiesMayBeWrittenInFlowStyleAndBeEmpty() throws {
         let flow = try valid("uplinks:\n" + uplinks(2) + "policies: [{protocol: udp, uplink: up2}, {uplink: up1}]\n")
-        #expect(flow.policies == [
-            Policy(line: 6, match: PolicyMatch(protocols: [17]), action: .uplink("up2")),
-            Policy(line: 6, match: PolicyMatch(), action: .uplink("up1")),
-        ])
+        #expect(
+            flow.policies == [
+                Policy(line: 6, match: PolicyMatch(protocols: [17]), action: .uplink("up2")),
+                Policy(line: 6, match: PolicyMatch(), action: .uplink("up1"))
+            ])
         #expect(try valid("uplinks:\n" + uplinks(1) + "policies: []\n").policies == [])
     }
 
     @Test func ecmpAcceptsPinnedAndBypassedEntries() throws {
-        let config = try valid("balance: ecmp\nuplinks:\n" + uplinks(2) + """
-            policies:
-              - protocol: udp
-                uplink: up2
-              - destination: 198.18.0.0/15
-                bypass: true
-            """)
+        let config = try valid(
+            "balance: ecmp\nuplinks:\n" + uplinks(2) + """
+                policies:
+                  - protocol: udp
+                    uplink: up2
+                  - destination: 198.18.0.0/15
+                    bypass: true
+                """)
         #expect(config.policies.map(\.action) == [.uplink("up2"), .bypass])
     }
 
     @Test func anEntryShadowedInOneFamilyOnlyIsNoWarning() throws {
         // Line 11 catches the IPv4 part of line 13, but its IPv6 part still matches.
-        let config = try valid("""
+        let config = try valid(
+            """
             uplinks:
               - name: wired
                 interface: eth0
@@ -441,11 +475,13 @@ struct ConfigParserTests {
     // MARK: Diagnostics
 
     @Test func diagnosticsNameFileLineAndColumn() {
-        let check = ConfigParser.parse("uplinks:\n  - name: a\n    interface: eth0\n    weight: 0\n", file: "/etc/uplinkctl/uplinks.yaml")
+        let check = ConfigParser.parse(
+            "uplinks:\n  - name: a\n    interface: eth0\n    weight: 0\n", file: "/etc/uplinkctl/uplinks.yaml")
         #expect(check.config == nil)
-        #expect(check.diagnostics.map(\.description) == [
-            "/etc/uplinkctl/uplinks.yaml:4:13: error: 'weight' must be a whole number from 1 to 1000; '0' is not",
-        ])
+        #expect(
+            check.diagnostics.map(\.description) == [
+                "/etc/uplinkctl/uplinks.yaml:4:13: error: 'weight' must be a whole number from 1 to 1000; '0' is not"
+            ])
         let location = check.diagnostics.first?.location
         #expect(location?.file == "/etc/uplinkctl/uplinks.yaml")
         #expect(location?.line == 4)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import UplinkCore
 
 /// `apply --confirm`: a change that is not confirmed goes back exactly; a confirmed one stays;
@@ -45,9 +46,11 @@ struct ConfirmLabTests {
             let result = try UplinkctlCLI.run(["apply", "--netns", lab.host, "--confirm", "2", change])
             let took = Date().timeIntervalSince(started)
             #expect(result.status == 1)
-            #expect(result.stderr.contains("was not confirmed (no confirmation within 2 s); "
-                                           + "what was installed before is back"),
-                    "\(result.stderr)")
+            #expect(
+                result.stderr.contains(
+                    "was not confirmed (no confirmation within 2 s); "
+                        + "what was installed before is back"),
+                "\(result.stderr)")
             #expect(took >= 2 && took < 4, "took \(took) s")
             let after = try Self.snapshot(lab)
             #expect(after == before, "before:\n\(before)\nafter:\n\(after)")
@@ -100,9 +103,11 @@ struct ConfirmLabTests {
             #expect(apply.exitStatus(within: 2) != nil)
             #expect(try Self.snapshot(lab) != before)
             let status = try UplinkctlCLI.run(["status", "--netns", lab.host, change])
-            #expect(status.stderr.contains("was not confirmed (its uplinkctl ended before); "
-                                           + "what was installed before is back"),
-                    "\(status.stderr)")
+            #expect(
+                status.stderr.contains(
+                    "was not confirmed (its uplinkctl ended before); "
+                        + "what was installed before is back"),
+                "\(status.stderr)")
             #expect(try Self.snapshot(lab) == before)
         }
     }
@@ -123,12 +128,16 @@ struct ConfirmLabTests {
     /// On a terminal: the countdown, and Enter confirms.
     @Test func onATerminalItCountsDownAndEnterConfirms() throws {
         try Self.withInstalledLab { lab, _, change in
-            let result = try run([Lab.python, Lab.script("on-terminal.py"), "20", "s to keep this",
-                                  Paths.uplinkctl.path, "apply", "--netns", lab.host, "--confirm", "30", change])
+            let result = try run([
+                Lab.python, Lab.script("on-terminal.py"), "20", "s to keep this",
+                Paths.uplinkctl.path, "apply", "--netns", lab.host, "--confirm", "30", change
+            ])
             #expect(result.status == 0, "\(result.stdout)")
-            #expect(result.stdout.contains("uplinkctl: 30 s to keep this: Enter here or `uplinkctl confirm`; "
-                                           + "Ctrl-C puts back what was there"),
-                    "\(result.stdout)")
+            #expect(
+                result.stdout.contains(
+                    "uplinkctl: 30 s to keep this: Enter here or `uplinkctl confirm`; "
+                        + "Ctrl-C puts back what was there"),
+                "\(result.stdout)")
             #expect(result.stdout.contains("confirmed the apply of \(change)"), "\(result.stdout)")
             #expect(try UplinkctlCLI.run(["diff", "--netns", lab.host, change]).status == 0)
         }
@@ -137,14 +146,18 @@ struct ConfirmLabTests {
     /// A state uplinkctl could not write back exactly is not gambled with.
     @Test func aForeignRuleInOurTableRefusesConfirm() throws {
         try Self.withInstalledLab { lab, _, change in
-            try must(["ip", "netns", "exec", lab.host, "nft", "add", "rule", "inet", "uplinkctl", "postrouting",
-                      "meta", "nftrace", "set", "1"])
+            try must([
+                "ip", "netns", "exec", lab.host, "nft", "add", "rule", "inet", "uplinkctl", "postrouting",
+                "meta", "nftrace", "set", "1"
+            ])
             let before = try Self.snapshot(lab)
             let result = try UplinkctlCLI.run(["apply", "--netns", lab.host, "--confirm", "5", change])
             #expect(result.status == 1)
-            #expect(result.stderr.contains("what is installed now could not be put back exactly "
-                                           + "(1 nft rules uplinkctl does not write)"),
-                    "\(result.stderr)")
+            #expect(
+                result.stderr.contains(
+                    "what is installed now could not be put back exactly "
+                        + "(1 nft rules uplinkctl does not write)"),
+                "\(result.stderr)")
             #expect(try Self.snapshot(lab) == before)
         }
     }

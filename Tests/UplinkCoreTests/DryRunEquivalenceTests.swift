@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import UplinkCore
 
 /// The iptables form and the nft form of the dry-run, each run in a fresh lab, must send the
@@ -7,7 +8,9 @@ import Testing
 /// subset, a bypass to the LAN) decide alike, and the round-robin counters stay in step.
 /// For `balance: hash` the iptables form can only come close (HMARK, not nft's jhash): there
 /// the test holds it to what the comment in the script promises.
-@Suite("The iptables and nft dry-runs route alike", .serialized, .enabled(if: Namespaces.enabled, "needs root and network namespaces"))
+@Suite(
+    "The iptables and nft dry-runs route alike", .serialized,
+    .enabled(if: Namespaces.enabled, "needs root and network namespaces"))
 struct DryRunEquivalenceTests {
     static let policyConfig = """
         balance: nth
@@ -44,9 +47,12 @@ struct DryRunEquivalenceTests {
             let complaints = try lab.run(script: DryRun.script(state, format: format))
             #expect(complaints.isEmpty, "the \(format) script complained:\n\(complaints)")
             // Ports 7, 22 and 53 are served by the lab; 6667 (in a pinned range) only here.
-            return try lab.withEchoServer(in: lab.server, addresses: [Lab.serviceAddress], ports: [6667],
-                                          devices: (1...Lab.uplinkCount).map { "g\($0)" }) {
-                func took(_ client: Lab.Client, _ transport: Lab.Transport, _ count: Int, port: Int) throws -> [String] {
+            return try lab.withEchoServer(
+                in: lab.server, addresses: [Lab.serviceAddress], ports: [6667],
+                devices: (1...Lab.uplinkCount).map { "g\($0)" }
+            ) {
+                func took(_ client: Lab.Client, _ transport: Lab.Transport, _ count: Int, port: Int) throws -> [String]
+                {
                     try lab.echo(in: lab.namespace(client), transport, count: count, to: Lab.serviceAddress, port: port)
                         .map { Lab.uplink(answer: $0).map(String.init) ?? "?\($0)" }
                 }
@@ -82,10 +88,12 @@ struct DryRunEquivalenceTests {
             "lan udp 53": ["2", "2"],
             "lan tcp 7": ["1", "2", "3"],
             "host tcp 7 (2)": ["1", "2"],
-            "host udp to the LAN": ["\(Lab.hostLanAddress) eth0", "\(Lab.hostLanAddress) eth0"],
+            "host udp to the LAN": ["\(Lab.hostLanAddress) eth0", "\(Lab.hostLanAddress) eth0"]
         ]
         for (batch, want) in expected.sorted(by: { $0.key < $1.key }) {
-            #expect(iptables[batch] == nft[batch], "\(batch): iptables form \(iptables[batch] ?? []), nft form \(nft[batch] ?? [])")
+            #expect(
+                iptables[batch] == nft[batch],
+                "\(batch): iptables form \(iptables[batch] ?? []), nft form \(nft[batch] ?? [])")
             #expect(nft[batch] == want, "\(batch): nft form \(nft[batch] ?? []), expected \(want)")
             #expect(iptables[batch] == want, "\(batch): iptables form \(iptables[batch] ?? []), expected \(want)")
         }
@@ -143,19 +151,21 @@ struct DryRunEquivalenceTests {
         try Lab.with { lab in
             try lab.run(script: DryRun.script(state, format: format))
             // A witness after source NAT, in a table of its own in the host.
-            try must(["ip", "netns", "exec", lab.host, "nft", "-f", "-"], input: """
-                table ip witness {
-                \tcounter kept { }
-                \tcounter marked { }
-                \tcounter copied { }
-                \tchain post {
-                \t\ttype filter hook postrouting priority 300; policy accept;
-                \t\tudp dport 7 meta mark & \(outside) == 0x10000 counter name "kept"
-                \t\tudp dport 7 meta mark & \(hex(Config.defaultMarkMask)) != 0 counter name "marked"
-                \t\tudp dport 7 ct mark & \(outside) == 0x10000 counter name "copied"
-                \t}
-                }
-                """)
+            try must(
+                ["ip", "netns", "exec", lab.host, "nft", "-f", "-"],
+                input: """
+                    table ip witness {
+                    \tcounter kept { }
+                    \tcounter marked { }
+                    \tcounter copied { }
+                    \tchain post {
+                    \t\ttype filter hook postrouting priority 300; policy accept;
+                    \t\tudp dport 7 meta mark & \(outside) == 0x10000 counter name "kept"
+                    \t\tudp dport 7 meta mark & \(hex(Config.defaultMarkMask)) != 0 counter name "marked"
+                    \t\tudp dport 7 ct mark & \(outside) == 0x10000 counter name "copied"
+                    \t}
+                    }
+                    """)
             let send = """
                 import socket
                 for _ in range(5):
@@ -165,13 +175,17 @@ struct DryRunEquivalenceTests {
                         s.sendto(b"?\\n", ("\(Lab.serviceAddress)", 7))
                         print(s.recvfrom(64)[0].decode().strip())
                 """
-            let answers = try must(["ip", "netns", "exec", lab.host, Lab.python, "-c", send]).split(separator: "\n").map(String.init)
+            let answers = try must(["ip", "netns", "exec", lab.host, Lab.python, "-c", send]).split(separator: "\n")
+                .map(String.init)
             let took = answers.map(Lab.uplink(answer:))
             #expect(took.count == 5 && Set(took).count == 1 && took[0] != nil, "marked datagrams took \(answers)")
-            let counters = try must(["ip", "netns", "exec", lab.host, "nft", "list", "counters", "table", "ip", "witness"])
+            let counters = try must([
+                "ip", "netns", "exec", lab.host, "nft", "list", "counters", "table", "ip", "witness"
+            ])
             func packets(_ name: String) -> Int {
                 guard let start = counters.range(of: "counter \(name) {"),
-                      let field = counters[start.upperBound...].range(of: "packets ") else { return -1 }
+                    let field = counters[start.upperBound...].range(of: "packets ")
+                else { return -1 }
                 return Int(counters[field.upperBound...].prefix { $0.isNumber }) ?? -1
             }
             #expect(packets("kept") == 5, "the mark outside the mask was lost:\n\(counters)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import UplinkCore
 
 /// IPv4-only, dual-stack and IPv6-only uplinks together, in the lab with IPv6 (Support/Lab.swift):
@@ -27,15 +28,20 @@ struct DualStackLabTests {
         var testDescription: String { "\(way.testDescription), masquerade6 \(masquerade6)" }
     }
 
-    static let cases = [Case(way: .apply, masquerade6: false), Case(way: .apply, masquerade6: true), Case(way: .nftScript, masquerade6: false)]
+    static let cases = [
+        Case(way: .apply, masquerade6: false), Case(way: .apply, masquerade6: true),
+        Case(way: .nftScript, masquerade6: false)
+    ]
 
     @Test("each family is balanced over the uplinks that carry it; NAT66 only when asked", arguments: cases)
     func familiesBalanceapart(_ labCase: Case) throws {
         try Lab.with(ipv6: true) { lab in
             try lab.install(Self.yaml(masquerade6: labCase.masquerade6), by: labCase.way)
-            #expect(try must(["ip", "netns", "exec", lab.host, "sysctl", "-n", "net.ipv6.conf.all.forwarding"]) == "1\n")
+            #expect(
+                try must(["ip", "netns", "exec", lab.host, "sysctl", "-n", "net.ipv6.conf.all.forwarding"]) == "1\n")
             // Interleaved by family: neither cycle may see the other's connections.
-            var v4: [String] = [], v6: [String] = []
+            var v4: [String] = []
+            var v6: [String] = []
             for round in 0..<5 {
                 let transport = round % 2 == 0 ? Lab.Transport.tcp : .udp
                 v4 += try lab.echo(in: lab.lan, transport, count: 1, to: Lab.serviceAddress)
@@ -50,7 +56,9 @@ struct DualStackLabTests {
             // picked before uplinkctl marks them, from the main table's route (up1's address):
             // only NAT66 gives them the address of the uplink they leave by.
             let host6 = try lab.echo(in: lab.host, .tcp, count: 2, to: Lab.serviceAddress6)
-            let hostSource = { (n: Int) in labCase.masquerade6 ? Lab.uplinkAddress(n, ipv6: true) : Lab.uplinkAddress(1, ipv6: true) }
+            let hostSource = { (n: Int) in
+                labCase.masquerade6 ? Lab.uplinkAddress(n, ipv6: true) : Lab.uplinkAddress(1, ipv6: true)
+            }
             #expect(host6 == [3, 2].map { "\(hostSource($0)) g\($0)" }, "IPv6 from the host: \(host6)")
 
             // up3's IPv6 address has its `from` rules. IPv6 routes carry no realm, so nft cannot

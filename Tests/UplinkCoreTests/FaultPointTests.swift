@@ -83,7 +83,8 @@ struct FaultPointTests {
             if result.status == 0 { break }
             sweep.steps = step
             let refused =
-                result.status == 1 && result.stderr.contains(" (refusal injected by UPLINKCTL_FAULT_AT); nothing was changed")
+                result.status == 1
+                && result.stderr.contains(" (refusal injected by UPLINKCTL_FAULT_AT); nothing was changed")
                 && result.stderr.hasSuffix("; nothing was changed\n")
             #expect(refused, "step \(step): exit \(result.status)\n\(result.stderr)")
             if refused { sweep.refused += 1 }

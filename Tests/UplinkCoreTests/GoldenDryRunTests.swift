@@ -26,7 +26,9 @@ struct GoldenDryRunTests {
     static func plan(_ example: String) throws -> DesiredState {
         let text = try Paths.read(Paths.examples.appendingPathComponent("\(example).yaml"))
         let check = ConfigParser.parse(text, file: "examples/\(example).yaml")
-        #expect(check.diagnostics.isEmpty, "examples/\(example).yaml: \(check.diagnostics.map(\.description).joined(separator: "\n"))")
+        #expect(
+            check.diagnostics.isEmpty,
+            "examples/\(example).yaml: \(check.diagnostics.map(\.description).joined(separator: "\n"))")
         return Planner.plan(try check.get())
     }
 
@@ -51,12 +53,14 @@ struct GoldenDryRunTests {
             return
         }
         guard FileManager.default.fileExists(atPath: url.path) else {
-            Issue.record("no golden \(url.lastPathComponent); create it with UPDATE_GOLDENS=1 swift test --filter GoldenDryRun")
+            Issue.record(
+                "no golden \(url.lastPathComponent); create it with UPDATE_GOLDENS=1 swift test --filter GoldenDryRun")
             return
         }
         let expected = try Paths.read(url)
         if script != expected {
-            Issue.record("""
+            Issue.record(
+                """
                 dry-run of examples/\(example).yaml --format \(format.rawValue) differs from \(url.lastPathComponent):
                 \(firstDifference(expected: expected, actual: script))
                 If the change is intended: UPDATE_GOLDENS=1 swift test --filter GoldenDryRun, then review git diff.
@@ -68,7 +72,9 @@ struct GoldenDryRunTests {
     func noStaleGoldens() throws {
         guard !Self.updating else { return }
         let files = (try? FileManager.default.contentsOfDirectory(atPath: Self.goldenDirectory.path)) ?? []
-        let expected = Set(Self.examples.flatMap { example in DryRunFormat.allCases.map { Self.golden(example, $0).lastPathComponent } })
+        let expected = Set(
+            Self.examples.flatMap { example in DryRunFormat.allCases.map { Self.golden(example, $0).lastPathComponent }
+            })
         let stale = files.filter { $0.hasSuffix(".sh") && !expected.contains($0) }.sorted()
         #expect(stale.isEmpty, "goldens without an example (delete them): \(stale.joined(separator: ", "))")
     }

@@ -1,10 +1,13 @@
 import Foundation
 import Testing
+
 @testable import UplinkCore
 
 /// `balance: hash` and `balance: ecmp` with real connections in the lab (Support/Lab.swift),
 /// installed by `uplinkctl apply --netns` and by the nft dry-run script.
-@Suite("Hash and ECMP balancing in the lab", .serialized, .enabled(if: Namespaces.enabled, "needs root and network namespaces"))
+@Suite(
+    "Hash and ECMP balancing in the lab", .serialized,
+    .enabled(if: Namespaces.enabled, "needs root and network namespaces"))
 struct HashEcmpLabTests {
     static let ways: [Installation] = [.apply, .nftScript, .iptablesScript]
 
@@ -36,13 +39,18 @@ struct HashEcmpLabTests {
             #expect(Set(sticky).count == 1 && sticky[0] != nil, "one pair of addresses took \(sticky)")
 
             let sources = try lab.addLanClientAddresses(150)
-            let seen = try lab.echo(in: lab.lan, .udp, count: 2, to: Lab.serviceAddress, sources: sources).map(Lab.uplink(answer:))
+            let seen = try lab.echo(in: lab.lan, .udp, count: 2, to: Lab.serviceAddress, sources: sources).map(
+                Lab.uplink(answer:))
             try #require(seen.count == 2 * sources.count)
             let first = stride(from: 0, to: seen.count, by: 2).map { seen[$0] }
             let second = stride(from: 1, to: seen.count, by: 2).map { seen[$0] }
             #expect(first == second, "a pair changed uplinks between its two connections")
             let predicted = sources.map { source -> Int? in
-                order[Int(Jhash.slot(source: source, destination: Lab.serviceAddress, modulus: UInt32(order.count), seed: NftPlanner.hashSeed))]
+                order[
+                    Int(
+                        Jhash.slot(
+                            source: source, destination: Lab.serviceAddress, modulus: UInt32(order.count),
+                            seed: NftPlanner.hashSeed))]
             }
             // The iptables form is the closest one (HMARK), not nft's jhash: sticky and weighted only.
             if way != .iptablesScript {
@@ -50,9 +58,11 @@ struct HashEcmpLabTests {
                 #expect(misses.isEmpty, "\(misses.count) pairs not where jhash puts them, e.g. \(misses.prefix(3))")
             }
             for (uplink, share) in zip(1...3, [0.5, 0.25, 0.25]) {
-                let count = Double(first.filter { $0 == uplink }.count), n = Double(sources.count)
+                let count = Double(first.filter { $0 == uplink }.count)
+                let n = Double(sources.count)
                 let sigma = (n * share * (1 - share)).squareRoot()
-                #expect(abs(count - n * share) <= 4 * sigma, "up\(uplink): \(count) of \(n) pairs, expected \(n * share)")
+                #expect(
+                    abs(count - n * share) <= 4 * sigma, "up\(uplink): \(count) of \(n) pairs, expected \(n * share)")
             }
         }
     }
@@ -72,9 +82,13 @@ struct HashEcmpLabTests {
             let multipath = try #require(state.routes.first { $0.nexthops.count > 1 })
             let route = try must(["ip", "-n", lab.host, "route", "show", "table", String(multipath.table)])
             for n in 1...Lab.uplinkCount {
-                #expect(route.contains("nexthop via 198.18.\(n).1 dev up\(n) weight 1"), "table \(multipath.table):\n\(route)")
+                #expect(
+                    route.contains("nexthop via 198.18.\(n).1 dev up\(n) weight 1"),
+                    "table \(multipath.table):\n\(route)")
             }
-            #expect(try must(["ip", "netns", "exec", lab.host, "sysctl", "-n", "net.ipv4.fib_multipath_hash_policy"]) == "1\n")
+            #expect(
+                try must(["ip", "netns", "exec", lab.host, "sysctl", "-n", "net.ipv4.fib_multipath_hash_policy"])
+                    == "1\n")
             try lab.watchGateways()
             for client in [Lab.Client.lan, .host] {
                 let before = try lab.gatewayCounts()
@@ -82,16 +96,22 @@ struct HashEcmpLabTests {
                 #expect(!seen.contains(nil), "\(client): flows lost or leaving with another uplink's address: \(seen)")
                 let grown = try lab.gatewayCounts() - before
                 #expect(grown.map(\.flows).reduce(0, +) == 60, "\(client): flows per gateway \(grown)")
-                #expect((1...3).map { n in seen.filter { $0 == n }.count } == grown.map(\.flows), "the answers and the gateways disagree")
+                #expect(
+                    (1...3).map { n in seen.filter { $0 == n }.count } == grown.map(\.flows),
+                    "the answers and the gateways disagree")
                 if client == .lan {
                     #expect(grown.map(\.flows).allSatisfy { $0 > 0 }, "forwarded flows per gateway \(grown)")
                 }
             }
             if way == .apply {
                 // status counts the connections handed to the multipath route, and none balanced by uplinkctl.
-                let status = try UplinkctlCLI.withConfig(yaml) { try UplinkctlCLI.run(["status", "--json", "--netns", lab.host, $0]) }
+                let status = try UplinkctlCLI.withConfig(yaml) {
+                    try UplinkctlCLI.run(["status", "--json", "--netns", lab.host, $0])
+                }
                 let summary = try JSONDecoder().decode(StatusReport.Summary.self, from: Data(status.stdout.utf8))
-                #expect(summary.ecmpConnections == 120 && summary.uplinks.allSatisfy { $0.connections == 0 }, "\(status.stdout)")
+                #expect(
+                    summary.ecmpConnections == 120 && summary.uplinks.allSatisfy { $0.connections == 0 },
+                    "\(status.stdout)")
                 #expect(summary.inSync && summary.balance == "ecmp")
             }
         }

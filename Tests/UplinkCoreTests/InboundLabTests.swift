@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import UplinkCore
 
 /// Source in, source out, in the lab (Support/Lab.swift): a connection that comes in on an
@@ -14,7 +15,9 @@ import Testing
 /// (Support/LabGateways.swift) show which of them received the host's answers. Without
 /// uplinkctl the host answers by its main table's default route, up1: uplinks 2 and 3 would
 /// time out. Nothing in the host binds a socket to a device.
-@Suite("Replies by the incoming uplink in the lab", .serialized, .enabled(if: Namespaces.enabled, "needs root and network namespaces"))
+@Suite(
+    "Replies by the incoming uplink in the lab", .serialized,
+    .enabled(if: Namespaces.enabled, "needs root and network namespaces"))
 struct InboundLabTests {
     static let yaml = try! Paths.read(Paths.examples.appendingPathComponent("source-in-source-out.yaml"))
     static let ways: [Installation] = [.apply, .nftScript, .iptablesScript]
@@ -28,24 +31,33 @@ struct InboundLabTests {
         try Lab.with { lab in
             try lab.install(Self.yaml, by: way)
             try lab.watchGateways()
-            try lab.withEchoServer(in: lab.host, addresses: (1...Lab.uplinkCount).map { Lab.uplinkAddress($0) }, ports: [8007]) {
+            try lab.withEchoServer(
+                in: lab.host, addresses: (1...Lab.uplinkCount).map { Lab.uplinkAddress($0) }, ports: [8007]
+            ) {
                 var balanced: [Int?] = []
                 for n in 1...Lab.uplinkCount {
                     let before = try lab.gatewayCounts()
-                    let answers = try lab.echo(in: lab.server, .tcp, count: 3, to: Lab.uplinkAddress(n), port: 8007)
+                    let answers =
+                        try lab.echo(in: lab.server, .tcp, count: 3, to: Lab.uplinkAddress(n), port: 8007)
                         + lab.echo(in: lab.server, .udp, count: 3, to: Lab.uplinkAddress(n), port: 8007)
                     #expect(answers == Array(repeating: "198.18.\(100 + n).2 -", count: 6), "in by up\(n): \(answers)")
                     let grown = try lab.gatewayCounts() - before
-                    #expect(grown.indices.allSatisfy { ($0 + 1 == n) == (grown[$0].packets > 0) },
-                            "answers to connections in by up\(n) reached the gateways \(grown)")
+                    #expect(
+                        grown.indices.allSatisfy { ($0 + 1 == n) == (grown[$0].packets > 0) },
+                        "answers to connections in by up\(n) reached the gateways \(grown)")
                     balanced += try lab.connections(from: .host, .udp, count: 1)
                 }
                 // Inbound connections take no slot; each is marked with its uplink.
                 #expect(balanced == [1, 2, 3], "the host's own connections: \(balanced)")
-                let tracked = try must(["ip", "netns", "exec", lab.host, "conntrack", "-L", "-p", "tcp", "--dport", "8007"])
+                let tracked = try must([
+                    "ip", "netns", "exec", lab.host, "conntrack", "-L", "-p", "tcp", "--dport", "8007"
+                ])
                 for n in 1...Lab.uplinkCount {
-                    let marks = tracked.split(separator: "\n").filter { $0.contains("dst=\(Lab.uplinkAddress(n)) ") }.map { $0.contains("mark=\(n << 8) ") }
-                    #expect(marks.count == 3 && !marks.contains(false), "conntrack marks of connections in by up\(n):\n\(tracked)")
+                    let marks = tracked.split(separator: "\n").filter { $0.contains("dst=\(Lab.uplinkAddress(n)) ") }
+                        .map { $0.contains("mark=\(n << 8) ") }
+                    #expect(
+                        marks.count == 3 && !marks.contains(false),
+                        "conntrack marks of connections in by up\(n):\n\(tracked)")
                 }
             }
         }
@@ -57,25 +69,29 @@ struct InboundLabTests {
     func portForwardAnsweredByIncomingUplink(way: Installation) throws {
         try Lab.with { lab in
             try lab.install(Self.yaml, by: way)
-            try must(["ip", "netns", "exec", lab.host, "nft", "-f", "-"], input: """
-                table ip userfw {
-                \tchain prerouting {
-                \t\ttype nat hook prerouting priority dstnat; policy accept;
-                \t\tiifname "up*" meta l4proto { tcp, udp } th dport 8080 dnat to \(Lab.lanClientAddress):7
-                \t}
-                }
+            try must(
+                ["ip", "netns", "exec", lab.host, "nft", "-f", "-"],
+                input: """
+                    table ip userfw {
+                    \tchain prerouting {
+                    \t\ttype nat hook prerouting priority dstnat; policy accept;
+                    \t\tiifname "up*" meta l4proto { tcp, udp } th dport 8080 dnat to \(Lab.lanClientAddress):7
+                    \t}
+                    }
 
-                """)
+                    """)
             try lab.watchGateways()
             for n in 1...Lab.uplinkCount {
                 let before = try lab.gatewayCounts()
-                let answers = try lab.echo(in: lab.server, .tcp, count: 3, to: Lab.uplinkAddress(n), port: 8080)
+                let answers =
+                    try lab.echo(in: lab.server, .tcp, count: 3, to: Lab.uplinkAddress(n), port: 8080)
                     + lab.echo(in: lab.server, .udp, count: 3, to: Lab.uplinkAddress(n), port: 8080)
                 // The LAN client sees the outside client's own address: forwarded, not masqueraded.
                 #expect(answers == Array(repeating: "198.18.\(100 + n).2 eth0", count: 6), "in by up\(n): \(answers)")
                 let grown = try lab.gatewayCounts() - before
-                #expect(grown.indices.allSatisfy { ($0 + 1 == n) == (grown[$0].packets > 0) },
-                        "answers to connections in by up\(n) reached the gateways \(grown)")
+                #expect(
+                    grown.indices.allSatisfy { ($0 + 1 == n) == (grown[$0].packets > 0) },
+                    "answers to connections in by up\(n) reached the gateways \(grown)")
             }
             if way != .iptablesScript {  // the iptables form has no named counters
                 #expect(try lab.connectionCounters() == [0, 0, 0], "a forwarded inbound connection was balanced")
@@ -93,8 +109,11 @@ struct InboundLabTests {
             try lab.install(Self.yaml, by: way)
             for n in [2, 3] {
                 for transport in [Lab.Transport.tcp, .udp] {
-                    let bound = try lab.echo(in: lab.host, transport, count: 4, to: Lab.serviceAddress, sources: [Lab.uplinkAddress(n)])
-                    #expect(bound == Array(repeating: "\(Lab.uplinkAddress(n)) g\(n)", count: 4), "\(transport) bound to up\(n)'s address: \(bound)")
+                    let bound = try lab.echo(
+                        in: lab.host, transport, count: 4, to: Lab.serviceAddress, sources: [Lab.uplinkAddress(n)])
+                    #expect(
+                        bound == Array(repeating: "\(Lab.uplinkAddress(n)) g\(n)", count: 4),
+                        "\(transport) bound to up\(n)'s address: \(bound)")
                 }
                 let unbound = try lab.connections(from: .host, .tcp, count: 3)
                 #expect(Set(unbound) == [1, 2, 3], "unbound connections: \(unbound)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import UplinkCore
 
 /// The dry-run scripts, run in the lab's host, with real TCP connections and UDP flows from
@@ -28,20 +29,22 @@ struct LabTrafficTests {
 
     static let cases: [Case] = [
         Case(name: "examples/lab.yaml (nth 1:1:1)", example: "lab.yaml"),
-        Case(name: "nth 2:1:1", yaml: """
-            balance: nth
-            uplinks:
-              - name: up1
-                interface: up1
-                gateway: 198.18.1.1
-                weight: 2
-              - name: up2
-                interface: up2
-                gateway: 198.18.2.1
-              - name: up3
-                interface: up3
-                gateway: 198.18.3.1
-            """),
+        Case(
+            name: "nth 2:1:1",
+            yaml: """
+                balance: nth
+                uplinks:
+                  - name: up1
+                    interface: up1
+                    gateway: 198.18.1.1
+                    weight: 2
+                  - name: up2
+                    interface: up2
+                    gateway: 198.18.2.1
+                  - name: up3
+                    interface: up3
+                    gateway: 198.18.3.1
+                """)
     ]
 
     @Test("new connections take the uplinks in slot order", arguments: cases, DryRunFormat.allCases)
@@ -55,7 +58,8 @@ struct LabTrafficTests {
             let complaints = try lab.run(script: DryRun.script(state, format: format))
             #expect(complaints.isEmpty, "the script complained:\n\(complaints)")
             for batch in try lab.slotOrderBatches(order) {
-                #expect(batch.seen == batch.expected, "\(batch.what): uplinks \(batch.seen), expected \(batch.expected)")
+                #expect(
+                    batch.seen == batch.expected, "\(batch.what): uplinks \(batch.seen), expected \(batch.expected)")
             }
         }
     }
@@ -78,7 +82,9 @@ struct LabTrafficTests {
 
             for transport in [Lab.Transport.udp, .tcp] {
                 let seen = try lab.echo(from: .host, transport, count: 1, to: Lab.lanClientAddress)
-                #expect(seen == ["\(Lab.hostLanAddress) eth0"], "the LAN client saw \(transport) from \(seen), not from the host's LAN address")
+                #expect(
+                    seen == ["\(Lab.hostLanAddress) eth0"],
+                    "the LAN client saw \(transport) from \(seen), not from the host's LAN address")
             }
             let next = try lab.connections(from: .host, .udp, count: 1)
             #expect(next == [order[0]], "after two LAN connections the next one took uplink \(next), not slot 0's")

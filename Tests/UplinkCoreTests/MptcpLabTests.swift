@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import UplinkCore
 
 /// `mptcp: true` in the lab, with a real MPTCP client (the host) and server (198.19.0.1, whose
@@ -34,8 +35,10 @@ struct MptcpLabTests {
     static func prepare(_ lab: Lab) throws {
         try must(["ip", "-n", lab.server, "mptcp", "limits", "set", "subflows", "4", "add_addr_accepted", "4"])
         for gateway in lab.gateways {
-            try must(["ip", "netns", "exec", gateway, "tc", "qdisc", "replace", "dev", "dn", "root", "tbf",
-                      "rate", "20mbit", "burst", "32kb", "latency", "50ms"])
+            try must([
+                "ip", "netns", "exec", gateway, "tc", "qdisc", "replace", "dev", "dn", "root", "tbf",
+                "rate", "20mbit", "burst", "32kb", "latency", "50ms"
+            ])
         }
     }
 
@@ -43,8 +46,10 @@ struct MptcpLabTests {
     static func perUplink(_ lab: Lab, _ body: () throws -> Void) throws -> [Int] {
         func received() throws -> [Int] {
             try (1...3).map { n in
-                let text = try must(["ip", "netns", "exec", lab.host, "cat",
-                                     "/sys/class/net/up\(n)/statistics/rx_bytes"])
+                let text = try must([
+                    "ip", "netns", "exec", lab.host, "cat",
+                    "/sys/class/net/up\(n)/statistics/rx_bytes"
+                ])
                 return Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
             }
         }
@@ -63,19 +68,24 @@ struct MptcpLabTests {
                     line.split(separator: " ").enumerated().filter { $0.offset != 1 && $0.offset != 2 }.map(\.element)
                         .joined(separator: " ")
                 }
-                #expect(shown == ["198.18.1.2 subflow dev up1", "198.18.2.2 subflow dev up2",
-                                  "198.18.3.2 subflow dev up3"],
-                        "\(shown)")
+                #expect(
+                    shown == [
+                        "198.18.1.2 subflow dev up1", "198.18.2.2 subflow dev up2",
+                        "198.18.3.2 subflow dev up3"
+                    ],
+                    "\(shown)")
                 #expect(try Self.limits(lab.host) == "add_addr_accepted 2 subflows 2 \n")
                 #expect(try UplinkctlCLI.run(["diff", "--netns", lab.host, config]).status == 0)
                 // One removed behind uplinkctl's back: diff names it, apply puts it back.
-                let id = try #require(try Self.endpoints(lab.host).split(separator: "\n")
-                    .first { $0.hasPrefix("198.18.2.2") }?
-                    .split(separator: " ").drop { $0 != "id" }.dropFirst().first)
+                let id = try #require(
+                    try Self.endpoints(lab.host).split(separator: "\n")
+                        .first { $0.hasPrefix("198.18.2.2") }?
+                        .split(separator: " ").drop { $0 != "id" }.dropFirst().first)
                 try must(["ip", "-n", lab.host, "mptcp", "endpoint", "delete", "id", String(id)])
                 let diff = try UplinkctlCLI.run(["diff", "--netns", lab.host, config])
-                #expect(diff.status == 1 && diff.stdout == "+ ip mptcp endpoint add 198.18.2.2 dev up2 subflow\n",
-                        "\(diff.stdout)")
+                #expect(
+                    diff.status == 1 && diff.stdout == "+ ip mptcp endpoint add 198.18.2.2 dev up2 subflow\n",
+                    "\(diff.stdout)")
                 try must([Paths.uplinkctl.path, "apply", "--netns", lab.host, config])
                 #expect(try UplinkctlCLI.run(["diff", "--netns", lab.host, config]).status == 0)
                 // Another program's endpoint is never taken over, and refuses the apply of its address.
@@ -84,9 +94,10 @@ struct MptcpLabTests {
                 #expect(try Self.limits(lab.host) == pristine)
                 try must(["ip", "-n", lab.host, "mptcp", "endpoint", "add", "198.18.3.2", "dev", "up3", "signal"])
                 let refused = try UplinkctlCLI.run(["apply", "--netns", lab.host, config])
-                #expect(refused.status == 1
+                #expect(
+                    refused.status == 1
                         && refused.stderr.contains("mptcp: the path manager already has an endpoint for 198.18.3.2"),
-                        "\(refused.stderr)")
+                    "\(refused.stderr)")
                 #expect(try Self.endpoints(lab.host).split(separator: "\n").count == 1)
             }
         }
@@ -102,13 +113,16 @@ struct MptcpLabTests {
                     let carried = try Self.perUplink(lab) { total = try lab.download(port: Self.port, seconds: 3) }
                     // Every uplink carried a real part of the one connection (each link alone is 20 Mbit/s).
                     #expect(carried.allSatisfy { $0 > total / 6 }, "per uplink \(carried) of \(total) bytes")
-                    #expect(Double(total) * 8 / 3 > 40e6,
-                            "\(Double(total) * 8 / 3e6) Mbit/s over three 20 Mbit/s links")
+                    #expect(
+                        Double(total) * 8 / 3 > 40e6,
+                        "\(Double(total) * 8 / 3e6) Mbit/s over three 20 Mbit/s links")
                     // Conntrack on the host: the first subflow from the main route's uplink, unmarked; a join
                     // from each other uplink, with that uplink's own mark (its bound address, not a slot);
                     // none translated (the reply goes back to the address it came from).
-                    let entries = try must(["ip", "netns", "exec", lab.host, "conntrack", "-L", "-p", "tcp",
-                                            "--dport", String(Self.port)]).split(separator: "\n")
+                    let entries = try must([
+                        "ip", "netns", "exec", lab.host, "conntrack", "-L", "-p", "tcp",
+                        "--dport", String(Self.port)
+                    ]).split(separator: "\n")
                     let sources = entries.compactMap { entry -> String? in
                         let fields = entry.split(separator: " ")
                         let src = fields.filter { $0.hasPrefix("src=") }.map { String($0.dropFirst(4)) }
@@ -117,8 +131,9 @@ struct MptcpLabTests {
                         guard src.count == 2, dst.count == 2, src[0] == dst[1] else { return nil }
                         return "\(src[0]) mark \(mark)"
                     }
-                    #expect(sources.sorted() == ["198.18.1.2 mark 0", "198.18.2.2 mark 512", "198.18.3.2 mark 768"],
-                            "\(entries)")
+                    #expect(
+                        sources.sorted() == ["198.18.1.2 mark 0", "198.18.2.2 mark 512", "198.18.3.2 mark 768"],
+                        "\(entries)")
                 }
                 // The subflows took no balancing slot: plain TCP goes on 1, 2, 3.
                 #expect(try lab.connections(from: .host, .tcp, count: 3) == [1, 2, 3])
@@ -151,8 +166,10 @@ struct MptcpLabTests {
                 try lab.withDownloadSource(port: Self.port) {
                     let download = Process()
                     download.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                    download.arguments = ["ip", "netns", "exec", lab.host, Lab.python, Lab.script("mptcp-transfer.py"),
-                                          "fetch", Lab.serviceAddress, String(Self.port), "3"]
+                    download.arguments = [
+                        "ip", "netns", "exec", lab.host, Lab.python, Lab.script("mptcp-transfer.py"),
+                        "fetch", Lab.serviceAddress, String(Self.port), "3"
+                    ]
                     download.standardOutput = FileHandle.nullDevice
                     try download.run()
                     defer { download.waitUntilExit() }
@@ -199,8 +216,9 @@ struct MptcpLabTests {
             let before = try KernelSnapshot(lab.host)
             try UplinkctlCLI.withConfig(Self.yaml()) { config in
                 let result = try UplinkctlCLI.run(["apply", "--netns", lab.host, "--confirm", "1", config])
-                #expect(result.status == 1 && result.stderr.contains("what was installed before is back"),
-                        "\(result.stderr)")
+                #expect(
+                    result.status == 1 && result.stderr.contains("what was installed before is back"),
+                    "\(result.stderr)")
             }
             #expect(try Self.endpoints(lab.host) == endpoints && Self.limits(lab.host) == limits)
             #expect(try KernelSnapshot(lab.host) == before)

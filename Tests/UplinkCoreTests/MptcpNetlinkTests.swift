@@ -2,6 +2,7 @@ import CNetlink
 import Foundation
 import Testing
 import UplinkCore
+
 @testable import UplinkKernel
 
 /// The MPTCP path manager over generic netlink, in a throwaway namespace; `ip mptcp` is the
@@ -17,15 +18,18 @@ struct MptcpNetlinkTests {
             try must(["ip", "-n", host, "addr", "add", "2001:2::7:2/64", "dev", "mp0", "nodad"])
             try must(["ip", "-n", host, "link", "set", "mp0", "up"])
             let (mptcp, links) = try NetworkNamespace.run(host) {
-                (try MptcpNetlink(socket: NetlinkSocket(NETLINK_GENERIC)),
-                 try LinkNetlink(socket: NetlinkSocket(NETLINK_ROUTE)).links())
+                (
+                    try MptcpNetlink(socket: NetlinkSocket(NETLINK_GENERIC)),
+                    try LinkNetlink(socket: NetlinkSocket(NETLINK_ROUTE)).links()
+                )
             }
             let index = try #require(links["mp0"]?.index)
             let interfaces = [index: "mp0"]
 
             let both = MptcpEndpoint(address: IPAddress("198.18.7.2")!, interface: "mp0", signal: true)
-            let announced = MptcpEndpoint(address: IPAddress("198.18.8.2")!, interface: "", subflow: false,
-                                          signal: true)
+            let announced = MptcpEndpoint(
+                address: IPAddress("198.18.8.2")!, interface: "", subflow: false,
+                signal: true)
             let v6 = MptcpEndpoint(address: IPAddress("2001:2::7:2")!, interface: "mp0")
             let foreign = MptcpEndpoint(address: IPAddress("198.18.9.2")!, interface: "mp0")
             try mptcp.add(both, interfaceIndex: index)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UplinkCore
 
 /// MPTCP's part of the plan and of the diff, without a kernel.
@@ -6,8 +7,10 @@ import Testing
 struct MptcpPlanTests {
     static func address(_ text: String) -> IPAddress { IPAddress(text)! }
 
-    static let facts = PlanFacts(["up1": [address("198.18.1.2")], "up2": [address("198.18.2.2")],
-                                  "up3": [address("198.18.3.2")]])
+    static let facts = PlanFacts([
+        "up1": [address("198.18.1.2")], "up2": [address("198.18.2.2")],
+        "up3": [address("198.18.3.2")]
+    ])
 
     static func plan(_ yaml: String, facts: PlanFacts = facts) throws -> DesiredState {
         Planner.plan(try ConfigParser.parse(yaml, file: "test.yaml").get(), facts: facts)
@@ -30,8 +33,11 @@ struct MptcpPlanTests {
 
     @Test func anEndpointPerUplinkAddressAndLimitsOfUplinksLessOne() throws {
         let state = try Self.plan(Self.yaml())
-        #expect(state.mptcp == MptcpPlan(endpoints: [1, 2, 3].map { Self.endpoint($0) },
-                                         limits: MptcpLimits(subflows: 2, addAddrAccepted: 2)))
+        #expect(
+            state.mptcp
+                == MptcpPlan(
+                    endpoints: [1, 2, 3].map { Self.endpoint($0) },
+                    limits: MptcpLimits(subflows: 2, addAddrAccepted: 2)))
         #expect(state.sysctls.contains(.mptcpEnabled()))
         // Before the jump to balancing, in the host's own chain.
         let local = try #require(state.nftables.chain(named: "local-v4"))
@@ -61,22 +67,29 @@ struct MptcpPlanTests {
         let changes = StateDiff.changes(from: live, to: state, record: SysctlRecord())
         #expect(changes.mptcpEndpointsToAdd == [Self.endpoint(2), Self.endpoint(3)])
         #expect(changes.mptcpEndpointsToDelete.isEmpty)
-        #expect(changes.mptcpLimits == MptcpLimitsChange(value: MptcpLimits(subflows: 2, addAddrAccepted: 2),
-                                                         previous: original, isRestore: false))
+        #expect(
+            changes.mptcpLimits
+                == MptcpLimitsChange(
+                    value: MptcpLimits(subflows: 2, addAddrAccepted: 2),
+                    previous: original, isRestore: false))
         // The record: the new endpoints are ours before they exist; the original limits kept.
         let record = SysctlRecord().including(changes)
         #expect(record.mptcp?.endpoints == [Self.endpoint(2), Self.endpoint(3)])
         #expect(record.mptcp?.originalLimits == original)
         // Flushed: ours go, the limits go back while they still hold ours.
         var applied = live
-        applied.mptcp = LiveMptcp(endpoints: [1, 2, 3].map {
-            LiveMptcp.Endpoint(id: UInt8($0), endpoint: Self.endpoint($0))
-        }, limits: MptcpLimits(subflows: 2, addAddrAccepted: 2))
+        applied.mptcp = LiveMptcp(
+            endpoints: [1, 2, 3].map {
+                LiveMptcp.Endpoint(id: UInt8($0), endpoint: Self.endpoint($0))
+            }, limits: MptcpLimits(subflows: 2, addAddrAccepted: 2))
         let flush = StateDiff.changes(from: applied, to: nil, record: record)
         #expect(flush.mptcpEndpointsToDelete.map(\.id) == [1, 2, 3])
-        #expect(flush.mptcpLimits == MptcpLimitsChange(value: original,
-                                                       previous: MptcpLimits(subflows: 2, addAddrAccepted: 2),
-                                                       isRestore: true))
+        #expect(
+            flush.mptcpLimits
+                == MptcpLimitsChange(
+                    value: original,
+                    previous: MptcpLimits(subflows: 2, addAddrAccepted: 2),
+                    isRestore: true))
         #expect(record.updated(desired: nil, changes: flush).mptcp == nil)
         #expect(flush.lines.contains("- ip mptcp endpoint delete id 2 # 198.18.2.2 dev up2 subflow"))
     }

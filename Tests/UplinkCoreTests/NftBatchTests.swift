@@ -1,5 +1,6 @@
 import CNetlink
 import Testing
+
 @testable import UplinkCore
 @testable import UplinkKernel
 
@@ -16,7 +17,9 @@ struct NftBatchTests {
             try must(["ip", "netns", "exec", names[0], "nft", "add", "table", "ip", "foreign"])
             let batch = NftBatch(socket: socket, table: Ownership.nftTableName)
             let error = #expect(throws: KernelRefusal.self) { try batch.apply([.addTable], generation: generation) }
-            #expect(error?.description.contains("another program changed the nftables ruleset") == true, "\(String(describing: error))")
+            #expect(
+                error?.description.contains("another program changed the nftables ruleset") == true,
+                "\(String(describing: error))")
             #expect(try reader.read() == nil)
             // With the current generation the same batch goes through.
             try batch.apply([.addTable], generation: try reader.generation())
@@ -53,13 +56,14 @@ struct NftBatchTests {
         let kinds: [UInt32: (String, UInt16)] = [
             NFT_MSG_NEWTABLE.rawValue: ("table", 1), NFT_MSG_NEWCHAIN.rawValue: ("chain", 3),
             NFT_MSG_NEWOBJ.rawValue: ("counter", 2), NFT_MSG_NEWSET.rawValue: ("set", 2),
-            NFT_MSG_NEWSETELEM.rawValue: ("elements", 2), NFT_MSG_NEWRULE.rawValue: ("rule", 2),
+            NFT_MSG_NEWSETELEM.rawValue: ("elements", 2), NFT_MSG_NEWRULE.rawValue: ("rule", 2)
         ]
         guard let (kind, nameType) = kinds[type] else { return "message \(type) \(hex(payload))" }
         var attributes = Self.attributes(payload)
         if kind == "set" { attributes.removeAll { $0.type & 0x3fff == 10 } }
         if kind == "elements" { attributes.removeAll { $0.type & 0x3fff == 4 } }
-        let name = attributes.first { $0.type & 0x3fff == nameType }
+        let name =
+            attributes.first { $0.type & 0x3fff == nameType }
             .map { String(decoding: $0.data.prefix { $0 != 0 }, as: UTF8.self) } ?? "?"
         return "\(kind) \(name) \(hex(attributes.flatMap(encoded)))"
     }
@@ -75,7 +79,8 @@ struct NftBatchTests {
     static func payload(_ message: NftMessages.Message) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: message.capacity)
         return buffer.withUnsafeMutableBytes { raw in
-            let header = nftnl_nlmsg_build_hdr(raw.baseAddress!.assumingMemoryBound(to: CChar.self), UInt16(message.type), UInt16(NFPROTO_INET), 0, 1)!
+            let header = nftnl_nlmsg_build_hdr(
+                raw.baseAddress!.assumingMemoryBound(to: CChar.self), UInt16(message.type), UInt16(NFPROTO_INET), 0, 1)!
             message.build(header)
             return Array(UnsafeRawBufferPointer(start: header, count: Int(header.pointee.nlmsg_len)).dropFirst(20))
         }

@@ -1,6 +1,7 @@
 import CNetlink
 import Foundation
 import Testing
+
 @testable import UplinkCore
 @testable import UplinkKernel
 
@@ -32,9 +33,12 @@ import Testing
 
     /// Fixtures/nft-debug/mptcp.nft: the MPTCP subtype match, MP_CAPABLE and MP_JOIN.
     static let mptcpTable = NftTable(chains: [
-        NftChain(name: "mptcp", hook: NftHook(type: .route, point: .output, priority: NftHook.manglePriority),
-                 rules: [NftRule([.mptcpSubtype(0)], [], .verdict(.return)),
-                         NftRule([.mptcpSubtype(1)], [], .verdict(.return))]),
+        NftChain(
+            name: "mptcp", hook: NftHook(type: .route, point: .output, priority: NftHook.manglePriority),
+            rules: [
+                NftRule([.mptcpSubtype(0)], [], .verdict(.return)),
+                NftRule([.mptcpSubtype(1)], [], .verdict(.return))
+            ])
     ])
 
     /// The fixtures belong to the current plan: nft was given exactly this text.
@@ -43,7 +47,9 @@ import Testing
         let text = NftText.table(try Self.table(fixture))
         // UPDATE_GOLDENS=1 writes the new text; then regenerate nft's output as the README says.
         if ProcessInfo.processInfo.environment["UPDATE_GOLDENS"] == "1" {
-            try text.write(to: Paths.fixtures.appendingPathComponent("nft-debug/\(fixture).nft"), atomically: true, encoding: .utf8)
+            try text.write(
+                to: Paths.fixtures.appendingPathComponent("nft-debug/\(fixture).nft"), atomically: true, encoding: .utf8
+            )
         }
         #expect(text == (try Self.fixture("\(fixture).nft")))
     }
@@ -51,22 +57,29 @@ import Testing
     @Test(arguments: fixtures)
     func rulesEncodeExactlyAsNftDoes(fixture: String) throws {
         let golden = try Self.fixture("\(fixture).rules.txt")
-        let ours = try Self.table(fixture).chains.flatMap { chain in
-            chain.rules.map { rule in
-                (["inet uplinkctl \(chain.name)"] + NftRuleEncoding.expressions(rule).map { "  \($0)" }).joined(separator: "\n")
-            }
-        }.joined(separator: "\n\n") + "\n\n"
+        let ours =
+            try Self.table(fixture).chains.flatMap { chain in
+                chain.rules.map { rule in
+                    (["inet uplinkctl \(chain.name)"] + NftRuleEncoding.expressions(rule).map { "  \($0)" }).joined(
+                        separator: "\n")
+                }
+            }.joined(separator: "\n\n") + "\n\n"
         #expect(ours == golden)
     }
 
-    @Test(arguments: ["lab", "wired-wireless", "three-uplinks-nth", "three-uplinks-random", "router-lan", "weighted", "policies", "policies-hash",
-                       "services", "service-backends", "local-replicas"])
+    @Test(arguments: [
+        "lab", "wired-wireless", "three-uplinks-nth", "three-uplinks-random", "router-lan", "weighted", "policies",
+        "policies-hash",
+        "services", "service-backends", "local-replicas"
+    ])
     func everyRuleDecodesBackToItself(example: String) throws {
         let fixture = example.hasPrefix("policies") || example == "services"
         let table = fixture ? try Self.table(example) : try Self.plan(example).nftables
         for chain in table.chains {
             for rule in chain.rules {
-                #expect(NftRuleDecoding.rule(NftRuleEncoding.expressions(rule)) == rule, "\(chain.name): \(NftText.rule(rule))")
+                #expect(
+                    NftRuleDecoding.rule(NftRuleEncoding.expressions(rule)) == rule,
+                    "\(chain.name): \(NftText.rule(rule))")
             }
         }
     }
@@ -75,11 +88,17 @@ import Testing
         let counted: [NftExpression] = [.unrecognized("counter"), .verdict(.return)]
         #expect(NftRuleDecoding.rule(counted) == nil)
         // A mark setter whose value lies outside its mask is not ours either.
-        let odd: [NftExpression] = [.metaLoad(.mark, register: 1), .bitwise(register: 1, mask: [0xff, 0, 0xff, 0xff], xor: [0, 0, 0, 1]), .metaSet(.mark, register: 1)]
+        let odd: [NftExpression] = [
+            .metaLoad(.mark, register: 1), .bitwise(register: 1, mask: [0xff, 0, 0xff, 0xff], xor: [0, 0, 0, 1]),
+            .metaSet(.mark, register: 1)
+        ]
         #expect(NftRuleDecoding.rule(odd) == nil)
         // A concatenation loaded into other registers than nft's.
-        let shifted: [NftExpression] = [.metaLoad(.l4proto, register: 1), .hostToNetwork(register: 1, length: 1, size: 2),
-                                        .payloadLoad(.transport, offset: 2, length: 2, register: 10), .lookup(set: "m", register: 1, verdictRegister: true)]
+        let shifted: [NftExpression] = [
+            .metaLoad(.l4proto, register: 1), .hostToNetwork(register: 1, length: 1, size: 2),
+            .payloadLoad(.transport, offset: 2, length: 2, register: 10),
+            .lookup(set: "m", register: 1, verdictRegister: true)
+        ]
         #expect(NftRuleDecoding.rule(shifted) == nil)
         // icmpv6 types 133-136 only.
         var narrower = NftRuleEncoding.expressions(NftRule([.neighbourDiscovery], [], .verdict(.return)))
@@ -94,12 +113,13 @@ import Testing
         #expect(NftText.rule(rule) == "tcp option mptcp subtype 1 return")
         #expect(NftText.rule(NftRule([.mptcpSubtype(0)], [], .verdict(.return))) == "tcp option mptcp subtype 0 return")
         let expressions = NftRuleEncoding.expressions(rule)
-        #expect(expressions.map(\.description) == [
-            "[ exthdr load tcpopt 1b @ 30 + 2 => reg 1 ]",
-            "[ bitwise reg 1 = ( reg 1 & 0x000000f0 ) ^ 0x00000000 ]",
-            "[ cmp eq reg 1 0x00000010 ]",
-            "[ immediate reg 0 return ]",
-        ])
+        #expect(
+            expressions.map(\.description) == [
+                "[ exthdr load tcpopt 1b @ 30 + 2 => reg 1 ]",
+                "[ bitwise reg 1 = ( reg 1 & 0x000000f0 ) ^ 0x00000000 ]",
+                "[ cmp eq reg 1 0x00000010 ]",
+                "[ immediate reg 0 return ]"
+            ])
         for subtype in UInt8(0)...15 {
             let rule = NftRule([.connectionNotNew, .mptcpSubtype(subtype)], [], .verdict(.return))
             #expect(NftRuleDecoding.rule(NftRuleEncoding.expressions(rule)) == rule)
@@ -149,13 +169,16 @@ import Testing
     @Test func mptcpSubtypeIsNotTranslatedToIptables() {
         let lines = IptablesTranslation(Self.mptcpTable).lines()
         let append = ["-A", IptablesTranslation.chainName("mptcp")]
-        #expect(!lines.contains { line in
-            if case .command(let command) = line { command.dropFirst(3).starts(with: append) } else { false }
-        })
-        #expect(lines.contains(.comment([
-            "Not expressible in iptables: tcp option mptcp subtype 1 (MPTCP MP_JOIN).",
-            "- Left out: `tcp option mptcp subtype 1 return`; such packets go on through the chain like any other.",
-        ])))
+        #expect(
+            !lines.contains { line in
+                if case .command(let command) = line { command.dropFirst(3).starts(with: append) } else { false }
+            })
+        #expect(
+            lines.contains(
+                .comment([
+                    "Not expressible in iptables: tcp option mptcp subtype 1 (MPTCP MP_JOIN).",
+                    "- Left out: `tcp option mptcp subtype 1 return`; such packets go on through the chain like any other."
+                ])))
     }
 
     /// The boundaries nft wrote for `{ 127.0.0.0/8, 169.254.0.0/16, 224.0.0.0/4, 255.255.255.255 }`:
@@ -163,9 +186,14 @@ import Testing
     @Test func intervalSetsUseNftsBoundaries() throws {
         let set = try Self.plan("lab").nftables.set(named: NftPlanner.neverBalancedSet(.ipv4))!
         let elements = NftSetEncoding.elements(set)
-        let described = elements.map { "\($0.key.map(String.init).joined(separator: "."))\($0.intervalEnd ? " end" : "")" }
-        #expect(described == ["0.0.0.0 end", "127.0.0.0", "128.0.0.0 end", "169.254.0.0", "169.255.0.0 end",
-                              "224.0.0.0", "240.0.0.0 end", "255.255.255.255"])
+        let described = elements.map {
+            "\($0.key.map(String.init).joined(separator: "."))\($0.intervalEnd ? " end" : "")"
+        }
+        #expect(
+            described == [
+                "0.0.0.0 end", "127.0.0.0", "128.0.0.0 end", "169.254.0.0", "169.255.0.0 end",
+                "224.0.0.0", "240.0.0.0 end", "255.255.255.255"
+            ])
         #expect(elements.last?.userdata == [1, 4, 1, 0, 0, 0])
         #expect(NftSetEncoding.set(NftSetEncoding.definition(set), elements: elements.reversed()) == set)
     }
@@ -206,8 +234,10 @@ import Testing
         // Looked up by a key of other datatypes: not the map we would write for it.
         let destinations = try #require(table.map(named: "policy-v4-1"))
         let definition = NftMapEncoding.definition(destinations)
-        #expect(NftMapEncoding.map(definition, elements: NftMapEncoding.elements(destinations),
-                                   lookedUpBy: .fields([.destination(.ipv6)])) == nil)
+        #expect(
+            NftMapEncoding.map(
+                definition, elements: NftMapEncoding.elements(destinations),
+                lookedUpBy: .fields([.destination(.ipv6)])) == nil)
     }
 
     /// Elements the model cannot describe make the whole map unreadable (diff replaces it).
@@ -224,11 +254,19 @@ import Testing
         // 198.18.70.0-198.18.71.127: a range, not one prefix.
         #expect(try !decodes("policy-v4-4") { $0[0].keyEnd![1...3] = [18, 71, 127] })
         // Non-zero padding after the protocol byte.
-        #expect(try !decodes("policy-v4-4") { $0[0].key[5] = 1; $0[0].keyEnd![5] = 1 })
+        #expect(
+            try !decodes("policy-v4-4") {
+                $0[0].key[5] = 1
+                $0[0].keyEnd![5] = 1
+            })
         // A protocol range.
         #expect(try !decodes("policy-v4-4") { $0[0].keyEnd![4] = 17 })
         // Ports backwards.
-        #expect(try !decodes("policy-v4-2") { $0[0].key[4...5] = [0x10, 0]; $0[0].keyEnd![4...5] = [0, 0x10] })
+        #expect(
+            try !decodes("policy-v4-2") {
+                $0[0].key[4...5] = [0x10, 0]
+                $0[0].keyEnd![4...5] = [0, 0x10]
+            })
         // An address range that is not a prefix, in a single-field interval map.
         #expect(try decodes("policy-v4-7") { _ in })
         #expect(try !decodes("policy-v4-7") { $0[2].key = [198, 18, 62, 5] })
@@ -246,22 +284,33 @@ import Testing
         func described(_ name: String) throws -> [String] {
             NftMapEncoding.elements(try #require(table.map(named: name))).map { element in
                 var text = element.key.map { String($0, radix: 16).leftPadded(to: 2) }.joined(separator: " ")
-                if let end = element.keyEnd { text += " - " + end.map { String($0, radix: 16).leftPadded(to: 2) }.joined(separator: " ") }
+                if let end = element.keyEnd {
+                    text += " - " + end.map { String($0, radix: 16).leftPadded(to: 2) }.joined(separator: " ")
+                }
                 if element.intervalEnd { text += " end" }
                 return text
             }
         }
-        #expect(try described("policy-v4-7") == ["00 00 00 00 end", "c6 12 3c 00", "c6 12 3e 00 end", "c6 12 3e 00", "c6 12 3f 00 end"])
+        #expect(
+            try described("policy-v4-7") == [
+                "00 00 00 00 end", "c6 12 3c 00", "c6 12 3e 00 end", "c6 12 3e 00", "c6 12 3f 00 end"
+            ])
         #expect(try described("policy-v4-2").first == "06 00 00 00 00 15 00 00 - 06 00 00 00 00 16 00 00")
-        #expect(try described("policy-v4-4").last == "c6 12 46 00 06 00 00 00 1f 40 00 00 - c6 12 46 ff 06 00 00 00 1f 90 00 00")
+        #expect(
+            try described("policy-v4-4").last
+                == "c6 12 46 00 06 00 00 00 1f 40 00 00 - c6 12 46 ff 06 00 00 00 1f 90 00 00")
         #expect(try described("policy-v4-11") == ["6c 61 6e 34 00 00 00 00 00 00 00 00 00 00 00 00 11 00 00 00"])
         let definition = NftMapEncoding.definition(try #require(table.map(named: "policy-v4-10")))
-        #expect(definition.flags == 0x8c && definition.keyType == 0x471c_c34d && definition.keyLength == 36 && definition.fieldLengths == [16, 4, 4, 1, 2, 2])
+        #expect(
+            definition.flags == 0x8c && definition.keyType == 0x471c_c34d && definition.keyLength == 36
+                && definition.fieldLengths == [16, 4, 4, 1, 2, 2])
     }
 
     @Test func prefixesJoinAndSplitIntoTheFewest() {
-        let set = NftSet(name: "s", type: .ipv4Prefixes, elements: ["10.0.0.0/9", "10.128.0.0/9", "10.1.0.0/16", "192.0.2.1", "192.0.2.2/31"]
-            .map { .prefix(IPPrefix($0)!) })
+        let set = NftSet(
+            name: "s", type: .ipv4Prefixes,
+            elements: ["10.0.0.0/9", "10.128.0.0/9", "10.1.0.0/16", "192.0.2.1", "192.0.2.2/31"]
+                .map { .prefix(IPPrefix($0)!) })
         #expect(set.elements.map { "\($0)" } == ["prefix(10.0.0.0/8)", "prefix(192.0.2.1)", "prefix(192.0.2.2/31)"])
         let range = AddressRange(first: [198, 18, 0, 1], last: [198, 18, 0, 6])
         #expect(range.prefixes.map(\.description) == ["198.18.0.1", "198.18.0.2/31", "198.18.0.4/31", "198.18.0.6"])

@@ -1,12 +1,15 @@
 import Foundation
 import Testing
+
 @testable import UplinkCore
 
 /// Only what would leave by an uplink is balanced: a VPN's full tunnel, a user's table for a
 /// prefix, keep their traffic; a container bridge's traffic, bound for the internet, is still
 /// balanced; the connections left alone take no slot. Real connections, answered by whoever
 /// received them (Support/LabNeighbours.swift).
-@Suite("Living with other policy routing", .serialized, .enabled(if: Namespaces.enabled, "needs root and network namespaces"))
+@Suite(
+    "Living with other policy routing", .serialized,
+    .enabled(if: Namespaces.enabled, "needs root and network namespaces"))
 struct OtherRoutingLabTests {
     static let lab = try! Paths.read(Paths.examples.appendingPathComponent("lab.yaml"))
     static let tunnelled = ["host": "\(LabTunnel.hostAddress) vpn0", "lan": "\(Lab.lanClientAddress) vpn0"]
@@ -24,13 +27,16 @@ struct OtherRoutingLabTests {
             try lab.withTunnel { _ in
                 try lab.addFullTunnelRules()
                 for transport in [Lab.Transport.tcp, .udp] {
-                    #expect(try lab.echo(from: .host, transport, count: 2) == Array(repeating: Self.tunnelled["host"]!, count: 2))
+                    #expect(
+                        try lab.echo(from: .host, transport, count: 2)
+                            == Array(repeating: Self.tunnelled["host"]!, count: 2))
                 }
                 try UplinkctlCLI.withConfig(Self.lab) { path in
                     if way == .apply {
                         let applied = try UplinkctlCLI.run(["apply", "--netns", lab.host, path])
                         try #require(applied.status == 0, "\(applied.stderr)")
-                        let note = "uplinkctl: note (namespace \(lab.host)): ip rule 32765: not from all fwmark 0xca6c lookup "
+                        let note =
+                            "uplinkctl: note (namespace \(lab.host)): ip rule 32765: not from all fwmark 0xca6c lookup "
                             + "51820 comes after uplinkctl's rules (priority 31000)"
                         #expect(applied.stderr.contains(note), "\(applied.stderr)")
                     } else {
@@ -54,7 +60,8 @@ struct OtherRoutingLabTests {
                     #expect(own.map(Lab.uplink(answer:)) == [1, 2, 3], "the tunnel's own packets: \(own)")
                     if way == .apply {
                         // Three datagrams of one flow, never answered (nothing listens on port 9).
-                        let flow = "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                        let flow =
+                            "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
                             + "for _ in range(3): s.sendto(b'x', ('\(Lab.serviceAddress)', 9))\n"
                         try must(["ip", "netns", "exec", lab.host, Lab.python, "-c", flow])
                         let status = try lab.status(path)
@@ -66,7 +73,9 @@ struct OtherRoutingLabTests {
                     let first = way == .iptablesScript ? 9 : 3
                     let batches = try lab.slotOrderBatches([1, 2, 3], from: first)
                     for batch in batches {
-                        #expect(batch.seen == batch.expected, "\(batch.what): uplinks \(batch.seen), expected \(batch.expected)")
+                        #expect(
+                            batch.seen == batch.expected,
+                            "\(batch.what): uplinks \(batch.seen), expected \(batch.expected)")
                     }
                 }
             }
@@ -82,14 +91,20 @@ struct OtherRoutingLabTests {
                 try UplinkctlCLI.withConfig(DualStackLabTests.yaml(masquerade6: false)) { path in
                     let applied = try UplinkctlCLI.run(["apply", "--netns", lab.host, path])
                     try #require(applied.status == 0, "\(applied.stderr)")
-                    #expect(applied.stderr.contains("uplinkctl: note (namespace \(lab.host)): ip -6 rule 32765: not from all "
-                                                    + "fwmark 0xca6c lookup 51820"), "\(applied.stderr)")
-                    let v6 = try lab.echo(in: lab.lan, .tcp, count: 2, to: Lab.serviceAddress6)
+                    #expect(
+                        applied.stderr.contains(
+                            "uplinkctl: note (namespace \(lab.host)): ip -6 rule 32765: not from all "
+                                + "fwmark 0xca6c lookup 51820"), "\(applied.stderr)")
+                    let v6 =
+                        try lab.echo(in: lab.lan, .tcp, count: 2, to: Lab.serviceAddress6)
                         + lab.echo(in: lab.host, .udp, count: 2, to: Lab.serviceAddress6)
-                    let tunnelled = ["\(Lab.lanClientAddress6) vpn0", "\(Lab.lanClientAddress6) vpn0",
-                                     "\(LabTunnel.hostAddress6) vpn0", "\(LabTunnel.hostAddress6) vpn0"]
+                    let tunnelled = [
+                        "\(Lab.lanClientAddress6) vpn0", "\(Lab.lanClientAddress6) vpn0",
+                        "\(LabTunnel.hostAddress6) vpn0", "\(LabTunnel.hostAddress6) vpn0"
+                    ]
                     #expect(v6 == tunnelled)
-                    let v4 = try lab.echo(in: lab.lan, .tcp, count: 2, to: Lab.serviceAddress)
+                    let v4 =
+                        try lab.echo(in: lab.lan, .tcp, count: 2, to: Lab.serviceAddress)
                         + lab.echo(in: lab.host, .udp, count: 2, to: Lab.serviceAddress)
                     #expect(v4.map(Lab.uplink(answer:)) == [1, 2, 1, 2], "\(v4)")
                     let status = try lab.status(path)
@@ -102,17 +117,24 @@ struct OtherRoutingLabTests {
     /// A user's rule for one destination, after uplinkctl's, into a table of its own by the
     /// tunnel: that destination keeps its table, every other connection is balanced, and the
     /// ones to it take no slot, interleaved as they are.
-    @Test("a rule to a prefix after uplinkctl's keeps its table, and shifts no slot", arguments: [Installation.apply, .nftScript])
+    @Test(
+        "a rule to a prefix after uplinkctl's keeps its table, and shifts no slot",
+        arguments: [Installation.apply, .nftScript])
     func prefixKeepsItsTable(way: Installation) throws {
         try Lab.with { lab in
             try lab.withTunnel { _ in
-                try lab.batch(lab.host, ["route add default via \(LabTunnel.farAddress) dev tun0 table 200",
-                                         "rule add to \(Lab.otherServiceAddress) lookup 200 priority 32000"])
+                try lab.batch(
+                    lab.host,
+                    [
+                        "route add default via \(LabTunnel.farAddress) dev tun0 table 200",
+                        "rule add to \(Lab.otherServiceAddress) lookup 200 priority 32000"
+                    ])
                 try UplinkctlCLI.withConfig(Self.lab) { path in
                     if way == .apply {
                         let applied = try UplinkctlCLI.run(["apply", "--netns", lab.host, path])
                         try #require(applied.status == 0, "\(applied.stderr)")
-                        #expect(applied.stderr == "uplinkctl: note (namespace \(lab.host)): ip rule 32000: from all to "
+                        #expect(
+                            applied.stderr == "uplinkctl: note (namespace \(lab.host)): ip rule 32000: from all to "
                                 + "198.19.0.2 lookup 200 comes after uplinkctl's rules (priority 31000): new connections it sends "
                                 + "by an interface that is not an uplink's are left alone, not balanced\n")
                     } else {
@@ -121,8 +143,11 @@ struct OtherRoutingLabTests {
                     var balanced: [Int?] = []
                     for client in [Lab.Client.host, .lan] {
                         for _ in 0..<3 {
-                            let aside = try lab.echo(in: lab.namespace(client), .udp, count: 1, to: Lab.otherServiceAddress)
-                            #expect(aside == [Self.tunnelled["\(client)"]!], "\(client) to \(Lab.otherServiceAddress): \(aside)")
+                            let aside = try lab.echo(
+                                in: lab.namespace(client), .udp, count: 1, to: Lab.otherServiceAddress)
+                            #expect(
+                                aside == [Self.tunnelled["\(client)"]!],
+                                "\(client) to \(Lab.otherServiceAddress): \(aside)")
                             balanced += try lab.connections(from: client, .tcp, count: 1)
                         }
                     }
@@ -145,7 +170,9 @@ struct OtherRoutingLabTests {
             try lab.withBridgedContainer { container in
                 try UplinkctlCLI.withConfig(Self.lab) { path in
                     try lab.install(Self.lab, by: way)
-                    let inside = try lab.withEchoServer(in: container, addresses: [LabNeighbours.containerAddress], devices: ["ctr0"]) {
+                    let inside = try lab.withEchoServer(
+                        in: container, addresses: [LabNeighbours.containerAddress], devices: ["ctr0"]
+                    ) {
                         try lab.echo(in: lab.host, .tcp, count: 2, to: LabNeighbours.containerAddress)
                     }
                     #expect(inside == Array(repeating: "\(LabNeighbours.bridgeAddress) ctr0", count: 2))
@@ -168,23 +195,33 @@ struct OtherRoutingLabTests {
         try Lab.with { lab in
             try lab.withTunnel { _ in
                 try lab.addFullTunnelRules()
-                try lab.batch(lab.host, ["route add default via \(LabTunnel.farAddress) dev tun0 table 300",
-                                         "rule add iif lan0 lookup 300 priority 32100"])
-                let result = try UplinkctlCLI.withConfig(try Paths.read(Paths.examples.appendingPathComponent("lab.yaml"))) { config in
+                try lab.batch(
+                    lab.host,
+                    [
+                        "route add default via \(LabTunnel.farAddress) dev tun0 table 300",
+                        "rule add iif lan0 lookup 300 priority 32100"
+                    ])
+                let result = try UplinkctlCLI.withConfig(
+                    try Paths.read(Paths.examples.appendingPathComponent("lab.yaml"))
+                ) { config in
                     try UplinkctlCLI.run(["check", "--netns", lab.host, config])
                 }
                 #expect(result.status == 0)
-                let leftAlone = " comes after uplinkctl's rules (priority 31000): new connections it sends by an interface that "
+                let leftAlone =
+                    " comes after uplinkctl's rules (priority 31000): new connections it sends by an interface that "
                     + "is not an uplink's are left alone, not balanced"
-                let unseen = " matches by input interface (iif lan0), which the route lookup uplinkctl makes for a forwarded "
+                let unseen =
+                    " matches by input interface (iif lan0), which the route lookup uplinkctl makes for a forwarded "
                     + "connection cannot see as its routing does (it asks as if from this host, without ports or protocol): "
                     + "connections arriving on lan0 are balanced whenever the main routing sends them by an uplink; to leave "
                     + "them to this rule, add the policy `- {in-interface: lan0, bypass: true}`"
                 let guest = "ip rule 32100: from all iif lan0 lookup 300"
                 let tunnel = "ip rule 32765: not from all fwmark 0xca6c lookup 51820"
                 let place = "(namespace \(lab.host)): "
-                let expected: [String] = ["uplinkctl: note " + place + guest + leftAlone, "uplinkctl: warning " + place + guest + unseen,
-                                          "uplinkctl: note " + place + tunnel + leftAlone]
+                let expected: [String] = [
+                    "uplinkctl: note " + place + guest + leftAlone, "uplinkctl: warning " + place + guest + unseen,
+                    "uplinkctl: note " + place + tunnel + leftAlone
+                ]
                 #expect(result.stderr.split(separator: "\n").map(String.init) == expected, "\(result.stderr)")
             }
         }
@@ -193,7 +230,8 @@ struct OtherRoutingLabTests {
 
 /// A socket that carries an uplink's mark (SO_MARK), as `ping -m` and `run`'s health probes do,
 /// leaves by that uplink whatever the main table says, and takes no slot and no count.
-@Suite("Sockets marked for an uplink", .serialized, .enabled(if: Namespaces.enabled, "needs root and network namespaces"))
+@Suite(
+    "Sockets marked for an uplink", .serialized, .enabled(if: Namespaces.enabled, "needs root and network namespaces"))
 struct MarkedSocketLabTests {
     @Test(arguments: [Installation.apply, .nftScript, .iptablesScript])
     func aMarkedSocketKeepsItsUplink(way: Installation) throws {

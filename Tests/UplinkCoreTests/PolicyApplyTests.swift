@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UplinkCore
 @testable import UplinkKernel
 
@@ -6,18 +7,24 @@ import Testing
 /// through the Kernel API in a throwaway namespace and read back: nft lists it exactly as the
 /// table `nft -f` builds from the dry-run's text, and a second apply has nothing to do.
 /// The plan's nft table only: routes, rules and sysctls have their own tests.
-@Suite("policy tables apply and read back", .serialized, .enabled(if: Namespaces.enabled, "needs root and network namespaces"))
+@Suite(
+    "policy tables apply and read back", .serialized,
+    .enabled(if: Namespaces.enabled, "needs root and network namespaces"))
 struct PolicyApplyTests {
     /// The uplinks' interfaces, with the addresses PolicyTables plans with, so that routes and
     /// `from` rules apply too.
     static func makeUplinks(_ namespace: String) throws {
-        let addresses = [("up1", ["198.18.1.2/24", "2001:2:1::2/64"]), ("up2", ["198.18.2.2/24"]), ("up3", ["2001:2:3::2/64"])]
+        let addresses = [
+            ("up1", ["198.18.1.2/24", "2001:2:1::2/64"]), ("up2", ["198.18.2.2/24"]), ("up3", ["2001:2:3::2/64"])
+        ]
         for (name, prefixes) in addresses {
             // A veth pair inside the namespace: this kernel has no dummy interfaces.
             try must(["ip", "-n", namespace, "link", "add", name, "type", "veth", "peer", "name", "\(name)-peer"])
             try must(["ip", "-n", namespace, "link", "set", "\(name)-peer", "up"])
             for prefix in prefixes {
-                try must(["ip", "-n", namespace, "address", "add", prefix, "dev", name] + (prefix.contains(":") ? ["nodad"] : []))
+                try must(
+                    ["ip", "-n", namespace, "address", "add", prefix, "dev", name]
+                        + (prefix.contains(":") ? ["nodad"] : []))
             }
             try must(["ip", "-n", namespace, "link", "set", name, "up"])
         }
@@ -72,21 +79,33 @@ struct PolicyApplyTests {
         try Namespaces.with(["host"]) { names in
             try Self.makeUplinks(names[0])
             try Self.apply(state, in: names[0])
-            let before = try must(["ip", "netns", "exec", names[0], "nft", "-a", "list", "table", "inet", Ownership.nftTableName])
-            for (map, element) in [("policy-v4-1", "198.18.200.0/24"), ("policy-v4-7", "198.18.60.0/23"), ("policy-v4-4", "198.18.70.0/24 . tcp . 8000-8080"),
-                                   ("policy-v6-3", "2001:2:70::/48 . tcp . 8000-8080"),
-                                   ("policy-v4-11", "\"lan4\" . udp"), ("policy-v6-7", "ipv6-icmp"), ("inbound", "\"up2\"")] {
-                try must(["ip", "netns", "exec", names[0], "nft", "delete", "element", "inet", Ownership.nftTableName, map, "{ \(element) }"])
+            let before = try must([
+                "ip", "netns", "exec", names[0], "nft", "-a", "list", "table", "inet", Ownership.nftTableName
+            ])
+            for (map, element) in [
+                ("policy-v4-1", "198.18.200.0/24"), ("policy-v4-7", "198.18.60.0/23"),
+                ("policy-v4-4", "198.18.70.0/24 . tcp . 8000-8080"),
+                ("policy-v6-3", "2001:2:70::/48 . tcp . 8000-8080"),
+                ("policy-v4-11", "\"lan4\" . udp"), ("policy-v6-7", "ipv6-icmp"), ("inbound", "\"up2\"")
+            ] {
+                try must([
+                    "ip", "netns", "exec", names[0], "nft", "delete", "element", "inet", Ownership.nftTableName, map,
+                    "{ \(element) }"
+                ])
             }
             let kernel = try Kernel(namespace: names[0])
             let broken = try kernel.live(try kernel.snapshot(), desired: state, record: SysctlRecord())
             let changes = StateDiff.changes(from: broken, to: state, record: SysctlRecord())
-            #expect(changes.nftables.count == 7 && changes.nftables.allSatisfy {
-                if case .addMapElements(let map) = $0 { return map.elements.count == 1 } else { return false }
-            }, "\(changes.lines)")
+            #expect(
+                changes.nftables.count == 7
+                    && changes.nftables.allSatisfy {
+                        if case .addMapElements(let map) = $0 { return map.elements.count == 1 } else { return false }
+                    }, "\(changes.lines)")
             let repaired = try Self.apply(state, in: names[0])
             #expect(StateDiff.changes(from: repaired, to: state, record: SysctlRecord()).isEmpty)
-            #expect(try must(["ip", "netns", "exec", names[0], "nft", "-a", "list", "table", "inet", Ownership.nftTableName]) == before)
+            #expect(
+                try must(["ip", "netns", "exec", names[0], "nft", "-a", "list", "table", "inet", Ownership.nftTableName]
+                ) == before)
         }
     }
 
@@ -95,7 +114,10 @@ struct PolicyApplyTests {
     @Test func elementsLeftOutAreDeleted() throws {
         let state = Self.tableOnly(PolicyTables.plan())
         var fewer = state
-        for name in ["policy-v4-1", "policy-v4-7", "policy-v4-4", "policy-v6-9", "policy-v4-11", "policy-v4-5", "inbound", "slots-v4"] {
+        for name in [
+            "policy-v4-1", "policy-v4-7", "policy-v4-4", "policy-v6-9", "policy-v4-11", "policy-v4-5", "inbound",
+            "slots-v4"
+        ] {
             let index = try #require(fewer.nftables.maps.firstIndex { $0.name == name })
             fewer.nftables.maps[index].elements.removeFirst()
         }
@@ -120,10 +142,15 @@ struct PolicyApplyTests {
         config.policies = (0..<2000).map { index in
             let prefix = IPPrefix("2001:2:\(String(index, radix: 16))::/64")!
             let source = IPPrefix("198.18.\(index / 256).\(index % 256)")!
-            return Policy(line: index + 1, match: PolicyMatch(destinations: [prefix, source], sources: [IPPrefix("2001:2:ffff::/48")!, IPPrefix("198.18.255.0/24")!],
-                                                         protocols: [IPProtocolNumber.tcp], destinationPorts: [PortRange(UInt16(1000 + index), UInt16(1000 + index))],
-                                                         sourcePorts: [PortRange(1024, 65535)], inputInterfaces: ["lan0"]),
-                          action: .uplink(index % 2 == 0 ? "up1" : "up3"))
+            return Policy(
+                line: index + 1,
+                match: PolicyMatch(
+                    destinations: [prefix, source],
+                    sources: [IPPrefix("2001:2:ffff::/48")!, IPPrefix("198.18.255.0/24")!],
+                    protocols: [IPProtocolNumber.tcp],
+                    destinationPorts: [PortRange(UInt16(1000 + index), UInt16(1000 + index))],
+                    sourcePorts: [PortRange(1024, 65535)], inputInterfaces: ["lan0"]),
+                action: .uplink(index % 2 == 0 ? "up1" : "up3"))
         }
         let state = Self.tableOnly(Planner.plan(config, facts: PolicyTables.addresses))
         let big = try #require(state.nftables.map(named: "policy-v6-1"))

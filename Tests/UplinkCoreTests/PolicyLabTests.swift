@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import UplinkCore
 
 /// Policies with real connections in the lab (Support/Lab.swift), installed by
@@ -25,20 +26,21 @@ struct PolicyLabTests {
     /// the host and from the LAN client, then balanced ones, which start the cycle at slot 0.
     @Test("pinned ports and destinations always take their uplink", arguments: ways)
     func pinnedPortsAndDestinations(way: Installation) throws {
-        let yaml = Self.uplinks + """
-            policies:
-              - destination: 198.18.200.0/24
-                bypass: true
-              - protocol: tcp
-                destination-port: [21, 22, 80, 443, 6667]
-                uplink: up2
-              - protocol: udp
-                destination-port: 53
-                uplink: up2
-              - destination: \(Lab.otherServiceAddress)
-                uplink: up3
+        let yaml =
+            Self.uplinks + """
+                policies:
+                  - destination: 198.18.200.0/24
+                    bypass: true
+                  - protocol: tcp
+                    destination-port: [21, 22, 80, 443, 6667]
+                    uplink: up2
+                  - protocol: udp
+                    destination-port: 53
+                    uplink: up2
+                  - destination: \(Lab.otherServiceAddress)
+                    uplink: up3
 
-            """
+                """
         try Lab.with { lab in
             try lab.install(yaml, by: way)
             var balanced = 0
@@ -49,11 +51,15 @@ struct PolicyLabTests {
                 let dns = try lab.echo(in: lab.namespace(client), .udp, count: count, to: Lab.serviceAddress, port: 53)
                 #expect(dns.map(Lab.uplink(answer:)) == Array(repeating: 2, count: count), "\(client) udp/53: \(dns)")
                 for transport in [Lab.Transport.tcp, .udp] {
-                    let pinned = try lab.echo(in: lab.namespace(client), transport, count: count, to: Lab.otherServiceAddress)
-                    #expect(pinned.map(Lab.uplink(answer:)) == Array(repeating: 3, count: count), "\(client) \(transport) to \(Lab.otherServiceAddress): \(pinned)")
+                    let pinned = try lab.echo(
+                        in: lab.namespace(client), transport, count: count, to: Lab.otherServiceAddress)
+                    #expect(
+                        pinned.map(Lab.uplink(answer:)) == Array(repeating: 3, count: count),
+                        "\(client) \(transport) to \(Lab.otherServiceAddress): \(pinned)")
                 }
                 // UDP to 22 and TCP to 53 match no entry: balanced.
-                let others = try lab.echo(in: lab.namespace(client), .udp, count: 3, to: Lab.serviceAddress, port: 22)
+                let others =
+                    try lab.echo(in: lab.namespace(client), .udp, count: 3, to: Lab.serviceAddress, port: 22)
                     + lab.echo(in: lab.namespace(client), .tcp, count: 4, to: Lab.serviceAddress, port: 53)
                 let expected = (balanced..<balanced + 7).map { [1, 2, 3][$0 % 3] }
                 #expect(others.map(Lab.uplink(answer:)) == expected, "\(client) balanced: \(others)")
@@ -70,17 +76,20 @@ struct PolicyLabTests {
     /// after connections to the LAN, the next balanced connections take slots 0 and 1.
     @Test("a bypassed connection to the LAN takes no slot", arguments: ways)
     func bypassTakesNoSlot(way: Installation) throws {
-        let yaml = Self.uplinks + """
-            policies:
-              - destination: 198.18.200.0/24
-                bypass: true
+        let yaml =
+            Self.uplinks + """
+                policies:
+                  - destination: 198.18.200.0/24
+                    bypass: true
 
-            """
+                """
         try Lab.with { lab in
             try lab.install(yaml, by: way)
             for transport in [Lab.Transport.udp, .tcp] {
                 let seen = try lab.echo(in: lab.host, transport, count: 2, to: Lab.lanClientAddress)
-                #expect(seen == Array(repeating: "\(Lab.hostLanAddress) eth0", count: 2), "the LAN client saw \(transport) from \(seen)")
+                #expect(
+                    seen == Array(repeating: "\(Lab.hostLanAddress) eth0", count: 2),
+                    "the LAN client saw \(transport) from \(seen)")
             }
             if way != .iptablesScript {
                 #expect(try lab.connectionCounters() == [0, 0, 0], "a bypassed connection was counted")
@@ -98,16 +107,18 @@ struct PolicyLabTests {
     /// the TCP sequence.
     @Test("UDP to an address is pinned while TCP to it is balanced", arguments: ways)
     func protocolSplit(way: Installation) throws {
-        let yaml = Self.uplinks + """
-            policies:
-              - destination: \(Lab.serviceAddress)
-                protocol: udp
-                uplink: up3
+        let yaml =
+            Self.uplinks + """
+                policies:
+                  - destination: \(Lab.serviceAddress)
+                    protocol: udp
+                    uplink: up3
 
-            """
+                """
         try Lab.with { lab in
             try lab.install(yaml, by: way)
-            var udp: [Int?] = [], tcp: [Int?] = []
+            var udp: [Int?] = []
+            var tcp: [Int?] = []
             for round in 0..<7 {
                 let client = round % 2 == 0 ? Lab.Client.host : .lan
                 udp += try lab.connections(from: client, .udp, count: 1)
@@ -122,19 +133,22 @@ struct PolicyLabTests {
     /// everything else keeps the main cycle over all three, interleaved without disturbing it.
     @Test("a policy balances over a subset with its own weights", arguments: ways)
     func balancedSubset(way: Installation) throws {
-        let yaml = Self.uplinks + """
-            policies:
-              - destination: \(Lab.otherServiceAddress)
-                balance: {up2: 2, up3: 1}
+        let yaml =
+            Self.uplinks + """
+                policies:
+                  - destination: \(Lab.otherServiceAddress)
+                    balance: {up2: 2, up3: 1}
 
-            """
+                """
         try Lab.with { lab in
             try lab.install(yaml, by: way)
-            var subset: [Int?] = [], main: [Int?] = []
+            var subset: [Int?] = []
+            var main: [Int?] = []
             for round in 0..<7 {
                 let client = round < 4 ? Lab.Client.host : .lan
                 let transport = round % 2 == 0 ? Lab.Transport.tcp : .udp
-                subset += try lab.echo(in: lab.namespace(client), transport, count: 1, to: Lab.otherServiceAddress).map(Lab.uplink(answer:))
+                subset += try lab.echo(in: lab.namespace(client), transport, count: 1, to: Lab.otherServiceAddress).map(
+                    Lab.uplink(answer:))
                 main += try lab.connections(from: client, transport, count: 1)
             }
             #expect(subset == (0..<7).map { labSlotOrder([2, 3], weights: [2, 1])[$0 % 3] }, "subset: \(subset)")
@@ -147,7 +161,9 @@ extension Lab {
     /// uplinkctl's per-uplink counters of new connections, `conns-up1` … `conns-up3`.
     func connectionCounters() throws -> [Int] {
         try (1...Self.uplinkCount).map { n in
-            let listing = try must(["ip", "netns", "exec", host, "nft", "list", "counter", "inet", "uplinkctl", "conns-up\(n)"])
+            let listing = try must([
+                "ip", "netns", "exec", host, "nft", "list", "counter", "inet", "uplinkctl", "conns-up\(n)"
+            ])
             guard let range = listing.range(of: "packets ") else { return -1 }
             return Int(listing[range.upperBound...].prefix { $0.isNumber }) ?? -1
         }

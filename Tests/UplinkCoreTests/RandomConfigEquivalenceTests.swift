@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import UplinkCore
 
 /// Differential equivalence over random configs (Support/RandomConfig.swift): each config is
@@ -13,8 +14,9 @@ import Testing
 ///
 /// UPLINKCTL_PROVE_CONFIGS configs from seed UPLINKCTL_PROVE_SEED, plus the regression seeds;
 /// with UPLINKCTL_PROVE_REPORT_DIR, the figures go to equivalence.json there.
-@Suite("Random configs: apply and both dry-runs build the same state", .serialized,
-       .enabled(if: Namespaces.enabled, "needs root and network namespaces"))
+@Suite(
+    "Random configs: apply and both dry-runs build the same state", .serialized,
+    .enabled(if: Namespaces.enabled, "needs root and network namespaces"))
 struct RandomConfigEquivalenceTests {
     /// Seeds that found a mismatch, each fixed since: run every time. (A change to the generator
     /// changes what a seed makes: check that each still makes a config of its kind.)
@@ -52,7 +54,8 @@ struct RandomConfigEquivalenceTests {
             guard !findings.isEmpty else { continue }
             report.mismatches += 1
             report.mismatchedSeeds.append(seed)
-            Issue.record("""
+            Issue.record(
+                """
                 seed \(seed): \(findings.joined(separator: "\n"))
                 --- the config (UPLINKCTL_PROVE_SEED=\(seed) UPLINKCTL_PROVE_CONFIGS=1 runs it again):
                 \(random.yaml)
@@ -79,8 +82,10 @@ struct RandomConfigEquivalenceTests {
     }
 
     /// Three hosts wired alike, their uplinks' peers in a fourth namespace.
-    static func inNamespaces(_ config: Config, _ wiring: HostWiring, path: String,
-                             environment: [String: String]) throws -> [String] {
+    static func inNamespaces(
+        _ config: Config, _ wiring: HostWiring, path: String,
+        environment: [String: String]
+    ) throws -> [String] {
         try Namespaces.with(["apply", "nft", "ipt", "peers"]) { names in
             var findings: [String] = []
             var snapshots: [Installation: KernelSnapshot] = [:]
@@ -133,8 +138,9 @@ struct RandomConfigEquivalenceTests {
             for (ours, theirs) in parts {
                 let (a, b) = (withoutLinkLocal(ours.text), withoutLinkLocal(theirs.text))
                 guard a != b else { continue }
-                findings.append("\(ours.name) differs between apply (-) and the \(way.testDescription) (+):\n"
-                                + LineDiff.lines(a, b).joined(separator: "\n"))
+                findings.append(
+                    "\(ours.name) differs between apply (-) and the \(way.testDescription) (+):\n"
+                        + LineDiff.lines(a, b).joined(separator: "\n"))
             }
         }
         return findings
@@ -193,9 +199,12 @@ struct RandomConfigGeneratorTests {
         for seed in UInt64(1)...300 {
             for feature in RandomConfig.make(seed: seed).features { counts[feature, default: 0] += 1 }
         }
-        let wanted = BalanceMode.allCases.map { "balance:\($0.rawValue)" }
-            + ["family:ipv4", "family:ipv6", "family:dual", "policies", "services", "health", "mptcp", "gateway:auto",
-               "shared-interface", "mark-mask", "explicit-mark", "explicit-table", "ecmp-table", "rule-priority", "lab"]
+        let wanted =
+            BalanceMode.allCases.map { "balance:\($0.rawValue)" }
+            + [
+                "family:ipv4", "family:ipv6", "family:dual", "policies", "services", "health", "mptcp", "gateway:auto",
+                "shared-interface", "mark-mask", "explicit-mark", "explicit-table", "ecmp-table", "rule-priority", "lab"
+            ]
         for feature in wanted {
             #expect((counts[feature] ?? 0) >= 5, "\(feature): \(counts[feature] ?? 0) of 300 configs")
         }

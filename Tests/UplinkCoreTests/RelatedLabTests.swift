@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import UplinkCore
 
 /// RELATED connections inherit their master's uplink, in the lab (Support/Lab.swift): an FTP
@@ -11,7 +12,9 @@ import Testing
 /// The helper is assigned by the test's own nft table in the host, as a user's firewall would
 /// (the kernel no longer assigns helpers by port on its own). Fixtures/lab/ftp-server.py and
 /// ftp-client.py speak just enough FTP for the helper.
-@Suite("RELATED connections in the lab", .serialized, .enabled(if: Namespaces.enabled, "needs root and network namespaces"))
+@Suite(
+    "RELATED connections in the lab", .serialized, .enabled(if: Namespaces.enabled, "needs root and network namespaces")
+)
 struct RelatedLabTests {
     static let userFirewall = """
         table inet userfw {
@@ -30,7 +33,9 @@ struct RelatedLabTests {
 
         """
 
-    @Test("an FTP data connection takes its control connection's uplink", arguments: [Installation.apply, .nftScript, .iptablesScript])
+    @Test(
+        "an FTP data connection takes its control connection's uplink",
+        arguments: [Installation.apply, .nftScript, .iptablesScript])
     func ftpDataFollowsControl(way: Installation) throws {
         try Lab.with { lab in
             try lab.install(try Paths.read(Paths.examples.appendingPathComponent("lab.yaml")), by: way)
@@ -38,12 +43,16 @@ struct RelatedLabTests {
             try lab.withFtpServer {
                 var controls: [Int?] = []
                 for client in [Lab.Client.host, .lan] {
-                    let sessions = try must(["ip", "netns", "exec", lab.namespace(client), Lab.python, Lab.script("ftp-client.py"),
-                                             Lab.serviceAddress, "4"]).split(separator: "\n").map(String.init)
+                    let sessions = try must([
+                        "ip", "netns", "exec", lab.namespace(client), Lab.python, Lab.script("ftp-client.py"),
+                        Lab.serviceAddress, "4"
+                    ]).split(separator: "\n").map(String.init)
                     try #require(sessions.count == 4, "\(client): \(sessions)")
                     for session in sessions {
                         let parts = session.split(separator: "|").map(String.init)
-                        #expect(parts.count == 2 && parts[0] == parts[1], "\(client): control and data took different ways: \(session)")
+                        #expect(
+                            parts.count == 2 && parts[0] == parts[1],
+                            "\(client): control and data took different ways: \(session)")
                         controls.append(Lab.uplink(answer: parts[0]))
                     }
                 }

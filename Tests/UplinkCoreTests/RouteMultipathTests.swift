@@ -1,5 +1,6 @@
 import CNetlink
 import Testing
+
 @testable import UplinkCore
 @testable import UplinkKernel
 
@@ -15,16 +16,22 @@ import Testing
     static func device(_ index: UInt32) -> String { "if\(index)" }
 
     @Test func wellFormedHopsReadBackWithWeights() throws {
-        let payload = Self.hop(ifindex: 2, weight: 3, gateway: [198, 18, 1, 1]) + Self.hop(ifindex: 3, weight: 1, gateway: [198, 18, 2, 1])
+        let payload =
+            Self.hop(ifindex: 2, weight: 3, gateway: [198, 18, 1, 1])
+            + Self.hop(ifindex: 3, weight: 1, gateway: [198, 18, 2, 1])
         let hops = try #require(RouteMultipath.parse(payload, device: Self.device))
-        #expect(hops == [Nexthop(gateway: IPAddress("198.18.1.1"), device: "if2", weight: 3),
-                         Nexthop(gateway: IPAddress("198.18.2.1"), device: "if3", weight: 1)])
+        #expect(
+            hops == [
+                Nexthop(gateway: IPAddress("198.18.1.1"), device: "if2", weight: 3),
+                Nexthop(gateway: IPAddress("198.18.2.1"), device: "if3", weight: 1)
+            ])
     }
 
     @Test func truncatedEmptyOrForeignHopsAreNotRead() {
         let good = Self.hop(ifindex: 2, weight: 1, gateway: [198, 18, 1, 1])
         #expect(RouteMultipath.parse([], device: Self.device) == nil)
-        #expect(RouteMultipath.parse(good + Array(good.prefix(10)), device: Self.device) == nil, "a second hop cut short")
+        #expect(
+            RouteMultipath.parse(good + Array(good.prefix(10)), device: Self.device) == nil, "a second hop cut short")
         var foreign = good
         foreign[10] = UInt8(RTA_FLOW.rawValue)  // an attribute we never write in a hop
         #expect(RouteMultipath.parse(foreign, device: Self.device) == nil)

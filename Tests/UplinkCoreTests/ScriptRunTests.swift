@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import UplinkCore
 
 /// The dry-run scripts, run for real in throwaway namespaces: each must run without a
@@ -19,48 +20,54 @@ struct ScriptRunTests {
     }
 
     static let cases: [Case] = [
-        Case(name: "nth 2:1:1, one uplink without gateway", yaml: """
-            balance: nth
-            uplinks:
-              - name: fiber
-                interface: wan0
-                gateway: 198.18.1.1
-                weight: 2
-              - name: cable
-                interface: wan1
-                gateway: 198.18.2.1
-              - name: ptp
-                interface: ptp0
-            """),
-        Case(name: "random 3:1, forwarded only", yaml: """
-            balance: random
-            traffic: [forwarded]
-            uplinks:
-              - name: left
-                interface: eth-left
-                gateway: 198.18.1.1
-                weight: 3
-              - name: right
-                interface: eth-right
-                gateway: 198.18.2.1
-                masquerade: false
-            """),
-        Case(name: "local only, mark-mask 0xff, marks 10 and 11", yaml: """
-            traffic: [local]
-            mark-mask: 0xff
-            rule-priority: 20000
-            uplinks:
-              - name: a
-                interface: up-a
-                gateway: 198.18.1.1
-                mark: 10
-                table: 1010
-              - name: b
-                interface: up-b
-                gateway: 198.18.2.1
-                mark: 11
-                table: 1011
-            """),
+        Case(
+            name: "nth 2:1:1, one uplink without gateway",
+            yaml: """
+                balance: nth
+                uplinks:
+                  - name: fiber
+                    interface: wan0
+                    gateway: 198.18.1.1
+                    weight: 2
+                  - name: cable
+                    interface: wan1
+                    gateway: 198.18.2.1
+                  - name: ptp
+                    interface: ptp0
+                """),
+        Case(
+            name: "random 3:1, forwarded only",
+            yaml: """
+                balance: random
+                traffic: [forwarded]
+                uplinks:
+                  - name: left
+                    interface: eth-left
+                    gateway: 198.18.1.1
+                    weight: 3
+                  - name: right
+                    interface: eth-right
+                    gateway: 198.18.2.1
+                    masquerade: false
+                """),
+        Case(
+            name: "local only, mark-mask 0xff, marks 10 and 11",
+            yaml: """
+                traffic: [local]
+                mark-mask: 0xff
+                rule-priority: 20000
+                uplinks:
+                  - name: a
+                    interface: up-a
+                    gateway: 198.18.1.1
+                    mark: 10
+                    table: 1010
+                  - name: b
+                    interface: up-b
+                    gateway: 198.18.2.1
+                    mark: 11
+                    table: 1011
+                """)
     ]
 
     static let lab = Namespaces.enabled
@@ -80,7 +87,9 @@ struct ScriptRunTests {
 
             let saved = try must(["ip", "netns", "exec", host, "iptables-save"])
             for chain in state.nftables.chains {
-                #expect(saved.contains(":\(IptablesTranslation.chainName(chain.name)) "), "chain of \(chain.name) missing:\n\(saved)")
+                #expect(
+                    saved.contains(":\(IptablesTranslation.chainName(chain.name)) "),
+                    "chain of \(chain.name) missing:\n\(saved)")
             }
             // Every rule of the script is in the kernel: as many -A lines as the script appends.
             let appended = IptablesTranslation(state.nftables).commands().filter { $0.contains("-A") }.count
@@ -108,17 +117,23 @@ struct ScriptRunTests {
             try Self.expectSysctls(state, in: host)
 
             let listed = try must(["ip", "netns", "exec", host, "nft", "list", "table", "inet", Ownership.nftTableName])
-            let needles = ["map known", "map slots", "set never-balanced-v4"]
+            let needles =
+                ["map known", "map slots", "set never-balanced-v4"]
                 + state.nftables.chains.map { chain in "chain \(chain.name) {" }
                 + state.nftables.counters.map { counter in "counter \(counter) {" }
             for needle in needles {
                 #expect(listed.contains(needle), "'\(needle)' missing:\n\(listed)")
             }
-            let slots = try must(["ip", "netns", "exec", host, "nft", "list", "map", "inet", Ownership.nftTableName, NftPlanner.slotsMap(.ipv4)])
+            let slots = try must([
+                "ip", "netns", "exec", host, "nft", "list", "map", "inet", Ownership.nftTableName,
+                NftPlanner.slotsMap(.ipv4)
+            ])
             let total = state.uplinks.map(\.slots).reduce(0, +)
             for planned in state.uplinks {
                 let held = slots.components(separatedBy: "goto new-\(planned.uplink.name)").count - 1
-                #expect(held == planned.slots, "\(planned.uplink.name) holds \(held) slots, not \(planned.slots):\n\(slots)")
+                #expect(
+                    held == planned.slots, "\(planned.uplink.name) holds \(held) slots, not \(planned.slots):\n\(slots)"
+                )
             }
             let generator = config.balance == .nth ? "inc" : "random"
             #expect(listed.contains("numgen \(generator) mod \(total) vmap @slots"), "\(listed)")
@@ -130,90 +145,98 @@ struct ScriptRunTests {
     /// The constructs of policies, dual stack, hash and ECMP, each in a config of its own
     /// (examples/ gains its own; both are run).
     static let constructCases: [Case] = [
-        Case(name: "policies: bypass, pinned port ranges, protocol split, a balanced subset", yaml: """
-            balance: nth
-            uplinks:
-              - name: up1
-                interface: up1
-                gateway: 198.18.1.1
-              - name: up2
-                interface: up2
-                gateway: 198.18.2.1
-              - name: up3
-                interface: up3
-                gateway: 198.18.3.1
-            policies:
-              - destination: 198.18.200.0/24
-                bypass: true
-              - destination: 198.19.0.1
-                protocol: udp
-                destination-port: 53
-                uplink: up2
-              - protocol: tcp
-                destination-port: [21, 22, "80-443"]
-                uplink: up1
-              - source: 198.18.200.0/24
-                protocol: udp
-                balance: {up1: 1, up3: 2}
-            """),
-        Case(name: "dual stack, hash 2:1:1, NAT66 on one uplink", yaml: """
-            balance: hash
-            uplinks:
-              - name: up1
-                interface: up1
-                gateway: [198.18.1.1, "2001:2:1::1"]
-                weight: 2
-              - name: up2
-                interface: up2
-                gateway: "2001:2:2::1"
-                masquerade6: true
-              - name: up3
-                interface: up3
-                gateway: 198.18.3.1
-            policies:
-              - destination: ["2001:2:ff::/48", 198.19.5.0/24]
-                protocol: [tcp, udp]
-                destination-port: 443
-                uplink: up1
-              - in-interface: lan0
-                protocol: icmpv6
-                bypass: true
-            """),
-        Case(name: "IPv6 only, random 3:1, forwarded, one uplink without gateway", yaml: """
-            balance: random
-            traffic: [forwarded]
-            uplinks:
-              - name: a
-                interface: up-a
-                gateway: "2001:2:1::1"
-                weight: 3
-              - name: b
-                interface: up-b
-                family: ipv6
-                masquerade6: true
-            policies:
-              - source: "2001:2:200::/64"
-                protocol: udp
-                source-port: "5000-5100"
-                uplink: b
-            """),
-        Case(name: "ECMP, dual stack, with policies", yaml: """
-            balance: ecmp
-            uplinks:
-              - name: wired
-                interface: eth-w
-                gateway: [198.18.1.1, "2001:2:1::1"]
-                weight: 2
-              - name: wifi
-                interface: wlan-w
-                gateway: [198.18.2.1, "2001:2:2::1"]
-            policies:
-              - protocol: udp
-                destination: [198.19.0.1, "2001:2:ff::1"]
-                uplink: wifi
-              - protocol: icmp
-                bypass: true
-            """),
+        Case(
+            name: "policies: bypass, pinned port ranges, protocol split, a balanced subset",
+            yaml: """
+                balance: nth
+                uplinks:
+                  - name: up1
+                    interface: up1
+                    gateway: 198.18.1.1
+                  - name: up2
+                    interface: up2
+                    gateway: 198.18.2.1
+                  - name: up3
+                    interface: up3
+                    gateway: 198.18.3.1
+                policies:
+                  - destination: 198.18.200.0/24
+                    bypass: true
+                  - destination: 198.19.0.1
+                    protocol: udp
+                    destination-port: 53
+                    uplink: up2
+                  - protocol: tcp
+                    destination-port: [21, 22, "80-443"]
+                    uplink: up1
+                  - source: 198.18.200.0/24
+                    protocol: udp
+                    balance: {up1: 1, up3: 2}
+                """),
+        Case(
+            name: "dual stack, hash 2:1:1, NAT66 on one uplink",
+            yaml: """
+                balance: hash
+                uplinks:
+                  - name: up1
+                    interface: up1
+                    gateway: [198.18.1.1, "2001:2:1::1"]
+                    weight: 2
+                  - name: up2
+                    interface: up2
+                    gateway: "2001:2:2::1"
+                    masquerade6: true
+                  - name: up3
+                    interface: up3
+                    gateway: 198.18.3.1
+                policies:
+                  - destination: ["2001:2:ff::/48", 198.19.5.0/24]
+                    protocol: [tcp, udp]
+                    destination-port: 443
+                    uplink: up1
+                  - in-interface: lan0
+                    protocol: icmpv6
+                    bypass: true
+                """),
+        Case(
+            name: "IPv6 only, random 3:1, forwarded, one uplink without gateway",
+            yaml: """
+                balance: random
+                traffic: [forwarded]
+                uplinks:
+                  - name: a
+                    interface: up-a
+                    gateway: "2001:2:1::1"
+                    weight: 3
+                  - name: b
+                    interface: up-b
+                    family: ipv6
+                    masquerade6: true
+                policies:
+                  - source: "2001:2:200::/64"
+                    protocol: udp
+                    source-port: "5000-5100"
+                    uplink: b
+                """),
+        Case(
+            name: "ECMP, dual stack, with policies",
+            yaml: """
+                balance: ecmp
+                uplinks:
+                  - name: wired
+                    interface: eth-w
+                    gateway: [198.18.1.1, "2001:2:1::1"]
+                    weight: 2
+                  - name: wifi
+                    interface: wlan-w
+                    gateway: [198.18.2.1, "2001:2:2::1"]
+                policies:
+                  - protocol: udp
+                    destination: [198.19.0.1, "2001:2:ff::1"]
+                    uplink: wifi
+                  - protocol: icmp
+                    bypass: true
+                """)
     ]
 
     /// Every example under examples/, read when the suite is built.
@@ -224,8 +247,9 @@ struct ScriptRunTests {
 
     /// Each script, run in a fresh namespace whose interfaces match the config, exits 0 and
     /// says nothing on stderr; then the kernel holds what the plan says, family by family.
-    @Test("the script loads and builds the state", .enabled(if: lab, "needs root and network namespaces"),
-          arguments: exampleCases + constructCases, DryRunFormat.allCases)
+    @Test(
+        "the script loads and builds the state", .enabled(if: lab, "needs root and network namespaces"),
+        arguments: exampleCases + constructCases, DryRunFormat.allCases)
     func scriptLoads(_ labCase: Case, format: DryRunFormat) throws {
         let config = try labCase.config()
         let state = Planner.plan(config)
@@ -246,21 +270,29 @@ struct ScriptRunTests {
     /// gateways (same /24 or /64), so every gateway is on-link whatever range it is from.
     static func wireGateways(_ config: Config, host: String, peer: String) throws {
         for (index, uplink) in config.uplinks.enumerated() {
-            try must(["ip", "link", "add", uplink.interface, "netns", host, "type", "veth", "peer", "name", "p\(index + 1)", "netns", peer])
+            try must([
+                "ip", "link", "add", uplink.interface, "netns", host, "type", "veth", "peer", "name", "p\(index + 1)",
+                "netns", peer
+            ])
             for gateway in uplink.gateways {
                 var bytes = gateway.bytes
                 bytes[bytes.count - 1] = bytes.last == 2 ? 3 : 2
                 let length = gateway.family == .ipv4 ? 24 : 64
-                try must(["ip", "-n", host, "addr", "add", "\(IPAddress(bytes: bytes)!)/\(length)", "dev", uplink.interface]
-                         + (gateway.family == .ipv6 ? ["nodad"] : []))
+                try must(
+                    ["ip", "-n", host, "addr", "add", "\(IPAddress(bytes: bytes)!)/\(length)", "dev", uplink.interface]
+                        + (gateway.family == .ipv6 ? ["nodad"] : []))
             }
             try must(["ip", "-n", host, "link", "set", uplink.interface, "up"])
             try must(["ip", "-n", peer, "link", "set", "p\(index + 1)", "up"])
         }
         // The interfaces services take outside clients from (their route_localnet).
         let uplinkInterfaces = Set(config.uplinks.map(\.interface))
-        for (index, name) in config.services.flatMap(\.interfaces).filter({ !uplinkInterfaces.contains($0) }).enumerated() {
-            try must(["ip", "link", "add", name, "netns", host, "type", "veth", "peer", "name", "s\(index + 1)", "netns", peer])
+        for (index, name) in config.services.flatMap(\.interfaces).filter({ !uplinkInterfaces.contains($0) })
+            .enumerated()
+        {
+            try must([
+                "ip", "link", "add", name, "netns", host, "type", "veth", "peer", "name", "s\(index + 1)", "netns", peer
+            ])
         }
     }
 
@@ -269,16 +301,22 @@ struct ScriptRunTests {
     static func expectRulesAndRoutes(_ state: DesiredState, in namespace: String) throws {
         for family in IPFamily.allCases {
             let flag = family == .ipv4 ? "-4" : "-6"
-            let rules = try must(["ip", flag, "-n", namespace, "rule", "show"]).split(separator: "\n").filter { $0.contains("proto 117") }
-            #expect(rules.count == state.rules.filter { $0.family == family }.count,
-                    "\(family): \(rules.count) rules in the kernel:\n\(rules.joined(separator: "\n"))")
+            let rules = try must(["ip", flag, "-n", namespace, "rule", "show"]).split(separator: "\n").filter {
+                $0.contains("proto 117")
+            }
+            #expect(
+                rules.count == state.rules.filter { $0.family == family }.count,
+                "\(family): \(rules.count) rules in the kernel:\n\(rules.joined(separator: "\n"))")
             let routes = try must(["ip", flag, "-n", namespace, "route", "show", "table", "all", "proto", "117"])
                 .split(separator: "\n").filter { !$0.hasPrefix(" ") && !$0.hasPrefix("\t") }
-            #expect(routes.count == state.routes.filter { $0.family == family }.count,
-                    "\(family): \(routes.count) routes in the kernel:\n\(routes.joined(separator: "\n"))")
+            #expect(
+                routes.count == state.routes.filter { $0.family == family }.count,
+                "\(family): \(routes.count) routes in the kernel:\n\(routes.joined(separator: "\n"))")
             for route in state.routes where route.family == family && route.isMultipath {
                 let listed = try must(["ip", flag, "-n", namespace, "route", "show", "table", String(route.table)])
-                #expect(listed.components(separatedBy: "nexthop").count - 1 == route.nexthops.count, "table \(route.table):\n\(listed)")
+                #expect(
+                    listed.components(separatedBy: "nexthop").count - 1 == route.nexthops.count,
+                    "table \(route.table):\n\(listed)")
             }
         }
     }
@@ -297,21 +335,26 @@ struct ScriptRunTests {
             let inKernel = saved.split(separator: "\n").filter { $0.hasPrefix("-A ") && $0.contains("UPL-") }.count
             #expect(inKernel == appended, "\(tool): \(appended) rules appended, \(inKernel) in \(tool)-save:\n\(saved)")
         }
-        let families = Set(state.nftables.chains.flatMap(\.rules).flatMap(\.matches).compactMap { match -> IPFamily? in
-            if case .family(let family) = match { return family }
-            return nil
-        })
+        let families = Set(
+            state.nftables.chains.flatMap(\.rules).flatMap(\.matches).compactMap { match -> IPFamily? in
+                if case .family(let family) = match { return family }
+                return nil
+            })
         for family in IPFamily.allCases {
             let used = commands.contains { $0.first == IptablesTranslation.tool(family) }
-            #expect(used == families.contains(family), "\(IptablesTranslation.tool(family)) used: \(used), the table serves \(families)")
+            #expect(
+                used == families.contains(family),
+                "\(IptablesTranslation.tool(family)) used: \(used), the table serves \(families)")
         }
     }
 
     /// Every chain, map, set and counter of the plan is in the kernel's table.
     static func expectNftTable(_ state: DesiredState, in namespace: String) throws {
-        let listed = try must(["ip", "netns", "exec", namespace, "nft", "list", "table", "inet", Ownership.nftTableName])
+        let listed = try must(["ip", "netns", "exec", namespace, "nft", "list", "table", "inet", Ownership.nftTableName]
+        )
         let table = state.nftables
-        let needles = table.chains.map { "chain \($0.name) {" } + table.maps.map { "map \($0.name) {" }
+        let needles =
+            table.chains.map { "chain \($0.name) {" } + table.maps.map { "map \($0.name) {" }
             + table.sets.map { "set \($0.name) {" } + table.counters.map { "counter \($0) {" }
         for needle in needles {
             #expect(listed.contains(needle), "'\(needle)' missing:\n\(listed)")
@@ -323,28 +366,33 @@ struct ScriptRunTests {
     /// One connection at a time (one UDP datagram from a fresh socket, so a fresh source port)
     /// from `host` to 198.19.0.1 behind every uplink: the n-th connection must leave by the
     /// uplink of slot n mod W, in both forms.
-    @Test("connections follow the slot order", .enabled(if: lab, "needs root and network namespaces"),
-          arguments: DryRunFormat.allCases)
+    @Test(
+        "connections follow the slot order", .enabled(if: lab, "needs root and network namespaces"),
+        arguments: DryRunFormat.allCases)
     func connectionsFollowTheSlots(format: DryRunFormat) throws {
         let config = try Self.cases[0].config()
         let state = Planner.plan(config)
         let order = smoothSlotOrder(weights: state.uplinks.map(\.slots))
         try Namespaces.with(["host", "peer"]) { names in
             let (host, peer) = (names[0], names[1])
-            for name in names { try must(["ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]) }
+            for name in names {
+                try must(["ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"])
+            }
             try Self.wire(config, host: host, peer: peer)
             try must(["ip", "-n", peer, "addr", "add", "198.19.0.1/32", "dev", "lo"])
             // Local sockets need a first route to send at all; the output hook then reroutes by mark.
             try must(["ip", "-n", host, "route", "add", "default", "via", "198.18.1.1"])
             let counters = config.uplinks.indices.map { "p\($0 + 1)" }
-            try must(["ip", "netns", "exec", peer, "nft", "-f", "-"], input: """
-                table ip lab {
-                \(counters.map { "\tcounter \($0) { }" }.joined(separator: "\n"))
-                \tchain in { type filter hook prerouting priority 0; policy accept;
-                \(counters.map { "\t\tudp dport 9 iifname \"\($0)\" counter name \"\($0)\"" }.joined(separator: "\n"))
-                \t}
-                }
-                """)
+            try must(
+                ["ip", "netns", "exec", peer, "nft", "-f", "-"],
+                input: """
+                    table ip lab {
+                    \(counters.map { "\tcounter \($0) { }" }.joined(separator: "\n"))
+                    \tchain in { type filter hook prerouting priority 0; policy accept;
+                    \(counters.map { "\t\tudp dport 9 iifname \"\($0)\" counter name \"\($0)\"" }.joined(separator: "\n"))
+                    \t}
+                    }
+                    """)
             try Self.runScript(DryRun.script(state, format: format), in: host)
 
             var seen: [Int] = []
@@ -385,7 +433,10 @@ struct ScriptRunTests {
             let send = try Namespaces.exec(host, ["bash", "-c", "echo uplinkctl > /dev/udp/ff02::1%\(interface)/9"])
             #expect(send.status == 0, "sending failed:\n\(send.stderr)")
             let balanced = try state.uplinks.map { planned in
-                let text = try must(["ip", "netns", "exec", host, "nft", "list", "counter", "inet", Ownership.nftTableName, planned.connectionCounter])
+                let text = try must([
+                    "ip", "netns", "exec", host, "nft", "list", "counter", "inet", Ownership.nftTableName,
+                    planned.connectionCounter
+                ])
                 return text.range(of: "packets 0 ") == nil ? planned.uplink.name : nil
             }.compactMap { $0 }
             #expect(balanced.isEmpty, "an IPv6 connection was balanced onto \(balanced)")
@@ -398,7 +449,10 @@ struct ScriptRunTests {
     static func wire(_ config: Config, host: String, peer: String) throws {
         for (index, uplink) in config.uplinks.enumerated() {
             let n = index + 1
-            try must(["ip", "link", "add", uplink.interface, "netns", host, "type", "veth", "peer", "name", "p\(n)", "netns", peer])
+            try must([
+                "ip", "link", "add", uplink.interface, "netns", host, "type", "veth", "peer", "name", "p\(n)", "netns",
+                peer
+            ])
             try must(["ip", "-n", host, "addr", "add", "198.18.\(n).2/24", "dev", uplink.interface])
             try must(["ip", "-n", peer, "addr", "add", "198.18.\(n).1/24", "dev", "p\(n)"])
             try must(["ip", "-n", host, "link", "set", uplink.interface, "up"])
@@ -417,14 +471,25 @@ struct ScriptRunTests {
         func hasRule(_ priority: UInt32, _ parts: [String]) -> Bool {
             rules.contains { line in line.hasPrefix("\(priority):") && parts.allSatisfy { line.contains($0) } }
         }
-        #expect(hasRule(config.rulePriority - 1, ["not from all fwmark 0/\(hex(config.markMask))", "lookup main", "suppress_prefixlength 0", "proto 117"]),
-                "the exemption rule is missing:\n\(rules.joined(separator: "\n"))")
+        #expect(
+            hasRule(
+                config.rulePriority - 1,
+                ["not from all fwmark 0/\(hex(config.markMask))", "lookup main", "suppress_prefixlength 0", "proto 117"]
+            ),
+            "the exemption rule is missing:\n\(rules.joined(separator: "\n"))")
         for uplink in config.uplinks {
-            #expect(hasRule(config.rulePriority, ["fwmark \(hex(uplink.mark))/\(hex(config.markMask))", "lookup \(uplink.table)", "proto 117"]),
-                    "the rule of \(uplink.name) is missing:\n\(rules.joined(separator: "\n"))")
+            #expect(
+                hasRule(
+                    config.rulePriority,
+                    ["fwmark \(hex(uplink.mark))/\(hex(config.markMask))", "lookup \(uplink.table)", "proto 117"]),
+                "the rule of \(uplink.name) is missing:\n\(rules.joined(separator: "\n"))")
             let routes = try must(["ip", "-n", namespace, "route", "show", "table", String(uplink.table)])
-            let expected = uplink.gateway(.ipv4).map { "default via \($0) dev \(uplink.interface) proto 117" } ?? "default dev \(uplink.interface) proto 117"
-            #expect(routes.split(separator: "\n").contains { $0.hasPrefix(expected) }, "table \(uplink.table) lacks '\(expected)':\n\(routes)")
+            let expected =
+                uplink.gateway(.ipv4).map { "default via \($0) dev \(uplink.interface) proto 117" }
+                ?? "default dev \(uplink.interface) proto 117"
+            #expect(
+                routes.split(separator: "\n").contains { $0.hasPrefix(expected) },
+                "table \(uplink.table) lacks '\(expected)':\n\(routes)")
         }
         #expect(state.rules.count == config.uplinks.count + 1)
     }
@@ -433,7 +498,8 @@ struct ScriptRunTests {
     static func expectSysctls(_ state: DesiredState, in namespace: String) throws {
         #expect(!state.sysctls.isEmpty)
         for setting in state.sysctls {
-            let value = try must(["ip", "netns", "exec", namespace, "cat", setting.procPath]).trimmingCharacters(in: .whitespacesAndNewlines)
+            let value = try must(["ip", "netns", "exec", namespace, "cat", setting.procPath]).trimmingCharacters(
+                in: .whitespacesAndNewlines)
             #expect(value == setting.value, "\(setting.procPath) is \(value), not \(setting.value)")
         }
     }

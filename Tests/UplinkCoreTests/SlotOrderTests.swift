@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UplinkCore
 
 /// Random weight vectors: 1 to 8 uplinks, weights 1 to 20, the same every run (Support/SplitMix64.swift).
@@ -32,7 +33,9 @@ struct SlotOrderTests {
     @Test func twoOneOneNeverRepeatsAnUplinkEvenAcrossCycles() {
         let order = smoothSlotOrder(weights: [2, 1, 1])
         for slot in order.indices {
-            #expect(order[slot] != order[(slot + 1) % order.count], "slot \(slot) and the next take the same uplink in \(order)")
+            #expect(
+                order[slot] != order[(slot + 1) % order.count],
+                "slot \(slot) and the next take the same uplink in \(order)")
         }
     }
 
@@ -45,7 +48,9 @@ struct SlotOrderTests {
             let order = smoothSlotOrder(weights: weights)
             #expect(order.count == weights.reduce(0, +), "weights \(weights)")
             for (index, weight) in weights.enumerated() where occurrences(order, of: index) != weight {
-                Issue.record("weights \(weights): uplink \(index) appears \(occurrences(order, of: index)) times, not \(weight), in \(order)")
+                Issue.record(
+                    "weights \(weights): uplink \(index) appears \(occurrences(order, of: index)) times, not \(weight), in \(order)"
+                )
             }
         }
     }
@@ -62,7 +67,9 @@ struct SlotOrderTests {
                 counts[index] += 1
                 let t = slot + 1
                 for (uplink, weight) in weights.enumerated() where abs(counts[uplink] * total - t * weight) >= total {
-                    Issue.record("weights \(weights): after \(t) slots uplink \(uplink) has \(counts[uplink]), exact share \(t * weight)/\(total); order \(order)")
+                    Issue.record(
+                        "weights \(weights): after \(t) slots uplink \(uplink) has \(counts[uplink]), exact share \(t * weight)/\(total); order \(order)"
+                    )
                     failed = true
                     break
                 }
@@ -132,9 +139,11 @@ struct SlotOrderTests {
             let total = weights.reduce(0, +)
             var remaining = total
             // reach = numerator/denominator, kept as integers.
-            var reachNumerator = 1, reachDenominator = 1
+            var reachNumerator = 1
+            var reachDenominator = 1
             for (index, probability) in cascadedProbabilities(weights: weights).enumerated() {
-                #expect(probability == Double(weights[index]) / Double(remaining), "weights \(weights), uplink \(index)")
+                #expect(
+                    probability == Double(weights[index]) / Double(remaining), "weights \(weights), uplink \(index)")
                 // share = reach · w_i / R_i; share == w_i / W  ⇔  reachN · w_i · W == reachD · R_i · w_i.
                 #expect(reachNumerator * weights[index] * total == reachDenominator * remaining * weights[index])
                 reachNumerator *= remaining - weights[index]
@@ -163,11 +172,14 @@ struct SlotOrderTests {
             for (index, uplink) in config.uplinks.enumerated() {
                 let chain = "new-\(uplink.name)"
                 let held = slots.elements.filter { $0.verdict == .goto(chain) }.count
-                #expect(held == reduced[index], "weights \(weights): \(chain) holds \(held) slots, not \(reduced[index])")
+                #expect(
+                    held == reduced[index], "weights \(weights): \(chain) holds \(held) slots, not \(reduced[index])")
                 #expect(state.uplinks[index].slots == reduced[index])
             }
             // The slots are laid out in the smooth order.
-            let order = slots.elements.map { element in config.uplinks.firstIndex { .goto("new-\($0.name)") == element.verdict }! }
+            let order = slots.elements.map { element in
+                config.uplinks.firstIndex { .goto("new-\($0.name)") == element.verdict }!
+            }
             #expect(order == smoothSlotOrder(weights: reduced))
         }
     }
@@ -183,10 +195,14 @@ struct SlotOrderTests {
     }
 
     static func config(mode: BalanceMode, weights: [Int]) -> Config {
-        Config(balance: mode, uplinks: weights.enumerated().map { index, weight in
-            Uplink(name: "u\(index)", interface: "eth\(index)", gateways: [IPAddress("198.18.\(index).1")!], weight: weight,
-                   mark: UInt32(index + 1) << 8, table: UInt32(110 + index), masquerade: true)
-        })
+        Config(
+            balance: mode,
+            uplinks: weights.enumerated().map { index, weight in
+                Uplink(
+                    name: "u\(index)", interface: "eth\(index)", gateways: [IPAddress("198.18.\(index).1")!],
+                    weight: weight,
+                    mark: UInt32(index + 1) << 8, table: UInt32(110 + index), masquerade: true)
+            })
     }
 }
 

@@ -2,6 +2,7 @@ import CNetlink
 import Foundation
 import Testing
 import UplinkCore
+
 @testable import UplinkKernel
 
 /// MPTCP connections and subflows over NETLINK_SOCK_DIAG, with a real connection between two
@@ -41,8 +42,10 @@ struct SocketDiagTests {
         try Namespaces.with(["client", "server"]) { names in
             let (client, server) = (names[0], names[1])
             for n in 1...2 {
-                try must(["ip", "-n", client, "link", "add", "name", "sd\(n)", "type", "veth",
-                          "peer", "name", "sd\(n)", "netns", server])
+                try must([
+                    "ip", "-n", client, "link", "add", "name", "sd\(n)", "type", "veth",
+                    "peer", "name", "sd\(n)", "netns", server
+                ])
                 try must(["ip", "-n", client, "addr", "add", "198.18.6\(n).2/24", "dev", "sd\(n)"])
                 try must(["ip", "-n", server, "addr", "add", "198.18.6\(n).1/24", "dev", "sd\(n)"])
                 try must(["ip", "-n", client, "link", "set", "sd\(n)", "up"])
@@ -85,8 +88,10 @@ struct SocketDiagTests {
             let sources = try diag.subflowSources().sorted()
             // 198.18.61.2 once: the plain TCP connection from it to 9201 is no subflow.
             #expect(sources == [IPAddress("198.18.61.2")!, IPAddress("198.18.62.2")!], "\(sources)")
-            let plain = try must(["ip", "netns", "exec", client, "ss", "-Htn", "state", "established",
-                                  "dport", "=", ":9201"])
+            let plain = try must([
+                "ip", "netns", "exec", client, "ss", "-Htn", "state", "established",
+                "dport", "=", ":9201"
+            ])
             #expect(plain.contains("198.18.61.2:"), "\(plain)")
             // The server's side: one accepted connection, its two subflows towards 198.18.61.1.
             #expect(try serverDiag.mptcpConnections() == 1)
@@ -124,8 +129,9 @@ private final class Background {
             printed.append(contentsOf: buffer[..<count])
             if String(decoding: printed, as: UTF8.self).contains(line + "\n") { return }
         }
-        throw CommandFailed(command: "python3 (waiting for \(line))", status: -1,
-                            output: String(decoding: printed, as: UTF8.self))
+        throw CommandFailed(
+            command: "python3 (waiting for \(line))", status: -1,
+            output: String(decoding: printed, as: UTF8.self))
     }
 
     /// SIGKILL: processes started from the test runner inherit its blocked SIGTERM.

@@ -8,10 +8,12 @@ import UplinkKernel
 struct StatePruningTests {
     /// The namespace's cookie (SO_NETNS_COOKIE), by which uplinkctl names its files.
     static func cookie(_ namespace: String) throws -> String {
-        try must(["ip", "netns", "exec", namespace, Lab.python, "-c",
-                  "import socket, struct; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); "
-                  + "print(struct.unpack('Q', s.getsockopt(socket.SOL_SOCKET, 71, 8))[0])"])
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try must([
+            "ip", "netns", "exec", namespace, Lab.python, "-c",
+            "import socket, struct; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); "
+                + "print(struct.unpack('Q', s.getsockopt(socket.SOL_SOCKET, 71, 8))[0])"
+        ])
+        .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// The files uplinkctl keeps for the namespace of this cookie.

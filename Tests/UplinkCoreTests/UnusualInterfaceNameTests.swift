@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UplinkCore
 
 /// Interface names the kernel allows and the dry-run's tools read otherwise (found by the
@@ -11,10 +12,12 @@ struct UnusualInterfaceNameTests {
         let vlan = IPCommands.sysctl(.looseReversePath("eth0.100"))
         #expect(vlan == ["sysctl", "-w", "net.ipv4.conf.eth0/100.rp_filter=2"])
         for name in ["a=b", "z.B..Ah", "wan.", ".wan"] {
-            #expect(IPCommands.sysctl(.looseReversePath(name))
+            #expect(
+                IPCommands.sysctl(.looseReversePath(name))
                     == ["sh", "-c", #"echo "$1" > "$2""#, "sh", "2", "/proc/sys/net/ipv4/conf/\(name)/rp_filter"])
         }
-        #expect(shellCommand(IPCommands.sysctl(.routeLocalnet("a=b")))
+        #expect(
+            shellCommand(IPCommands.sysctl(.routeLocalnet("a=b")))
                 == #"sh -c 'echo "$1" > "$2"' sh 1 /proc/sys/net/ipv4/conf/a=b/route_localnet"#)
     }
 

@@ -1,6 +1,7 @@
 import CNetlink
 import Foundation
 import Testing
+
 @testable import UplinkCore
 @testable import UplinkKernel
 

@@ -2,6 +2,7 @@ import CNetlink
 import Foundation
 import Glibc
 import Testing
+
 @testable import UplinkCore
 @testable import UplinkKernel
 
@@ -47,13 +48,15 @@ import Testing
             let changes = lab.kernel.changes
             #expect(changes.count == 11)
             let refused = "\(changes[5].object): File exists"
-            let notUndone = "\(changes[7].object): Operation not permitted; uplinkctl needs CAP_NET_ADMIN "
+            let notUndone =
+                "\(changes[7].object): Operation not permitted; uplinkctl needs CAP_NET_ADMIN "
                 + "(run it as root, or give it the capability)"
             #expect("\(incomplete.cause)" == refused)
             #expect(incomplete.failures == [notUndone])
             #expect(changes[7].object.hasPrefix("ip rule del "))
             #expect(changes[7].object == Self.undoObject(changes[3].object))
-            #expect(incomplete.description == "\(refused); 1 of the 5 steps already made could not be undone: "
+            #expect(
+                incomplete.description == "\(refused); 1 of the 5 steps already made could not be undone: "
                     + "\(notUndone); the other 4 were, so the kernel differs from before in that step alone "
                     + "(`uplinkctl diff` shows it; `uplinkctl apply` or `uplinkctl flush` puts it right)")
             var left = pristine
@@ -115,8 +118,9 @@ import Testing
                 #expect(sent.object == planned.object && sent.messages == planned.messages, "step \(step)")
             }
             for (undo, made) in zip(changes.dropFirst(step), steps.prefix(step - 1).reversed()) {
-                #expect(isUndo(undo, of: made, sysctls: pristine.sysctls, tableBefore: tableBefore),
-                        "step \(step): \(made.object) undone by \(undo.object)")
+                #expect(
+                    isUndo(undo, of: made, sysctls: pristine.sysctls, tableBefore: tableBefore),
+                    "step \(step): \(made.object) undone by \(undo.object)")
             }
             #expect(lab.kernel.state == pristine, "step \(step) left a trace")
             #expect(try lab.store.record() == record, "step \(step)")
@@ -131,8 +135,10 @@ import Testing
 
     /// `undo` puts back what `made` changed: the same route or rule deleted (or added back), the
     /// sysctl's earlier value written, the table deleted and rebuilt as `tableBefore` lists it.
-    static func isUndo(_ undo: FakeKernel.Record, of made: FakeKernel.Record, sysctls: [String: String],
-                       tableBefore: [String]) -> Bool {
+    static func isUndo(
+        _ undo: FakeKernel.Record, of made: FakeKernel.Record, sysctls: [String: String],
+        tableBefore: [String]
+    ) -> Bool {
         guard undo.errno == 0 else { return false }
         if made.object.hasPrefix("sysctl -w ") {
             let key = String(made.object.dropFirst("sysctl -w ".count).prefix { $0 != "=" })

@@ -44,9 +44,11 @@ public struct Uplink: Sendable, Hashable, Codable {
     /// With `mptcp: true` at the top level: MPTCP subflows may use it (`mptcp: false`: never).
     public var mptcp = true
 
-    public init(name: String, interface: String, families: [IPFamily]? = nil, gateways: [IPAddress] = [], weight: Int = 1,
-                mark: UInt32, table: UInt32, masquerade: Bool = true, masquerade6: Bool = false,
-                health: HealthCheck? = .defaults) {
+    public init(
+        name: String, interface: String, families: [IPFamily]? = nil, gateways: [IPAddress] = [], weight: Int = 1,
+        mark: UInt32, table: UInt32, masquerade: Bool = true, masquerade6: Bool = false,
+        health: HealthCheck? = .defaults
+    ) {
         self.name = name
         self.interface = interface
         self.families = (families ?? (gateways.isEmpty ? [.ipv4] : gateways.map(\.family))).uniqued().sorted()
@@ -63,7 +65,9 @@ public struct Uplink: Sendable, Hashable, Codable {
     /// The health targets it probes: those of the families it carries.
     public var probeTargets: [IPAddress] { (health?.targets ?? []).filter { carries($0.family) } }
     public func gateway(_ family: IPFamily) -> IPAddress? { gateways.first { $0.family == family } }
-    public func masquerades(_ family: IPFamily) -> Bool { carries(family) && (family == .ipv4 ? masquerade : masquerade6) }
+    public func masquerades(_ family: IPFamily) -> Bool {
+        carries(family) && (family == .ipv4 ? masquerade : masquerade6)
+    }
 }
 
 /// The target `balance: ecmp` marks new connections for: a table holding the weighted
@@ -101,9 +105,11 @@ public struct Config: Sendable, Hashable, Codable {
     public static let defaultRulePriority: UInt32 = 31000
     public static let defaultPath = "/etc/uplinkctl/uplinks.yaml"
 
-    public init(balance: BalanceMode = .nth, traffic: Set<TrafficKind> = [.local, .forwarded],
-                markMask: UInt32 = Config.defaultMarkMask, rulePriority: UInt32 = Config.defaultRulePriority,
-                uplinks: [Uplink], policies: [Policy] = [], ecmp: EcmpTarget? = nil) {
+    public init(
+        balance: BalanceMode = .nth, traffic: Set<TrafficKind> = [.local, .forwarded],
+        markMask: UInt32 = Config.defaultMarkMask, rulePriority: UInt32 = Config.defaultRulePriority,
+        uplinks: [Uplink], policies: [Policy] = [], ecmp: EcmpTarget? = nil
+    ) {
         self.balance = balance
         self.traffic = traffic
         self.markMask = markMask
@@ -119,7 +125,9 @@ public struct Config: Sendable, Hashable, Codable {
     /// A service backend by its name (`api-2`): its service and position.
     public func backend(named name: String) -> (service: Service, index: Int)? {
         for service in services {
-            if let index = service.backends.indices.first(where: { service.backendName($0) == name }) { return (service, index) }
+            if let index = service.backends.indices.first(where: { service.backendName($0) == name }) {
+                return (service, index)
+            }
         }
         return nil
     }

@@ -14,25 +14,34 @@ extension ConfigParser {
         if let (_, value) = fields["targets"], case .sequence(let items) = value, items.isEmpty {
             check.targets = []  // none: only the link state counts
         } else if let (_, value) = fields["targets"],
-                  let items = reader.scalarOrList(value, key: "targets", what: "an IPv4 or IPv6 address") {
+            let items = reader.scalarOrList(value, key: "targets", what: "an IPv4 or IPv6 address")
+        {
             check.targets = items.compactMap { item in
-                guard let text = reader.string(item, key: "targets", what: "an address such as 198.19.0.1") else { return nil }
+                guard let text = reader.string(item, key: "targets", what: "an address such as 198.19.0.1") else {
+                    return nil
+                }
                 guard let address = IPAddress(text) else {
-                    reader.error(item, "'targets' must list addresses such as 198.19.0.1 or 2001:2::1; '\(text)' is not one")
+                    reader.error(
+                        item, "'targets' must list addresses such as 198.19.0.1 or 2001:2::1; '\(text)' is not one")
                     return nil
                 }
                 return address
             }
         }
-        if let (_, value) = fields["method"], let method = reader.choice(value, key: "method", as: HealthCheck.Method.self) {
+        if let (_, value) = fields["method"],
+            let method = reader.choice(value, key: "method", as: HealthCheck.Method.self)
+        {
             check.method = method
         }
-        if let (_, value) = fields["port"], let port = reader.integer(value, key: "port", in: 1...65535, what: "a TCP port from 1 to 65535") {
+        if let (_, value) = fields["port"],
+            let port = reader.integer(value, key: "port", in: 1...65535, what: "a TCP port from 1 to 65535")
+        {
             check.port = UInt16(port)
         }
         readTiming(fields, into: &check, reader: &reader)
         if check.method == .tcp && check.port == nil {
-            reader.error(fields["method"]?.value ?? node, "'method: tcp' needs a 'port' to connect to, such as 'port: 443'")
+            reader.error(
+                fields["method"]?.value ?? node, "'method: tcp' needs a 'port' to connect to, such as 'port: 443'")
         }
         if check.method == .icmp, let (key, _) = fields["port"] {
             reader.error(key, "'port' is for 'method: tcp'; ICMP echo has no port")
@@ -41,14 +50,19 @@ extension ConfigParser {
     }
 
     /// `interval`, `timeout`, `down` and `up` of a `health:` mapping.
-    static func readTiming(_ fields: [String: (key: Node, value: Node)], into check: inout HealthCheck, reader: inout YAMLReader) {
+    static func readTiming(
+        _ fields: [String: (key: Node, value: Node)], into check: inout HealthCheck, reader: inout YAMLReader
+    ) {
         for (key, path) in [("interval", \HealthCheck.interval), ("timeout", \HealthCheck.timeout)] {
-            guard let (_, value) = fields[key], let duration = readDuration(value, key: key, reader: &reader) else { continue }
+            guard let (_, value) = fields[key], let duration = readDuration(value, key: key, reader: &reader) else {
+                continue
+            }
             check[keyPath: path] = duration
         }
         for (key, path) in [("down", \HealthCheck.down), ("up", \HealthCheck.up)] {
             guard let (_, value) = fields[key],
-                  let rounds = reader.integer(value, key: key, in: 1...100, what: "a number of rounds from 1 to 100") else { continue }
+                let rounds = reader.integer(value, key: key, in: 1...100, what: "a number of rounds from 1 to 100")
+            else { continue }
             check[keyPath: path] = Int(rounds)
         }
     }

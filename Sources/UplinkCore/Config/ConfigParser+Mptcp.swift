@@ -7,7 +7,8 @@ extension ConfigParser {
 
     /// Nil settings: MPTCP left alone. `usable` false: an error was reported.
     static func readMptcp(_ fields: [String: (key: Node, value: Node)], reader: inout YAMLReader)
-        -> (settings: MptcpSettings?, usable: Bool) {
+        -> (settings: MptcpSettings?, usable: Bool)
+    {
         let before = reader.errorCount
         // nil while unknown (an invalid value was reported): the keys that need it are not blamed.
         var enabled: Bool? = false
@@ -41,12 +42,16 @@ extension ConfigParser {
     }
 
     /// An uplink's `mptcp: false` (no subflows over it); true needs MPTCP at the top level.
-    static func readUplinkMptcp(_ fields: [String: (key: Node, value: Node)], mptcp: Bool,
-                                into draft: inout UplinkDraft, reader: inout YAMLReader) {
+    static func readUplinkMptcp(
+        _ fields: [String: (key: Node, value: Node)], mptcp: Bool,
+        into draft: inout UplinkDraft, reader: inout YAMLReader
+    ) {
         guard let (key, value) = fields["mptcp"], let on = reader.boolean(value, key: "mptcp") else { return }
         if !mptcp {
-            reader.error(key, "an uplink's 'mptcp' needs 'mptcp: true' at the top level "
-                         + "(uplinks carry subflows by default then)")
+            reader.error(
+                key,
+                "an uplink's 'mptcp' needs 'mptcp: true' at the top level "
+                    + "(uplinks carry subflows by default then)")
         }
         draft.mptcp = on
     }
@@ -56,9 +61,11 @@ extension ConfigParser {
         guard settings != nil, let node else { return }
         let carrying = drafts.filter(\.mptcp).count
         if carrying < 2 {
-            reader.warning(node, "with \(carrying) uplink\(carrying == 1 ? "" : "s") carrying subflows, "
-                           + "an MPTCP connection "
-                           + "has nowhere to open a second one; leave 'mptcp: false' off at least two uplinks")
+            reader.warning(
+                node,
+                "with \(carrying) uplink\(carrying == 1 ? "" : "s") carrying subflows, "
+                    + "an MPTCP connection "
+                    + "has nowhere to open a second one; leave 'mptcp: false' off at least two uplinks")
         }
     }
 }

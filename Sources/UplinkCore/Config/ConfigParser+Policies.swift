@@ -3,7 +3,9 @@ import Yams
 /// Reading `policies:`, one entry at a time; what needs the uplinks or the other entries is
 /// checked afterwards (ConfigParser+PolicyChecks.swift).
 extension ConfigParser {
-    static let policyMatchKeys = ["destination", "source", "protocol", "destination-port", "source-port", "in-interface"]
+    static let policyMatchKeys = [
+        "destination", "source", "protocol", "destination-port", "source-port", "in-interface"
+    ]
     static let policyActionKeys = ["uplink", "bypass", "balance"]
     static let policyOtherKeys = ["fallback"]
     static let actionChoices = "'uplink: NAME', 'bypass: true' or 'balance: {NAME: WEIGHT, ...}'"
@@ -24,7 +26,9 @@ extension ConfigParser {
 
     /// The entries, or nil when any of them is invalid (everything wrong was reported).
     static func readPolicies(_ node: Node, context: PolicyContext, reader: inout YAMLReader) -> [Policy]? {
-        guard let items = reader.sequence(node, key: "policies", example: "'- destination: 192.168.1.0/24'") else { return nil }
+        guard let items = reader.sequence(node, key: "policies", example: "'- destination: 192.168.1.0/24'") else {
+            return nil
+        }
         let before = reader.errorCount
         let drafts = items.map { readPolicy($0, reader: &reader) }
         checkPolicies(drafts, context: context, reader: &reader)
@@ -40,7 +44,8 @@ extension ConfigParser {
         var draft = PolicyDraft(node: node, line: reader.location(of: node.mapping?.keys.first ?? node).line)
         // An unknown key may be a misspelt match key: then the match is not what the entry meant.
         let before = reader.errorCount
-        draft.fields = reader.fields(of: node, named: "a policy entry", allowed: policyMatchKeys + policyActionKeys + policyOtherKeys)
+        draft.fields = reader.fields(
+            of: node, named: "a policy entry", allowed: policyMatchKeys + policyActionKeys + policyOtherKeys)
         guard node.mapping != nil else { return draft }
         readMatch(&draft, reader: &reader)
         draft.matchRead = reader.errorCount == before
@@ -54,10 +59,15 @@ extension ConfigParser {
     private static func readFallback(_ draft: inout PolicyDraft, reader: inout YAMLReader) {
         guard let (key, value) = draft.fields["fallback"] else { return }
         if draft.action == .bypass {
-            reader.error(key, "'fallback' says where the connections of an 'uplink' or 'balance' entry go while its uplinks are down; a 'bypass' entry uses no uplink, so drop it")
+            reader.error(
+                key,
+                "'fallback' says where the connections of an 'uplink' or 'balance' entry go while its uplinks are down; a 'bypass' entry uses no uplink, so drop it"
+            )
             return
         }
-        guard let text = reader.string(value, key: "fallback", what: "an uplink's name, 'balance' or 'none'") else { return }
+        guard let text = reader.string(value, key: "fallback", what: "an uplink's name, 'balance' or 'none'") else {
+            return
+        }
         switch text {
         case "balance": draft.fallback = .balance
         case "none": draft.fallback = .none
@@ -72,25 +82,38 @@ extension ConfigParser {
     private static func readMatch(_ draft: inout PolicyDraft, reader: inout YAMLReader) {
         let fields = draft.fields
         let addressWhat = "an address or prefix such as 198.18.0.0/15 or 2001:2::/48"
-        draft.match.destinations = list(fields["destination"]?.value, key: "destination", what: addressWhat, reader: &reader) {
+        draft.match.destinations = list(
+            fields["destination"]?.value, key: "destination", what: addressWhat, reader: &reader
+        ) {
             $0.prefix($1, key: "destination")
         }.map(\.value)
         draft.match.sources = list(fields["source"]?.value, key: "source", what: addressWhat, reader: &reader) {
             $0.prefix($1, key: "source")
         }.map(\.value)
-        let protocols = list(fields["protocol"]?.value, key: "protocol", what: "'tcp', 'udp', 'icmp', 'icmpv6' or a protocol number", reader: &reader) {
+        let protocols = list(
+            fields["protocol"]?.value, key: "protocol", what: "'tcp', 'udp', 'icmp', 'icmpv6' or a protocol number",
+            reader: &reader
+        ) {
             $0.protocolNumber($1, key: "protocol")
         }
         draft.match.protocols = protocols.map(\.value)
         let portWhat = "a port from 1 to 65535 or a range such as 8000-8080"
-        draft.match.destinationPorts = list(fields["destination-port"]?.value, key: "destination-port", what: portWhat, reader: &reader) {
+        draft.match.destinationPorts = list(
+            fields["destination-port"]?.value, key: "destination-port", what: portWhat, reader: &reader
+        ) {
             $0.portRange($1, key: "destination-port")
         }.map(\.value)
-        draft.match.sourcePorts = list(fields["source-port"]?.value, key: "source-port", what: portWhat, reader: &reader) {
+        draft.match.sourcePorts = list(
+            fields["source-port"]?.value, key: "source-port", what: portWhat, reader: &reader
+        ) {
             $0.portRange($1, key: "source-port")
         }.map(\.value)
-        draft.match.inputInterfaces = list(fields["in-interface"]?.value, key: "in-interface", what: "an interface name such as lan0", reader: &reader) {
-            guard let name = $0.string($1, key: "in-interface", what: "an interface name such as lan0") else { return nil }
+        draft.match.inputInterfaces = list(
+            fields["in-interface"]?.value, key: "in-interface", what: "an interface name such as lan0", reader: &reader
+        ) {
+            guard let name = $0.string($1, key: "in-interface", what: "an interface name such as lan0") else {
+                return nil
+            }
             if let problem = interfaceNameProblem(name) {
                 $0.error($1, problem)
                 return nil
@@ -99,19 +122,30 @@ extension ConfigParser {
         }.map(\.value)
 
         // Ports exist in tcp and udp only; the key that needs them is named in the message.
-        guard let portKey = ["destination-port", "source-port"].first(where: { fields[$0] != nil }).flatMap({ fields[$0] }) else { return }
+        guard
+            let portKey = ["destination-port", "source-port"].first(where: { fields[$0] != nil }).flatMap({ fields[$0] }
+            )
+        else { return }
         let portName = portKey.key.scalar?.string ?? "destination-port"
         if fields["protocol"] == nil {
-            reader.error(portKey.key, "'\(portName)' needs 'protocol: tcp', 'protocol: udp' or both: ports exist only in tcp and udp; add the protocol")
+            reader.error(
+                portKey.key,
+                "'\(portName)' needs 'protocol: tcp', 'protocol: udp' or both: ports exist only in tcp and udp; add the protocol"
+            )
         }
         for (number, node) in protocols where number != IPProtocolNumber.tcp && number != IPProtocolNumber.udp {
-            reader.error(node, "protocol '\(node.scalar?.string ?? String(number))' has no ports, and this entry gives '\(portName)'; ports go with 'tcp' and 'udp' only: put this protocol in an entry of its own without ports")
+            reader.error(
+                node,
+                "protocol '\(node.scalar?.string ?? String(number))' has no ports, and this entry gives '\(portName)'; ports go with 'tcp' and 'udp' only: put this protocol in an entry of its own without ports"
+            )
         }
     }
 
     /// The values of a key written as one value or a list, each read by `read`; empty when the key is absent.
-    private static func list<T>(_ node: Node?, key: String, what: String, reader: inout YAMLReader,
-                                _ read: (inout YAMLReader, Node) -> T?) -> [(value: T, node: Node)] {
+    private static func list<T>(
+        _ node: Node?, key: String, what: String, reader: inout YAMLReader,
+        _ read: (inout YAMLReader, Node) -> T?
+    ) -> [(value: T, node: Node)] {
         guard let node, let items = reader.scalarOrList(node, key: key, what: what) else { return [] }
         return items.compactMap { item in read(&reader, item).map { ($0, item) } }
     }
@@ -125,16 +159,23 @@ extension ConfigParser {
         }
         if addressFamilies.isEmpty, let destination = draft.fields["destination"] {
             let only = { (prefixes: [IPPrefix]) in prefixes.first.map { familyName($0.family) } ?? "" }
-            reader.error(destination.value, "'destination' holds only \(only(match.destinations)) addresses and 'source' only \(only(match.sources)); a connection is one or the other, so this entry can never match")
+            reader.error(
+                destination.value,
+                "'destination' holds only \(only(match.destinations)) addresses and 'source' only \(only(match.sources)); a connection is one or the other, so this entry can never match"
+            )
         } else if let family = addressFamilies.first, let node = draft.fields["protocol"]?.value {
             // Every protocol given exists only in the other family (icmp with IPv6 addresses, or icmpv6 with IPv4).
-            let names = match.protocols.map { IPProtocolNumber.name($0) == "ipv6-icmp" ? "icmpv6" : IPProtocolNumber.name($0) ?? String($0) }
+            let names = match.protocols.map {
+                IPProtocolNumber.name($0) == "ipv6-icmp" ? "icmpv6" : IPProtocolNumber.name($0) ?? String($0)
+            }
             let other = family == .ipv4 ? IPFamily.ipv6 : .ipv4
             let instead = family == .ipv4 ? "icmp" : "icmpv6"
             let protocols = quotedList(names.uniqued(), "or")
-            reader.error(node, "protocol \(protocols) exists only in \(familyName(other)), and this entry's addresses "
-                + "are all \(familyName(family)), so it can never match; use '\(instead)' for "
-                + "\(familyName(family))'s ICMP")
+            reader.error(
+                node,
+                "protocol \(protocols) exists only in \(familyName(other)), and this entry's addresses "
+                    + "are all \(familyName(family)), so it can never match; use '\(instead)' for "
+                    + "\(familyName(family))'s ICMP")
         }
     }
 
@@ -142,17 +183,24 @@ extension ConfigParser {
 
     private static func readAction(_ draft: inout PolicyDraft, reader: inout YAMLReader) {
         // `bypass: false` is reported on its own and does not count as a second action.
-        let given = policyActionKeys.compactMap { key in draft.fields[key].map { (name: key, key: $0.key, value: $0.value) } }
-            .sorted { reader.location(of: $0.key) < reader.location(of: $1.key) }
+        let given = policyActionKeys.compactMap { key in
+            draft.fields[key].map { (name: key, key: $0.key, value: $0.value) }
+        }
+        .sorted { reader.location(of: $0.key) < reader.location(of: $1.key) }
         let counted = given.filter { !($0.name == "bypass" && $0.value.scalar?.string.lowercased() == "false") }
         var actions: [PolicyAction] = []
         for entry in given {
             if let first = counted.first, first.key != entry.key, counted.contains(where: { $0.key == entry.key }) {
-                reader.error(entry.key, "this policy entry already has '\(first.name)' (line \(reader.location(of: first.key).line)); give exactly one of \(actionChoices)")
+                reader.error(
+                    entry.key,
+                    "this policy entry already has '\(first.name)' (line \(reader.location(of: first.key).line)); give exactly one of \(actionChoices)"
+                )
             }
             switch entry.name {
             case "uplink":
-                guard let name = reader.string(entry.value, key: "uplink", what: "the name of an uplink") else { continue }
+                guard let name = reader.string(entry.value, key: "uplink", what: "the name of an uplink") else {
+                    continue
+                }
                 draft.uplinkNodes.append((name, entry.value))
                 actions.append(.uplink(name))
             case "bypass":
@@ -160,10 +208,15 @@ extension ConfigParser {
                 if bypass {
                     actions.append(.bypass)
                 } else {
-                    reader.error(entry.value, "'bypass' can only be true (the connections this entry matches are not balanced); drop it, or give 'uplink' or 'balance'")
+                    reader.error(
+                        entry.value,
+                        "'bypass' can only be true (the connections this entry matches are not balanced); drop it, or give 'uplink' or 'balance'"
+                    )
                 }
             default:
-                if let shares = readShares(entry.value, draft: &draft, reader: &reader) { actions.append(.balance(shares)) }
+                if let shares = readShares(entry.value, draft: &draft, reader: &reader) {
+                    actions.append(.balance(shares))
+                }
             }
         }
         if given.isEmpty {
@@ -176,11 +229,15 @@ extension ConfigParser {
     private static func readShares(_ node: Node, draft: inout PolicyDraft, reader: inout YAMLReader) -> [PolicyShare]? {
         let example = "{wired: 3, wifi: 1}"
         guard case .mapping(let mapping) = node else {
-            reader.error(node, "'balance' in a policy entry must be a mapping of uplink names to weights, such as \(example) (\(reader.kindName(node)) found)")
+            reader.error(
+                node,
+                "'balance' in a policy entry must be a mapping of uplink names to weights, such as \(example) (\(reader.kindName(node)) found)"
+            )
             return nil
         }
         guard !mapping.isEmpty else {
-            reader.error(node, "'balance' is empty; name the uplinks to balance over with their weights, such as \(example)")
+            reader.error(
+                node, "'balance' is empty; name the uplinks to balance over with their weights, such as \(example)")
             return nil
         }
         var shares: [PolicyShare] = []
@@ -192,8 +249,11 @@ extension ConfigParser {
                 continue
             }
             draft.uplinkNodes.append((name, key))
-            guard let weight = reader.integer(value, key: name, in: 1...maximumWeight,
-                                              what: "a weight from 1 to \(maximumWeight)") else {
+            guard
+                let weight = reader.integer(
+                    value, key: name, in: 1...maximumWeight,
+                    what: "a weight from 1 to \(maximumWeight)")
+            else {
                 ok = false
                 continue
             }

@@ -7,10 +7,16 @@ extension ConfigParser {
             checkUplinkNames(draft, context: context, reader: &reader)
             checkFamilies(draft, context: context, reader: &reader)
             if context.balance == .ecmp, case .balance = draft.action, let key = draft.fields["balance"]?.key {
-                reader.error(key, "a policy entry cannot 'balance' over some uplinks with 'balance: ecmp': the kernel's multipath route spreads over all of them; use 'uplink: NAME' here, or set the top-level 'balance' to nth, random or hash")
+                reader.error(
+                    key,
+                    "a policy entry cannot 'balance' over some uplinks with 'balance: ecmp': the kernel's multipath route spreads over all of them; use 'uplink: NAME' here, or set the top-level 'balance' to nth, random or hash"
+                )
             }
             if context.traffic == [.local], let key = draft.fields["in-interface"]?.key {
-                reader.warning(key, "'in-interface' matches forwarded connections only, and 'traffic' is [local]: local connections have no incoming interface, so this entry never matches; add 'forwarded' to 'traffic' or drop the entry")
+                reader.warning(
+                    key,
+                    "'in-interface' matches forwarded connections only, and 'traffic' is [local]: local connections have no incoming interface, so this entry never matches; add 'forwarded' to 'traffic' or drop the entry"
+                )
             }
         }
         checkShadowing(drafts, reader: &reader)
@@ -50,12 +56,17 @@ extension ConfigParser {
         if carried.isDisjoint(with: matched) {
             let has = single ? "uplink \(names) carries only" : "\(names) carry only"
             let wanted = matched.map(familyName).joined(separator: " and ")
-            reader.error(node, "\(has) \(carried.sorted().map(familyName).joined(separator: " and ")), and this entry matches only \(wanted) connections, so it can never send them there; name an uplink with \(wanted), or give \(single ? names : "one of them") an \(wanted) gateway or 'family'")
+            reader.error(
+                node,
+                "\(has) \(carried.sorted().map(familyName).joined(separator: " and ")), and this entry matches only \(wanted) connections, so it can never send them there; name an uplink with \(wanted), or give \(single ? names : "one of them") an \(wanted) gateway or 'family'"
+            )
             return
         }
         for family in matched where !carried.contains(family) && context.configuredFamilies.contains(family) {
             let name = familyName(family)
-            let fix = single ? "give \(names) an \(name) gateway or add 'family'"
+            let fix =
+                single
+                ? "give \(names) an \(name) gateway or add 'family'"
                 : "none of \(names) carries \(name): give one of them an \(name) gateway or add 'family'"
             reader.warning(node, "\(name) connections this entry matches are left to the main table; \(fix)")
         }
@@ -71,9 +82,13 @@ extension ConfigParser {
             if Set(lines.map(\.line)).count == 1 {
                 by = "the entry at line \(lines[0].line) already catches every connection it would"
             } else {
-                by = "the entries at lines " + lines.map { "\($0.line) (\(familyName($0.family)))" }.joined(separator: " and ") + " already catch every connection it would"
+                by =
+                    "the entries at lines "
+                    + lines.map { "\($0.line) (\(familyName($0.family)))" }.joined(separator: " and ")
+                    + " already catch every connection it would"
             }
-            reader.warning(draft.node, "this policy entry can never match: \(by) (first match wins); move it above, or remove it")
+            reader.warning(
+                draft.node, "this policy entry can never match: \(by) (first match wins); move it above, or remove it")
         }
     }
 }

@@ -3,12 +3,14 @@ import Yams
 /// Reading `services:`, one entry at a time, then what concerns several entries (listeners
 /// that overlap) or the policies.
 extension ConfigParser {
-    static let serviceKeys = ["name", "protocol", "port", "address", "clients", "interfaces", "balance", "backends",
-                              "masquerade", "health"]
+    static let serviceKeys = [
+        "name", "protocol", "port", "address", "clients", "interfaces", "balance", "backends",
+        "masquerade", "health"
+    ]
     static let backendKeys = ["address", "port", "weight"]
     static let serviceBalanceSynonyms: [String: ServiceBalance] = [
         "roundrobin": .nth, "round-robin": .nth, "round_robin": .nth, "rr": .nth, "wrr": .nth, "weighted": .nth,
-        "rand": .random, "shuffle": .random, "source": .hash, "sticky": .hash,
+        "rand": .random, "shuffle": .random, "source": .hash, "sticky": .hash
     ]
 
     /// The balance modes of a service, as `balance:` names them.
@@ -53,16 +55,25 @@ extension ConfigParser {
         var name: String?
         let nameNode = fields["name"]?.value ?? node
         if let (_, value) = fields["name"],
-           let text = reader.string(value, key: "name", what: "a name of 1 to 15 letters, digits, '-' or '_'") {
+            let text = reader.string(value, key: "name", what: "a name of 1 to 15 letters, digits, '-' or '_'")
+        {
             if let problem = nameProblem(text, of: "service") { reader.error(value, problem) } else { name = text }
         } else if fields["name"] == nil {
-            reader.error(node, "this service has no 'name'; give it a unique name of 1 to 15 letters, digits, '-' or '_'")
+            reader.error(
+                node, "this service has no 'name'; give it a unique name of 1 to 15 letters, digits, '-' or '_'")
         }
         var protocols = [IPProtocolNumber.tcp]
-        if let (_, value) = fields["protocol"], let items = reader.scalarOrList(value, key: "protocol", what: "'tcp' or 'udp'") {
+        if let (_, value) = fields["protocol"],
+            let items = reader.scalarOrList(value, key: "protocol", what: "'tcp' or 'udp'")
+        {
             protocols = items.compactMap { item in
-                if let text = item.scalar?.string, ServiceProtocol(rawValue: text) == nil, YAMLReader.protocolNames[text] != nil {
-                    reader.error(item, "a service's 'protocol' is 'tcp', 'udp' or [tcp, udp]: DNAT to a port needs a protocol with ports, and '\(text)' has none")
+                if let text = item.scalar?.string, ServiceProtocol(rawValue: text) == nil,
+                    YAMLReader.protocolNames[text] != nil
+                {
+                    reader.error(
+                        item,
+                        "a service's 'protocol' is 'tcp', 'udp' or [tcp, udp]: DNAT to a port needs a protocol with ports, and '\(text)' has none"
+                    )
                     return nil
                 }
                 return reader.choice(item, key: "protocol", as: ServiceProtocol.self)?.number
@@ -70,28 +81,44 @@ extension ConfigParser {
         }
         var ports: PortRange?
         let portNode = fields["port"]?.value ?? node
-        if let (_, value) = fields["port"] { ports = reader.portRange(value, key: "port") } else {
-            reader.error(node, "this service has no 'port'; give the port (or range such as 8000-8010) its clients connect to")
+        if let (_, value) = fields["port"] {
+            ports = reader.portRange(value, key: "port")
+        } else {
+            reader.error(
+                node, "this service has no 'port'; give the port (or range such as 8000-8010) its clients connect to")
         }
         var address: IPAddress?
         if let (_, value) = fields["address"],
-           let text = reader.string(value, key: "address", what: "an address of this host such as 198.18.0.1") {
+            let text = reader.string(value, key: "address", what: "an address of this host such as 198.18.0.1")
+        {
             address = IPAddress(text)
-            if address == nil { reader.error(value, "'address' must be one address of this host such as 198.18.0.1 or 2001:2::1; '\(text)' is not") }
+            if address == nil {
+                reader.error(
+                    value,
+                    "'address' must be one address of this host such as 198.18.0.1 or 2001:2::1; '\(text)' is not")
+            }
             if let given = address, given == .zero(given.family) {
-                reader.error(value, "'address: \(text)' is no address a connection goes to; leave 'address' out to listen on any address of this host")
+                reader.error(
+                    value,
+                    "'address: \(text)' is no address a connection goes to; leave 'address' out to listen on any address of this host"
+                )
                 address = nil
             }
         }
         var clients: Set<ServiceClients> = [.outside, .local]
-        if let (_, value) = fields["clients"], let items = reader.scalarOrList(value, key: "clients", what: "'outside' or 'local'") {
+        if let (_, value) = fields["clients"],
+            let items = reader.scalarOrList(value, key: "clients", what: "'outside' or 'local'")
+        {
             clients = Set(items.compactMap { reader.choice($0, key: "clients", as: ServiceClients.self) })
         }
         var interfaces: [String] = []
         if let (key, value) = fields["interfaces"],
-           let items = reader.scalarOrList(value, key: "interfaces", what: "an interface name such as lan0") {
+            let items = reader.scalarOrList(value, key: "interfaces", what: "an interface name such as lan0")
+        {
             interfaces = items.compactMap { item in
-                guard let text = reader.string(item, key: "interfaces", what: "an interface name such as lan0") else { return nil }
+                guard let text = reader.string(item, key: "interfaces", what: "an interface name such as lan0") else {
+                    return nil
+                }
                 if let problem = interfaceNameProblem(text) {
                     reader.error(item, problem)
                     return nil
@@ -99,20 +126,30 @@ extension ConfigParser {
                 return text
             }
             if !clients.contains(.outside) {
-                reader.error(key, "'interfaces' says where outside clients come from, and this service takes only local clients; drop it, or add 'outside' to 'clients'")
+                reader.error(
+                    key,
+                    "'interfaces' says where outside clients come from, and this service takes only local clients; drop it, or add 'outside' to 'clients'"
+                )
             }
         }
         var balance = BalanceMode.nth
         if let (_, value) = fields["balance"] {
             if value.scalar?.string == BalanceMode.ecmp.rawValue {
-                reader.error(value, "a service balances with 'nth', 'random' or 'hash' (the client's address); 'ecmp' is a routing choice for uplinks")
-            } else if let mode = reader.choice(value, key: "balance", as: ServiceBalance.self, synonyms: serviceBalanceSynonyms) {
+                reader.error(
+                    value,
+                    "a service balances with 'nth', 'random' or 'hash' (the client's address); 'ecmp' is a routing choice for uplinks"
+                )
+            } else if let mode = reader.choice(
+                value, key: "balance", as: ServiceBalance.self, synonyms: serviceBalanceSynonyms)
+            {
                 balance = mode.mode
             }
         }
         var masquerade: Bool?
         if let (_, value) = fields["masquerade"] {
-            if case .scalar(let scalar) = value, scalar.string == "auto" { masquerade = nil } else {
+            if case .scalar(let scalar) = value, scalar.string == "auto" {
+                masquerade = nil
+            } else {
                 masquerade = reader.boolean(value, key: "masquerade")
             }
         }
@@ -121,48 +158,73 @@ extension ConfigParser {
         if let (_, value) = fields["health"] { health = readServiceHealth(value, reader: &reader) }
         var backends: [Backend] = []
         if let (_, value) = fields["backends"],
-           let items = reader.sequence(value, key: "backends", example: "['198.18.5.2:8080', '198.18.5.3:8080']") {
-            if items.isEmpty { reader.error(value, "'backends' is empty; list at least one, such as '198.18.5.2:8080'") }
+            let items = reader.sequence(value, key: "backends", example: "['198.18.5.2:8080', '198.18.5.3:8080']")
+        {
+            if items.isEmpty {
+                reader.error(value, "'backends' is empty; list at least one, such as '198.18.5.2:8080'")
+            }
             for item in items {
                 guard var backend = readBackend(item, reader: &reader) else { continue }
                 if masquerade == true && backend.address.map(\.isLoopback) ?? true {
-                    reader.error(item, "backend \(backend.description) is on this host and needs no 'masquerade' (its answers never leave); set 'masquerade: auto'")
+                    reader.error(
+                        item,
+                        "backend \(backend.description) is on this host and needs no 'masquerade' (its answers never leave); set 'masquerade: auto'"
+                    )
                 }
                 backend.masquerade = masquerade ?? Backend.masqueradeByDefault(backend.address)
-                checkBackend(backend, item, address: address, clients: clients, interfaces: interfaces, ports: ports, reader: &reader)
+                checkBackend(
+                    backend, item, address: address, clients: clients, interfaces: interfaces, ports: ports,
+                    reader: &reader)
                 if backends.contains(where: { $0.address == backend.address && $0.port == backend.port }) {
-                    reader.error(item, "backend \(backend.description) is listed twice; list it once, with a 'weight' for a larger share")
+                    reader.error(
+                        item,
+                        "backend \(backend.description) is listed twice; list it once, with a 'weight' for a larger share"
+                    )
                 }
                 backends.append(backend)
             }
         } else if fields["backends"] == nil {
-            reader.error(node, "this service has no 'backends'; list where its connections go, such as ['198.18.5.2:8080', '198.18.5.3:8080']")
+            reader.error(
+                node,
+                "this service has no 'backends'; list where its connections go, such as ['198.18.5.2:8080', '198.18.5.3:8080']"
+            )
         }
         guard reader.errorCount == before, let name, let ports else { return nil }
-        let service = Service(name: name, protocols: protocols, ports: ports, address: address, clients: clients, interfaces: interfaces,
-                              balance: balance, backends: backends, health: health)
+        let service = Service(
+            name: name, protocols: protocols, ports: ports, address: address, clients: clients, interfaces: interfaces,
+            balance: balance, backends: backends, health: health)
         return ServiceDraft(service: service, nameNode: nameNode, portNode: portNode)
     }
 
     /// `ADDRESS:PORT`, `[IPv6]:PORT`, `ADDRESS`, or `{address, port, weight}`; `{port: N}` alone is this host.
     private static func readBackend(_ node: Node, reader: inout YAMLReader) -> Backend? {
-        let what = "'ADDRESS:PORT' such as 198.18.5.2:8080 or [2001:2::5]:8080, or a mapping with 'address', 'port' and 'weight'"
+        let what =
+            "'ADDRESS:PORT' such as 198.18.5.2:8080 or [2001:2::5]:8080, or a mapping with 'address', 'port' and 'weight'"
         if case .scalar = node {
             guard let text = reader.string(node, key: "backends", what: what) else { return nil }
             switch Self.endpoint(text) {
             case .endpoint(let address, let port):
                 let groups = text.split(separator: ":", omittingEmptySubsequences: false)
-                if address.family == .ipv6, port == nil, let last = groups.last, last.count >= 2, last.allSatisfy(\.isNumber) {
+                if address.family == .ipv6, port == nil, let last = groups.last, last.count >= 2,
+                    last.allSatisfy(\.isNumber)
+                {
                     let bracketed = "[\(groups.dropLast().joined(separator: ":"))]:\(last)"
-                    reader.warning(node, "backend '\(text)' is read as the IPv6 address \(address), keeping the service's port; for port \(last) write it as '\(bracketed)'")
+                    reader.warning(
+                        node,
+                        "backend '\(text)' is read as the IPv6 address \(address), keeping the service's port; for port \(last) write it as '\(bracketed)'"
+                    )
                 }
                 return Backend(address: address, port: port)
             case .badPort(let port):
                 reader.error(node, "the port in backend '\(text)' must be from 1 to 65535; '\(port)' is not")
             case .bracketsWithoutPort(let address):
-                reader.error(node, "backend '\(text)' has brackets but no port; write [\(address)]:PORT, or \(address) alone to keep the service's port")
+                reader.error(
+                    node,
+                    "backend '\(text)' has brackets but no port; write [\(address)]:PORT, or \(address) alone to keep the service's port"
+                )
             case .invalid:
-                reader.error(node, "a backend must be \(what), or an address alone (the service's port); '\(text)' is not")
+                reader.error(
+                    node, "a backend must be \(what), or an address alone (the service's port); '\(text)' is not")
             }
             return nil
         }
@@ -170,20 +232,32 @@ extension ConfigParser {
         let fields = reader.fields(of: node, named: "a backend", allowed: backendKeys)
         guard node.mapping != nil else { return nil }
         var address: IPAddress?
-        if let (_, value) = fields["address"], let text = reader.string(value, key: "address", what: "an address such as 198.18.5.2") {
+        if let (_, value) = fields["address"],
+            let text = reader.string(value, key: "address", what: "an address such as 198.18.5.2")
+        {
             address = IPAddress(text)
-            if address == nil { reader.error(value, "a backend's 'address' must be an address such as 198.18.5.2 or 2001:2::5; '\(text)' is not") }
+            if address == nil {
+                reader.error(
+                    value, "a backend's 'address' must be an address such as 198.18.5.2 or 2001:2::5; '\(text)' is not")
+            }
         }
         var port: UInt16?
-        if let (_, value) = fields["port"], let number = reader.integer(value, key: "port", in: 1...65535, what: "a port from 1 to 65535") {
+        if let (_, value) = fields["port"],
+            let number = reader.integer(value, key: "port", in: 1...65535, what: "a port from 1 to 65535")
+        {
             port = UInt16(number)
         }
         if fields["address"] == nil && fields["port"] == nil {
-            reader.error(node, "this backend has neither 'address' nor 'port'; give both, 'address' alone (the service's port), or 'port' alone (a port of this host)")
+            reader.error(
+                node,
+                "this backend has neither 'address' nor 'port'; give both, 'address' alone (the service's port), or 'port' alone (a port of this host)"
+            )
         }
         var weight = 1
         if let (_, value) = fields["weight"],
-           let number = reader.integer(value, key: "weight", in: 1...maximumWeight, what: "a whole number from 1 to \(maximumWeight)") {
+            let number = reader.integer(
+                value, key: "weight", in: 1...maximumWeight, what: "a whole number from 1 to \(maximumWeight)")
+        {
             weight = Int(number)
         }
         guard reader.errorCount == before else { return nil }
@@ -219,14 +293,22 @@ extension ConfigParser {
         return .endpoint(address, value)
     }
 
-    private static func checkBackend(_ backend: Backend, _ node: Node, address: IPAddress?, clients: Set<ServiceClients>,
-                                     interfaces: [String], ports: PortRange?, reader: inout YAMLReader) {
+    private static func checkBackend(
+        _ backend: Backend, _ node: Node, address: IPAddress?, clients: Set<ServiceClients>,
+        interfaces: [String], ports: PortRange?, reader: inout YAMLReader
+    ) {
         if let own = backend.address, !own.isUnicast {
-            reader.error(node, "backend \(backend.description) is no address a connection can go to (unspecified, multicast or broadcast); give one host's address")
+            reader.error(
+                node,
+                "backend \(backend.description) is no address a connection can go to (unspecified, multicast or broadcast); give one host's address"
+            )
             return
         }
         if let address, let own = backend.address, own.family != address.family {
-            reader.error(node, "backend \(backend.description) is \(familyName(own.family)), and the service's address \(address) is \(familyName(address.family)); DNAT keeps the family, so give a backend of the same family")
+            reader.error(
+                node,
+                "backend \(backend.description) is \(familyName(own.family)), and the service's address \(address) is \(familyName(address.family)); DNAT keeps the family, so give a backend of the same family"
+            )
             return
         }
         if let own = backend.address, own.isLoopback, clients.contains(.outside) {
@@ -236,12 +318,20 @@ extension ConfigParser {
     }
 
     /// Outside clients reach a 127.0.0.0/8 backend only by route_localnet on named interfaces; ::1 never.
-    private static func loopbackForOutsideClients(_ backend: Backend, _ own: IPAddress, _ node: Node, interfaces: [String],
-                                                  reader: inout YAMLReader) {
+    private static func loopbackForOutsideClients(
+        _ backend: Backend, _ own: IPAddress, _ node: Node, interfaces: [String],
+        reader: inout YAMLReader
+    ) {
         if own.family == .ipv6 {
-            reader.error(node, "backend \(backend.description) is IPv6 loopback, which outside clients can never reach (IPv6 has no route_localnet); give 'port' alone (this host, at the address the connection came to), or 'clients: [local]'")
+            reader.error(
+                node,
+                "backend \(backend.description) is IPv6 loopback, which outside clients can never reach (IPv6 has no route_localnet); give 'port' alone (this host, at the address the connection came to), or 'clients: [local]'"
+            )
         } else if interfaces.isEmpty {
-            reader.error(node, "backend \(backend.description) is on 127.0.0.0/8 and outside clients reach it only with route_localnet, which uplinkctl sets on the interfaces they come from (guarded: nothing else on 127.0.0.0/8 becomes reachable); name them in 'interfaces', or write the backend as 'port: \(backend.port.map(String.init) ?? "N")' alone (this host, no route_localnet)")
+            reader.error(
+                node,
+                "backend \(backend.description) is on 127.0.0.0/8 and outside clients reach it only with route_localnet, which uplinkctl sets on the interfaces they come from (guarded: nothing else on 127.0.0.0/8 becomes reachable); name them in 'interfaces', or write the backend as 'port: \(backend.port.map(String.init) ?? "N")' alone (this host, no route_localnet)"
+            )
         }
     }
 
@@ -250,9 +340,15 @@ extension ConfigParser {
         guard let ports, let port = backend.port, ports.lower != ports.upper else { return }
         let span = Int(ports.upper) - Int(ports.lower)
         if Int(port) + span > 65535 {
-            reader.error(node, "backend \(backend.description) takes ports \(port)-\(Int(port) + span) for the service's \(ports) (the offset is kept), past 65535; give a lower first port")
+            reader.error(
+                node,
+                "backend \(backend.description) takes ports \(port)-\(Int(port) + span) for the service's \(ports) (the offset is kept), past 65535; give a lower first port"
+            )
         } else if port != ports.lower && span + 1 > maximumShiftedPorts {
-            reader.error(node, "backend \(backend.description) moves the service's \(span + 1) ports \(ports) to \(port)-\(Int(port) + span): that takes one rule per port, at most \(maximumShiftedPorts); keep the same ports (leave 'port' out) or use a smaller range")
+            reader.error(
+                node,
+                "backend \(backend.description) moves the service's \(span + 1) ports \(ports) to \(port)-\(Int(port) + span): that takes one rule per port, at most \(maximumShiftedPorts); keep the same ports (leave 'port' out) or use a smaller range"
+            )
         }
     }
 
@@ -264,7 +360,8 @@ extension ConfigParser {
         if case .scalar = node {
             return reader.boolean(node, key: "health") == false ? nil : Service.defaultHealth
         }
-        let fields = reader.fields(of: node, named: "a service's 'health' (a TCP connect to each backend)", allowed: serviceHealthKeys)
+        let fields = reader.fields(
+            of: node, named: "a service's 'health' (a TCP connect to each backend)", allowed: serviceHealthKeys)
         var check = Service.defaultHealth
         readTiming(fields, into: &check, reader: &reader)
         return check
@@ -277,20 +374,30 @@ extension ConfigParser {
         for (index, draft) in drafts.enumerated() {
             let service = draft.service
             if let first = names[service.name] {
-                reader.error(draft.nameNode, "service name '\(service.name)' is used twice (first at line \(reader.location(of: first).line)); names must be unique")
-            } else { names[service.name] = draft.nameNode }
+                reader.error(
+                    draft.nameNode,
+                    "service name '\(service.name)' is used twice (first at line \(reader.location(of: first).line)); names must be unique"
+                )
+            } else {
+                names[service.name] = draft.nameNode
+            }
             for earlier in drafts[..<index].map(\.service) {
                 // `interfaces` separate outside clients only: the host's own come by none.
-                let outside = service.clients.contains(.outside) && earlier.clients.contains(.outside)
+                let outside =
+                    service.clients.contains(.outside) && earlier.clients.contains(.outside)
                     && (service.interfaces.isEmpty || earlier.interfaces.isEmpty
                         || !Set(service.interfaces).isDisjoint(with: earlier.interfaces))
                 let local = service.clients.contains(.local) && earlier.clients.contains(.local)
-                let overlap = !Set(service.protocols).isDisjoint(with: earlier.protocols)
+                let overlap =
+                    !Set(service.protocols).isDisjoint(with: earlier.protocols)
                     && service.ports.lower <= earlier.ports.upper && earlier.ports.lower <= service.ports.upper
                     && !Set(service.families).isDisjoint(with: earlier.families) && (outside || local)
                     && (service.address == nil || earlier.address == nil || service.address == earlier.address)
                 guard overlap else { continue }
-                reader.error(draft.portNode, "service '\(service.name)' listens on port \(service.ports)\(service.address.map { " of \($0)" } ?? ""), which overlaps service '\(earlier.name)' (\(earlier.ports)\(earlier.address.map { " of \($0)" } ?? "")): a connection can go to one service only; give them ports (or addresses) of their own")
+                reader.error(
+                    draft.portNode,
+                    "service '\(service.name)' listens on port \(service.ports)\(service.address.map { " of \($0)" } ?? ""), which overlaps service '\(earlier.name)' (\(earlier.ports)\(earlier.address.map { " of \($0)" } ?? "")): a connection can go to one service only; give them ports (or addresses) of their own"
+                )
             }
         }
     }
@@ -300,12 +407,20 @@ extension ConfigParser {
     private static func checkPolicyOverlap(_ drafts: [ServiceDraft], policies: [Policy], reader: inout YAMLReader) {
         for draft in drafts {
             let service = draft.service
-            let overlapping = { (range: PortRange) in range.lower <= service.ports.upper && service.ports.lower <= range.upper }
-            for policy in policies where policy.match.destinationPorts.contains(where: overlapping)
+            let overlapping = { (range: PortRange) in
+                range.lower <= service.ports.upper && service.ports.lower <= range.upper
+            }
+            for policy in policies
+            where policy.match.destinationPorts.contains(where: overlapping)
                 && (policy.match.protocols.isEmpty || !Set(policy.match.protocols).isDisjoint(with: service.protocols))
                 && (policy.match.destinations.isEmpty
-                    || service.address.map { address in policy.match.destinations.contains { $0.contains(address) } } == true) {
-                reader.warning(draft.portNode, "the policy at line \(policy.line) matches port \(service.ports) too: it applies to connections to other hosts; connections to this host's service '\(service.name)' are sent to its backends and never balanced over the uplinks")
+                    || service.address.map { address in policy.match.destinations.contains { $0.contains(address) } }
+                        == true)
+            {
+                reader.warning(
+                    draft.portNode,
+                    "the policy at line \(policy.line) matches port \(service.ports) too: it applies to connections to other hosts; connections to this host's service '\(service.name)' are sent to its backends and never balanced over the uplinks"
+                )
             }
         }
     }

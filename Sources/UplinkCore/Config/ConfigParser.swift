@@ -17,10 +17,15 @@ public struct ConfigCheck: Sendable {
 
 /// Turns the YAML text of a config into a `Config`, checking every rule of the format.
 public enum ConfigParser {
-    static let topLevelKeys = ["balance", "ecmp-table", "traffic", "mark-mask", "rule-priority", "health", "uplinks",
-                               "policies", "services"] + mptcpKeys
-    static let uplinkKeys = ["name", "interface", "gateway", "family", "weight", "mark", "table", "masquerade",
-                             "masquerade6", "health", "mptcp"]
+    static let topLevelKeys =
+        [
+            "balance", "ecmp-table", "traffic", "mark-mask", "rule-priority", "health", "uplinks",
+            "policies", "services"
+        ] + mptcpKeys
+    static let uplinkKeys = [
+        "name", "interface", "gateway", "family", "weight", "mark", "table", "masquerade",
+        "masquerade6", "health", "mptcp"
+    ]
     /// Tables the kernel itself uses: unspec, default, main, local.
     static let reservedTables: Set<UInt32> = [0, 253, 254, 255]
     static let maximumWeight: UInt64 = 1000
@@ -30,7 +35,7 @@ public enum ConfigParser {
     /// Other names people give the balance modes, for the did-you-mean hint.
     static let balanceSynonyms: [String: BalanceMode] = [
         "roundrobin": .nth, "round-robin": .nth, "round_robin": .nth, "rr": .nth, "wrr": .nth, "weighted": .nth,
-        "rand": .random, "shuffle": .random,
+        "rand": .random, "shuffle": .random
     ]
 
     public static func parse(_ text: String, file: String) -> ConfigCheck {
@@ -46,8 +51,10 @@ public enum ConfigParser {
             return ConfigCheck(config: nil, diagnostics: reader.diagnostics)
         }
         guard let root else {
-            reader.record(ConfigDiagnostic(at: SourceLocation(file: file, line: 1, column: 1),
-                                           "the config is empty; it needs at least an 'uplinks:' list"))
+            reader.record(
+                ConfigDiagnostic(
+                    at: SourceLocation(file: file, line: 1, column: 1),
+                    "the config is empty; it needs at least an 'uplinks:' list"))
             return ConfigCheck(config: nil, diagnostics: reader.diagnostics)
         }
         var config = readConfig(root, reader: &reader)
@@ -80,10 +87,17 @@ public enum ConfigParser {
             if let table = readTable(value, key: "ecmp-table", reader: &reader) {
                 if let balance, balance != .ecmp {
                     let given = fields["balance"] == nil ? "the default, 'nth'" : "'\(balance.rawValue)'"
-                    reader.error(key, "'ecmp-table' is only used with 'balance: ecmp' (balance is \(given)); drop it, or set 'balance: ecmp'")
+                    reader.error(
+                        key,
+                        "'ecmp-table' is only used with 'balance: ecmp' (balance is \(given)); drop it, or set 'balance: ecmp'"
+                    )
                     usable = false
-                } else { ecmpTable = (table, value) }
-            } else { usable = false }
+                } else {
+                    ecmpTable = (table, value)
+                }
+            } else {
+                usable = false
+            }
         }
         if let node = fields["traffic"]?.value {
             if let kinds = readTraffic(node, reader: &reader) {
@@ -95,7 +109,9 @@ public enum ConfigParser {
             }
         }
         if let node = fields["mark-mask"]?.value {
-            if let mask = reader.integer(node, key: "mark-mask", in: 1...0xffff_ffff, what: "a non-zero 32-bit mask such as 0xff00") {
+            if let mask = reader.integer(
+                node, key: "mark-mask", in: 1...0xffff_ffff, what: "a non-zero 32-bit mask such as 0xff00")
+            {
                 config.markMask = UInt32(mask)
                 markMask = config.markMask
             } else {
@@ -104,10 +120,15 @@ public enum ConfigParser {
             }
         }
         if let node = fields["rule-priority"]?.value {
-            if let priority = reader.integer(node, key: "rule-priority", in: 2...32764,
-                                             what: "a whole number from 2 to 32764 (uplinkctl's rules use this priority and the ones just below and above it, which must stay after the local table's rule at 0 and before the main table's at 32766)") {
+            if let priority = reader.integer(
+                node, key: "rule-priority", in: 2...32764,
+                what:
+                    "a whole number from 2 to 32764 (uplinkctl's rules use this priority and the ones just below and above it, which must stay after the local table's rule at 0 and before the main table's at 32766)"
+            ) {
                 config.rulePriority = UInt32(priority)
-            } else { usable = false }
+            } else {
+                usable = false
+            }
         }
         var healthDefaults = HealthCheck.defaults
         var healthRead = false
@@ -115,12 +136,15 @@ public enum ConfigParser {
             if let check = readHealth(node, base: .defaults, reader: &reader) {
                 healthDefaults = check
                 healthRead = true
-            } else { usable = false }
+            } else {
+                usable = false
+            }
         }
         let (mptcp, mptcpUsable) = readMptcp(fields, reader: &reader)
         usable = usable && mptcpUsable
         guard let uplinksNode = fields["uplinks"]?.value else {
-            reader.error(root, "the config has no 'uplinks:' list; it needs at least one uplink with a name and an interface")
+            reader.error(
+                root, "the config has no 'uplinks:' list; it needs at least one uplink with a name and an interface")
             return nil
         }
         guard let items = reader.sequence(uplinksNode, key: "uplinks", example: "'- name: wired'") else { return nil }
@@ -134,19 +158,30 @@ public enum ConfigParser {
         checkMptcp(mptcp, drafts: drafts, node: fields["mptcp"]?.key, reader: &reader)
         if healthRead {
             for draft in drafts where draft.valid && draft.health?.targets.isEmpty == true {
-                reader.warning(draft.node, "uplink '\(draft.name ?? "?")' has no health 'targets': only its link state counts, so a gateway that stops forwarding behind a live link is not noticed (nor anything behind a tunnel or a PPP link, which keep their carrier); give it targets beyond its gateway")
+                reader.warning(
+                    draft.node,
+                    "uplink '\(draft.name ?? "?")' has no health 'targets': only its link state counts, so a gateway that stops forwarding behind a live link is not noticed (nor anything behind a tunnel or a PPP link, which keep their carrier); give it targets beyond its gateway"
+                )
             }
         }
         if balance == .ecmp {
             for draft in drafts where draft.weight > maximumEcmpWeight {
                 guard let node = draft.weightNode else { continue }
-                reader.error(node, "with 'balance: ecmp', 'weight' must be a whole number from 1 to \(maximumEcmpWeight), the largest weight the kernel gives a multipath route's nexthop; '\(draft.weight)' is not")
+                reader.error(
+                    node,
+                    "with 'balance: ecmp', 'weight' must be a whole number from 1 to \(maximumEcmpWeight), the largest weight the kernel gives a multipath route's nexthop; '\(draft.weight)' is not"
+                )
                 usable = false
             }
             // The kernel refuses device-only IPv6 next hops in a multipath route.
-            for draft in drafts where draft.families?.contains(.ipv6) == true && !draft.gatewayAuto
-                && !draft.gateways.contains(where: { $0.family == .ipv6 }) {
-                reader.error(draft.node, "with 'balance: ecmp', an uplink that carries IPv6 needs an IPv6 'gateway': the kernel refuses device-only IPv6 next hops in a multipath route (a link-local gateway such as fe80::1 will do)")
+            for draft in drafts
+            where draft.families?.contains(.ipv6) == true && !draft.gatewayAuto
+                && !draft.gateways.contains(where: { $0.family == .ipv6 })
+            {
+                reader.error(
+                    draft.node,
+                    "with 'balance: ecmp', an uplink that carries IPv6 needs an IPv6 'gateway': the kernel refuses device-only IPv6 next hops in a multipath route (a link-local gateway such as fe80::1 will do)"
+                )
                 usable = false
             }
         }
@@ -161,7 +196,8 @@ public enum ConfigParser {
         }
         let ecmp = balance == .ecmp ? EcmpRequest(table: ecmpTable, balanceNode: fields["balance"]?.value ?? root) : nil
         guard let (uplinks, ecmpTarget) = resolveUplinks(drafts, markMask: markMask, ecmp: ecmp, reader: &reader),
-              let policies, let services, usable else { return nil }
+            let policies, let services, usable
+        else { return nil }
         config.services = services
         config.uplinks = uplinks
         config.mptcp = mptcp
@@ -172,9 +208,16 @@ public enum ConfigParser {
 
     /// A routing table number other than the kernel's own tables.
     private static func readTable(_ node: Node, key: String, reader: inout YAMLReader) -> UInt32? {
-        guard let table = reader.integer(node, key: key, in: 1...0xffff_ffff, what: "a routing table number from 1 to 4294967295, except 253, 254 and 255") else { return nil }
+        guard
+            let table = reader.integer(
+                node, key: key, in: 1...0xffff_ffff,
+                what: "a routing table number from 1 to 4294967295, except 253, 254 and 255")
+        else { return nil }
         guard !reservedTables.contains(UInt32(table)) else {
-            reader.error(node, "table \(table) is the kernel's \(table == 253 ? "'default'" : table == 254 ? "'main'" : "'local'") table; choose a number from 1 to 4294967295 other than 253, 254 and 255")
+            reader.error(
+                node,
+                "table \(table) is the kernel's \(table == 253 ? "'default'" : table == 254 ? "'main'" : "'local'") table; choose a number from 1 to 4294967295 other than 253, 254 and 255"
+            )
             return nil
         }
         return UInt32(table)
@@ -194,7 +237,10 @@ public enum ConfigParser {
                 continue
             }
             if !kinds.insert(kind).inserted {
-                reader.error(item, "'\(kind.rawValue)' is listed twice in 'traffic'; list each of 'local' and 'forwarded' at most once")
+                reader.error(
+                    item,
+                    "'\(kind.rawValue)' is listed twice in 'traffic'; list each of 'local' and 'forwarded' at most once"
+                )
                 ok = false
             }
         }
@@ -237,9 +283,10 @@ public enum ConfigParser {
         let interface: String
 
         func uplink(mark: UInt32, table: UInt32) -> Uplink {
-            var uplink = Uplink(name: name, interface: interface, families: draft.families, gateways: draft.gateways,
-                                weight: draft.weight, mark: mark, table: table,
-                                masquerade: draft.masquerade, masquerade6: draft.masquerade6, health: draft.health)
+            var uplink = Uplink(
+                name: name, interface: interface, families: draft.families, gateways: draft.gateways,
+                weight: draft.weight, mark: mark, table: table,
+                masquerade: draft.masquerade, masquerade6: draft.masquerade6, health: draft.health)
             uplink.gatewayAuto = draft.gatewayAuto
             uplink.mptcp = draft.mptcp
             return uplink
@@ -253,8 +300,10 @@ public enum ConfigParser {
         var balanceNode: Node
     }
 
-    private static func readUplink(_ node: Node, markMask: UInt32?, health: HealthCheck, mptcp: Bool,
-                                   reader: inout YAMLReader) -> UplinkDraft {
+    private static func readUplink(
+        _ node: Node, markMask: UInt32?, health: HealthCheck, mptcp: Bool,
+        reader: inout YAMLReader
+    ) -> UplinkDraft {
         var draft = UplinkDraft(node: node)
         let before = reader.diagnostics.count
         let fields = reader.fields(of: node, named: "an uplink", allowed: uplinkKeys)
@@ -263,7 +312,9 @@ public enum ConfigParser {
             return draft
         }
 
-        if let (_, value) = fields["name"], let name = reader.string(value, key: "name", what: "a name of 1 to 15 letters, digits, '-' or '_'") {
+        if let (_, value) = fields["name"],
+            let name = reader.string(value, key: "name", what: "a name of 1 to 15 letters, digits, '-' or '_'")
+        {
             if let problem = nameProblem(name) {
                 reader.error(value, problem)
             } else {
@@ -271,22 +322,36 @@ public enum ConfigParser {
                 draft.nameNode = value
             }
         } else if fields["name"] == nil {
-            reader.error(node, "this uplink has no 'name'; give it a unique name of 1 to 15 letters, digits, '-' or '_'")
+            reader.error(
+                node, "this uplink has no 'name'; give it a unique name of 1 to 15 letters, digits, '-' or '_'")
         }
-        if let (_, value) = fields["interface"], let interface = reader.string(value, key: "interface", what: "a network interface name such as eth0") {
-            if let problem = interfaceNameProblem(interface) { reader.error(value, problem) } else { draft.interface = interface }
+        if let (_, value) = fields["interface"],
+            let interface = reader.string(value, key: "interface", what: "a network interface name such as eth0")
+        {
+            if let problem = interfaceNameProblem(interface) {
+                reader.error(value, problem)
+            } else {
+                draft.interface = interface
+            }
         } else if fields["interface"] == nil {
             reader.error(node, "this uplink has no 'interface'; name the network interface it leaves by, such as eth0")
         }
         readAddressing(fields, into: &draft, reader: &reader)
         if let (_, value) = fields["weight"],
-           let weight = reader.integer(value, key: "weight", in: 1...maximumWeight, what: "a whole number from 1 to \(maximumWeight)") {
+            let weight = reader.integer(
+                value, key: "weight", in: 1...maximumWeight, what: "a whole number from 1 to \(maximumWeight)")
+        {
             draft.weight = Int(weight)
             draft.weightNode = value
         }
-        let markWhat = markMask.map { "a non-zero mark inside mark-mask \(hex($0)), such as \(hex(depositBits(1, into: $0) ?? $0))" }
+        let markWhat =
+            markMask.map {
+                "a non-zero mark inside mark-mask \(hex($0)), such as \(hex(depositBits(1, into: $0) ?? $0))"
+            }
             ?? "a non-zero 32-bit mark such as 0x100"
-        if let (_, value) = fields["mark"], let mark = reader.integer(value, key: "mark", in: 1...0xffff_ffff, what: markWhat) {
+        if let (_, value) = fields["mark"],
+            let mark = reader.integer(value, key: "mark", in: 1...0xffff_ffff, what: markWhat)
+        {
             draft.mark = (UInt32(mark), value)
         }
         if let (_, value) = fields["table"], let table = readTable(value, key: "table", reader: &reader) {
@@ -303,7 +368,10 @@ public enum ConfigParser {
             // filtered instead (a dual-stack default list serves IPv4-only uplinks too).
             if let families = draft.families, let check, let own = value.mapping?["targets"] {
                 for target in check.targets where !families.contains(target.family) {
-                    reader.error(own, "health target \(target) is \(familyName(target.family)), and this uplink carries only \(families.map(familyName).joined(separator: " and ")); probe it with a target of a family it carries")
+                    reader.error(
+                        own,
+                        "health target \(target) is \(familyName(target.family)), and this uplink carries only \(families.map(familyName).joined(separator: " and ")); probe it with a target of a family it carries"
+                    )
                 }
             }
         }
@@ -314,8 +382,10 @@ public enum ConfigParser {
     /// Checks what must be unique across uplinks and derives the default marks and tables.
     /// Without a usable `markMask` (an invalid one was reported), marks are only checked for duplicates.
     /// With `ecmp`, the multipath route's mark and table come after the uplinks' in the same way.
-    private static func resolveUplinks(_ drafts: [UplinkDraft], markMask: UInt32?, ecmp: EcmpRequest?,
-                                       reader: inout YAMLReader) -> (uplinks: [Uplink], ecmp: EcmpTarget?)? {
+    private static func resolveUplinks(
+        _ drafts: [UplinkDraft], markMask: UInt32?, ecmp: EcmpRequest?,
+        reader: inout YAMLReader
+    ) -> (uplinks: [Uplink], ecmp: EcmpTarget?)? {
         let complete = drafts.compactMap(\.complete)
         var ok = complete.count == drafts.count
         var names: [String: Node] = [:]
@@ -324,34 +394,60 @@ public enum ConfigParser {
         for draft in drafts {
             if let name = draft.name, let node = draft.nameNode {
                 if let first = names[name] {
-                    reader.error(node, "uplink name '\(name)' is used twice (first at line \(reader.location(of: first).line)); names must be unique")
+                    reader.error(
+                        node,
+                        "uplink name '\(name)' is used twice (first at line \(reader.location(of: first).line)); names must be unique"
+                    )
                     ok = false
-                } else { names[name] = node }
+                } else {
+                    names[name] = node
+                }
             }
             if let (mark, node) = draft.mark {
                 if let markMask, mark & ~markMask != 0 {
-                    reader.error(node, "mark \(shown(mark, node)) has bits outside mark-mask \(hex(markMask)); uplinkctl only sets bits of its mask, so the mark must lie inside it (for example \(hex(depositBits(1, into: markMask) ?? markMask)))")
+                    reader.error(
+                        node,
+                        "mark \(shown(mark, node)) has bits outside mark-mask \(hex(markMask)); uplinkctl only sets bits of its mask, so the mark must lie inside it (for example \(hex(depositBits(1, into: markMask) ?? markMask)))"
+                    )
                     ok = false
                 } else if let markMask, mark == markMask {
-                    reader.error(node, "mark \(shown(mark, node)) is every bit of mark-mask \(hex(markMask)), the value uplinkctl gives connections it leaves alone (their route does not leave by an uplink); choose another mark inside the mask")
+                    reader.error(
+                        node,
+                        "mark \(shown(mark, node)) is every bit of mark-mask \(hex(markMask)), the value uplinkctl gives connections it leaves alone (their route does not leave by an uplink); choose another mark inside the mask"
+                    )
                     ok = false
                 } else if let first = marks[mark] {
-                    reader.error(node, "mark \(shown(mark, node)) is used by two uplinks (first at line \(reader.location(of: first).line)); each uplink needs its own mark")
+                    reader.error(
+                        node,
+                        "mark \(shown(mark, node)) is used by two uplinks (first at line \(reader.location(of: first).line)); each uplink needs its own mark"
+                    )
                     ok = false
-                } else { marks[mark] = node }
+                } else {
+                    marks[mark] = node
+                }
             }
             if let (table, node) = draft.table {
                 if let first = tables[table] {
-                    reader.error(node, "table \(table) is used by two uplinks (first at line \(reader.location(of: first).line)); each uplink needs its own table")
+                    reader.error(
+                        node,
+                        "table \(table) is used by two uplinks (first at line \(reader.location(of: first).line)); each uplink needs its own table"
+                    )
                     ok = false
-                } else { tables[table] = node }
+                } else {
+                    tables[table] = node
+                }
             }
         }
         if let (table, node) = ecmp?.table {
             if let first = tables[table] {
-                reader.error(node, "table \(table) is already the table of an uplink (line \(reader.location(of: first).line)); the ECMP route needs a table of its own")
+                reader.error(
+                    node,
+                    "table \(table) is already the table of an uplink (line \(reader.location(of: first).line)); the ECMP route needs a table of its own"
+                )
                 ok = false
-            } else { tables[table] = node }
+            } else {
+                tables[table] = node
+            }
         }
         guard ok, let markMask else { return nil }
 
@@ -384,7 +480,9 @@ public enum ConfigParser {
         for (slot, uplink) in complete.enumerated() {
             let draft = uplink.draft
             guard let mark = draft.mark?.value ?? freeMark(for: draft.node) else {
-                reader.error(draft.node, "no mark left for uplink \(slot + 1): \(full) and there are \(drafts.count) uplinks; \(widen)")
+                reader.error(
+                    draft.node,
+                    "no mark left for uplink \(slot + 1): \(full) and there are \(drafts.count) uplinks; \(widen)")
                 return nil
             }
             uplinks.append(uplink.uplink(mark: mark, table: draft.table?.value ?? freeTable(for: draft.node)))
@@ -408,7 +506,9 @@ public enum ConfigParser {
         if name.count > 15 { return "\(what) name '\(name)' is \(name.count) characters long; \(allowed)" }
         if what != "uplink" { return nil }
         // It names the multipath target's chains and counter (via-ecmp, new-ecmp, conns-ecmp).
-        if name == "ecmp" { return "uplink name 'ecmp' is reserved for the multipath route of 'balance: ecmp'; choose another name" }
+        if name == "ecmp" {
+            return "uplink name 'ecmp' is reserved for the multipath route of 'balance: ecmp'; choose another name"
+        }
         return nil
     }
 
@@ -419,14 +519,15 @@ public enum ConfigParser {
     }
 
     private static func isNameScalar(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_")
+        scalar.isASCII
+            && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_")
     }
 
     private static func syntaxDiagnostic(_ error: Error, text: String, file: String) -> ConfigDiagnostic {
         func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
         switch error as? YamlError {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .composer(let context, let problem, let mark, _):
             // libyaml's context says what it was reading, which often shows where the indentation went wrong;
             // some problems ("but found ...") finish a sentence the context begins ("expected ...").
             let message: String
@@ -440,10 +541,14 @@ public enum ConfigParser {
             let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
             // Yams marks the first occurrence; point at the repetition, which is the line to change.
             if let key = duplicates.first, let again = repetition(of: key, after: context.mark, in: text) {
-                return ConfigDiagnostic(at: SourceLocation(file: file, line: again.line, column: again.column),
-                                        "key \(keys) is given again in the same mapping (first at line \(context.mark.line)); each key may be given once")
+                return ConfigDiagnostic(
+                    at: SourceLocation(file: file, line: again.line, column: again.column),
+                    "key \(keys) is given again in the same mapping (first at line \(context.mark.line)); each key may be given once"
+                )
             }
-            return ConfigDiagnostic(at: at(context.mark), "key \(keys) is given more than once in the same mapping; each key may be given once")
+            return ConfigDiagnostic(
+                at: at(context.mark),
+                "key \(keys) is given more than once in the same mapping; each key may be given once")
         default:
             return ConfigDiagnostic(at: SourceLocation(file: file, line: 1, column: 1), "not valid YAML: \(error)")
         }
@@ -457,7 +562,9 @@ public enum ConfigParser {
             let rest = line.dropFirst(indent)
             if rest.isEmpty || rest.hasPrefix("#") { continue }
             if indent < first.column - 1 { return nil }
-            if indent == first.column - 1, rest.hasPrefix(key), rest.dropFirst(key.count).drop(while: { $0 == " " }).hasPrefix(":") {
+            if indent == first.column - 1, rest.hasPrefix(key),
+                rest.dropFirst(key.count).drop(while: { $0 == " " }).hasPrefix(":")
+            {
                 return (index + 1, indent + 1)
             }
         }

@@ -7,7 +7,9 @@ public enum ConfigSource {
         do {
             return try load(path)
         } catch {
-            return ConfigCheck(config: nil, diagnostics: [ConfigDiagnostic(at: SourceLocation(file: path, line: 1, column: 1), "\(error)")])
+            return ConfigCheck(
+                config: nil,
+                diagnostics: [ConfigDiagnostic(at: SourceLocation(file: path, line: 1, column: 1), "\(error)")])
         }
     }
 

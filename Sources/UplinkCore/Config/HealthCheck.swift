@@ -24,11 +24,14 @@ public struct HealthCheck: Sendable, Hashable, Codable {
     /// (either answer counts): with 10% loss each way a round fails with about 3.6% chance, and
     /// four in a row about once in 1,500 minutes. A gateway that stops at t is out by
     /// t + 4 × 150 ms + 300 ms = t + 0.9 s; it is back after 3 good rounds, about 0.5 s.
-    public static let defaults = HealthCheck(targets: [], method: .icmp, port: nil, interval: Milliseconds(150),
-                                             timeout: Milliseconds(300), down: 4, up: 3)
+    public static let defaults = HealthCheck(
+        targets: [], method: .icmp, port: nil, interval: Milliseconds(150),
+        timeout: Milliseconds(300), down: 4, up: 3)
 
-    public init(targets: [IPAddress], method: Method, port: UInt16?, interval: Milliseconds, timeout: Milliseconds,
-                down: Int, up: Int) {
+    public init(
+        targets: [IPAddress], method: Method, port: UInt16?, interval: Milliseconds, timeout: Milliseconds,
+        down: Int, up: Int
+    ) {
         self.targets = targets
         self.method = method
         self.port = port
@@ -49,7 +52,8 @@ public struct Milliseconds: Sendable, Hashable, Codable, Comparable, CustomStrin
     public init(_ value: UInt32) { self.value = value }
 
     public var description: String {
-        value >= 1000 && value % 100 == 0 ? "\(Double(value) / 1000)s".replacingOccurrences(of: ".0s", with: "s") : "\(value)ms"
+        value >= 1000 && value % 100 == 0
+            ? "\(Double(value) / 1000)s".replacingOccurrences(of: ".0s", with: "s") : "\(value)ms"
     }
 
     public static func < (a: Milliseconds, b: Milliseconds) -> Bool { a.value < b.value }
@@ -67,7 +71,9 @@ public struct Milliseconds: Sendable, Hashable, Codable, Comparable, CustomStrin
         } else {
             return nil
         }
-        guard let amount = Double(number), amount >= 0, number.allSatisfy({ $0.isNumber || $0 == "." }) else { return nil }
+        guard let amount = Double(number), amount >= 0, number.allSatisfy({ $0.isNumber || $0 == "." }) else {
+            return nil
+        }
         let milliseconds = (amount * scale).rounded()
         guard milliseconds == amount * scale, milliseconds <= Double(UInt32.max) else { return nil }
         self.value = UInt32(milliseconds)

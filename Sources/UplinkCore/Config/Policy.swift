@@ -39,8 +39,10 @@ public struct PolicyMatch: Sendable, Hashable, Codable {
     /// Incoming interface names (forwarded traffic; local traffic has none).
     public var inputInterfaces: [String]
 
-    public init(destinations: [IPPrefix] = [], sources: [IPPrefix] = [], protocols: [UInt8] = [],
-                destinationPorts: [PortRange] = [], sourcePorts: [PortRange] = [], inputInterfaces: [String] = []) {
+    public init(
+        destinations: [IPPrefix] = [], sources: [IPPrefix] = [], protocols: [UInt8] = [],
+        destinationPorts: [PortRange] = [], sourcePorts: [PortRange] = [], inputInterfaces: [String] = []
+    ) {
         self.destinations = destinations
         self.sources = sources
         self.protocols = protocols

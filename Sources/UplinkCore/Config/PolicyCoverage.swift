@@ -32,7 +32,9 @@ public enum PolicyCoverage {
             guard !later.families.isEmpty else { return nil }
             var result: [IPFamily: Int] = [:]
             for family in later.families {
-                guard let found = prepared[..<index].firstIndex(where: { $0.covers(later, in: family) }) else { return nil }
+                guard let found = prepared[..<index].firstIndex(where: { $0.covers(later, in: family) }) else {
+                    return nil
+                }
                 result[family] = found
             }
             return result
@@ -82,7 +84,9 @@ public enum PolicyCoverage {
             if any { return true }
             if later.isEmpty { return false }
             return later.allSatisfy { range in
-                earlier.contains { !range.first.lexicographicallyPrecedes($0.first) && !$0.last.lexicographicallyPrecedes(range.last) }
+                earlier.contains {
+                    !range.first.lexicographicallyPrecedes($0.first) && !$0.last.lexicographicallyPrecedes(range.last)
+                }
             }
         }
     }

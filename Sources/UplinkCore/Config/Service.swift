@@ -59,9 +59,11 @@ public struct Service: Sendable, Hashable, Codable {
     /// How `run` checks each backend (a TCP connect to it); nil: never checked, always in.
     public var health: HealthCheck?
 
-    public init(name: String, protocols: [UInt8] = [IPProtocolNumber.tcp], ports: PortRange, address: IPAddress? = nil,
-                clients: Set<ServiceClients> = [.outside, .local], interfaces: [String] = [], balance: BalanceMode = .nth,
-                backends: [Backend], health: HealthCheck? = Service.defaultHealth) {
+    public init(
+        name: String, protocols: [UInt8] = [IPProtocolNumber.tcp], ports: PortRange, address: IPAddress? = nil,
+        clients: Set<ServiceClients> = [.outside, .local], interfaces: [String] = [], balance: BalanceMode = .nth,
+        backends: [Backend], health: HealthCheck? = Service.defaultHealth
+    ) {
         self.name = name
         self.protocols = protocols.uniqued().sorted()
         self.ports = ports
@@ -74,8 +76,9 @@ public struct Service: Sendable, Hashable, Codable {
     }
 
     /// A TCP connect to each backend: the uplinks' timing (out in under a second).
-    public static let defaultHealth = HealthCheck(targets: [], method: .tcp, port: nil, interval: Milliseconds(150),
-                                                  timeout: Milliseconds(300), down: 4, up: 3)
+    public static let defaultHealth = HealthCheck(
+        targets: [], method: .tcp, port: nil, interval: Milliseconds(150),
+        timeout: Milliseconds(300), down: 4, up: 3)
 
     /// The families it listens in: its address's; else those of its backends' addresses; a
     /// service whose backends are all on this host listens in both.
@@ -133,13 +136,16 @@ public struct Service: Sendable, Hashable, Codable {
         let spread = backends.indices.map { index in
             let backend = backends[index]
             let shares = families.compactMap { family in
-                slots(of: index, family).map { "\($0.slots)/\($0.total)" + (families.count > 1 ? " of \(familyName(family))" : "") }
+                slots(of: index, family).map {
+                    "\($0.slots)/\($0.total)" + (families.count > 1 ? " of \(familyName(family))" : "")
+                }
             }
             let nat = backend.masquerade ? ", masqueraded" : ""
             return "\(backendName(index)) \(backend.description) (\(shares.joined(separator: ", "))\(nat))"
         }
         let from = clients.sorted().map { kind in
-            kind == .outside && !interfaces.isEmpty ? "outside clients by \(interfaces.joined(separator: ", "))" : "\(kind.rawValue) clients"
+            kind == .outside && !interfaces.isEmpty
+                ? "outside clients by \(interfaces.joined(separator: ", "))" : "\(kind.rawValue) clients"
         }.joined(separator: " and ")
         return "service \(name): \(listens), \(from); \(balance.rawValue) over \(spread.joined(separator: ", "))"
     }

@@ -7,7 +7,8 @@ func closestMatch(to word: String, among candidates: [String]) -> String? {
 
 /// Levenshtein distance over characters.
 func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
+    let a = Array(a)
+    let b = Array(b)
     var previous = Array(0...b.count)
     for i in 1...max(a.count, 1) where !a.isEmpty {
         var current = [i] + [Int](repeating: 0, count: b.count)

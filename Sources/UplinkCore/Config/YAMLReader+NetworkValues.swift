@@ -5,7 +5,7 @@ import Yams
 extension YAMLReader {
     static let protocolNames: [String: UInt8] = [
         "tcp": IPProtocolNumber.tcp, "udp": IPProtocolNumber.udp,
-        "icmp": IPProtocolNumber.icmp, "icmpv6": IPProtocolNumber.icmpv6, "ipv6-icmp": IPProtocolNumber.icmpv6,
+        "icmp": IPProtocolNumber.icmp, "icmpv6": IPProtocolNumber.icmpv6, "ipv6-icmp": IPProtocolNumber.icmpv6
     ]
 
     /// The items of a value that may be one scalar or a list of them; nil after reporting an
@@ -37,11 +37,19 @@ extension YAMLReader {
             return nil
         }
         let bits = address.family.bitCount
-        guard let length = Int(parts[1]), String(length) == parts[1], let network = IPPrefix(address: address, length: length) else {
-            error(node, "'\(key)' cannot be '\(text)': an \(familyName(address.family)) prefix length is a number from 0 to \(bits)")
+        guard let length = Int(parts[1]), String(length) == parts[1],
+            let network = IPPrefix(address: address, length: length)
+        else {
+            error(
+                node,
+                "'\(key)' cannot be '\(text)': an \(familyName(address.family)) prefix length is a number from 0 to \(bits)"
+            )
             return nil
         }
-        error(node, "'\(key)' cannot be '\(text)': it has host bits set; write the network, \(network), or \(address) for that one address")
+        error(
+            node,
+            "'\(key)' cannot be '\(text)': it has host bits set; write the network, \(network), or \(address) for that one address"
+        )
         return nil
     }
 
@@ -68,7 +76,8 @@ extension YAMLReader {
         guard let text = string(node, key: key, what: allowed) else { return nil }
         if let number = Self.protocolNames[text] { return number }
         if let number = UInt8(text), String(number) == text { return number }
-        let hint = closestMatch(to: text, among: ["tcp", "udp", "icmp", "icmpv6"]).map { " (did you mean '\($0)'?)" } ?? ""
+        let hint =
+            closestMatch(to: text, among: ["tcp", "udp", "icmp", "icmpv6"]).map { " (did you mean '\($0)'?)" } ?? ""
         error(node, "'\(key)' cannot be '\(text)'\(hint); allowed: \(allowed)")
         return nil
     }

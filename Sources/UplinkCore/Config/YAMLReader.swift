@@ -27,7 +27,10 @@ struct YAMLReader {
     /// unknown keys are reported with the nearest allowed one.
     mutating func fields(of node: Node, named what: String, allowed: [String]) -> [String: (key: Node, value: Node)] {
         guard case .mapping(let mapping) = node else {
-            error(node, "\(what) must be a mapping of keys to values (\(kindName(node)) found); allowed keys: \(allowed.joined(separator: ", "))")
+            error(
+                node,
+                "\(what) must be a mapping of keys to values (\(kindName(node)) found); allowed keys: \(allowed.joined(separator: ", "))"
+            )
             return [:]
         }
         var result: [String: (key: Node, value: Node)] = [:]
@@ -40,7 +43,10 @@ struct YAMLReader {
             if allowed.contains(name) {
                 result[name] = (key, value)
             } else if let suggestion = closestMatch(to: name, among: allowed) {
-                error(key, "unknown key '\(name)' in \(what); did you mean '\(suggestion)'? Allowed keys: \(allowed.joined(separator: ", "))")
+                error(
+                    key,
+                    "unknown key '\(name)' in \(what); did you mean '\(suggestion)'? Allowed keys: \(allowed.joined(separator: ", "))"
+                )
             } else {
                 error(key, "unknown key '\(name)' in \(what); allowed keys: \(allowed.joined(separator: ", "))")
             }
@@ -94,9 +100,11 @@ struct YAMLReader {
     }
 
     /// One of a fixed set of words; `synonyms` (lowercase) are other names for them, offered as the hint.
-    mutating func choice<Choice: RawRepresentable & CaseIterable>(_ node: Node, key: String, as type: Choice.Type,
-                                                                  synonyms: [String: Choice] = [:]) -> Choice?
-        where Choice.RawValue == String {
+    mutating func choice<Choice: RawRepresentable & CaseIterable>(
+        _ node: Node, key: String, as type: Choice.Type,
+        synonyms: [String: Choice] = [:]
+    ) -> Choice?
+    where Choice.RawValue == String {
         let allowed = Choice.allCases.map(\.rawValue)
         guard let text = string(node, key: key, what: quotedList(allowed, "or")) else { return nil }
         if let value = Choice(rawValue: text) { return value }

@@ -18,8 +18,10 @@ public struct PendingRevert: Sendable, Hashable, Codable {
     /// What `status` said was installed before.
     public var previousPlan: AppliedPlan?
 
-    public init(pid: Int32, kind: String, config: String, appliedAt: String, seconds: Int, deadline: Double,
-                previous: InstalledState, record: SysctlRecord, previousPlan: AppliedPlan?) {
+    public init(
+        pid: Int32, kind: String, config: String, appliedAt: String, seconds: Int, deadline: Double,
+        previous: InstalledState, record: SysctlRecord, previousPlan: AppliedPlan?
+    ) {
         self.pid = pid
         self.kind = kind
         self.config = config

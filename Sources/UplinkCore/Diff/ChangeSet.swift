@@ -20,7 +20,8 @@ public struct ChangeSet: Sendable, Hashable {
     public init() {}
 
     public var isEmpty: Bool {
-        routesToAdd.isEmpty && routesToReplace.isEmpty && rulesToAdd.isEmpty && nftables.isEmpty && rulesToDelete.isEmpty
+        routesToAdd.isEmpty && routesToReplace.isEmpty && rulesToAdd.isEmpty && nftables.isEmpty
+            && rulesToDelete.isEmpty
             && unknownRulesToDelete.isEmpty && routesToDelete.isEmpty && sysctls.isEmpty
             && mptcpEndpointsToAdd.isEmpty && mptcpEndpointsToDelete.isEmpty && mptcpLimits == nil
     }
@@ -29,7 +30,10 @@ public struct ChangeSet: Sendable, Hashable {
     public var lines: [String] {
         var result: [String] = []
         result += routesToAdd.map { "+ " + shellCommand(IPCommands.route($0, .add)) }
-        result += routesToReplace.map { "+ " + shellCommand(IPCommands.route($0.new, .replace)) + " # was " + $0.old.nexthops.map(\.description).joined(separator: ", ") }
+        result += routesToReplace.map {
+            "+ " + shellCommand(IPCommands.route($0.new, .replace)) + " # was "
+                + $0.old.nexthops.map(\.description).joined(separator: ", ")
+        }
         result += rulesToAdd.map { "+ " + shellCommand(IPCommands.rule($0, .add)) }
         result += mptcpEndpointsToAdd.map { "+ " + shellCommand(IPCommands.mptcpEndpoint($0)) }
         result += nftables.map { ($0.isAddition ? "+ " : "- ") + $0.command }
@@ -40,8 +44,9 @@ public struct ChangeSet: Sendable, Hashable {
             "- " + shellCommand(IPCommands.mptcpEndpointDeletion(id: $0.id)) + " # \($0.endpoint)"
         }
         if let change = mptcpLimits {
-            result.append((change.isRestore ? "- " : "+ ") + shellCommand(IPCommands.mptcpLimits(change.value))
-                          + " # now \(change.previous)")
+            result.append(
+                (change.isRestore ? "- " : "+ ") + shellCommand(IPCommands.mptcpLimits(change.value))
+                    + " # now \(change.previous)")
         }
         result += sysctls.map { change in
             let line = shellCommand(IPCommands.sysctl(Sysctl(change.path, change.value)))

@@ -10,8 +10,10 @@ public struct InstalledState: Sendable, Hashable, Codable {
     /// Our MPTCP endpoints and the limits (nil: no MPTCP in the kernel).
     public var mptcp: MptcpPlan?
 
-    public init(rules: [RoutingRule], routes: [Route], nftables: NftTable?, sysctls: [Sysctl],
-                mptcp: MptcpPlan? = nil) {
+    public init(
+        rules: [RoutingRule], routes: [Route], nftables: NftTable?, sysctls: [Sysctl],
+        mptcp: MptcpPlan? = nil
+    ) {
         self.rules = rules
         self.routes = routes
         self.nftables = nftables
@@ -36,8 +38,10 @@ public struct InstalledState: Sendable, Hashable, Codable {
         }
         guard parts.isEmpty else { return .failure(NotRestorable(parts: parts)) }
         let mptcp = live.mptcp.map { MptcpPlan(endpoints: $0.endpoints.map(\.endpoint), limits: $0.limits) }
-        return .success(InstalledState(rules: live.rules, routes: live.routes, nftables: live.nftables?.model,
-                                       sysctls: live.sysctls, mptcp: mptcp))
+        return .success(
+            InstalledState(
+                rules: live.rules, routes: live.routes, nftables: live.nftables?.model,
+                sysctls: live.sysctls, mptcp: mptcp))
     }
 }
 
@@ -55,10 +59,12 @@ extension StateDiff {
     /// table rebuilt whole in one transaction (so that `nft list` shows it in its old order;
     /// counters restart from zero) unless it is already the same, each sysctl to its old value.
     public static func restoration(of state: InstalledState, over live: LiveState) -> ChangeSet {
-        let wanted = DesiredState(uplinks: [], rules: state.rules, routes: state.routes,
-                                  nftables: state.nftables ?? NftTable(), sysctls: [], mptcp: state.mptcp)
+        let wanted = DesiredState(
+            uplinks: [], rules: state.rules, routes: state.routes,
+            nftables: state.nftables ?? NftTable(), sysctls: [], mptcp: state.mptcp)
         var changes = StateDiff.changes(from: live, to: wanted, record: SysctlRecord())
-        let same = live.nftables.map { $0.unreadableSets.isEmpty && $0.model == state.nftables }
+        let same =
+            live.nftables.map { $0.unreadableSets.isEmpty && $0.model == state.nftables }
             ?? (state.nftables == nil)
         changes.nftables = same ? [] : NftDiff.restoration(of: state.nftables, replacing: live.nftables != nil)
         changes.sysctls = state.sysctls.compactMap { old in

@@ -33,8 +33,10 @@ public struct LiveNftTable: Sendable, Hashable {
     /// The names of every set and map, in the kernel's order (which `nft list` keeps).
     public var setOrder: [String]
 
-    public init(counters: [String], sets: [NftSet], maps: [NftVerdictMap], unreadableSets: [String],
-                chains: [LiveNftChain], setOrder: [String] = []) {
+    public init(
+        counters: [String], sets: [NftSet], maps: [NftVerdictMap], unreadableSets: [String],
+        chains: [LiveNftChain], setOrder: [String] = []
+    ) {
         self.counters = counters
         self.sets = sets
         self.maps = maps
@@ -47,8 +49,9 @@ public struct LiveNftTable: Sendable, Hashable {
 
     /// The same table in the planning model (rules outside our vocabulary left out).
     public var model: NftTable {
-        NftTable(counters: counters, sets: sets, maps: maps,
-                 chains: chains.map { NftChain(name: $0.name, hook: $0.hook, rules: $0.rules.compactMap(\.rule)) })
+        NftTable(
+            counters: counters, sets: sets, maps: maps,
+            chains: chains.map { NftChain(name: $0.name, hook: $0.hook, rules: $0.rules.compactMap(\.rule)) })
     }
 }
 

@@ -33,19 +33,23 @@ public enum NftChange: Sendable, Hashable {
         case .addSet(let set): return "nft add set \(table) \(set.name) { \(Self.oneLine(NftText.set(set))) }"
         case .deleteSet(let name): return "nft delete set \(table) \(name)"
         case .deleteMap(let name): return "nft delete map \(table) \(name)"
-        case .addSetElements(let set): return "nft add element \(table) \(set.name) { \(set.elements.map(NftText.element).joined(separator: ", ")) }"
+        case .addSetElements(let set):
+            return
+                "nft add element \(table) \(set.name) { \(set.elements.map(NftText.element).joined(separator: ", ")) }"
         case .flushSet(let name): return "nft flush set \(table) \(name)"
         case .addMap(let map): return "nft add map \(table) \(map.name) { \(Self.oneLine(NftText.map(map))) }"
         case .addMapElements(let map): return "nft add element \(table) \(map.name) { \(NftText.mapElements(map)) }"
-        case .deleteMapElements(let map): return "nft delete element \(table) \(map.name) { \(NftText.mapElements(map)) }"
-        case let .addChain(name, hook):
+        case .deleteMapElements(let map):
+            return "nft delete element \(table) \(map.name) { \(NftText.mapElements(map)) }"
+        case .addChain(let name, let hook):
             guard let hook else { return "nft add chain \(table) \(name)" }
             return "nft add chain \(table) \(name) { \(NftText.hookLine(hook)) }"
         case .deleteChain(let name): return "nft delete chain \(table) \(name)"
-        case let .addRule(chain, rule, before):
+        case .addRule(let chain, let rule, let before):
             if let before { return "nft insert rule \(table) \(chain) position \(before) \(NftText.rule(rule))" }
             return "nft add rule \(table) \(chain) \(NftText.rule(rule))"
-        case let .deleteRule(chain, handle, text): return "nft delete rule \(table) \(chain) handle \(handle) # \(text)"
+        case .deleteRule(let chain, let handle, let text):
+            return "nft delete rule \(table) \(chain) handle \(handle) # \(text)"
         }
     }
 
@@ -64,8 +68,11 @@ public enum NftChange: Sendable, Hashable {
 
     public var isAddition: Bool {
         switch self {
-        case .addTable, .addCounter, .addSet, .addSetElements, .addMap, .addMapElements, .addChain, .addRule: return true
-        case .deleteTable, .deleteCounter, .deleteSet, .flushSet, .deleteMap, .deleteMapElements, .deleteChain, .deleteRule: return false
+        case .addTable, .addCounter, .addSet, .addSetElements, .addMap, .addMapElements, .addChain, .addRule:
+            return true
+        case .deleteTable, .deleteCounter, .deleteSet, .flushSet, .deleteMap, .deleteMapElements, .deleteChain,
+            .deleteRule:
+            return false
         }
     }
 }

@@ -21,7 +21,8 @@ public enum NftDiff {
     /// As `creation`, with the sets and maps in `order` (the others after them, sets first).
     static func recreation(of table: NftTable, order: [String]) -> [NftChange] {
         let rank = Dictionary(order.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
-        let named = table.sets.map { ($0.name, NftChange.addSet($0)) }
+        let named =
+            table.sets.map { ($0.name, NftChange.addSet($0)) }
             + table.maps.map { ($0.name, NftChange.addMap($0)) }
         let ordered = named.enumerated().sorted { a, b in
             (rank[a.element.0] ?? Int.max, a.offset) < (rank[b.element.0] ?? Int.max, b.offset)
@@ -60,8 +61,12 @@ public enum NftDiff {
             }
             let gone = current.elements.filter { !map.elements.contains($0) }
             let new = map.elements.filter { !current.elements.contains($0) }
-            if !gone.isEmpty { deletions.append(.deleteMapElements(NftVerdictMap(name: map.name, typeof: map.typeof, elements: gone))) }
-            if !new.isEmpty { additions.append(.addMapElements(NftVerdictMap(name: map.name, typeof: map.typeof, elements: new))) }
+            if !gone.isEmpty {
+                deletions.append(.deleteMapElements(NftVerdictMap(name: map.name, typeof: map.typeof, elements: gone)))
+            }
+            if !new.isEmpty {
+                additions.append(.addMapElements(NftVerdictMap(name: map.name, typeof: map.typeof, elements: new)))
+            }
         }
         let wantedSetNames = Set(desired.sets.map(\.name) + desired.maps.map(\.name))
         let liveSetNames = live.sets.map(\.name) + live.maps.map(\.name) + live.unreadableSets
@@ -72,7 +77,8 @@ public enum NftDiff {
         var ruleDeletions: [NftChange] = []
         var ruleAdditions: [NftChange] = []
         var chainAdditions: [NftChange] = []
-        for chain in live.chains where desired.chain(named: chain.name).map({ $0.hook != chain.hook || !chain.hookReadable }) ?? true {
+        for chain in live.chains
+        where desired.chain(named: chain.name).map({ $0.hook != chain.hook || !chain.hookReadable }) ?? true {
             chainsToDelete.append(chain.name)
             ruleDeletions += chain.rules.map { .deleteRule(chain: chain.name, handle: $0.handle, text: $0.text) }
         }
@@ -93,7 +99,8 @@ public enum NftDiff {
 
         // References first: rules, then elements, then what they pointed at.
         // Maps go before chains: their elements jump to them.
-        return ruleDeletions + deletions + setsToDelete.map { name in live.maps.contains { $0.name == name } ? .deleteMap(name) : .deleteSet(name) }
+        return ruleDeletions + deletions
+            + setsToDelete.map { name in live.maps.contains { $0.name == name } ? .deleteMap(name) : .deleteSet(name) }
             + chainsToDelete.map(NftChange.deleteChain) + countersToDelete.map(NftChange.deleteCounter)
             + countersToAdd.map(NftChange.addCounter) + chainAdditions + additions.filter(isDefinition)
             + additions.filter { !isDefinition($0) } + ruleAdditions
@@ -114,24 +121,30 @@ public enum NftDiff {
 
     /// Keeps the longest common head and tail of the chain; the middle is deleted and the
     /// desired middle inserted in front of the kept tail (or appended).
-    static func ruleChanges(_ live: LiveNftChain, _ desired: NftChain, replacedSets: Set<String>) -> (deletions: [NftChange], additions: [NftChange]) {
+    static func ruleChanges(_ live: LiveNftChain, _ desired: NftChain, replacedSets: Set<String>) -> (
+        deletions: [NftChange], additions: [NftChange]
+    ) {
         let wanted = desired.rules.map(NftRuleEncoding.expressions)
         func keepable(_ index: Int, _ target: Int) -> Bool {
             let rule = live.rules[index]
-            return rule.expressions == wanted[target] && !rule.expressions.contains { expression in
-                if case .lookup(let set, _, _) = expression { return replacedSets.contains(set) }
-                return false
-            }
+            return rule.expressions == wanted[target]
+                && !rule.expressions.contains { expression in
+                    if case .lookup(let set, _, _) = expression { return replacedSets.contains(set) }
+                    return false
+                }
         }
         var head = 0
         while head < live.rules.count, head < wanted.count, keepable(head, head) { head += 1 }
         var tail = 0
         while tail < live.rules.count - head, tail < wanted.count - head,
-              keepable(live.rules.count - 1 - tail, wanted.count - 1 - tail) { tail += 1 }
+            keepable(live.rules.count - 1 - tail, wanted.count - 1 - tail)
+        { tail += 1 }
         let gone = live.rules[head..<(live.rules.count - tail)]
         let new = desired.rules[head..<(wanted.count - tail)]
         let before = tail > 0 ? live.rules[live.rules.count - tail].handle : nil
-        return (gone.map { .deleteRule(chain: live.name, handle: $0.handle, text: $0.text) },
-                new.map { .addRule(chain: desired.name, rule: $0, before: before) })
+        return (
+            gone.map { .deleteRule(chain: live.name, handle: $0.handle, text: $0.text) },
+            new.map { .addRule(chain: desired.name, rule: $0, before: before) }
+        )
     }
 }

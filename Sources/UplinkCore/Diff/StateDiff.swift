@@ -9,7 +9,9 @@ public enum StateDiff {
         let oldRoutes = live.routes.filter { !wantedRoutes.contains($0) }
         // The same table and destination by another way: replaced in place, never missing.
         changes.routesToReplace = newRoutes.compactMap { new in
-            oldRoutes.first { $0.table == new.table && $0.destination == new.destination }.map { RouteReplacement(old: $0, new: new) }
+            oldRoutes.first { $0.table == new.table && $0.destination == new.destination }.map {
+                RouteReplacement(old: $0, new: new)
+            }
         }
         changes.routesToAdd = newRoutes.filter { new in !changes.routesToReplace.contains { $0.new == new } }
         changes.routesToDelete = oldRoutes.filter { old in !changes.routesToReplace.contains { $0.old == old } }
@@ -24,8 +26,10 @@ public enum StateDiff {
 
     /// Endpoints by difference (one whose flags changed is replaced); limits written when they
     /// differ, and put back, once MPTCP is no longer wanted, while they still hold ours.
-    static func mptcpChanges(live: LiveMptcp?, desired: MptcpPlan?, record: SysctlRecord,
-                             into changes: inout ChangeSet) {
+    static func mptcpChanges(
+        live: LiveMptcp?, desired: MptcpPlan?, record: SysctlRecord,
+        into changes: inout ChangeSet
+    ) {
         guard let live else { return }
         let wanted = desired?.endpoints ?? []
         changes.mptcpEndpointsToAdd = wanted.filter { endpoint in !live.endpoints.contains { $0.endpoint == endpoint } }
@@ -35,7 +39,8 @@ public enum StateDiff {
                 changes.mptcpLimits = MptcpLimitsChange(value: desired.limits, previous: live.limits, isRestore: false)
             }
         } else if let original = record.mptcp?.originalLimits, live.limits == record.mptcp?.writtenLimits,
-                  live.limits != original {
+            live.limits != original
+        {
             changes.mptcpLimits = MptcpLimitsChange(value: original, previous: live.limits, isRestore: true)
         }
     }
@@ -44,7 +49,8 @@ public enum StateDiff {
         func now(_ path: [String]) -> String? { current.first { $0.path == path }?.value }
         var result: [SysctlChange] = []
         for setting in desired where now(setting.path) != setting.value {
-            result.append(SysctlChange(path: setting.path, value: setting.value, previous: now(setting.path), isRestore: false))
+            result.append(
+                SysctlChange(path: setting.path, value: setting.value, previous: now(setting.path), isRestore: false))
         }
         let wanted = Set(desired.map(\.path))
         for entry in record.entries where !wanted.contains(entry.path) {

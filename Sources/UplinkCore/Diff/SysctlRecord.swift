@@ -98,8 +98,10 @@ public struct MptcpRecord: Sendable, Hashable, Codable {
     public var originalLimits: MptcpLimits?
     public var writtenLimits: MptcpLimits?
 
-    public init(endpoints: [MptcpEndpoint] = [], originalLimits: MptcpLimits? = nil,
-                writtenLimits: MptcpLimits? = nil) {
+    public init(
+        endpoints: [MptcpEndpoint] = [], originalLimits: MptcpLimits? = nil,
+        writtenLimits: MptcpLimits? = nil
+    ) {
         self.endpoints = endpoints
         self.originalLimits = originalLimits
         self.writtenLimits = writtenLimits

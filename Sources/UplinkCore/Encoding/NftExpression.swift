@@ -130,44 +130,45 @@ extension NftExpression: CustomStringConvertible {
     /// The `nft --debug=netlink` form, so encodings can be checked against nft's own output.
     public var description: String {
         switch self {
-        case let .metaLoad(key, register): return "[ meta load \(key.text) => reg \(register) ]"
-        case let .metaSet(key, register): return "[ meta set \(key.text) with reg \(register) ]"
-        case let .conntrackLoad(key, register): return "[ ct load \(key.text) => reg \(register) ]"
-        case let .conntrackSet(key, register): return "[ ct set \(key.text) with reg \(register) ]"
-        case let .payloadLoad(base, offset, length, register):
+        case .metaLoad(let key, let register): return "[ meta load \(key.text) => reg \(register) ]"
+        case .metaSet(let key, let register): return "[ meta set \(key.text) with reg \(register) ]"
+        case .conntrackLoad(let key, let register): return "[ ct load \(key.text) => reg \(register) ]"
+        case .conntrackSet(let key, let register): return "[ ct set \(key.text) with reg \(register) ]"
+        case .payloadLoad(let base, let offset, let length, let register):
             return "[ payload load \(length)b @ \(base.text) + \(offset) => reg \(register) ]"
-        case let .tcpOptionLoad(kind, offset, length, register):
+        case .tcpOptionLoad(let kind, let offset, let length, let register):
             return "[ exthdr load tcpopt \(length)b @ \(kind) + \(offset) => reg \(register) ]"
-        case let .compare(op, register, data):
+        case .compare(let op, let register, let data):
             return "[ cmp \(op.text) reg \(register) \(Self.words(data)) ]"
-        case let .bitwise(register, mask, xor):
+        case .bitwise(let register, let mask, let xor):
             return "[ bitwise reg \(register) = ( reg \(register) & \(Self.words(mask)) ) ^ \(Self.words(xor)) ]"
-        case let .hostToNetwork(register, length, size):
+        case .hostToNetwork(let register, let length, let size):
             return "[ byteorder reg \(register) = hton(reg \(register), \(size), \(length)) ]"
-        case let .jenkinsHash(source, length, modulus, seed, register):
-            return "[ hash reg \(register) = jhash(reg \(source), \(length), 0x\(String(seed, radix: 16).leftPadded(to: 8))) % mod \(modulus) ]"
-        case let .lookup(set, register, verdictRegister):
+        case .jenkinsHash(let source, let length, let modulus, let seed, let register):
+            return
+                "[ hash reg \(register) = jhash(reg \(source), \(length), 0x\(String(seed, radix: 16).leftPadded(to: 8))) % mod \(modulus) ]"
+        case .lookup(let set, let register, let verdictRegister):
             return "[ lookup reg \(register) set \(set)\(verdictRegister ? " dreg 0" : "") ]"
-        case let .verdict(code):
+        case .verdict(let code):
             switch code {
             case .jump(let chain): return "[ immediate reg 0 jump -> \(chain) ]"
             case .goto(let chain): return "[ immediate reg 0 goto -> \(chain) ]"
             case .return: return "[ immediate reg 0 return ]"
             case .drop: return "[ immediate reg 0 drop ]"
             }
-        case let .fibDestinationType(register): return "[ fib daddr type => reg \(register) ]"
-        case let .fibRouteInterfaceName(register): return "[ fib daddr . mark oifname => reg \(register) ]"
-        case let .numberGenerator(generator, modulus, register):
+        case .fibDestinationType(let register): return "[ fib daddr type => reg \(register) ]"
+        case .fibRouteInterfaceName(let register): return "[ fib daddr . mark oifname => reg \(register) ]"
+        case .numberGenerator(let generator, let modulus, let register):
             return "[ numgen reg \(register) = \(generator.rawValue) mod \(modulus) ]"
-        case let .routeRealmLoad(register): return "[ rt load classid => reg \(register) ]"
-        case let .objectReference(type, name): return "[ objref type \(type) name \(name) ]"
+        case .routeRealmLoad(let register): return "[ rt load classid => reg \(register) ]"
+        case .objectReference(let type, let name): return "[ objref type \(type) name \(name) ]"
         case .masquerade: return "[ masq ]"
-        case let .immediate(register, data): return "[ immediate reg \(register) \(Self.words(data)) ]"
-        case let .destinationNat(family, addressRegister, portRegister):
+        case .immediate(let register, let data): return "[ immediate reg \(register) \(Self.words(data)) ]"
+        case .destinationNat(let family, let addressRegister, let portRegister):
             let address = addressRegister.map { " addr_min reg \($0)" } ?? ""
             let port = portRegister.map { " proto_min reg \($0) flags 0x2" } ?? ""
             return "[ nat dnat \(family == .ipv4 ? "ip" : "ip6")\(address)\(port) ]"
-        case let .redirect(portRegister):
+        case .redirect(let portRegister):
             return portRegister.map { "[ redir proto_min reg \($0) flags 0x2 ]" } ?? "[ redir ]"
         case .unrecognized(let name): return "[ \(name) ]"
         }

@@ -9,10 +9,13 @@ public enum NftMapEncoding {
         let userdata = NftUserdata.verdictMap(keyedBy: map.typeof)
         let verdicts = NftSetEncoding.verdictDataType
         guard case .fields(let fields) = map.typeof else {
-            let keyType = map.typeof.isMark ? NftSetEncoding.markType
+            let keyType =
+                map.typeof.isMark
+                ? NftSetEncoding.markType
                 : map.typeof == .routeRealm ? NftSetEncoding.realmType : NftSetEncoding.integerType
-            return NftSetDefinition(name: map.name, flags: NftSetEncoding.mapFlag, keyType: keyType, keyLength: 4,
-                                    dataType: verdicts, userdata: userdata)
+            return NftSetDefinition(
+                name: map.name, flags: NftSetEncoding.mapFlag, keyType: keyType, keyLength: 4,
+                dataType: verdicts, userdata: userdata)
         }
         let layout = NftKeyLayout(fields: fields)
         let keyType = fields.reduce(UInt32(0)) { $0 << 6 | dataType($1) }
@@ -21,8 +24,9 @@ public enum NftMapEncoding {
         if map.isInterval { flags |= NftSetEncoding.intervalFlag }
         if layout.isConcatenatedInterval { flags |= NftSetEncoding.concatenationFlag }
         let fieldLengths = layout.isConcatenatedInterval ? fields.map { UInt8($0.byteLength) } : []
-        return NftSetDefinition(name: map.name, flags: flags, keyType: keyType, keyLength: UInt32(keyLength),
-                                dataType: verdicts, userdata: userdata, fieldLengths: fieldLengths)
+        return NftSetDefinition(
+            name: map.name, flags: flags, keyType: keyType, keyLength: UInt32(keyLength),
+            dataType: verdicts, userdata: userdata, fieldLengths: fieldLengths)
     }
 
     /// nft's datatype numbers, six bits each in a concatenation's key type.
@@ -39,7 +43,9 @@ public enum NftMapEncoding {
     /// `startingEmpty`: a new map. nft begins a new interval map with an end element at the
     /// zero address; elements added to or deleted from an existing map go without it.
     /// Deleted elements carry no verdict, as nft sends them.
-    public static func elements(_ map: NftVerdictMap, startingEmpty: Bool = true, withVerdicts: Bool = true) -> [NftSetElement] {
+    public static func elements(_ map: NftVerdictMap, startingEmpty: Bool = true, withVerdicts: Bool = true)
+        -> [NftSetElement]
+    {
         func verdict(_ element: NftVerdictMap.Element) -> NftVerdict? { withVerdicts ? element.verdict : nil }
         guard case .fields(let fields) = map.typeof else {
             // A number (its only field value) as a host-order word.
@@ -50,10 +56,14 @@ public enum NftMapEncoding {
             return map.elements.map { element in
                 let bounds = element.key.map(bytes)
                 let key = bounds.flatMap { padded($0.first) }
-                return NftSetElement(key: key, keyEnd: layout.isConcatenatedInterval ? bounds.flatMap { padded($0.last) } : nil, verdict: verdict(element))
+                return NftSetElement(
+                    key: key, keyEnd: layout.isConcatenatedInterval ? bounds.flatMap { padded($0.last) } : nil,
+                    verdict: verdict(element))
             }
         }
-        guard map.isInterval else { return map.elements.map { NftSetElement(key: bytes($0.key[0]).first, verdict: verdict($0)) } }
+        guard map.isInterval else {
+            return map.elements.map { NftSetElement(key: bytes($0.key[0]).first, verdict: verdict($0)) }
+        }
         let intervals = map.elements.map { element in
             let bounds = bytes(element.key[0])
             return NftIntervalEncoding.Interval(first: bounds.first, last: bounds.last, verdict: verdict(element))
@@ -85,10 +95,13 @@ public enum NftMapEncoding {
     /// keeps only datatypes (ipv4_addr, not `ip saddr`; nothing of a hash's family or seed):
     /// `lookedUpBy` is the key of the rule that looks the map up, which says what the rest is.
     /// The definition must be exactly the one we would write for that key.
-    public static func map(_ definition: NftSetDefinition, elements: [NftSetElement],
-                           lookedUpBy key: NftMapKey? = nil) -> NftVerdictMap? {
+    public static func map(
+        _ definition: NftSetDefinition, elements: [NftSetElement],
+        lookedUpBy key: NftMapKey? = nil
+    ) -> NftVerdictMap? {
         guard let typeof = Self.key(of: definition, lookedUpBy: key),
-              let decoded = mapElements(elements, typeof: typeof) else { return nil }
+            let decoded = mapElements(elements, typeof: typeof)
+        else { return nil }
         return NftVerdictMap(name: definition.name, typeof: typeof, elements: decoded)
     }
 
@@ -103,8 +116,10 @@ public enum NftMapEncoding {
     static func mapElements(_ elements: [NftSetElement], typeof: NftMapKey) -> [NftVerdictMap.Element]? {
         guard case .fields(let fields) = typeof else {
             return elements.map { element -> NftVerdictMap.Element? in
-                guard element.keyEnd == nil, !element.intervalEnd, element.userdata == nil, let key = NftRuleDecoding.Reader.value(element.key),
-                      let verdict = element.verdict else { return nil }
+                guard element.keyEnd == nil, !element.intervalEnd, element.userdata == nil,
+                    let key = NftRuleDecoding.Reader.value(element.key),
+                    let verdict = element.verdict
+                else { return nil }
                 return NftVerdictMap.Element(key: key, verdict: verdict)
             }.allOrNothing()
         }
@@ -112,7 +127,8 @@ public enum NftMapEncoding {
         if !layout.isConcatenation && fields[0].isRange { return intervalElements(elements, field: fields[0]) }
         return elements.map { element -> NftVerdictMap.Element? in
             guard !element.intervalEnd, element.userdata == nil, let verdict = element.verdict,
-                  (element.keyEnd != nil) == layout.isConcatenatedInterval else { return nil }
+                (element.keyEnd != nil) == layout.isConcatenatedInterval
+            else { return nil }
             let end = element.keyEnd ?? element.key
             guard layout.isConcatenation else {
                 let value = value(fields[0], first: element.key, last: end)
@@ -124,8 +140,11 @@ public enum NftMapEncoding {
                 let first = Array(element.key[offset..<(offset + NftKeyLayout.padded(field.byteLength))])
                 let last = Array(end[offset..<(offset + first.count)])
                 // Padding is zero, in both bounds.
-                guard first.dropFirst(field.byteLength).allSatisfy({ $0 == 0 }), last.dropFirst(field.byteLength).allSatisfy({ $0 == 0 }),
-                      let value = value(field, first: Array(first.prefix(field.byteLength)), last: Array(last.prefix(field.byteLength))) else { return nil }
+                guard first.dropFirst(field.byteLength).allSatisfy({ $0 == 0 }),
+                    last.dropFirst(field.byteLength).allSatisfy({ $0 == 0 }),
+                    let value = value(
+                        field, first: Array(first.prefix(field.byteLength)), last: Array(last.prefix(field.byteLength)))
+                else { return nil }
                 key.append(value)
             }
             return NftVerdictMap.Element(key: key, verdict: verdict)
@@ -157,7 +176,8 @@ public enum NftMapEncoding {
         guard let intervals = NftIntervalEncoding.intervals(elements) else { return nil }
         return intervals.map { interval -> NftVerdictMap.Element? in
             guard let verdict = interval.verdict,
-                  let value = value(field, first: interval.first, last: interval.last) else { return nil }
+                let value = value(field, first: interval.first, last: interval.last)
+            else { return nil }
             return NftVerdictMap.Element(key: [value], verdict: verdict)
         }.allOrNothing()
     }

@@ -47,7 +47,7 @@ public enum NftRuleDecoding {
                 return .family(family)
             }
             for fixed in [NftMatch.connectionNotNew, .destinationIsLocal, .destinationTranslated]
-                where take(NftRuleEncoding.expressions(fixed, in: NftRule())) { return fixed }
+            where take(NftRuleEncoding.expressions(fixed, in: NftRule())) { return fixed }
             if let ports = destinationPorts() { return .destinationPorts(ports) }
             if let subtype = mptcpSubtype() { return .mptcpSubtype(subtype) }
             switch (first, second) {
@@ -58,7 +58,7 @@ public enum NftRuleDecoding {
                 expressions.removeFirst(2)
                 return .routeInterfaceInSet(set)
             case (.metaLoad(let key, 1)?, .compare(.equal, 1, let data)?)
-                where data.count == 16 && (key == .outputInterfaceName || key == .inputInterfaceName):
+            where data.count == 16 && (key == .outputInterfaceName || key == .inputInterfaceName):
                 let name = String(decoding: data.prefix { $0 != 0 }, as: UTF8.self)
                 guard NftRuleEncoding.interfaceName(name) == data else { return nil }
                 expressions.removeFirst(2)
@@ -78,7 +78,8 @@ public enum NftRuleDecoding {
 
         mutating func networkHeaderLookup(_ family: IPFamily) -> String? {
             guard [first] == NftRuleEncoding.load(.destination(family), register: 1, inInterval: false),
-                  case .lookup(let set, 1, false)? = second else { return nil }
+                case .lookup(let set, 1, false)? = second
+            else { return nil }
             expressions.removeFirst(2)
             return set
         }
@@ -87,13 +88,15 @@ public enum NftRuleDecoding {
         /// byte, and a comparison.
         mutating func destinationPrefix(_ family: IPFamily) -> IPPrefix? {
             let offset: UInt32 = family == .ipv4 ? 16 : 24
-            guard case .payloadLoad(.network, offset, let length, 1)? = first, length > 0, length <= family.bitCount / 8 else { return nil }
+            guard case .payloadLoad(.network, offset, let length, 1)? = first, length > 0, length <= family.bitCount / 8
+            else { return nil }
             for bits in stride(from: Int(length) * 8, to: Int(length - 1) * 8, by: -1) {
                 let candidate = Array(expressions.dropFirst().prefix(bits % 8 == 0 ? 1 : 2))
                 guard case .compare(.equal, 1, let data)? = candidate.last, data.count == Int(length) else { continue }
                 let padded = data + [UInt8](repeating: 0, count: family.bitCount / 8 - data.count)
                 guard let address = IPAddress(bytes: padded), let prefix = IPPrefix(address: address, length: bits),
-                      NftRuleEncoding.prefixComparison(prefix) == Array(expressions.prefix(candidate.count + 1)) else { continue }
+                    NftRuleEncoding.prefixComparison(prefix) == Array(expressions.prefix(candidate.count + 1))
+                else { continue }
                 expressions.removeFirst(candidate.count + 1)
                 return prefix
             }
@@ -120,8 +123,9 @@ public enum NftRuleDecoding {
         /// `tcp option mptcp subtype N`: the option's third byte, its upper 4 bits compared in place.
         mutating func mptcpSubtype() -> UInt8? {
             guard case .tcpOptionLoad(NftRuleEncoding.mptcpOptionKind, 2, 1, 1)? = first,
-                  case .compare(.equal, 1, let data)? = expressions.dropFirst(2).first, data.count == 1,
-                  data[0] & ~NftRuleEncoding.mptcpSubtypeMask == 0 else { return nil }
+                case .compare(.equal, 1, let data)? = expressions.dropFirst(2).first, data.count == 1,
+                data[0] & ~NftRuleEncoding.mptcpSubtypeMask == 0
+            else { return nil }
             let subtype = data[0] >> 4
             guard take(NftRuleEncoding.expressions(.mptcpSubtype(subtype), in: NftRule())) else { return nil }
             return subtype
@@ -137,7 +141,8 @@ public enum NftRuleDecoding {
                 guard let value = Self.port(data) else { return nil }
                 target = .thisHost(port: value)
             case (.immediate(1, let address)?, .immediate(2, let data)?, .destinationNat(let family, 1, 2)?):
-                guard let address = IPAddress(bytes: address), address.family == family, let value = Self.port(data) else { return nil }
+                guard let address = IPAddress(bytes: address), address.family == family, let value = Self.port(data)
+                else { return nil }
                 target = .address(address, port: value)
             case (.immediate(1, let address)?, .destinationNat(let family, 1, nil)?, _):
                 guard let address = IPAddress(bytes: address), address.family == family else { return nil }
@@ -199,13 +204,18 @@ public enum NftRuleDecoding {
         /// A lookup keyed by packet fields or by their hash, with its family check: the key is
         /// read field by field, and must encode back to exactly these expressions.
         mutating func keyedLookup() -> NftRuleEnd? {
-            guard let lookup = expressions.lastIndex(where: { if case .lookup(_, 1, true) = $0 { return true } else { return false } }),
-                  lookup == expressions.indices.last, case .lookup(let map, _, _) = expressions[lookup] else { return nil }
+            guard
+                let lookup = expressions.lastIndex(where: {
+                    if case .lookup(_, 1, true) = $0 { return true } else { return false }
+                }),
+                lookup == expressions.indices.last, case .lookup(let map, _, _) = expressions[lookup]
+            else { return nil }
             let body = Array(expressions[..<lookup])
             // Without its family check when an earlier match of the rule is that check; the whole
             // rule is encoded again at the end, so this only has to find the key.
             let contexts = [NftRule(), NftRule([.family(.ipv4)]), NftRule([.family(.ipv6)])]
-            for key in Self.candidateKeys(body) where contexts.contains(where: { NftRuleEncoding.expressions(key, in: $0) == body }) {
+            for key in Self.candidateKeys(body)
+            where contexts.contains(where: { NftRuleEncoding.expressions(key, in: $0) == body }) {
                 expressions.removeAll()
                 return .lookup(key, map: map)
             }
@@ -215,7 +225,8 @@ public enum NftRuleDecoding {
         /// The keys these loads could be: the fields they load in order, or the hash over them.
         static func candidateKeys(_ body: [NftExpression]) -> [NftMapKey] {
             var loads = body[...]
-            if let family = [IPFamily.ipv4, .ipv6].first(where: { loads.starts(with: NftRuleEncoding.familyCheck($0)) }) {
+            if let family = [IPFamily.ipv4, .ipv6].first(where: { loads.starts(with: NftRuleEncoding.familyCheck($0)) })
+            {
                 loads.removeFirst(NftRuleEncoding.familyCheck(family).count)
             }
             if case .jenkinsHash(_, let length, let modulus, let seed, 1)? = loads.last {
@@ -231,7 +242,8 @@ public enum NftRuleDecoding {
                     let family: IPFamily = length == 4 ? .ipv4 : .ipv6
                     let source: UInt32 = family == .ipv4 ? 12 : 8
                     fields.append(offset == source ? .source(family) : .destination(family))
-                case .payloadLoad(.transport, let offset, 2, _): fields.append(offset == 0 ? .sourcePort : .destinationPort)
+                case .payloadLoad(.transport, let offset, 2, _):
+                    fields.append(offset == 0 ? .sourcePort : .destinationPort)
                 case .hostToNetwork: continue
                 default: return []
                 }

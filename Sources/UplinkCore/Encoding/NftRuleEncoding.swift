@@ -18,44 +18,72 @@ public enum NftRuleEncoding {
         case .neighbourDiscovery:
             // `icmpv6 type 133-137`: nft's protocol dependencies, then a range as two comparisons.
             return dependency(.ipv6, in: rule) + [
-                .metaLoad(.l4proto, register: register), .compare(.equal, register: register, data: [IPProtocolNumber.icmpv6]),
+                .metaLoad(.l4proto, register: register),
+                .compare(.equal, register: register, data: [IPProtocolNumber.icmpv6]),
                 .payloadLoad(.transport, offset: 0, length: 1, register: register),
-                .compare(.greaterOrEqual, register: register, data: [133]), .compare(.lessOrEqual, register: register, data: [137]),
+                .compare(.greaterOrEqual, register: register, data: [133]),
+                .compare(.lessOrEqual, register: register, data: [137])
             ]
         case .connectionNotNew:
-            return [.conntrackLoad(.state, register: register), .compare(.notEqual, register: register, data: word(conntrackStateNew))]
-        case let .destinationInSet(family, set):
+            return [
+                .conntrackLoad(.state, register: register),
+                .compare(.notEqual, register: register, data: word(conntrackStateNew))
+            ]
+        case .destinationInSet(let family, let set):
             return dependency(family, in: rule) + load(.destination(family), register: register, inInterval: false)
                 + [.lookup(set: set, register: register, verdictRegister: false)]
         case .outputInterface(let name):
-            return [.metaLoad(.outputInterfaceName, register: register), .compare(.equal, register: register, data: interfaceName(name))]
+            return [
+                .metaLoad(.outputInterfaceName, register: register),
+                .compare(.equal, register: register, data: interfaceName(name))
+            ]
         case .destinationIsLocal:
-            return [.fibDestinationType(register: register), .compare(.equal, register: register, data: word(routeTypeLocal))]
+            return [
+                .fibDestinationType(register: register),
+                .compare(.equal, register: register, data: word(routeTypeLocal))
+            ]
         case .outputInterfaceInSet(let set):
-            return [.metaLoad(.outputInterfaceName, register: register), .lookup(set: set, register: register, verdictRegister: false)]
+            return [
+                .metaLoad(.outputInterfaceName, register: register),
+                .lookup(set: set, register: register, verdictRegister: false)
+            ]
         case .routeInterfaceInSet(let set):
-            return [.fibRouteInterfaceName(register: register), .lookup(set: set, register: register, verdictRegister: false)]
+            return [
+                .fibRouteInterfaceName(register: register),
+                .lookup(set: set, register: register, verdictRegister: false)
+            ]
         case .inputInterface(let name):
-            return [.metaLoad(.inputInterfaceName, register: register), .compare(.equal, register: register, data: interfaceName(name))]
+            return [
+                .metaLoad(.inputInterfaceName, register: register),
+                .compare(.equal, register: register, data: interfaceName(name))
+            ]
         case .destination(let prefix):
             return dependency(prefix.family, in: rule) + prefixComparison(prefix)
         case .transportProtocol(let number):
             return [.metaLoad(.l4proto, register: register), .compare(.equal, register: register, data: [number])]
         case .destinationPorts(let ports):
             let load = NftExpression.payloadLoad(.transport, offset: 2, length: 2, register: register)
-            if ports.lower == ports.upper { return [load, .compare(.equal, register: register, data: networkOrder(ports.lower))] }
-            return [load, .compare(.greaterOrEqual, register: register, data: networkOrder(ports.lower)),
-                    .compare(.lessOrEqual, register: register, data: networkOrder(ports.upper))]
+            if ports.lower == ports.upper {
+                return [load, .compare(.equal, register: register, data: networkOrder(ports.lower))]
+            }
+            return [
+                load, .compare(.greaterOrEqual, register: register, data: networkOrder(ports.lower)),
+                .compare(.lessOrEqual, register: register, data: networkOrder(ports.upper))
+            ]
         case .destinationTranslated:
-            return [.conntrackLoad(.status, register: register),
-                    .bitwise(register: register, mask: word(conntrackStatusDestinationNat), xor: word(0)),
-                    .compare(.notEqual, register: register, data: word(0))]
+            return [
+                .conntrackLoad(.status, register: register),
+                .bitwise(register: register, mask: word(conntrackStatusDestinationNat), xor: word(0)),
+                .compare(.notEqual, register: register, data: word(0))
+            ]
         case .mptcpSubtype(let subtype):
             // The subtype is a bit field: nft loads the option's third byte, keeps its upper 4 bits
             // and compares them in place.
-            return [.tcpOptionLoad(kind: mptcpOptionKind, offset: 2, length: 1, register: register),
-                    .bitwise(register: register, mask: [mptcpSubtypeMask], xor: [0]),
-                    .compare(.equal, register: register, data: [subtype << 4])]
+            return [
+                .tcpOptionLoad(kind: mptcpOptionKind, offset: 2, length: 1, register: register),
+                .bitwise(register: register, mask: [mptcpSubtypeMask], xor: [0]),
+                .compare(.equal, register: register, data: [subtype << 4])
+            ]
         }
     }
 
@@ -67,7 +95,9 @@ public enum NftRuleEncoding {
         let bytes = Array(prefix.address.bytes.prefix(length))
         var result = [NftExpression.payloadLoad(.network, offset: offset, length: UInt32(length), register: register)]
         if prefix.length % 8 != 0 {
-            let mask = (0..<length).map { index in UInt8(truncatingIfNeeded: 0xff << max(0, (index + 1) * 8 - prefix.length)) }
+            let mask = (0..<length).map { index in
+                UInt8(truncatingIfNeeded: 0xff << max(0, (index + 1) * 8 - prefix.length))
+            }
             result.append(.bitwise(register: register, mask: mask, xor: [UInt8](repeating: 0, count: length)))
         }
         return result + [.compare(.equal, register: register, data: bytes)]
@@ -81,7 +111,10 @@ public enum NftRuleEncoding {
         case .setPacketMark(let bits):
             return [.metaLoad(.mark, register: register), keepOutsideMask(bits), .metaSet(.mark, register: register)]
         case .setConnectionMark(let bits):
-            return [.conntrackLoad(.mark, register: register), keepOutsideMask(bits), .conntrackSet(.mark, register: register)]
+            return [
+                .conntrackLoad(.mark, register: register), keepOutsideMask(bits),
+                .conntrackSet(.mark, register: register)
+            ]
         case .count(let counter):
             return [.objectReference(type: counterObjectType, name: counter)]
         case .masquerade:
@@ -93,16 +126,20 @@ public enum NftRuleEncoding {
             return [.redirect(portRegister: nil)]
         case .translateDestination(.address(let address, let port)):
             let load = NftExpression.immediate(register: register, data: address.bytes)
-            guard let port else { return [load, .destinationNat(address.family, addressRegister: register, portRegister: nil)] }
-            return [load, .immediate(register: portRegister, data: networkOrder(port)),
-                    .destinationNat(address.family, addressRegister: register, portRegister: portRegister)]
+            guard let port else {
+                return [load, .destinationNat(address.family, addressRegister: register, portRegister: nil)]
+            }
+            return [
+                load, .immediate(register: portRegister, data: networkOrder(port)),
+                .destinationNat(address.family, addressRegister: register, portRegister: portRegister)
+            ]
         }
     }
 
     static func expressions(_ end: NftRuleEnd, in rule: NftRule) -> [NftExpression] {
         switch end {
         case .verdict(let verdict): return [.verdict(verdict)]
-        case let .lookup(key, mask, map):
+        case .lookup(let key, let mask, let map):
             let masked = mask.map { [NftExpression.bitwise(register: register, mask: word($0), xor: word(0))] } ?? []
             return expressions(key, in: rule) + masked + [.lookup(set: map, register: register, verdictRegister: true)]
         }
@@ -114,21 +151,27 @@ public enum NftRuleEncoding {
             return [.conntrackLoad(.mark, register: register)]
         case .packetMark:
             return [.metaLoad(.mark, register: register)]
-        case let .numberGenerator(generator, modulus):
+        case .numberGenerator(let generator, let modulus):
             return [.numberGenerator(generator, modulus: modulus, register: register)]
         case .routeRealm:
             return [.routeRealmLoad(register: register)]
-        case let .addressHash(family, modulus, seed):
+        case .addressHash(let family, let modulus, let seed):
             // nft loads the two addresses from register 2 on and hashes into register 1.
             let source = NftKeyLayout(fields: [.source(family), .destination(family)], firstIndex: 4)
             return dependency(family, in: rule)
                 + zip(source.fields, source.registers).flatMap { load($0, register: $1, inInterval: false) }
-                + [.jenkinsHash(source: source.registers[0], length: UInt32(source.length), modulus: modulus, seed: seed, register: register)]
+                + [
+                    .jenkinsHash(
+                        source: source.registers[0], length: UInt32(source.length), modulus: modulus, seed: seed,
+                        register: register)
+                ]
         case .fields(let fields):
             let layout = NftKeyLayout(fields: fields)
             let family = fields.lazy.compactMap(\.family).first
             return (family.map { dependency($0, in: rule) } ?? [])
-                + zip(fields, layout.registers).flatMap { load($0, register: $1, inInterval: layout.isConcatenatedInterval) }
+                + zip(fields, layout.registers).flatMap {
+                    load($0, register: $1, inInterval: layout.isConcatenatedInterval)
+                }
         }
     }
 
@@ -138,9 +181,16 @@ public enum NftRuleEncoding {
         case .inputInterfaceName:
             return [.metaLoad(.inputInterfaceName, register: register)]
         case .source(let family):
-            return [.payloadLoad(.network, offset: family == .ipv4 ? 12 : 8, length: UInt32(family.bitCount / 8), register: register)]
+            return [
+                .payloadLoad(
+                    .network, offset: family == .ipv4 ? 12 : 8, length: UInt32(family.bitCount / 8), register: register)
+            ]
         case .destination(let family):
-            return [.payloadLoad(.network, offset: family == .ipv4 ? 16 : 24, length: UInt32(family.bitCount / 8), register: register)]
+            return [
+                .payloadLoad(
+                    .network, offset: family == .ipv4 ? 16 : 24, length: UInt32(family.bitCount / 8), register: register
+                )
+            ]
         case .transportProtocol:
             let load = NftExpression.metaLoad(.l4proto, register: register)
             return inInterval ? [load, .hostToNetwork(register: register, length: 1, size: 2)] : [load]
@@ -158,7 +208,10 @@ public enum NftRuleEncoding {
     }
 
     static func familyCheck(_ family: IPFamily) -> [NftExpression] {
-        [.metaLoad(.nfproto, register: register), .compare(.equal, register: register, data: [family == .ipv4 ? 2 : 10])]
+        [
+            .metaLoad(.nfproto, register: register),
+            .compare(.equal, register: register, data: [family == .ipv4 ? 2 : 10])
+        ]
     }
 
     /// mark = mark & ~mask ^ value: bits outside the mask stay as they were.

@@ -12,8 +12,10 @@ public struct NftSetDefinition: Sendable, Hashable {
     /// A concatenation with ranges (NFTA_SET_DESC_CONCAT): each field's length, unpadded.
     public var fieldLengths: [UInt8]
 
-    public init(name: String, flags: UInt32, keyType: UInt32, keyLength: UInt32, dataType: UInt32?, userdata: [UInt8],
-                fieldLengths: [UInt8] = []) {
+    public init(
+        name: String, flags: UInt32, keyType: UInt32, keyLength: UInt32, dataType: UInt32?, userdata: [UInt8],
+        fieldLengths: [UInt8] = []
+    ) {
         self.name = name
         self.flags = flags
         self.keyType = keyType

@@ -8,8 +8,10 @@ public struct NftSetElement: Sendable, Hashable {
     public var verdict: NftVerdict?
     public var userdata: [UInt8]?
 
-    public init(key: [UInt8], keyEnd: [UInt8]? = nil, intervalEnd: Bool = false, verdict: NftVerdict? = nil,
-                userdata: [UInt8]? = nil) {
+    public init(
+        key: [UInt8], keyEnd: [UInt8]? = nil, intervalEnd: Bool = false, verdict: NftVerdict? = nil,
+        userdata: [UInt8]? = nil
+    ) {
         self.key = key
         self.keyEnd = keyEnd
         self.intervalEnd = intervalEnd

@@ -23,17 +23,21 @@ public enum NftSetEncoding {
     public static func definition(_ set: NftSet) -> NftSetDefinition {
         switch set.type {
         case .ipv4Prefixes:
-            return NftSetDefinition(name: set.name, flags: intervalFlag, keyType: ipv4AddressType, keyLength: 4,
-                                    dataType: nil, userdata: NftUserdata.keyByteOrder(.bigEndian))
+            return NftSetDefinition(
+                name: set.name, flags: intervalFlag, keyType: ipv4AddressType, keyLength: 4,
+                dataType: nil, userdata: NftUserdata.keyByteOrder(.bigEndian))
         case .ipv6Prefixes:
-            return NftSetDefinition(name: set.name, flags: intervalFlag, keyType: ipv6AddressType, keyLength: 16,
-                                    dataType: nil, userdata: NftUserdata.keyByteOrder(.bigEndian))
+            return NftSetDefinition(
+                name: set.name, flags: intervalFlag, keyType: ipv6AddressType, keyLength: 16,
+                dataType: nil, userdata: NftUserdata.keyByteOrder(.bigEndian))
         case .interfaceNames:
-            return NftSetDefinition(name: set.name, flags: 0, keyType: interfaceNameType, keyLength: 16, dataType: nil,
-                                    userdata: NftUserdata.keyByteOrder(.host))
+            return NftSetDefinition(
+                name: set.name, flags: 0, keyType: interfaceNameType, keyLength: 16, dataType: nil,
+                userdata: NftUserdata.keyByteOrder(.host))
         case .routeInterfaceNames:
-            return NftSetDefinition(name: set.name, flags: 0, keyType: stringType, keyLength: 16, dataType: nil,
-                                    userdata: NftUserdata.routeInterfaceNameSet)
+            return NftSetDefinition(
+                name: set.name, flags: 0, keyType: stringType, keyLength: 16, dataType: nil,
+                userdata: NftUserdata.routeInterfaceNameSet)
         }
     }
 
@@ -57,19 +61,22 @@ public enum NftSetEncoding {
         case (intervalFlag, ipv4AddressType, 4, nil), (intervalFlag, ipv6AddressType, 16, nil):
             let type: NftSet.ElementType = definition.keyType == ipv4AddressType ? .ipv4Prefixes : .ipv6Prefixes
             guard let intervals = NftIntervalEncoding.intervals(elements),
-                  intervals.allSatisfy({ $0.verdict == nil }) else { return nil }
+                intervals.allSatisfy({ $0.verdict == nil })
+            else { return nil }
             let prefixes = intervals.flatMap { AddressRange(first: $0.first, last: $0.last).prefixes }
             return NftSet(name: definition.name, type: type, elements: prefixes.map(NftSet.Element.prefix))
         case (0, interfaceNameType, 16, nil), (0, stringType, 16, nil):
-            let type: NftSet.ElementType = definition.keyType == interfaceNameType
+            let type: NftSet.ElementType =
+                definition.keyType == interfaceNameType
                 ? .interfaceNames : .routeInterfaceNames
             let names = elements.map { String(decoding: $0.key.prefix { $0 != 0 }, as: UTF8.self) }
             let set = NftSet(name: definition.name, type: type, elements: names.map(NftSet.Element.interfaceName))
             // Only what we would write reads back as ours: exact names, nft's userdata.
             guard elements.allSatisfy({ !$0.intervalEnd && $0.verdict == nil && $0.userdata == nil }),
-                  names.count == set.elements.count,
-                  zip(names, elements).allSatisfy({ NftRuleEncoding.interfaceName($0) == $1.key }),
-                  definition == Self.definition(set) else { return nil }
+                names.count == set.elements.count,
+                zip(names, elements).allSatisfy({ NftRuleEncoding.interfaceName($0) == $1.key }),
+                definition == Self.definition(set)
+            else { return nil }
             return set
         default:
             return nil

@@ -38,8 +38,12 @@ enum NftUserdata {
     static func keyByteOrder(_ order: ByteOrder) -> [UInt8] { tlv(keyByteOrderType, u32: order.rawValue) }
 
     /// A set declared `typeof fib daddr . mark oifname`.
-    static let routeInterfaceNameSet = keyByteOrder(.host)
-        + tlv(keyTypeofType, tlv(0, u32: fibExpression) + tlv(1, tlv(0, u32: fibInterfaceNameResult) + tlv(1, u32: fibDestinationAndMark)))
+    static let routeInterfaceNameSet =
+        keyByteOrder(.host)
+        + tlv(
+            keyTypeofType,
+            tlv(0, u32: fibExpression)
+                + tlv(1, tlv(0, u32: fibInterfaceNameResult) + tlv(1, u32: fibDestinationAndMark)))
 
     /// NFTNL_UDATA_SET_ELEM_FLAGS = NFTNL_SET_ELEM_F_INTERVAL_OPEN.
     static let openInterval: [UInt8] = tlv(1, u32: 1)
@@ -76,17 +80,21 @@ enum NftUserdata {
         switch typeof {
         case .connectionMark:
             // ct key mark, no direction.
-            return tlv(0, u32: conntrackExpression) + tlv(1, tlv(0, u32: NftConntrackKey.mark.rawValue) + tlv(1, u32: .max))
+            return tlv(0, u32: conntrackExpression)
+                + tlv(1, tlv(0, u32: NftConntrackKey.mark.rawValue) + tlv(1, u32: .max))
         case .packetMark:
             return tlv(0, u32: metaExpression) + tlv(1, tlv(0, u32: NftMetaKey.mark.rawValue))
-        case let .numberGenerator(generator, modulus):
+        case .numberGenerator(let generator, let modulus):
             return tlv(0, u32: numberGeneratorExpression)
                 + tlv(1, tlv(0, u32: generator == .inc ? 0 : 1) + tlv(1, u32: modulus) + tlv(2, u32: 0))
-        case let .addressHash(_, modulus, _):
+        case .addressHash(_, let modulus, _):
             // nft 1.0.6 crashes listing `typeof jhash ...` (it prints the hash's absent operand),
             // so the map is declared `typeof symhash mod N`: the same 32-bit slot numbers.
             return tlv(0, u32: hashExpression)
-                + tlv(1, tlv(0, u32: symmetricHash) + tlv(1, u32: 0) + tlv(2, u32: modulus) + tlv(3, u32: 0) + tlv(4, u32: 0))
+                + tlv(
+                    1,
+                    tlv(0, u32: symmetricHash) + tlv(1, u32: 0) + tlv(2, u32: modulus) + tlv(3, u32: 0) + tlv(4, u32: 0)
+                )
         case .routeRealm:
             return tlv(0, u32: routeExpression) + tlv(1, tlv(0, u32: routeRealmKey))
         case .fields:
@@ -101,8 +109,9 @@ enum NftUserdata {
             return key
         }
         guard let key = field(keyTypeofType, in: userdata), let nested = field(1, in: key),
-              let generator = field(0, in: nested).flatMap(NftRuleDecoding.Reader.value),
-              let modulus = field(1, in: nested).flatMap(NftRuleDecoding.Reader.value) else { return nil }
+            let generator = field(0, in: nested).flatMap(NftRuleDecoding.Reader.value),
+            let modulus = field(1, in: nested).flatMap(NftRuleDecoding.Reader.value)
+        else { return nil }
         let typeof = NftMapKey.numberGenerator(generator == 0 ? .inc : .random, modulus: modulus)
         return verdictMap(keyedBy: typeof) == userdata ? typeof : nil
     }

@@ -12,8 +12,10 @@ public struct RunState: Sendable, Hashable, Codable {
     /// The last reaction, as logged.
     public var lastEvent: String?
 
-    public init(pid: Int32, config: String, started: Double, uplinks: [String: UplinkHealth],
-                backends: [String: UplinkHealth] = [:], lastEvent: String? = nil) {
+    public init(
+        pid: Int32, config: String, started: Double, uplinks: [String: UplinkHealth],
+        backends: [String: UplinkHealth] = [:], lastEvent: String? = nil
+    ) {
         self.pid = pid
         self.config = config
         self.started = started

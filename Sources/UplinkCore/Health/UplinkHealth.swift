@@ -62,8 +62,12 @@ public struct HealthRules: Sendable {
 
     /// The health at start: in the rotation while the link is up (probed ones `probing`).
     public func initial(linkUp: Bool, now: Double) -> UplinkHealth {
-        if check == nil { return UplinkHealth(state: .up, since: now, reason: "not checked (health: false)", linkUp: linkUp) }
-        guard linkUp else { return UplinkHealth(state: .down, since: now, reason: "no carrier at start", linkUp: false) }
+        if check == nil {
+            return UplinkHealth(state: .up, since: now, reason: "not checked (health: false)", linkUp: linkUp)
+        }
+        guard linkUp else {
+            return UplinkHealth(state: .down, since: now, reason: "no carrier at start", linkUp: false)
+        }
         return UplinkHealth(state: probed ? .probing : .up, since: now, reason: "started", linkUp: true)
     }
 
@@ -85,8 +89,10 @@ public struct HealthRules: Sendable {
 
     /// A round ended: answered (with the fastest answer's round trip) or not.
     /// `link`: say the link state in the reason (uplinks; a backend has none of its own).
-    public func round(_ health: UplinkHealth, answered: Bool, rtt: Double?, lostTo targets: String, now: Double,
-                      link: Bool = true) -> UplinkHealth {
+    public func round(
+        _ health: UplinkHealth, answered: Bool, rtt: Double?, lostTo targets: String, now: Double,
+        link: Bool = true
+    ) -> UplinkHealth {
         guard let check, probed else { return health }
         var next = health
         next.recent = Array((next.recent + [answered]).suffix(UplinkHealth.window))
@@ -114,8 +120,10 @@ public struct HealthRules: Sendable {
         return next
     }
 
-    private func moved(_ health: UplinkHealth, to state: UplinkHealth.State, why: String, now: Double,
-                       counts: Bool = true) -> UplinkHealth {
+    private func moved(
+        _ health: UplinkHealth, to state: UplinkHealth.State, why: String, now: Double,
+        counts: Bool = true
+    ) -> UplinkHealth {
         var next = health
         next.state = state
         next.since = now

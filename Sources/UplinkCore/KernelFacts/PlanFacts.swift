@@ -24,22 +24,31 @@ public struct PlanFacts: Sendable, Hashable, Codable {
     /// client's), by interface, the main table's first.
     public var learnedGateways: [String: [IPAddress]] = [:]
 
-    public init(_ byInterface: [String: [IPAddress]] = [:], mainDefaultInterfaces: Set<String> = [], down: Set<String> = []) {
+    public init(
+        _ byInterface: [String: [IPAddress]] = [:], mainDefaultInterfaces: Set<String> = [], down: Set<String> = []
+    ) {
         self.byInterface = byInterface.mapValues { $0.filter { !$0.isLinkLocal }.uniqued().sorted() }
         self.mainDefaultInterfaces = mainDefaultInterfaces
         self.down = down
     }
 
-    public init(links: [String: InterfaceState], routes: [Route] = [], down: Set<String> = [], interfaces: [String] = []) {
+    public init(
+        links: [String: InterfaceState], routes: [Route] = [], down: Set<String> = [], interfaces: [String] = []
+    ) {
         let defaults = routes.filter { $0.table == RoutingTable.main && $0.family == .ipv4 && $0.destination.isDefault }
-        self.init(links.mapValues(\.localAddresses), mainDefaultInterfaces: Set(defaults.flatMap { $0.nexthops.map(\.device) }),
-                  down: down)
+        self.init(
+            links.mapValues(\.localAddresses),
+            mainDefaultInterfaces: Set(defaults.flatMap { $0.nexthops.map(\.device) }),
+            down: down)
         unroutable = Set(interfaces.filter { links[$0]?.isUp != true })
         absent = Set(interfaces.filter { links[$0] == nil })
-        let ordered = routes.filter { $0.destination.isDefault }.sorted { ($0.table == RoutingTable.main ? 0 : 1) < ($1.table == RoutingTable.main ? 0 : 1) }
+        let ordered = routes.filter { $0.destination.isDefault }.sorted {
+            ($0.table == RoutingTable.main ? 0 : 1) < ($1.table == RoutingTable.main ? 0 : 1)
+        }
         for route in ordered {
             for nexthop in route.nexthops {
-                guard let gateway = nexthop.gateway, !(learnedGateways[nexthop.device] ?? []).contains(where: { $0.family == gateway.family })
+                guard let gateway = nexthop.gateway,
+                    !(learnedGateways[nexthop.device] ?? []).contains(where: { $0.family == gateway.family })
                 else { continue }
                 learnedGateways[nexthop.device, default: []].append(gateway)
             }

@@ -3,8 +3,10 @@
 public enum Preflight {
     /// An uplink that `run` took out (`down`) may lack its interface, have it down, or (with
     /// `gateway: auto`) have no gateway yet: it is out of the rotation until that changes.
-    public static func problems(_ config: Config, interfaces: [String: InterfaceState], foreignRules: [ForeignRule],
-                                foreignRoutes: [Route], down: Set<String> = []) -> [String] {
+    public static func problems(
+        _ config: Config, interfaces: [String: InterfaceState], foreignRules: [ForeignRule],
+        foreignRoutes: [Route], down: Set<String> = []
+    ) -> [String] {
         var problems: [String] = []
         let facts = PlanFacts(links: interfaces, routes: foreignRoutes)
         for uplink in config.uplinks {
@@ -15,10 +17,14 @@ public enum Preflight {
                 }
                 problems += linkProblems(uplink, interface, facts)
             }
-            problems += clashes("uplink \(uplink.name)", table: uplink.table, tableKey: "table", mark: uplink.mark, config, foreignRules, foreignRoutes)
+            problems += clashes(
+                "uplink \(uplink.name)", table: uplink.table, tableKey: "table", mark: uplink.mark, config,
+                foreignRules, foreignRoutes)
         }
         if let ecmp = config.ecmp {
-            problems += clashes("the multipath route (balance: ecmp)", table: ecmp.table, tableKey: "ecmp-table", mark: ecmp.mark, config, foreignRules, foreignRoutes)
+            problems += clashes(
+                "the multipath route (balance: ecmp)", table: ecmp.table, tableKey: "ecmp-table", mark: ecmp.mark,
+                config, foreignRules, foreignRoutes)
         }
         return problems
     }
@@ -27,34 +33,48 @@ public enum Preflight {
     static func linkProblems(_ uplink: Uplink, _ interface: InterfaceState, _ facts: PlanFacts) -> [String] {
         var problems: [String] = []
         if !interface.isUp {
-            problems.append("uplink \(uplink.name): interface \(uplink.interface) is down (ip link set \(uplink.interface) up)")
+            problems.append(
+                "uplink \(uplink.name): interface \(uplink.interface) is down (ip link set \(uplink.interface) up)")
         }
         for family in uplink.families where uplink.gatewayAuto && facts.gateway(of: uplink, family) == nil {
-            problems.append("uplink \(uplink.name): 'gateway: auto', and no \(familyName(family)) default route leaves by \(uplink.interface) yet (ip \(family == .ipv6 ? "-6 " : "")route show default dev \(uplink.interface)); its DHCP or PPP client installs one once it has a lease: is it running?")
+            problems.append(
+                "uplink \(uplink.name): 'gateway: auto', and no \(familyName(family)) default route leaves by \(uplink.interface) yet (ip \(family == .ipv6 ? "-6 " : "")route show default dev \(uplink.interface)); its DHCP or PPP client installs one once it has a lease: is it running?"
+            )
         }
         for gateway in uplink.gateways where !Self.reaches(interface, gateway) {
-            let networks = interface.addresses.filter { $0.family == gateway.family }.map(\.description).joined(separator: ", ")
+            let networks = interface.addresses.filter { $0.family == gateway.family }.map(\.description).joined(
+                separator: ", ")
             let none = "no \(familyName(gateway.family)) address"
-            problems.append("uplink \(uplink.name): gateway \(gateway) is not on a network of \(uplink.interface) (it has \(networks.isEmpty ? none : networks))")
+            problems.append(
+                "uplink \(uplink.name): gateway \(gateway) is not on a network of \(uplink.interface) (it has \(networks.isEmpty ? none : networks))"
+            )
         }
         return problems
     }
 
     /// A table of ours that foreign rules or routes already use, or a mark of ours that a
     /// foreign fwmark rule in front of ours would catch.
-    static func clashes(_ owner: String, table: UInt32, tableKey: String, mark: UInt32, _ config: Config,
-                        _ foreignRules: [ForeignRule], _ foreignRoutes: [Route]) -> [String] {
+    static func clashes(
+        _ owner: String, table: UInt32, tableKey: String, mark: UInt32, _ config: Config,
+        _ foreignRules: [ForeignRule], _ foreignRoutes: [Route]
+    ) -> [String] {
         var problems: [String] = []
         for rule in foreignRules where rule.table == table {
-            problems.append("\(owner): table \(RoutingTable.name(table)) is already used by a rule that is not ours (\(rule.shown)); choose another with `\(tableKey):`")
+            problems.append(
+                "\(owner): table \(RoutingTable.name(table)) is already used by a rule that is not ours (\(rule.shown)); choose another with `\(tableKey):`"
+            )
         }
         if foreignRoutes.contains(where: { $0.table == table }) {
-            problems.append("\(owner): table \(RoutingTable.name(table)) already holds routes that are not ours (ip route show table \(table)); choose another with `\(tableKey):`")
+            problems.append(
+                "\(owner): table \(RoutingTable.name(table)) already holds routes that are not ours (ip route show table \(table)); choose another with `\(tableKey):`"
+            )
         }
         let ours = MarkedBits(value: mark, mask: config.markMask)
         for rule in foreignRules where rule.priority <= config.rulePriority {
             guard let foreign = rule.fwmark, Self.catches(inverted: rule.inverted, foreign, ours) else { continue }
-            problems.append("\(owner): mark \(ours) is already used by a rule that is not ours (\(rule.shown)); choose another mark-mask or mark")
+            problems.append(
+                "\(owner): mark \(ours) is already used by a rule that is not ours (\(rule.shown)); choose another mark-mask or mark"
+            )
         }
         return problems
     }
@@ -84,13 +104,16 @@ extension Preflight {
     public static func mptcpProblems(_ plan: MptcpPlan?, kernel: LiveMptcp?, ours: LiveMptcp?) -> [String] {
         guard let plan else { return [] }
         guard let kernel else {
-            return ["mptcp: this kernel has no MPTCP path manager (CONFIG_MPTCP, or net.mptcp is missing); "
-                    + "drop 'mptcp: true'"]
+            return [
+                "mptcp: this kernel has no MPTCP path manager (CONFIG_MPTCP, or net.mptcp is missing); "
+                    + "drop 'mptcp: true'"
+            ]
         }
         let owned = ours?.endpoints ?? []
         return plan.endpoints.compactMap { wanted in
             guard let other = kernel.endpoints.first(where: { $0.endpoint.address == wanted.address }),
-                  !owned.contains(other) else { return nil }
+                !owned.contains(other)
+            else { return nil }
             return "mptcp: the path manager already has an endpoint for \(wanted.address) that uplinkctl did not add "
                 + "(ip mptcp endpoint show: id \(other.id)); remove it (ip mptcp endpoint delete id \(other.id)), "
                 + "or give its uplink 'mptcp: false'"

@@ -20,7 +20,9 @@ public struct RoutingNotice: Sendable, Hashable, CustomStringConvertible {
     ///   connection cannot see as that connection's own routing does (`blindSpot`).
     /// - With `defaultRoutes` (apply, which acts on this kernel): a family with no default route
     ///   by an uplink in a table the foreign rules reach, so nothing of it would be balanced.
-    public static func notices(_ config: Config, foreignRules: [ForeignRule], defaultRoutes: [Route]? = nil) -> [RoutingNotice] {
+    public static func notices(_ config: Config, foreignRules: [ForeignRule], defaultRoutes: [Route]? = nil)
+        -> [RoutingNotice]
+    {
         let families = Set(config.uplinks.flatMap(\.families))
         var notices: [RoutingNotice] = []
         for rule in foreignRules.sorted(by: { ($0.family, $0.priority) < ($1.family, $1.priority) })
@@ -28,9 +30,12 @@ public struct RoutingNotice: Sendable, Hashable, CustomStringConvertible {
             // uplinkctl's fwmark rules sit at rulePriority: whatever comes later never sees what they take.
             let after = rule.priority > config.rulePriority
             if after {
-                notices.append(RoutingNotice(level: .note, text: "\(rule.shown) comes after uplinkctl's rules (priority "
-                    + "\(config.rulePriority)): new connections it sends by an interface that is not an uplink's are left "
-                    + "alone, not balanced"))
+                notices.append(
+                    RoutingNotice(
+                        level: .note,
+                        text: "\(rule.shown) comes after uplinkctl's rules (priority "
+                            + "\(config.rulePriority)): new connections it sends by an interface that is not an uplink's are left "
+                            + "alone, not balanced"))
             }
             if config.traffic.contains(.forwarded), let blindSpot = blindSpot(rule, after: after) {
                 notices.append(RoutingNotice(level: .warning, text: blindSpot))
@@ -76,24 +81,30 @@ public struct RoutingNotice: Sendable, Hashable, CustomStringConvertible {
         }
         let consequence: String
         if lookupMatches {
-            consequence = "\(subject) are left alone though it does not apply to them; they leave, unbalanced, by the "
+            consequence =
+                "\(subject) are left alone though it does not apply to them; they leave, unbalanced, by the "
                 + "routes after it"
         } else if after {
-            consequence = "\(subject) are balanced whenever the main routing sends them by an uplink; to leave them to "
+            consequence =
+                "\(subject) are balanced whenever the main routing sends them by an uplink; to leave them to "
                 + "this rule, add \(fix)"
         } else {
-            consequence = "\(subject) still follow it, but take a balancing slot and count on an uplink; \(fix) avoids that"
+            consequence =
+                "\(subject) still follow it, but take a balancing slot and count on an uplink; \(fix) avoids that"
         }
         let without = rule.family == .ipv4 ? "without ports or protocol" : "without ports"
-        return "\(rule.shown) matches by \(unseen.joined(separator: " and ")), which the route lookup uplinkctl makes for "
+        return
+            "\(rule.shown) matches by \(unseen.joined(separator: " and ")), which the route lookup uplinkctl makes for "
             + "a forwarded connection cannot see as its routing does (it asks as if from this host, \(without)): "
             + consequence
     }
 
     /// The families without a default route by an uplink in the main table, or in a table a
     /// foreign rule looks up.
-    static func missingDefaults(_ config: Config, families: Set<IPFamily>, foreignRules: [ForeignRule],
-                                routes: [Route]) -> [RoutingNotice] {
+    static func missingDefaults(
+        _ config: Config, families: Set<IPFamily>, foreignRules: [ForeignRule],
+        routes: [Route]
+    ) -> [RoutingNotice] {
         let interfaces = Set(config.uplinks.map(\.interface))
         let tables = Set([RoutingTable.main] + foreignRules.compactMap(\.table))
         return IPFamily.allCases.filter(families.contains).compactMap { family in
@@ -104,9 +115,12 @@ public struct RoutingNotice: Sendable, Hashable, CustomStringConvertible {
             if found { return nil }
             let name = familyName(family)
             let command = family == .ipv4 ? "ip route show default" : "ip -6 route show default"
-            return RoutingNotice(level: .warning, text: "no \(name) default route leaves by an uplink (\(command)): uplinkctl "
-                + "balances only connections whose route leaves by an uplink, so it balances no \(name) connection to the "
-                + "internet until one does (a DHCP or PPP client normally adds it; or `ip route add default via GATEWAY`)")
+            return RoutingNotice(
+                level: .warning,
+                text: "no \(name) default route leaves by an uplink (\(command)): uplinkctl "
+                    + "balances only connections whose route leaves by an uplink, so it balances no \(name) connection to the "
+                    + "internet until one does (a DHCP or PPP client normally adds it; or `ip route add default via GATEWAY`)"
+            )
         }
     }
 }

@@ -13,8 +13,11 @@ public struct DesiredState: Sendable, Hashable, Codable {
     /// The MPTCP path manager's endpoints and limits; nil: left alone.
     public var mptcp: MptcpPlan?
 
-    public init(uplinks: [PlannedUplink], balance: BalanceMode = .nth, rules: [RoutingRule], routes: [Route], nftables: NftTable,
-                sysctls: [Sysctl], services: [Service] = [], mptcp: MptcpPlan? = nil) {
+    public init(
+        uplinks: [PlannedUplink], balance: BalanceMode = .nth, rules: [RoutingRule], routes: [Route],
+        nftables: NftTable,
+        sysctls: [Sysctl], services: [Service] = [], mptcp: MptcpPlan? = nil
+    ) {
         self.uplinks = uplinks
         self.mptcp = mptcp
         self.services = services

@@ -26,9 +26,11 @@ public struct ForeignRule: Sendable, Hashable {
     public var action: Action
     public var suppressPrefixLength: Int?
 
-    public init(family: IPFamily = .ipv4, priority: UInt32, inverted: Bool = false, fwmark: MarkedBits? = nil,
-                inputInterface: String? = nil, transportProtocol: UInt8? = nil, matchesPorts: Bool = false,
-                selectors: [String] = ["from all"], action: Action, suppressPrefixLength: Int? = nil) {
+    public init(
+        family: IPFamily = .ipv4, priority: UInt32, inverted: Bool = false, fwmark: MarkedBits? = nil,
+        inputInterface: String? = nil, transportProtocol: UInt8? = nil, matchesPorts: Bool = false,
+        selectors: [String] = ["from all"], action: Action, suppressPrefixLength: Int? = nil
+    ) {
         self.family = family
         self.priority = priority
         self.inverted = inverted

@@ -20,7 +20,8 @@ public struct Route: Sendable, Hashable, Codable, Comparable {
 
     /// A single-path route.
     public init(table: UInt32, destination: IPPrefix, gateway: IPAddress?, device: String, realm: UInt16? = nil) {
-        self.init(table: table, destination: destination, nexthops: [Nexthop(gateway: gateway, device: device)], realm: realm)
+        self.init(
+            table: table, destination: destination, nexthops: [Nexthop(gateway: gateway, device: device)], realm: realm)
     }
 
     public static func < (a: Route, b: Route) -> Bool {

@@ -12,8 +12,10 @@ public struct RoutingRule: Sendable, Hashable, Codable, Comparable {
     /// Ignore routes in the table whose prefix is this long or shorter (0: the default route).
     public var suppressPrefixLength: Int?
 
-    public init(family: IPFamily = .ipv4, priority: UInt32, fwmark: MarkedBits? = nil, source: IPPrefix? = nil,
-                inverted: Bool = false, table: UInt32, suppressPrefixLength: Int? = nil) {
+    public init(
+        family: IPFamily = .ipv4, priority: UInt32, fwmark: MarkedBits? = nil, source: IPPrefix? = nil,
+        inverted: Bool = false, table: UInt32, suppressPrefixLength: Int? = nil
+    ) {
         self.family = source?.family ?? family
         self.priority = priority
         self.fwmark = fwmark

@@ -47,7 +47,8 @@ public struct AddressRange: Sendable, Hashable {
             // The widest block that starts at `start` and does not pass `last`.
             var block = IPPrefix(host: start)
             while let wider = block.widened, wider.address == start,
-                  !last.lexicographicallyPrecedes(wider.lastAddress.bytes) {
+                !last.lexicographicallyPrecedes(wider.lastAddress.bytes)
+            {
                 block = wider
             }
             result.append(block)

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The address family of an object: rules, routes and addresses exist once per family.
@@ -56,17 +56,20 @@ public struct IPAddress: Sendable, Hashable, Codable, Comparable, CustomStringCo
 
     /// 127.0.0.1 and ::1.
     public static func loopback(_ family: IPFamily) -> IPAddress {
-        family == .ipv4 ? IPAddress(family: family, bytes: [127, 0, 0, 1])
+        family == .ipv4
+            ? IPAddress(family: family, bytes: [127, 0, 0, 1])
             : IPAddress(family: family, bytes: [UInt8](repeating: 0, count: 15) + [1])
     }
 
     /// The first (`filled` false) or last address of the prefix of `length` bits holding this one.
     func masked(to length: Int, filled: Bool = false) -> IPAddress {
-        IPAddress(family: family, bytes: bytes.enumerated().map { index, byte in
-            let bitsKept = min(max(length - index * 8, 0), 8)
-            let hostBits = bitsKept == 8 ? 0 : UInt8(0xff) >> bitsKept
-            return filled ? byte | hostBits : byte & ~hostBits
-        })
+        IPAddress(
+            family: family,
+            bytes: bytes.enumerated().map { index, byte in
+                let bitsKept = min(max(length - index * 8, 0), 8)
+                let hostBits = bitsKept == 8 ? 0 : UInt8(0xff) >> bitsKept
+                return filled ? byte | hostBits : byte & ~hostBits
+            })
     }
 
     /// The address after this one, or nil after the family's last.

@@ -6,8 +6,12 @@ public func interfaceNameProblem(_ name: String) -> String? {
     if bytes.count > 15 { return "interface name '\(name)' is \(bytes.count) bytes long; Linux allows at most 15" }
     if name == "." || name == ".." { return "'\(name)' is not a valid interface name" }
     if let bad = name.unicodeScalars.first(where: { !isInterfaceNameScalar($0) }) {
-        let shown = bad == " " ? "a space" : (bad.properties.isWhitespace || bad.value < 0x20 ? "a control or blank character" : "'\(bad)'")
-        return "interface name '\(name)' contains \(shown); allowed are printable ASCII characters except '/', ':', '\"', '\\' and blanks"
+        let shown =
+            bad == " "
+            ? "a space"
+            : (bad.properties.isWhitespace || bad.value < 0x20 ? "a control or blank character" : "'\(bad)'")
+        return
+            "interface name '\(name)' contains \(shown); allowed are printable ASCII characters except '/', ':', '\"', '\\' and blanks"
     }
     return nil
 }

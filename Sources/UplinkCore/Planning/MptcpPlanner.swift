@@ -16,7 +16,8 @@ enum MptcpPlanner {
             }
         }
         let fallback = UInt32(min(max(carriers.count - 1, 0), Int(MptcpLimits.maximum)))
-        let limits = MptcpLimits(subflows: settings.subflows ?? fallback, addAddrAccepted: settings.addAddrAccepted ?? fallback)
+        let limits = MptcpLimits(
+            subflows: settings.subflows ?? fallback, addAddrAccepted: settings.addAddrAccepted ?? fallback)
         return MptcpPlan(endpoints: endpoints, limits: limits)
     }
 }

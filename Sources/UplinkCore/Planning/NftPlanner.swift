@@ -72,8 +72,10 @@ struct NftPlanner {
         if config.traffic.contains(.local) { maps.append(socketMarksMap()) }
         maps += families.compactMap { ServicePlanner.listenersMap(config, $0) }
         for family in families {
-            sets.append(NftSet(name: Self.neverBalancedSet(family), type: family == .ipv4 ? .ipv4Prefixes : .ipv6Prefixes,
-                               elements: Planner.neverBalanced(family).map { .prefix($0) }))
+            sets.append(
+                NftSet(
+                    name: Self.neverBalancedSet(family), type: family == .ipv4 ? .ipv4Prefixes : .ipv6Prefixes,
+                    elements: Planner.neverBalanced(family).map { .prefix($0) }))
             let policies = PolicyCompiler(config: config, family: family, down: facts.down, tail: tail).compile()
             maps += policies.maps
             chains += policies.chains
@@ -90,8 +92,9 @@ struct NftPlanner {
         maps += services.maps
         chains += services.chains
         if let postrouting = postroutingChain(services.masquerade) { chains.append(postrouting) }
-        return NftTable(counters: targets.map(\.counter) + [Ownership.leftAloneCounter] + services.counters, sets: sets, maps: maps,
-                        chains: chains)
+        return NftTable(
+            counters: targets.map(\.counter) + [Ownership.leftAloneCounter] + services.counters, sets: sets, maps: maps,
+            chains: chains)
     }
 
     /// What every new connection of `family` passes before the question of its route: a known
@@ -102,7 +105,7 @@ struct NftPlanner {
         var rules = [
             NftRule([], [], .lookup(.connectionMark, mask: mask, map: Self.knownMap)),
             // Neighbour discovery is untracked, so this also returns it; the rule below says so plainly.
-            NftRule([.connectionNotNew], [], .verdict(.return)),
+            NftRule([.connectionNotNew], [], .verdict(.return))
         ]
         // A service's connection, to a listener's address that need not be this host's: never balanced.
         if let listeners = ServicePlanner.listenersLookup(config, family) { rules.append(listeners) }
@@ -136,7 +139,7 @@ struct NftPlanner {
     /// to its endpoint's address and leaves by that uplink's `from` rule.
     static let mptcpRules = [
         NftRule([.mptcpSubtype(0)], [], .verdict(.return)),
-        NftRule([.mptcpSubtype(1)], [], .verdict(.return)),
+        NftRule([.mptcpSubtype(1)], [], .verdict(.return))
     ]
 
     /// Connections routed through this host, before their routing decision: the kernel is asked
@@ -156,9 +159,12 @@ struct NftPlanner {
     /// A new connection whose route does not leave by an uplink: counted once, and marked as
     /// left alone so that its later packets (`known` → return) are not asked again.
     private func leftAloneChain() -> NftChain {
-        NftChain(name: Self.leftAloneChain, rules: [
-            NftRule([], [.setConnectionMark(bits(config.leftAloneMark)), .count(counter: Ownership.leftAloneCounter)]),
-        ])
+        NftChain(
+            name: Self.leftAloneChain,
+            rules: [
+                NftRule(
+                    [], [.setConnectionMark(bits(config.leftAloneMark)), .count(counter: Ownership.leftAloneCounter)])
+            ])
     }
 
     private func bits(_ mark: UInt32) -> MarkedBits { MarkedBits(value: mark, mask: mask) }
@@ -173,66 +179,87 @@ struct NftPlanner {
     /// Every packet of a connection conntrack already knew passes these two rules alone: its
     /// uplink from its conntrack mark (`known`), or nothing. Only new connections go further.
     private var knownConnections: [NftRule] {
-        [NftRule([.connectionNotNew], [], .lookup(.connectionMark, mask: mask, map: Self.knownMap)),
-         NftRule([.connectionNotNew], [], .verdict(.return))]
+        [
+            NftRule([.connectionNotNew], [], .lookup(.connectionMark, mask: mask, map: Self.knownMap)),
+            NftRule([.connectionNotNew], [], .verdict(.return))
+        ]
     }
 
     /// Local connections are balanced when asked; otherwise only connections with a mark
     /// (replies to inbound connections) are steered.
     private func outputChain() -> NftChain {
-        let rules = config.traffic.contains(.local)
+        let rules =
+            config.traffic.contains(.local)
             ? knownConnections + families.map { jump($0, to: Self.localChain($0)) }
             : [NftRule([], [], .lookup(.connectionMark, mask: mask, map: Self.knownMap))]
-        return NftChain(name: "output", hook: NftHook(type: .route, point: .output, priority: NftHook.manglePriority), rules: rules)
+        return NftChain(
+            name: "output", hook: NftHook(type: .route, point: .output, priority: NftHook.manglePriority), rules: rules)
     }
 
     private func preroutingChain() -> NftChain {
-        var rules = knownConnections + [
-            // Arriving from the outside: remember the uplink of a new connection.
-            NftRule([], [], .lookup(.fields([.inputInterfaceName]), map: Self.inboundMap)),
-        ]
+        var rules =
+            knownConnections + [
+                // Arriving from the outside: remember the uplink of a new connection.
+                NftRule([], [], .lookup(.fields([.inputInterfaceName]), map: Self.inboundMap))
+            ]
         if config.traffic.contains(.forwarded) {
             rules += families.map { jump($0, to: Self.forwardedChain($0)) }
         } else {
             rules.append(NftRule([], [], .lookup(.connectionMark, mask: mask, map: Self.knownMap)))
         }
-        return NftChain(name: "prerouting", hook: NftHook(type: .filter, point: .prerouting, priority: NftHook.manglePriority), rules: rules)
+        return NftChain(
+            name: "prerouting", hook: NftHook(type: .filter, point: .prerouting, priority: NftHook.manglePriority),
+            rules: rules)
     }
 
     /// Masquerade by the uplinks, and toward the services' backends elsewhere.
     private func postroutingChain(_ services: [NftRule]) -> NftChain? {
-        let rules = families.flatMap { family in
-            uplinks.filter { $0.uplink.masquerades(family) }.map(\.uplink.interface).uniqued()
-                .map { NftRule([.family(family), .outputInterface($0)], [.masquerade]) }
-        } + services
+        let rules =
+            families.flatMap { family in
+                uplinks.filter { $0.uplink.masquerades(family) }.map(\.uplink.interface).uniqued()
+                    .map { NftRule([.family(family), .outputInterface($0)], [.masquerade]) }
+            } + services
         if rules.isEmpty { return nil }
-        return NftChain(name: "postrouting", hook: NftHook(type: .nat, point: .postrouting, priority: NftHook.srcnatPriority), rules: rules)
+        return NftChain(
+            name: "postrouting", hook: NftHook(type: .nat, point: .postrouting, priority: NftHook.srcnatPriority),
+            rules: rules)
     }
 
     private func viaChain(_ name: String, mark: UInt32) -> NftChain {
-        NftChain(name: Self.viaChainName(name), rules: [
-            // No per-packet counter: the interface's own statistics say what the uplink carried.
-            NftRule([], [.setPacketMark(bits(mark))]),
-        ])
+        NftChain(
+            name: Self.viaChainName(name),
+            rules: [
+                // No per-packet counter: the interface's own statistics say what the uplink carried.
+                NftRule([], [.setPacketMark(bits(mark))])
+            ])
     }
 
     private func newConnectionChain(_ name: String, mark: UInt32, counter: String) -> NftChain {
-        NftChain(name: Self.newChainName(name), rules: [
-            NftRule([], [.setConnectionMark(bits(mark)), .count(counter: counter)],
-                    .verdict(.goto(Self.viaChainName(name)))),
-        ])
+        NftChain(
+            name: Self.newChainName(name),
+            rules: [
+                NftRule(
+                    [], [.setConnectionMark(bits(mark)), .count(counter: counter)],
+                    .verdict(.goto(Self.viaChainName(name))))
+            ])
     }
 
     private func inboundChain(_ uplink: PlannedUplink) -> NftChain {
-        NftChain(name: Self.inboundChainName(uplink.uplink.name), rules: [
-            NftRule([.connectionNotNew], [], .verdict(.return)),
-            NftRule([], [.setConnectionMark(bits(uplink.uplink.mark))]),
-        ])
+        NftChain(
+            name: Self.inboundChainName(uplink.uplink.name),
+            rules: [
+                NftRule([.connectionNotNew], [], .verdict(.return)),
+                NftRule([], [.setConnectionMark(bits(uplink.uplink.mark))])
+            ])
     }
 
     private func knownMap() -> NftVerdictMap {
-        var elements = uplinks.map { NftVerdictMap.Element(key: $0.uplink.mark, verdict: .goto(Self.viaChainName($0.uplink.name))) }
-        if let ecmp = config.ecmp { elements.append(.init(key: ecmp.mark, verdict: .goto(Self.viaChainName(Self.ecmpName)))) }
+        var elements = uplinks.map {
+            NftVerdictMap.Element(key: $0.uplink.mark, verdict: .goto(Self.viaChainName($0.uplink.name)))
+        }
+        if let ecmp = config.ecmp {
+            elements.append(.init(key: ecmp.mark, verdict: .goto(Self.viaChainName(Self.ecmpName))))
+        }
         elements.append(.init(key: config.leftAloneMark, verdict: .return))
         return NftVerdictMap(name: Self.knownMap, typeof: .connectionMark, elements: elements)
     }
@@ -240,34 +267,45 @@ struct NftPlanner {
     /// With services, `run`'s checks of their backends carry `backendProbeMark`: never balanced or counted.
     private func socketMarksMap() -> NftVerdictMap {
         let marks = uplinks.map(\.uplink.mark) + (config.services.isEmpty ? [] : [config.backendProbeMark])
-        return NftVerdictMap(name: Self.socketMarksMap, typeof: .packetMark, elements: marks.map { .init(key: $0, verdict: .return) })
+        return NftVerdictMap(
+            name: Self.socketMarksMap, typeof: .packetMark, elements: marks.map { .init(key: $0, verdict: .return) })
     }
 
     private func boundMap() -> NftVerdictMap {
         let recognisable = uplinks.enumerated().filter {
             $0.element.uplink.carries(.ipv4) && !facts.mainDefaultInterfaces.contains($0.element.uplink.interface)
         }
-        return NftVerdictMap(name: Self.boundMap, typeof: .routeRealm, elements: recognisable.map {
-            .init(key: UInt32(Planner.realm(slot: $0.offset)), verdict: .goto(Self.newChainName($0.element.uplink.name)))
-        })
+        return NftVerdictMap(
+            name: Self.boundMap, typeof: .routeRealm,
+            elements: recognisable.map {
+                .init(
+                    key: UInt32(Planner.realm(slot: $0.offset)),
+                    verdict: .goto(Self.newChainName($0.element.uplink.name)))
+            })
     }
 
     /// An interface two uplinks share (two routers on one segment) cannot say which one a
     /// connection came by: it gets no inbound mark, and its replies follow the main table.
     private func inboundMap() -> NftVerdictMap {
         let alone = uplinks.filter { planned in uplinks.count { $0.uplink.interface == planned.uplink.interface } == 1 }
-        return NftVerdictMap(name: Self.inboundMap, typeof: .fields([.inputInterfaceName]), elements: alone.map {
-            .init(key: [.interfaceName($0.uplink.interface)], verdict: .goto(Self.inboundChainName($0.uplink.name)))
-        })
+        return NftVerdictMap(
+            name: Self.inboundMap, typeof: .fields([.inputInterfaceName]),
+            elements: alone.map {
+                .init(key: [.interfaceName($0.uplink.interface)], verdict: .goto(Self.inboundChainName($0.uplink.name)))
+            })
     }
 
     /// The last rule of a balancing decision over `members` (name, weight): a slot map keyed by
     /// the balance mode's generator, or with ECMP, the multipath table's mark.
-    func tail(_ family: IPFamily, _ members: [(name: String, weight: Int)], _ mapName: String) -> (rule: NftRule, map: NftVerdictMap?) {
+    func tail(_ family: IPFamily, _ members: [(name: String, weight: Int)], _ mapName: String) -> (
+        rule: NftRule, map: NftVerdictMap?
+    ) {
         if config.ecmp != nil { return (NftRule([], [], .verdict(.goto(Self.newChainName(Self.ecmpName)))), nil) }
-        let slots = SlotMap(name: mapName, balance: config.balance, family: family, members: members.map { member in
-            (member.weight, Self.newChainName(member.name), !facts.down.contains(member.name))
-        })
+        let slots = SlotMap(
+            name: mapName, balance: config.balance, family: family,
+            members: members.map { member in
+                (member.weight, Self.newChainName(member.name), !facts.down.contains(member.name))
+            })
         return (slots.rule, slots.map)
     }
 }

@@ -55,20 +55,29 @@ public enum Planner {
         let p = config.rulePriority
         var rules: [RoutingRule] = []
         for family in families(config) {
-            rules.append(RoutingRule(family: family, priority: p - 1, fwmark: MarkedBits(value: 0, mask: config.markMask),
-                                     inverted: true, table: RoutingTable.main, suppressPrefixLength: 0))
+            rules.append(
+                RoutingRule(
+                    family: family, priority: p - 1, fwmark: MarkedBits(value: 0, mask: config.markMask),
+                    inverted: true, table: RoutingTable.main, suppressPrefixLength: 0))
             for uplink in config.uplinks where uplink.carries(family) {
-                rules.append(RoutingRule(family: family, priority: p, fwmark: MarkedBits(value: uplink.mark, mask: config.markMask), table: uplink.table))
+                rules.append(
+                    RoutingRule(
+                        family: family, priority: p, fwmark: MarkedBits(value: uplink.mark, mask: config.markMask),
+                        table: uplink.table))
                 // An address on an interface two uplinks share belongs to neither alone.
                 guard config.uplinks.count(where: { $0.interface == uplink.interface }) == 1 else { continue }
                 for address in addresses.addresses(of: uplink.interface, family: family) {
                     let host = IPPrefix(host: address)
-                    rules.append(RoutingRule(priority: p - 1, source: host, table: RoutingTable.main, suppressPrefixLength: 0))
+                    rules.append(
+                        RoutingRule(priority: p - 1, source: host, table: RoutingTable.main, suppressPrefixLength: 0))
                     rules.append(RoutingRule(priority: p + 1, source: host, table: uplink.table))
                 }
             }
             if let ecmp = config.ecmp {
-                rules.append(RoutingRule(family: family, priority: p, fwmark: MarkedBits(value: ecmp.mark, mask: config.markMask), table: ecmp.table))
+                rules.append(
+                    RoutingRule(
+                        family: family, priority: p, fwmark: MarkedBits(value: ecmp.mark, mask: config.markMask),
+                        table: ecmp.table))
             }
         }
         return rules
@@ -86,8 +95,10 @@ public enum Planner {
         }
         for (index, uplink) in config.uplinks.enumerated() {
             for family in uplink.families where routable(uplink, family) {
-                routes.append(Route(table: uplink.table, destination: .defaultRoute(family), gateway: uplink.gateway(family),
-                                    device: uplink.interface, realm: family == .ipv4 ? realm(slot: index) : nil))
+                routes.append(
+                    Route(
+                        table: uplink.table, destination: .defaultRoute(family), gateway: uplink.gateway(family),
+                        device: uplink.interface, realm: family == .ipv4 ? realm(slot: index) : nil))
             }
         }
         if let ecmp = config.ecmp {
@@ -96,7 +107,9 @@ public enum Planner {
                 let live = carriers.filter { !down.contains($0.name) }
                 let members = live.isEmpty ? carriers : live
                 let weights = reducedWeights(members.map(\.weight))
-                let nexthops = zip(members, weights).map { Nexthop(gateway: $0.gateway(family), device: $0.interface, weight: $1) }
+                let nexthops = zip(members, weights).map {
+                    Nexthop(gateway: $0.gateway(family), device: $0.interface, weight: $1)
+                }
                 routes.append(Route(table: ecmp.table, destination: .defaultRoute(family), nexthops: nexthops))
             }
         }
@@ -109,8 +122,9 @@ public enum Planner {
     static func sysctls(_ config: Config, facts: PlanFacts) -> [Sysctl] {
         // rp_filter exists for IPv4 only; IPv6 has no reverse-path sysctl. A missing interface
         // has none until it comes back.
-        var settings = Set(config.uplinks.filter { $0.carries(.ipv4) && !facts.absent.contains($0.interface) }
-            .map { Sysctl.looseReversePath($0.interface) })
+        var settings = Set(
+            config.uplinks.filter { $0.carries(.ipv4) && !facts.absent.contains($0.interface) }
+                .map { Sysctl.looseReversePath($0.interface) })
         let families = families(config)
         if config.traffic.contains(.forwarded) {
             if families.contains(.ipv4) { settings.insert(.ipForwarding()) }

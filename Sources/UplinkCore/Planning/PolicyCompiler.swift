@@ -52,7 +52,8 @@ struct PolicyCompiler {
             let elements = crossProduct(values.map(\.values)).map { NftVerdictMap.Element(key: $0, verdict: verdict) }
             let spans = elements.map { $0.key.map(Self.span) }
             if var current = run, current.fields == fields,
-               !spans.contains(where: { new in current.spans.contains { Self.overlaps($0, new) } }) {
+                !spans.contains(where: { new in current.spans.contains { Self.overlaps($0, new) } })
+            {
                 current.elements += elements
                 current.spans += spans
                 run = current
@@ -70,9 +71,11 @@ struct PolicyCompiler {
     private func fieldValues(_ match: PolicyMatch) -> [(field: NftField, values: [NftFieldValue])]? {
         var result: [(NftField, [NftFieldValue])] = []
         if !match.inputInterfaces.isEmpty {
-            result.append((.inputInterfaceName, match.inputInterfaces.uniqued().sorted().map(NftFieldValue.interfaceName)))
+            result.append(
+                (.inputInterfaceName, match.inputInterfaces.uniqued().sorted().map(NftFieldValue.interfaceName)))
         }
-        for (field, prefixes) in [(NftField.source(family), match.sources), (.destination(family), match.destinations)] where !prefixes.isEmpty {
+        for (field, prefixes) in [(NftField.source(family), match.sources), (.destination(family), match.destinations)]
+        where !prefixes.isEmpty {
             let here = prefixes.filter { $0.family == family }
             if here.isEmpty { return nil }
             result.append((field, AddressRange.merged(here).flatMap(\.prefixes).map(NftFieldValue.prefix)))
@@ -82,7 +85,8 @@ struct PolicyCompiler {
             if here.isEmpty { return nil }
             result.append((.transportProtocol, here.uniqued().sorted().map(NftFieldValue.transportProtocol)))
         }
-        for (field, ports) in [(NftField.sourcePort, match.sourcePorts), (.destinationPort, match.destinationPorts)] where !ports.isEmpty {
+        for (field, ports) in [(NftField.sourcePort, match.sourcePorts), (.destinationPort, match.destinationPorts)]
+        where !ports.isEmpty {
             result.append((field, Self.joined(ports).map(NftFieldValue.ports)))
         }
         return result

@@ -23,8 +23,12 @@ struct ServicePlanner {
     /// Config.backendProbeMark → return: `run`'s checks of the backends pass untranslated.
     static let probeMarksMap = "backend-probes"
 
-    static func serviceChain(_ name: String, _ family: IPFamily) -> String { "service-\(name)-\(NftPlanner.suffix(family))" }
-    static func slotsMap(_ name: String, _ family: IPFamily) -> String { "backends-\(name)-\(NftPlanner.suffix(family))" }
+    static func serviceChain(_ name: String, _ family: IPFamily) -> String {
+        "service-\(name)-\(NftPlanner.suffix(family))"
+    }
+    static func slotsMap(_ name: String, _ family: IPFamily) -> String {
+        "backends-\(name)-\(NftPlanner.suffix(family))"
+    }
     static func backendChain(_ backend: String) -> String { "backend-\(backend)" }
 
     struct Objects {
@@ -58,12 +62,16 @@ struct ServicePlanner {
             if rules.isEmpty { continue }
             if clients == .local {
                 let mark = config.backendProbeMark
-                objects.maps.append(NftVerdictMap(name: Self.probeMarksMap, typeof: .packetMark, elements: [.init(key: mark, verdict: .return)]))
+                objects.maps.append(
+                    NftVerdictMap(
+                        name: Self.probeMarksMap, typeof: .packetMark, elements: [.init(key: mark, verdict: .return)]))
                 let probes = NftRuleEnd.lookup(.packetMark, mask: config.markMask, map: Self.probeMarksMap)
                 rules.insert(NftRule([], [], probes), at: 0)
             }
-            let hook = NftHook(type: .nat, point: clients == .outside ? .prerouting : .output, priority: NftHook.dstnatPriority)
-            objects.chains.append(NftChain(name: clients == .outside ? Self.inboundChain : Self.outboundChain, hook: hook, rules: rules))
+            let hook = NftHook(
+                type: .nat, point: clients == .outside ? .prerouting : .output, priority: NftHook.dstnatPriority)
+            objects.chains.append(
+                NftChain(name: clients == .outside ? Self.inboundChain : Self.outboundChain, hook: hook, rules: rules))
         }
         return objects
     }
@@ -74,19 +82,22 @@ struct ServicePlanner {
     private func listenerRules(_ service: Service, _ clients: ServiceClients) -> [NftRule] {
         let interfaces: [String?] = clients == .outside && !service.interfaces.isEmpty ? service.interfaces : [nil]
         return service.families.flatMap { family in
-            let destination: [NftMatch] = service.address.map { [.destination(IPPrefix(host: $0))] }
+            let destination: [NftMatch] =
+                service.address.map { [.destination(IPPrefix(host: $0))] }
                 ?? [.family(family), .destinationIsLocal]
             let remote = service.backends(family).contains { $0.backend.address.map { !$0.isLoopback } ?? false }
             let keepLoopback = clients == .local && service.address == nil && remote
             return service.protocols.flatMap { number -> [NftRule] in
                 let ports: [NftMatch] = [.transportProtocol(number), .destinationPorts(service.ports)]
-                let keep = keepLoopback
+                let keep =
+                    keepLoopback
                     ? [NftRule([.destination(.loopback(family))] + ports, [], .verdict(.return))] : []
-                return keep + interfaces.map { interface in
-                    let from = interface.map { [NftMatch.inputInterface($0)] } ?? []
-                    let chain = Self.serviceChain(service.name, family)
-                    return NftRule(from + destination + ports, [], .verdict(.goto(chain)))
-                }
+                return keep
+                    + interfaces.map { interface in
+                        let from = interface.map { [NftMatch.inputInterface($0)] } ?? []
+                        let chain = Self.serviceChain(service.name, family)
+                        return NftRule(from + destination + ports, [], .verdict(.goto(chain)))
+                    }
             }
         }
     }
@@ -94,11 +105,12 @@ struct ServicePlanner {
     /// The balance mode's generator over the backends of `family` (SlotMap): a dead backend's
     /// slots go to the live ones.
     private func serviceChain(_ service: Service, _ family: IPFamily) -> (NftChain, NftVerdictMap) {
-        let slots = SlotMap(name: Self.slotsMap(service.name, family), balance: service.balance, family: family,
-                            members: service.backends(family).map { index, backend in
-            let name = service.backendName(index)
-            return (backend.weight, Self.backendChain(name), !facts.downBackends.contains(name))
-        })
+        let slots = SlotMap(
+            name: Self.slotsMap(service.name, family), balance: service.balance, family: family,
+            members: service.backends(family).map { index, backend in
+                let name = service.backendName(index)
+                return (backend.weight, Self.backendChain(name), !facts.downBackends.contains(name))
+            })
         return (NftChain(name: Self.serviceChain(service.name, family), rules: [slots.rule]), slots.map)
     }
 
@@ -112,8 +124,9 @@ struct ServicePlanner {
         if listeners.isEmpty { return nil }
         let elements = listeners.flatMap { service, host in
             service.protocols.map { number in
-                NftVerdictMap.Element(key: [.prefix(host), .transportProtocol(number), .ports(service.ports)],
-                                      verdict: .return)
+                NftVerdictMap.Element(
+                    key: [.prefix(host), .transportProtocol(number), .ports(service.ports)],
+                    verdict: .return)
             }
         }
         return NftVerdictMap(name: listenersMapName(family), typeof: listenerKey(family), elements: elements)
@@ -125,7 +138,9 @@ struct ServicePlanner {
         return NftRule([], [], .lookup(listenerKey(family), map: listenersMapName(family)))
     }
 
-    private static func listenersMapName(_ family: IPFamily) -> String { "service-listeners-\(NftPlanner.suffix(family))" }
+    private static func listenersMapName(_ family: IPFamily) -> String {
+        "service-listeners-\(NftPlanner.suffix(family))"
+    }
 
     private static func listenerKey(_ family: IPFamily) -> NftMapKey {
         .fields([.destination(family), .transportProtocol, .destinationPort])
@@ -151,7 +166,8 @@ struct ServicePlanner {
             }
             return (ports.lower...ports.upper).map { port in
                 let moved = first + (port - ports.lower)
-                return NftRule([protocolMatch, .destinationPorts(PortRange(port))], [count, .translateDestination(target(moved))])
+                return NftRule(
+                    [protocolMatch, .destinationPorts(PortRange(port))], [count, .translateDestination(target(moved))])
             }
         }
         return NftChain(name: Self.backendChain(name), rules: rules)
@@ -168,8 +184,12 @@ struct ServicePlanner {
     private func translatedTo(_ service: Service, _ backend: Backend) -> [[NftMatch]] {
         guard let address = backend.address else { return [] }
         let host = IPPrefix(host: address)
-        return service.protocols.map { [.destinationTranslated, .destination(host), .transportProtocol($0),
-                                        .destinationPorts(service.ports(of: backend))] }
+        return service.protocols.map {
+            [
+                .destinationTranslated, .destination(host), .transportProtocol($0),
+                .destinationPorts(service.ports(of: backend))
+            ]
+        }
     }
 
     /// The interfaces that get route_localnet: those outside clients of a 127.0.0.0/8 backend come from.

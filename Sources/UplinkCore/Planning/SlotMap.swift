@@ -21,9 +21,11 @@ struct SlotMap {
         let live = Set(members.indices.filter { members[$0].live })
         let order = repointedSlotOrder(smoothSlotOrder(weights: weights), weights: weights, live: live)
         self.name = name
-        map = NftVerdictMap(name: name, typeof: key, elements: order.enumerated().map { slot, index in
-            .init(key: UInt32(slot), verdict: .goto(members[index].chain))
-        })
+        map = NftVerdictMap(
+            name: name, typeof: key,
+            elements: order.enumerated().map { slot, index in
+                .init(key: UInt32(slot), verdict: .goto(members[index].chain))
+            })
     }
 
     /// The rule that looks the slot up.

@@ -37,8 +37,10 @@ public enum IPCommands {
     }
 
     public static func mptcpLimits(_ limits: MptcpLimits) -> [String] {
-        ["ip", "mptcp", "limits", "set", "subflows", String(limits.subflows),
-         "add_addr_accepted", String(limits.addAddrAccepted)]
+        [
+            "ip", "mptcp", "limits", "set", "subflows", String(limits.subflows),
+            "add_addr_accepted", String(limits.addAddrAccepted)
+        ]
     }
 
     /// `sysctl -w KEY=VALUE`, or, for a setting sysctl(8) cannot name cleanly, a write to its

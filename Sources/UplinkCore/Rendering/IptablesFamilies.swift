@@ -13,10 +13,11 @@ struct IptablesFamilies {
     let chains: [String: Set<IPFamily>]
 
     init(_ nft: NftTable) {
-        var served = Set(nft.chains.flatMap(\.rules).flatMap { rule in
-            let families = Self.families(of: rule)
-            return families.count == 1 ? Array(families) : []
-        })
+        var served = Set(
+            nft.chains.flatMap(\.rules).flatMap { rule in
+                let families = Self.families(of: rule)
+                return families.count == 1 ? Array(families) : []
+            })
         if served.isEmpty { served = [.ipv4] }
         table = served.sorted()
 
@@ -51,9 +52,10 @@ struct IptablesFamilies {
         case .family(let family), .destinationInSet(let family, _): return [family]
         case .neighbourDiscovery: return [.ipv6]
         case .destination(let prefix): return [prefix.family]
-        case .transportProtocol(let number): return Set(IPFamily.allCases.filter { IPProtocolNumber.exists(number, in: $0) })
+        case .transportProtocol(let number):
+            return Set(IPFamily.allCases.filter { IPProtocolNumber.exists(number, in: $0) })
         case .connectionNotNew, .outputInterface, .outputInterfaceInSet, .routeInterfaceInSet, .destinationIsLocal,
-             .inputInterface, .destinationPorts, .destinationTranslated, .mptcpSubtype:
+            .inputInterface, .destinationPorts, .destinationTranslated, .mptcpSubtype:
             return Set(IPFamily.allCases)
         }
     }

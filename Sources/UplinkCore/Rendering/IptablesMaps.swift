@@ -4,36 +4,47 @@ struct IptablesMaps {
     let table: NftTable
 
     /// The rules for `KEY vmap @map`, each starting with `matches` (the rule's own matches).
-    func rules(_ map: NftVerdictMap, key: NftMapKey, mask: UInt32?, matches: [String],
-               _ family: IPFamily) -> [IptablesLine] {
+    func rules(
+        _ map: NftVerdictMap, key: NftMapKey, mask: UInt32?, matches: [String],
+        _ family: IPFamily
+    ) -> [IptablesLine] {
         switch key {
         case .connectionMark, .packetMark:
             let module = key == .connectionMark ? "connmark" : "mark"
             let mask = mask ?? .max
             return map.numbered.map { mark, verdict in
-                .command(matches + ["-m", module, "--mark", "\(hex(mark))/\(hex(mask))"]
-                         + IptablesTranslation.target(verdict))
+                .command(
+                    matches + ["-m", module, "--mark", "\(hex(mark))/\(hex(mask))"]
+                        + IptablesTranslation.target(verdict))
             }
         case .numberGenerator(.inc, let modulus) where map.elements.contains(where: { translates($0.verdict) }):
             // A DNAT ends the packet's way through the nat table, so the rules after the one
             // that took a connection never count it: seed 001's cascade instead, where the rule
             // of slot k sees only the connections the rules before it left, every (N - k)-th.
             return map.elements.enumerated().map { slot, element in
-                .command(matches + ["-m", "statistic", "--mode", "nth", "--every", String(Int(modulus) - slot), "--packet", "0",
-                                    "-g", IptablesTranslation.chainName(element.verdict.chain ?? "")])
+                .command(
+                    matches + [
+                        "-m", "statistic", "--mode", "nth", "--every", String(Int(modulus) - slot), "--packet", "0",
+                        "-g", IptablesTranslation.chainName(element.verdict.chain ?? "")
+                    ])
             }
         case .numberGenerator(.inc, let modulus):
             return map.numbered.map { slot, verdict in
-                .command(matches + ["-m", "statistic", "--mode", "nth", "--every", String(modulus),
-                                    "--packet", String(slot), "-j", IptablesTranslation.chainName(verdict.chain ?? "")])
+                .command(
+                    matches + [
+                        "-m", "statistic", "--mode", "nth", "--every", String(modulus),
+                        "--packet", String(slot), "-j", IptablesTranslation.chainName(verdict.chain ?? "")
+                    ])
             }
         case .numberGenerator(.random, _):
             return randomCascade(map, matches: matches).map(IptablesLine.command)
         case .fields(let fields):
             return map.elements.filter { IptablesFamilies.element($0.key, holdsFor: family) }.flatMap { element in
-                fieldAlternatives(fields, element.key).map { .command(matches + $0 + IptablesTranslation.target(element.verdict)) }
+                fieldAlternatives(fields, element.key).map {
+                    .command(matches + $0 + IptablesTranslation.target(element.verdict))
+                }
             }
-        case let .addressHash(_, modulus, seed):
+        case .addressHash(_, let modulus, let seed):
             return hashRules(map, modulus: modulus, seed: seed, matches: matches)
         case .routeRealm:
             return map.numbered.map { realm, verdict in
@@ -45,7 +56,9 @@ struct IptablesMaps {
     /// Whether the element's chain translates the destination (a service's backend).
     private func translates(_ verdict: NftVerdict) -> Bool {
         guard let name = verdict.chain, let chain = table.chain(named: name) else { return false }
-        return chain.rules.contains { $0.statements.contains { if case .translateDestination = $0 { return true } else { return false } } }
+        return chain.rules.contains {
+            $0.statements.contains { if case .translateDestination = $0 { return true } else { return false } }
+        }
     }
 
     // MARK: numgen random
@@ -57,7 +70,10 @@ struct IptablesMaps {
         let probabilities = cascadedProbabilities(weights: shares)
         return zip(targets, probabilities).enumerated().map { index, pair in
             let (target, probability) = pair
-            let chance = index == targets.count - 1 ? [] : ["-m", "statistic", "--mode", "random", "--probability", IptablesTranslation.probability(probability)]
+            let chance =
+                index == targets.count - 1
+                ? []
+                : ["-m", "statistic", "--mode", "random", "--probability", IptablesTranslation.probability(probability)]
             return matches + chance + ["-g", IptablesTranslation.chainName(target)]
         }
     }
@@ -89,7 +105,8 @@ struct IptablesMaps {
         case (.inputInterfaceName, .interfaceName(let name)): return ["-i", name]
         case (.source, .prefix(let prefix)): return ["-s", IptablesTranslation.prefix(prefix)]
         case (.destination, .prefix(let prefix)): return ["-d", IptablesTranslation.prefix(prefix)]
-        case (.transportProtocol, .transportProtocol(let number)): return ["-p", IPProtocolNumber.name(number) ?? String(number)]
+        case (.transportProtocol, .transportProtocol(let number)):
+            return ["-p", IPProtocolNumber.name(number) ?? String(number)]
         case (.sourcePort, .ports(let range)): return ["--sport", portRange(range)]
         case (.destinationPort, .ports(let range)): return ["--dport", portRange(range)]
         default: preconditionFailure("a \(field) key holds \(value)")
@@ -119,7 +136,9 @@ struct IptablesMaps {
     static let hashHeadline = "jhash has no iptables equivalent: HMARK below is the closest form."
 
     func hashRules(_ map: NftVerdictMap, modulus: UInt32, seed: UInt32, matches: [String]) -> [IptablesLine] {
-        if map.elements.contains(where: { translates($0.verdict) }) { return backendHashRules(map, modulus: modulus, seed: seed, matches: matches) }
+        if map.elements.contains(where: { translates($0.verdict) }) {
+            return backendHashRules(map, modulus: modulus, seed: seed, matches: matches)
+        }
         let slots = map.numbered
         let marks = slots.map { slot, verdict -> MarkedBits in
             guard let target = verdict.chain, let bits = connectionMark(of: target) else {
@@ -137,17 +156,25 @@ struct IptablesMaps {
                 "- HMARK overwrites the whole packet mark. So the packet mark outside \(hex(mask)) waits in the conntrack",
                 "  mark, each slot writes its uplink's mark there, and the conntrack mark is copied back whole.",
                 "- Cost: a new connection's conntrack mark outside \(hex(mask)) becomes its packet mark's (the nft form",
-                "  leaves it as it was: 0 unless another program marks connections before their first packet).",
+                "  leaves it as it was: 0 unless another program marks connections before their first packet)."
             ]),
             .command(matches + ["-j", "CONNMARK", "--save-mark", "--nfmask", others, "--ctmask", others]),
-            .command(matches + ["-j", "HMARK", "--hmark-tuple", "src,dst", "--hmark-mod", String(modulus),
-                                "--hmark-offset", "0", "--hmark-rnd", hex(seed)]),
+            .command(
+                matches + [
+                    "-j", "HMARK", "--hmark-tuple", "src,dst", "--hmark-mod", String(modulus),
+                    "--hmark-offset", "0", "--hmark-rnd", hex(seed)
+                ])
         ]
         lines += zip(slots, marks).map { slot, bits in
-            .command(matches + ["-m", "mark", "--mark", hex(slot.number),
-                                "-j", "CONNMARK", "--set-xmark", bits.description])
+            .command(
+                matches + [
+                    "-m", "mark", "--mark", hex(slot.number),
+                    "-j", "CONNMARK", "--set-xmark", bits.description
+                ])
         }
-        lines.append(.command(matches + ["-j", "CONNMARK", "--restore-mark", "--nfmask", "0xffffffff", "--ctmask", "0xffffffff"]))
+        lines.append(
+            .command(matches + ["-j", "CONNMARK", "--restore-mark", "--nfmask", "0xffffffff", "--ctmask", "0xffffffff"])
+        )
         let targets = zip(slots, marks).map { ($0.verdict, $1) }.uniqued(by: \.0)
         lines += targets.map { verdict, bits in
             .command(matches + ["-m", "connmark", "--mark", bits.description] + IptablesTranslation.target(verdict))
@@ -158,7 +185,9 @@ struct IptablesMaps {
     /// A service's `jhash … vmap` in the nat table: HMARK writes the slot as the packet mark and
     /// one rule per slot goes to its backend. Only the connection's first packet passes the nat
     /// table: what the overwritten mark changes is the routing of that first packet.
-    private func backendHashRules(_ map: NftVerdictMap, modulus: UInt32, seed: UInt32, matches: [String]) -> [IptablesLine] {
+    private func backendHashRules(_ map: NftVerdictMap, modulus: UInt32, seed: UInt32, matches: [String])
+        -> [IptablesLine]
+    {
         [
             .comment([
                 Self.hashHeadline,
@@ -166,13 +195,17 @@ struct IptablesMaps {
                 "  meet another backend than under the nft form, but always the same one.",
                 "- HMARK overwrites the packet mark of the connection's first packet with its slot (0 to \(modulus - 1)): that",
                 "  packet is routed by the main table, unless the slot has bits of the mark mask (weights summing past",
-                "  255 with the default mask 0xff00), when an uplink's rule may route it; later packets keep their mark.",
+                "  255 with the default mask 0xff00), when an uplink's rule may route it; later packets keep their mark."
             ]),
-            .command(matches + ["-j", "HMARK", "--hmark-tuple", "src,dst", "--hmark-mod", String(modulus),
-                                "--hmark-offset", "0", "--hmark-rnd", hex(seed)]),
-        ] + map.numbered.map { slot, verdict in
-            .command(matches + ["-m", "mark", "--mark", hex(slot)] + IptablesTranslation.target(verdict))
-        }
+            .command(
+                matches + [
+                    "-j", "HMARK", "--hmark-tuple", "src,dst", "--hmark-mod", String(modulus),
+                    "--hmark-offset", "0", "--hmark-rnd", hex(seed)
+                ])
+        ]
+            + map.numbered.map { slot, verdict in
+                .command(matches + ["-m", "mark", "--mark", hex(slot)] + IptablesTranslation.target(verdict))
+            }
     }
 
     /// The conntrack mark a chain stamps (the planner's `new-NAME` chains).

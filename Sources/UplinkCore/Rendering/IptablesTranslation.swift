@@ -59,7 +59,8 @@ public struct IptablesTranslation {
         var explained: Set<[String]> = []
         for family in families.table {
             if families.table.count > 1 {
-                result.append(.comment([family == .ipv4 ? "IPv4: iptables." : "IPv6: ip6tables, the chains IPv6 packets reach."]))
+                result.append(
+                    .comment([family == .ipv4 ? "IPv4: iptables." : "IPv6: ip6tables, the chains IPv6 packets reach."]))
             }
             for line in lines(family) {
                 guard case .comment(let text) = line else {
@@ -84,7 +85,10 @@ public struct IptablesTranslation {
         }
         for chain in chains {
             guard let hook = chain.hook else { continue }
-            result.append(.command(command(family, chain.name, "-A", hook.point.rawValue.uppercased(), "-j", Self.chainName(chain.name))))
+            result.append(
+                .command(
+                    command(
+                        family, chain.name, "-A", hook.point.rawValue.uppercased(), "-j", Self.chainName(chain.name))))
         }
         return result
     }
@@ -99,7 +103,9 @@ public struct IptablesTranslation {
         func visit(_ name: String, _ iptablesTable: String) {
             guard result[name] == nil, let chain = table.chain(named: name) else { return }
             result[name] = iptablesTable
-            for target in chain.rules.flatMap({ IptablesFamilies.targets(of: $0, in: table) }) { visit(target, iptablesTable) }
+            for target in chain.rules.flatMap({ IptablesFamilies.targets(of: $0, in: table) }) {
+                visit(target, iptablesTable)
+            }
         }
         for chain in table.chains {
             if let hook = chain.hook { visit(chain.name, hook.type == .nat ? "nat" : "mangle") }
@@ -118,7 +124,8 @@ public struct IptablesTranslation {
                 continue
             }
             let expansions = matchExpansions(rule.matches, family)
-            if rule.matches.contains(where: { if case .routeInterfaceInSet = $0 { return true } else { return false } }) {
+            if rule.matches.contains(where: { if case .routeInterfaceInSet = $0 { return true } else { return false } })
+            {
                 result.append(.comment(Self.routeLookupComment))
             }
             result += expansions.flatMap { matches -> [IptablesLine] in
@@ -143,14 +150,15 @@ public struct IptablesTranslation {
     /// interface a forwarded connection will leave by. iptables has no such match (addrtype
     /// knows only local addresses, rpfilter looks up the source), so the closest form balances
     /// every forwarded connection that gets this far, as uplinkctl did before it asked.
-    static let routeLookupHeadline = "iptables cannot ask the routing in PREROUTING which interface a connection will leave by."
+    static let routeLookupHeadline =
+        "iptables cannot ask the routing in PREROUTING which interface a connection will leave by."
     static let routeLookupComment = [
         routeLookupHeadline,
         "- The nft form balances a forwarded connection only when its route (nft `fib daddr . mark oifname`)",
         "  leaves by an uplink, and leaves the rest (a VPN tunnel, another routing table, a container",
         "  bridge) alone. The closest form, below, balances every forwarded connection that gets here.",
         "- To keep such connections off the uplinks in this form, name them in `bypass` policies",
-        "  (their destinations or `in-interface`), or use the nft form.",
+        "  (their destinations or `in-interface`), or use the nft form."
     ]
 
     /// The comment that stands for a rule iptables cannot express, nil for the rest. iptables has
@@ -166,14 +174,14 @@ public struct IptablesTranslation {
         }
         return [
             "Not expressible in iptables: \(described.joined(separator: ", ")).",
-            "- Left out: `\(NftText.rule(rule))`; such packets go on through the chain like any other.",
+            "- Left out: `\(NftText.rule(rule))`; such packets go on through the chain like any other."
         ]
     }
 
     /// RFC 8684's names of the MPTCP option subtypes.
     static let mptcpSubtypeNames: [UInt8: String] = [
         0: "MP_CAPABLE", 1: "MP_JOIN", 2: "DSS", 3: "ADD_ADDR", 4: "REMOVE_ADDR", 5: "MP_PRIO", 6: "MP_FAIL",
-        7: "MP_FASTCLOSE", 8: "MP_TCPRST",
+        7: "MP_FASTCLOSE", 8: "MP_TCPRST"
     ]
 
     /// Every combination of set elements: a lookup in a set of n becomes n rules.
@@ -215,11 +223,17 @@ public struct IptablesTranslation {
             return [["-p", IPProtocolNumber.name(number) ?? String(number)]]
         case .destinationPorts(let ports):
             // Behind `-p tcp` or `-p udp` in the same rule, whose match module it loads.
-            let protocolName = matches.lazy.compactMap { match -> String? in
-                if case .transportProtocol(let number) = match { return IPProtocolNumber.name(number) }
-                return nil
-            }.first ?? "tcp"
-            return [["-m", protocolName, "--dport", ports.lower == ports.upper ? "\(ports.lower)" : "\(ports.lower):\(ports.upper)"]]
+            let protocolName =
+                matches.lazy.compactMap { match -> String? in
+                    if case .transportProtocol(let number) = match { return IPProtocolNumber.name(number) }
+                    return nil
+                }.first ?? "tcp"
+            return [
+                [
+                    "-m", protocolName, "--dport",
+                    ports.lower == ports.upper ? "\(ports.lower)" : "\(ports.lower):\(ports.upper)"
+                ]
+            ]
         case .destinationTranslated:
             return [["-m", "conntrack", "--ctstate", "DNAT"]]
         case .mptcpSubtype:
@@ -248,7 +262,8 @@ public struct IptablesTranslation {
         case .setConnectionMark(let bits): return ["-j", "CONNMARK", "--set-xmark", bits.description]
         case .count(let counter): return ["-m", "comment", "--comment", "counter \(counter)"]
         case .masquerade: return ["-j", "MASQUERADE"]
-        case .translateDestination(.thisHost(let port)): return ["-j", "REDIRECT"] + (port.map { ["--to-ports", "\($0)"] } ?? [])
+        case .translateDestination(.thisHost(let port)):
+            return ["-j", "REDIRECT"] + (port.map { ["--to-ports", "\($0)"] } ?? [])
         case .translateDestination(let target): return ["-j", "DNAT", "--to-destination", target.description]
         }
     }
@@ -256,7 +271,7 @@ public struct IptablesTranslation {
     private func end(_ end: NftRuleEnd, matches: [String], _ family: IPFamily) -> [IptablesLine] {
         switch end {
         case .verdict(let verdict): return [.command(matches + Self.target(verdict))]
-        case let .lookup(key, mask, mapName):
+        case .lookup(let key, let mask, let mapName):
             guard let map = table.map(named: mapName) else { return [] }
             return IptablesMaps(table: table).rules(map, key: key, mask: mask, matches: matches, family)
         }

@@ -112,7 +112,7 @@ public enum NftText {
     static func end(_ end: NftRuleEnd) -> String {
         switch end {
         case .verdict(let verdict): return self.verdict(verdict)
-        case let .lookup(key, mask, map):
+        case .lookup(let key, let mask, let map):
             return typeof(key) + (mask.map { " & \(hex($0))" } ?? "") + " vmap @\(map)"
         }
     }
@@ -123,7 +123,7 @@ public enum NftText {
         case .fields(let fields): return "type " + fields.map(typeName).joined(separator: " . ")
         // nft 1.0.6 accepts `typeof jhash ...` but crashes listing it: symhash has the same
         // 32-bit slot numbers and lists as written (the rule still uses jhash).
-        case let .addressHash(_, modulus, _): return "typeof symhash mod \(modulus)"
+        case .addressHash(_, let modulus, _): return "typeof symhash mod \(modulus)"
         default: return "typeof " + self.typeof(typeof)
         }
     }
@@ -132,8 +132,8 @@ public enum NftText {
         switch typeof {
         case .connectionMark: return "ct mark"
         case .packetMark: return "meta mark"
-        case let .numberGenerator(generator, modulus): return "numgen \(generator.rawValue) mod \(modulus)"
-        case let .addressHash(family, modulus, seed):
+        case .numberGenerator(let generator, let modulus): return "numgen \(generator.rawValue) mod \(modulus)"
+        case .addressHash(let family, let modulus, let seed):
             let ip = family == .ipv4 ? "ip" : "ip6"
             return "jhash \(ip) saddr . \(ip) daddr mod \(modulus) seed \(hex(seed))"
         case .fields(let fields): return fields.map(field).joined(separator: " . ")
@@ -170,7 +170,8 @@ public enum NftText {
         switch value {
         case .number(let number): return String(number)
         case .interfaceName(let name): return interfaceName(name)
-        case .prefix(let prefix): return prefix.length == prefix.family.bitCount ? prefix.address.description : prefix.description
+        case .prefix(let prefix):
+            return prefix.length == prefix.family.bitCount ? prefix.address.description : prefix.description
         case .transportProtocol(let number): return IPProtocolNumber.name(number) ?? String(number)
         case .ports(let range): return range.description
         }

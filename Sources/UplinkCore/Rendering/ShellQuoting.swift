@@ -5,7 +5,7 @@ public func shellQuoted(_ argument: String) -> String {
     let safe = argument.utf8.allSatisfy { byte in
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"):
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
             return true
         default:
             return "_-./:=,@%+".utf8.contains(byte)

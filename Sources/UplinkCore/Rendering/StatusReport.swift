@@ -129,8 +129,11 @@ public struct StatusReport: Sendable {
 
     /// `desired`: the plan of the config, or the last apply's plan (`source` says which); with
     /// `.kernel`, an empty plan.
-    public init(desired: DesiredState, live: LiveState, record: SysctlRecord, interfaces: [String: InterfaceState], counters: [String: Count],
-                run: RunState? = nil, source: Source, mptcp: MptcpCount? = nil) {
+    public init(
+        desired: DesiredState, live: LiveState, record: SysctlRecord, interfaces: [String: InterfaceState],
+        counters: [String: Count],
+        run: RunState? = nil, source: Source, mptcp: MptcpCount? = nil
+    ) {
         let changes = StateDiff.changes(from: live, to: desired, record: record)
         let policyMaps = desired.nftables.maps.filter { $0.name.hasPrefix(PolicyCompiler.mapPrefix) }
         let uplinks = desired.uplinks.map { planned -> UplinkLine in
@@ -142,29 +145,38 @@ public struct StatusReport: Sendable {
             case let interface? where !interface.hasCarrier: state = "no-carrier"
             default: state = "up"
             }
-            return UplinkLine(name: uplink.name, interface: uplink.interface, state: state, gateway: uplink.gateways.isEmpty ? nil : uplink.gateways.map(\.description).joined(separator: ","),
-                              mark: hex(uplink.mark), table: uplink.table, weight: uplink.weight,
-                              connections: counters[planned.connectionCounter]?.packets ?? 0,
-                              received: interfaces[uplink.interface]?.received ?? .init(), sent: interfaces[uplink.interface]?.sent ?? .init(),
-                              health: run?.uplinks[uplink.name],
-                              subflows: desired.mptcp == nil ? nil : mptcp.map {
-                                  Self.subflows(of: uplink, $0, interfaces)
-                              })
+            return UplinkLine(
+                name: uplink.name, interface: uplink.interface, state: state,
+                gateway: uplink.gateways.isEmpty ? nil : uplink.gateways.map(\.description).joined(separator: ","),
+                mark: hex(uplink.mark), table: uplink.table, weight: uplink.weight,
+                connections: counters[planned.connectionCounter]?.packets ?? 0,
+                received: interfaces[uplink.interface]?.received ?? .init(),
+                sent: interfaces[uplink.interface]?.sent ?? .init(),
+                health: run?.uplinks[uplink.name],
+                subflows: desired.mptcp == nil
+                    ? nil
+                    : mptcp.map {
+                        Self.subflows(of: uplink, $0, interfaces)
+                    })
         }
-        summary = Summary(source: Self.summary(of: source), installed: live.nftables != nil || !live.rules.isEmpty,
-                          inSync: changes.isEmpty,
-                          differences: changes.lines.count, balance: desired.balance.rawValue,
-                          uplinks: uplinks,
-                          ecmpConnections: desired.balance == .ecmp ? counters[NftPlanner.ecmpCounter]?.packets ?? 0 : nil,
-                          leftAlone: counters[Ownership.leftAloneCounter]?.packets ?? 0,
-                          policyMaps: policyMaps.count, policyElements: policyMaps.map(\.elements.count).reduce(0, +),
-                          run: run.map { RunSummary(pid: $0.pid, config: $0.config, started: $0.started, lastEvent: $0.lastEvent) },
-                          services: desired.services.map { Self.serviceLine($0, counters: counters, run: run) },
-                          mptcp: desired.mptcp == nil ? nil : mptcp.map { count in
-                              let onUplinks = uplinks.compactMap(\.subflows).reduce(0, +)
-                              return MptcpSummary(connections: count.connections, subflows: count.subflowSources.count,
-                                                  elsewhere: count.subflowSources.count - onUplinks)
-                          })
+        summary = Summary(
+            source: Self.summary(of: source), installed: live.nftables != nil || !live.rules.isEmpty,
+            inSync: changes.isEmpty,
+            differences: changes.lines.count, balance: desired.balance.rawValue,
+            uplinks: uplinks,
+            ecmpConnections: desired.balance == .ecmp ? counters[NftPlanner.ecmpCounter]?.packets ?? 0 : nil,
+            leftAlone: counters[Ownership.leftAloneCounter]?.packets ?? 0,
+            policyMaps: policyMaps.count, policyElements: policyMaps.map(\.elements.count).reduce(0, +),
+            run: run.map { RunSummary(pid: $0.pid, config: $0.config, started: $0.started, lastEvent: $0.lastEvent) },
+            services: desired.services.map { Self.serviceLine($0, counters: counters, run: run) },
+            mptcp: desired.mptcp == nil
+                ? nil
+                : mptcp.map { count in
+                    let onUplinks = uplinks.compactMap(\.subflows).reduce(0, +)
+                    return MptcpSummary(
+                        connections: count.connections, subflows: count.subflowSources.count,
+                        elsewhere: count.subflowSources.count - onUplinks)
+                })
     }
 
     /// The subflows leaving from one of the uplink's addresses.
@@ -178,8 +190,9 @@ public struct StatusReport: Sendable {
         case .config(let path):
             return SourceSummary(describes: "config", config: path)
         case .lastApply(let applied, let given, let differences):
-            return SourceSummary(describes: "last-apply", config: applied.config, appliedAt: applied.appliedAt,
-                                 givenConfig: given, givenDifferences: given == nil ? nil : differences)
+            return SourceSummary(
+                describes: "last-apply", config: applied.config, appliedAt: applied.appliedAt,
+                givenConfig: given, givenDifferences: given == nil ? nil : differences)
         case .kernel:
             return SourceSummary(describes: "kernel")
         }
@@ -188,10 +201,12 @@ public struct StatusReport: Sendable {
     static func serviceLine(_ service: Service, counters: [String: Count], run: RunState?) -> ServiceLine {
         let backends = service.backends.enumerated().map { index, backend in
             let name = service.backendName(index)
-            return BackendLine(name: name, target: backend.description, weight: backend.weight,
-                               connections: counters[service.counterName(index)]?.packets ?? 0, health: run?.backends?[name])
+            return BackendLine(
+                name: name, target: backend.description, weight: backend.weight,
+                connections: counters[service.counterName(index)]?.packets ?? 0, health: run?.backends?[name])
         }
-        return ServiceLine(name: service.name, listens: service.listens, balance: service.balance.rawValue, backends: backends)
+        return ServiceLine(
+            name: service.name, listens: service.listens, balance: service.balance.rawValue, backends: backends)
     }
 
     public var json: String {
@@ -208,24 +223,31 @@ public struct StatusReport: Sendable {
             // Without a config there is nothing more to say.
             if summary.uplinks.isEmpty { return lines.joined(separator: "\n") + "\n" }
         } else if source.describes == "kernel" {
-            lines.append("installed, but not as the last apply left it, and no config to compare it with: "
-                         + "give the config's path (uplinkctl status CONFIG); uplinkctl flush removes it")
+            lines.append(
+                "installed, but not as the last apply left it, and no config to compare it with: "
+                    + "give the config's path (uplinkctl status CONFIG); uplinkctl flush removes it")
             return lines.joined(separator: "\n") + "\n"
         } else if source.describes == "last-apply" {
-            var line = "installed by the apply of \(source.config ?? "?") at \(source.appliedAt ?? "?"), "
+            var line =
+                "installed by the apply of \(source.config ?? "?") at \(source.appliedAt ?? "?"), "
                 + "in sync with it"
             if let given = source.givenConfig, let count = source.givenDifferences {
-                line += "; \(given) would change \(count) thing\(count == 1 ? "" : "s") "
+                line +=
+                    "; \(given) would change \(count) thing\(count == 1 ? "" : "s") "
                     + "(uplinkctl diff \(given) shows them)"
             }
             lines.append(line + "; balance: \(summary.balance)")
         } else if summary.inSync {
             lines.append("installed, in sync with the config; balance: \(summary.balance)")
         } else {
-            lines.append("installed, \(summary.differences) difference\(summary.differences == 1 ? "" : "s") from the config (uplinkctl diff shows them); balance: \(summary.balance)")
+            lines.append(
+                "installed, \(summary.differences) difference\(summary.differences == 1 ? "" : "s") from the config (uplinkctl diff shows them); balance: \(summary.balance)"
+            )
         }
         if summary.policyMaps > 0 {
-            lines.append("policies: \(summary.policyElements) element\(summary.policyElements == 1 ? "" : "s") in \(summary.policyMaps) verdict map\(summary.policyMaps == 1 ? "" : "s") (one lookup each per new connection)")
+            lines.append(
+                "policies: \(summary.policyElements) element\(summary.policyElements == 1 ? "" : "s") in \(summary.policyMaps) verdict map\(summary.policyMaps == 1 ? "" : "s") (one lookup each per new connection)"
+            )
         }
         if let mptcp = summary.mptcp {
             let connections = "\(mptcp.connections) connection\(mptcp.connections == 1 ? "" : "s")"
@@ -234,16 +256,21 @@ public struct StatusReport: Sendable {
             lines.append("mptcp: \(connections) now, \(subflows) (per uplink below\(elsewhere))")
         }
         if let ecmp = summary.ecmpConnections {
-            lines.append("multipath route (ecmp): \(ecmp) new connection\(ecmp == 1 ? "" : "s") handed to the kernel's hash since apply")
+            lines.append(
+                "multipath route (ecmp): \(ecmp) new connection\(ecmp == 1 ? "" : "s") handed to the kernel's hash since apply"
+            )
         }
         let now = Date().timeIntervalSince1970
         if let run = summary.run {
-            lines.append("managed by uplinkctl run (pid \(run.pid), \(run.config)), up \(Self.duration(now - run.started))"
-                         + (run.lastEvent.map { "; last event: \($0)" } ?? ""))
+            lines.append(
+                "managed by uplinkctl run (pid \(run.pid), \(run.config)), up \(Self.duration(now - run.started))"
+                    + (run.lastEvent.map { "; last event: \($0)" } ?? ""))
         }
         if summary.installed {
             let count = summary.leftAlone
-            lines.append("left alone: \(count) new connection\(count == 1 ? "" : "s") since apply whose route leaves by another interface (not balanced)")
+            lines.append(
+                "left alone: \(count) new connection\(count == 1 ? "" : "s") since apply whose route leaves by another interface (not balanced)"
+            )
         }
         lines.append("")
         var header = ["uplink", "interface", "state", "gateway", "mark", "table", "weight", "conns", "received", "sent"]
@@ -251,14 +278,20 @@ public struct StatusReport: Sendable {
         if mptcp { header.append("subflows") }
         if summary.run != nil { header += ["health", "since", "rtt", "loss", "changes"] }
         let rows = summary.uplinks.map { u in
-            var row = [u.name, u.interface, u.state, u.gateway ?? "-", u.mark, String(u.table), String(u.weight), String(u.connections),
-                       Self.bytes(u.received.bytes), Self.bytes(u.sent.bytes)]
+            var row = [
+                u.name, u.interface, u.state, u.gateway ?? "-", u.mark, String(u.table), String(u.weight),
+                String(u.connections),
+                Self.bytes(u.received.bytes), Self.bytes(u.sent.bytes)
+            ]
             if mptcp { row.append(String(u.subflows ?? 0)) }
             if summary.run != nil {
                 let health = u.health
-                row += [health?.state.rawValue ?? "-", health.map { Self.duration(now - $0.since) } ?? "-",
-                        health?.lastRTT.map { String(format: "%.1f ms", $0) } ?? "-",
-                        health.map { "\(Int(($0.loss * 100).rounded()))%" } ?? "-", health.map { String($0.transitions) } ?? "-"]
+                row += [
+                    health?.state.rawValue ?? "-", health.map { Self.duration(now - $0.since) } ?? "-",
+                    health?.lastRTT.map { String(format: "%.1f ms", $0) } ?? "-",
+                    health.map { "\(Int(($0.loss * 100).rounded()))%" } ?? "-",
+                    health.map { String($0.transitions) } ?? "-"
+                ]
             }
             return row
         }
@@ -272,7 +305,9 @@ public struct StatusReport: Sendable {
             let width = summary.uplinks.map(\.name.count).max() ?? 0
             for (u, carried) in zip(summary.uplinks, bytes) {
                 let name = u.name.padding(toLength: width, withPad: " ", startingAt: 0)
-                lines.append("  \(name) conns \(Self.bar(u.connections, of: totalConnections))  bytes \(Self.bar(carried, of: totalBytes))")
+                lines.append(
+                    "  \(name) conns \(Self.bar(u.connections, of: totalConnections))  bytes \(Self.bar(carried, of: totalBytes))"
+                )
             }
         }
         for service in summary.services { lines += serviceLines(service, now: now) }
@@ -288,7 +323,9 @@ public struct StatusReport: Sendable {
         if checked { header += ["health", "since"] }
         let rows = service.backends.map { b in
             var row = [b.name, b.target, String(b.weight), String(b.connections), Self.bar(b.connections, of: total)]
-            if checked { row += [b.health?.state.rawValue ?? "-", b.health.map { Self.duration(now - $0.since) } ?? "-"] }
+            if checked {
+                row += [b.health?.state.rawValue ?? "-", b.health.map { Self.duration(now - $0.since) } ?? "-"]
+            }
             return row
         }
         return lines + Self.columns([header] + rows).map { "  " + $0 }
@@ -311,7 +348,8 @@ public struct StatusReport: Sendable {
         let share = Double(part) / Double(total)
         let cells = Int((share * 20).rounded())
         let percent = String(Int((share * 100).rounded()))
-        return String(repeating: "█", count: cells) + String(repeating: "·", count: 20 - cells) + " " + percent.leftPadded(to: 3, with: " ") + "%"
+        return String(repeating: "█", count: cells) + String(repeating: "·", count: 20 - cells) + " "
+            + percent.leftPadded(to: 3, with: " ") + "%"
     }
 
     static func bytes(_ count: UInt64) -> String {

@@ -15,16 +15,20 @@ struct ConntrackNetlink {
 
     /// How many connections carry `bits` in their conntrack mark, in both families.
     func count(_ bits: MarkedBits) throws -> Int {
-        try socket.request(object: "conntrack -L --mark \(bits)", type: messageType(IPCTNL_MSG_CT_GET),
-                           flags: Int32(NLM_F_REQUEST | NLM_F_DUMP)) { header in
+        try socket.request(
+            object: "conntrack -L --mark \(bits)", type: messageType(IPCTNL_MSG_CT_GET),
+            flags: Int32(NLM_F_REQUEST | NLM_F_DUMP)
+        ) { header in
             put(bits, into: header)
         }.filter { $0.type & 0xff == UInt16(IPCTNL_MSG_CT_NEW.rawValue) }.count
     }
 
     /// Deletes every connection carrying `bits` in its conntrack mark, in both families.
     func delete(_ bits: MarkedBits) throws {
-        _ = try socket.request(object: "conntrack -D --mark \(bits)", type: messageType(IPCTNL_MSG_CT_DELETE),
-                               flags: Int32(NLM_F_REQUEST | NLM_F_ACK), changes: true) { header in
+        _ = try socket.request(
+            object: "conntrack -D --mark \(bits)", type: messageType(IPCTNL_MSG_CT_DELETE),
+            flags: Int32(NLM_F_REQUEST | NLM_F_ACK), changes: true
+        ) { header in
             put(bits, into: header)
         }
     }
@@ -44,27 +48,36 @@ struct ConntrackNetlink {
         for family in service.families where backend.serves(family) {
             // By tuple and id: a client port reused since the dump has a new entry under the same tuple.
             var found: [(tuple: [UInt8], id: UInt32)] = []
-            _ = try socket.request(object: "conntrack -L", type: messageType(IPCTNL_MSG_CT_GET), flags: Int32(NLM_F_REQUEST | NLM_F_DUMP),
-                                   { $0.putExtraHeader(Self.header(family)) }) { entry in
+            _ = try socket.request(
+                object: "conntrack -L", type: messageType(IPCTNL_MSG_CT_GET), flags: Int32(NLM_F_REQUEST | NLM_F_DUMP),
+                { $0.putExtraHeader(Self.header(family)) }
+            ) { entry in
                 guard entry.type & 0xff == UInt16(IPCTNL_MSG_CT_NEW.rawValue) else { return }
                 let attributes = entry.withHeader { NetlinkAttributes($0, headerSize: MemoryLayout<nfgenmsg>.size) }
-                guard let original = attributes.bytes(Int32(CTA_TUPLE_ORIG.rawValue)), let id = attributes.u32(Int32(CTA_ID.rawValue)),
-                      let reply = attributes.bytes(Int32(CTA_TUPLE_REPLY.rawValue)).map(Self.tuple),
-                      let status = attributes.u32(Int32(CTA_STATUS.rawValue)).map({ UInt32(bigEndian: $0) }) else { return }
+                guard let original = attributes.bytes(Int32(CTA_TUPLE_ORIG.rawValue)),
+                    let id = attributes.u32(Int32(CTA_ID.rawValue)),
+                    let reply = attributes.bytes(Int32(CTA_TUPLE_REPLY.rawValue)).map(Self.tuple),
+                    let status = attributes.u32(Int32(CTA_STATUS.rawValue)).map({ UInt32(bigEndian: $0) })
+                else { return }
                 let asked = Self.tuple(original)
-                let stale = asked.protocolNumber == IPProtocolNumber.udp
-                    || (asked.protocolNumber == IPProtocolNumber.tcp && Self.tcpState(attributes) != Self.tcpEstablished)
+                let stale =
+                    asked.protocolNumber == IPProtocolNumber.udp
+                    || (asked.protocolNumber == IPProtocolNumber.tcp
+                        && Self.tcpState(attributes) != Self.tcpEstablished)
                 guard status & Self.destinationNatted != 0, stale, service.protocols.contains(asked.protocolNumber),
-                      service.ports.lower <= asked.destinationPort, asked.destinationPort <= service.ports.upper,
-                      service.address == nil || asked.destination == service.address,
-                      ports.lower <= reply.sourcePort, reply.sourcePort <= ports.upper,
-                      backend.address == nil || reply.source == backend.address else { return }
+                    service.ports.lower <= asked.destinationPort, asked.destinationPort <= service.ports.upper,
+                    service.address == nil || asked.destination == service.address,
+                    ports.lower <= reply.sourcePort, reply.sourcePort <= ports.upper,
+                    backend.address == nil || reply.source == backend.address
+                else { return }
                 found.append((original, id))
             }
             for (original, id) in found {
                 do {
-                    _ = try socket.request(object: "conntrack -D", type: messageType(IPCTNL_MSG_CT_DELETE),
-                                           flags: Int32(NLM_F_REQUEST | NLM_F_ACK), changes: true) { header in
+                    _ = try socket.request(
+                        object: "conntrack -D", type: messageType(IPCTNL_MSG_CT_DELETE),
+                        flags: Int32(NLM_F_REQUEST | NLM_F_ACK), changes: true
+                    ) { header in
                         header.putExtraHeader(Self.header(family))
                         header.put(Int32(CTA_TUPLE_ORIG.rawValue) | Int32(NLA_F_NESTED), bytes: original)
                         header.put(Int32(CTA_ID.rawValue), u32: id)  // as listed: big-endian already
@@ -113,9 +126,10 @@ struct ConntrackNetlink {
         func port(_ type: ctattr_l4proto) -> UInt16 {
             proto.u16(Int32(type.rawValue)).map(UInt16.init(bigEndian:)) ?? 0
         }
-        return Tuple(source: address(CTA_IP_V4_SRC, CTA_IP_V6_SRC), destination: address(CTA_IP_V4_DST, CTA_IP_V6_DST),
-                     protocolNumber: proto.u8(Int32(CTA_PROTO_NUM.rawValue)) ?? 0,
-                     sourcePort: port(CTA_PROTO_SRC_PORT), destinationPort: port(CTA_PROTO_DST_PORT))
+        return Tuple(
+            source: address(CTA_IP_V4_SRC, CTA_IP_V6_SRC), destination: address(CTA_IP_V4_DST, CTA_IP_V6_DST),
+            protocolNumber: proto.u8(Int32(CTA_PROTO_NUM.rawValue)) ?? 0,
+            sourcePort: port(CTA_PROTO_SRC_PORT), destinationPort: port(CTA_PROTO_DST_PORT))
     }
 
     private func messageType(_ message: cntl_msg_types) -> UInt16 {

@@ -10,10 +10,14 @@ final class KernelEvents {
     private let sockets: [NetlinkSocket]
 
     init() throws {
-        let routeGroups = [RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,
-                           RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE].map(\.rawValue)
-        sockets = [try NetlinkSocket(NETLINK_ROUTE, joining: routeGroups),
-                   try NetlinkSocket(NETLINK_NETFILTER, joining: [UInt32(NFNLGRP_NFTABLES.rawValue)])]
+        let routeGroups = [
+            RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,
+            RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE
+        ].map(\.rawValue)
+        sockets = [
+            try NetlinkSocket(NETLINK_ROUTE, joining: routeGroups),
+            try NetlinkSocket(NETLINK_NETFILTER, joining: [UInt32(NFNLGRP_NFTABLES.rawValue)])
+        ]
     }
 
     var descriptors: [Int32] { sockets.map(\.descriptor) }
@@ -24,7 +28,9 @@ final class KernelEvents {
         var buffer = [UInt8](repeating: 0, count: 65536)
         var any = false
         while true {
-            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            let count = buffer.withUnsafeMutableBytes {
+                recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT))
+            }
             if count > 0 || (count < 0 && errno == ENOBUFS) {
                 any = true
                 continue

@@ -24,8 +24,9 @@ final class MetricsEndpoint {
         guard let address = IPAddress(host) else {
             throw KernelRefusal(object: "--metrics \(host):\(port)", errno: EINVAL, detail: "not an address")
         }
-        listener = socket(address.family == .ipv4 ? AF_INET : AF_INET6,
-                          Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        listener = socket(
+            address.family == .ipv4 ? AF_INET : AF_INET6,
+            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard listener >= 0 else { throw KernelRefusal(object: "metrics socket", errno: errno, detail: nil) }
         var on: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
@@ -88,7 +89,9 @@ final class MetricsEndpoint {
         while clients.count < Self.maxClients {
             let client = Glibc.accept(listener, nil, nil)
             guard client >= 0 else {
-                if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM { pausedUntil = now + 1000 }
+                if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM {
+                    pausedUntil = now + 1000
+                }
                 return
             }
             _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
@@ -101,7 +104,8 @@ final class MetricsEndpoint {
         let found = request.hasPrefix("GET /metrics ") || request.hasPrefix("GET /metrics?")
         let text = found ? body() : "not found; the metrics are at /metrics\n"
         let status = found ? "200 OK" : "404 Not Found"
-        let response = "HTTP/1.1 \(status)\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+        let response =
+            "HTTP/1.1 \(status)\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
             + "Content-Length: \(text.utf8.count)\r\nConnection: close\r\n\r\n" + text
         var bytes = Array(response.utf8)[...]
         // A small answer: it fits the socket's buffer; a client that reads nothing loses it.

@@ -10,15 +10,21 @@ enum ProbeSocket {
 
     /// A non-blocking, close-on-exec socket bound to `interface` (none: routed as the host's
     /// own, for a service's backend) and carrying `mark`.
-    static func open(family: IPFamily, type: Int32, protocol proto: Int32, interface: String?, mark: UInt32) throws -> Int32 {
-        let descriptor = socket(family == .ipv4 ? AF_INET : AF_INET6, type | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), proto)
+    static func open(family: IPFamily, type: Int32, protocol proto: Int32, interface: String?, mark: UInt32) throws
+        -> Int32
+    {
+        let descriptor = socket(
+            family == .ipv4 ? AF_INET : AF_INET6, type | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
+            proto)
         guard descriptor >= 0 else { throw KernelRefusal(object: "probe socket", errno: errno, detail: nil) }
         var value = mark
         var ok = setsockopt(descriptor, SOL_SOCKET, soMark, &value, socklen_t(MemoryLayout<UInt32>.size)) == 0
         if let interface {
-            ok = ok && interface.withCString { name in
-                setsockopt(descriptor, SOL_SOCKET, SO_BINDTODEVICE, name, socklen_t(strlen(name) + 1)) == 0
-            }
+            ok =
+                ok
+                && interface.withCString { name in
+                    setsockopt(descriptor, SOL_SOCKET, SO_BINDTODEVICE, name, socklen_t(strlen(name) + 1)) == 0
+                }
         }
         guard ok else {
             let error = errno
@@ -29,7 +35,9 @@ enum ProbeSocket {
     }
 
     /// `address` (port `port`) as a sockaddr for `body`.
-    static func withAddress<T>(_ address: IPAddress, port: UInt16 = 0, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+    static func withAddress<T>(
+        _ address: IPAddress, port: UInt16 = 0, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T
+    ) -> T {
         if address.family == .ipv4 {
             var storage = sockaddr_in()
             storage.sin_family = sa_family_t(AF_INET)
@@ -60,17 +68,22 @@ final class EchoSocket {
 
     init(family: IPFamily, interface: String?, mark: UInt32, identifier: UInt16) throws {
         let proto = family == .ipv4 ? Int32(IPPROTO_ICMP) : Int32(IPPROTO_ICMPV6)
-        descriptor = try ProbeSocket.open(family: family, type: Int32(SOCK_RAW.rawValue), protocol: proto, interface: interface, mark: mark)
+        descriptor = try ProbeSocket.open(
+            family: family, type: Int32(SOCK_RAW.rawValue), protocol: proto, interface: interface, mark: mark)
         self.family = family
         self.identifier = identifier
         // Only echo replies: every other ICMP message is filtered in the kernel.
         if family == .ipv4 {
             var filter: UInt32 = ~(1 << 0)  // ICMP_FILTER: a set bit blocks that type; 0 is echo reply
-            _ = setsockopt(descriptor, 255 /* SOL_RAW */, 1 /* ICMP_FILTER */, &filter, socklen_t(MemoryLayout<UInt32>.size))
+            _ = setsockopt(
+                descriptor, 255 /* SOL_RAW */, 1 /* ICMP_FILTER */, &filter, socklen_t(MemoryLayout<UInt32>.size))
         } else {
             var filter = [UInt32](repeating: .max, count: 8)  // struct icmp6_filter: a set bit blocks
             filter[129 >> 5] &= ~(1 << (129 & 31))
-            _ = filter.withUnsafeBytes { setsockopt(descriptor, Int32(IPPROTO_ICMPV6), 1 /* ICMP6_FILTER */, $0.baseAddress, socklen_t($0.count)) }
+            _ = filter.withUnsafeBytes {
+                setsockopt(
+                    descriptor, Int32(IPPROTO_ICMPV6), 1 /* ICMP6_FILTER */, $0.baseAddress, socklen_t($0.count))
+            }
         }
     }
 
@@ -78,8 +91,10 @@ final class EchoSocket {
 
     /// Sends an echo request; false when the kernel refused it (no route, no device).
     func send(to address: IPAddress, sequence: UInt16) -> Bool {
-        var packet: [UInt8] = [family == .ipv4 ? 8 : 128, 0, 0, 0,
-                               UInt8(identifier >> 8), UInt8(identifier & 0xff), UInt8(sequence >> 8), UInt8(sequence & 0xff)]
+        var packet: [UInt8] = [
+            family == .ipv4 ? 8 : 128, 0, 0, 0,
+            UInt8(identifier >> 8), UInt8(identifier & 0xff), UInt8(sequence >> 8), UInt8(sequence & 0xff)
+        ]
         packet += Array("uplinkctl".utf8)
         if family == .ipv4 {
             let sum = Self.checksum(packet)
@@ -101,7 +116,9 @@ final class EchoSocket {
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let count = buffer.withUnsafeMutableBytes { bytes in
                 withUnsafeMutablePointer(to: &storage) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(descriptor, bytes.baseAddress, bytes.count, 0, $0, &length) }
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        recvfrom(descriptor, bytes.baseAddress, bytes.count, 0, $0, &length)
+                    }
                 }
             }
             guard count > 0 else { break }

@@ -22,8 +22,12 @@ final class Prober {
         /// A refused TCP connect proves an uplink's path; for a backend it means the backend is dead.
         let refusalAnswers: Bool
 
-        static func uplink(name: String, interface: String, mark: UInt32, check: HealthCheck, targets: [IPAddress]) -> Subject {
-            Subject(name: name, interface: interface, mark: mark, check: check, targets: targets, port: check.port ?? 0, refusalAnswers: true)
+        static func uplink(name: String, interface: String, mark: UInt32, check: HealthCheck, targets: [IPAddress])
+            -> Subject
+        {
+            Subject(
+                name: name, interface: interface, mark: mark, check: check, targets: targets, port: check.port ?? 0,
+                refusalAnswers: true)
         }
     }
 
@@ -74,10 +78,11 @@ final class Prober {
     /// The next moment something is due: a round to start, a second probe, a round to end.
     var nextDeadline: Double? {
         probed.flatMap { state -> [Double] in
-            [state.nextRound] + state.rounds.flatMap { round in
-                [round.started + Double(state.uplink.check.timeout.value)]
-                    + (round.secondSent ? [] : [round.started + Double(HealthCheck.secondProbeDelay.value)])
-            }
+            [state.nextRound]
+                + state.rounds.flatMap { round in
+                    [round.started + Double(state.uplink.check.timeout.value)]
+                        + (round.secondSent ? [] : [round.started + Double(HealthCheck.secondProbeDelay.value)])
+                }
         }.min()
     }
 
@@ -103,10 +108,14 @@ final class Prober {
                 // A loop that woke late does not send a burst of rounds to catch up.
                 state.nextRound = max(state.nextRound + Double(check.interval.value), now + 1)
             }
-            for position in state.rounds.indices where !state.rounds[position].secondSent
-                && now >= state.rounds[position].started + Double(HealthCheck.secondProbeDelay.value) {
+            for position in state.rounds.indices
+            where !state.rounds[position].secondSent
+                && now >= state.rounds[position].started + Double(HealthCheck.secondProbeDelay.value)
+            {
                 state.rounds[position].secondSent = true
-                if check.timeout > HealthCheck.secondProbeDelay { send(state, &state.rounds[position], probe: 1, index: index, now: now) }
+                if check.timeout > HealthCheck.secondProbeDelay {
+                    send(state, &state.rounds[position], probe: 1, index: index, now: now)
+                }
             }
             while let first = state.rounds.first, now >= first.started + Double(check.timeout.value) {
                 first.connects.keys.forEach { close($0) }
@@ -124,7 +133,8 @@ final class Prober {
                 for reply in echo.replies() {
                     let number = reply.sequence >> 1
                     guard let position = state.rounds.firstIndex(where: { $0.number & 0x7fff == number }),
-                          state.uplink.targets.contains(reply.from) else { continue }
+                        state.uplink.targets.contains(reply.from)
+                    else { continue }
                     let probe = Int(reply.sequence & 1)
                     guard probe < state.rounds[position].sent.count else { continue }
                     answer(&state.rounds[position], rtt: now - state.rounds[position].sent[probe])
@@ -161,8 +171,11 @@ final class Prober {
                     state.echo[target.family] = nil  // a device re-created since: a new socket next time
                 }
             case .tcp:
-                guard let descriptor = try? ProbeSocket.open(family: target.family, type: Int32(SOCK_STREAM.rawValue), protocol: 0,
-                                                             interface: uplink.interface, mark: uplink.mark) else { continue }
+                guard
+                    let descriptor = try? ProbeSocket.open(
+                        family: target.family, type: Int32(SOCK_STREAM.rawValue), protocol: 0,
+                        interface: uplink.interface, mark: uplink.mark)
+                else { continue }
                 let result = ProbeSocket.withAddress(target, port: uplink.port) { connect(descriptor, $0, $1) }
                 if result == 0 || errno == EINPROGRESS {
                     round.connects[descriptor] = now
@@ -179,8 +192,11 @@ final class Prober {
     private func echoSocket(_ state: Probed, family: IPFamily, index: Int) -> EchoSocket? {
         if let echo = state.echo[family] { return echo }
         let uplink = state.uplink
-        guard let echo = try? EchoSocket(family: family, interface: uplink.interface, mark: uplink.mark,
-                                         identifier: identifierBase &+ UInt16(truncatingIfNeeded: index)) else { return nil }
+        guard
+            let echo = try? EchoSocket(
+                family: family, interface: uplink.interface, mark: uplink.mark,
+                identifier: identifierBase &+ UInt16(truncatingIfNeeded: index))
+        else { return nil }
         state.echo[family] = echo
         return echo
     }

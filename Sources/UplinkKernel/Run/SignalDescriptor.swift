@@ -23,7 +23,8 @@ final class SignalDescriptor {
     func read() -> [Int32] {
         var result: [Int32] = []
         var info = signalfd_siginfo()
-        while Glibc.read(descriptor, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size {
+        while Glibc.read(descriptor, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size
+        {
             result.append(Int32(info.ssi_signo))
         }
         return result

@@ -17,8 +17,10 @@ public final class Supervisor {
         /// `--confirm-reload SECONDS`: a reload stays only if `uplinkctl confirm` comes in time.
         public var confirmReload: Int?
 
-        public init(configPath: String, flushOnExit: Bool = false, metrics: (host: String, port: UInt16)? = nil,
-                    confirmReload: Int? = nil) {
+        public init(
+            configPath: String, flushOnExit: Bool = false, metrics: (host: String, port: UInt16)? = nil,
+            confirmReload: Int? = nil
+        ) {
             self.configPath = configPath
             self.flushOnExit = flushOnExit
             self.metrics = metrics
@@ -66,9 +68,10 @@ public final class Supervisor {
     /// An installed reload that waits for `uplinkctl confirm`, and the config to go back to.
     private var pendingReload: (claim: PendingClaim, previous: Config)?
 
-
-    public init(reconciler: Reconciler, config: Config, options: Options, logger: Logger,
-                load: @escaping () -> ConfigCheck) throws {
+    public init(
+        reconciler: Reconciler, config: Config, options: Options, logger: Logger,
+        load: @escaping () -> ConfigCheck
+    ) throws {
         self.reconciler = reconciler
         self.config = config
         self.options = options
@@ -83,8 +86,11 @@ public final class Supervisor {
 
     private static func probed(_ config: Config) -> [Prober.Subject] {
         config.uplinks.compactMap { uplink in
-            uplink.health.map { Prober.Subject.uplink(name: uplink.name, interface: uplink.interface, mark: uplink.mark, check: $0,
-                                                      targets: uplink.probeTargets) }
+            uplink.health.map {
+                Prober.Subject.uplink(
+                    name: uplink.name, interface: uplink.interface, mark: uplink.mark, check: $0,
+                    targets: uplink.probeTargets)
+            }
         }
     }
 
@@ -95,8 +101,9 @@ public final class Supervisor {
             service.backends.indices.compactMap { index -> Prober.Subject? in
                 guard let check = service.health else { return nil }
                 let (target, port) = backendEndpoint(service, index)
-                return Prober.Subject(name: service.backendName(index), interface: nil, mark: config.backendProbeMark,
-                                      check: check, targets: [target], port: port, refusalAnswers: false)
+                return Prober.Subject(
+                    name: service.backendName(index), interface: nil, mark: config.backendProbeMark,
+                    check: check, targets: [target], port: port, refusalAnswers: false)
             }
         }
     }
@@ -117,20 +124,27 @@ public final class Supervisor {
     private func backendRules(_ name: String) -> HealthRules? { config.backend(named: name).map(Self.backendRules) }
 
     /// Every backend in at start (checked ones `probing` until their first answer).
-    private func initialBackendHealth(keeping old: [String: UplinkHealth] = [:], unchanged: (String) -> Bool = { _ in false })
-        -> [String: UplinkHealth] {
+    private func initialBackendHealth(
+        keeping old: [String: UplinkHealth] = [:], unchanged: (String) -> Bool = { _ in false }
+    )
+        -> [String: UplinkHealth]
+    {
         let now = MonotonicClock.wall()
         var result: [String: UplinkHealth] = [:]
         for service in config.services {
             for index in service.backends.indices {
                 let name = service.backendName(index)
-                result[name] = (unchanged(name) ? old[name] : nil) ?? Self.backendRules(service, index).initial(linkUp: true, now: now)
+                result[name] =
+                    (unchanged(name) ? old[name] : nil)
+                    ?? Self.backendRules(service, index).initial(linkUp: true, now: now)
             }
         }
         return result
     }
 
-    private func rules(_ uplink: Uplink) -> HealthRules { HealthRules(check: uplink.health, targets: uplink.probeTargets) }
+    private func rules(_ uplink: Uplink) -> HealthRules {
+        HealthRules(check: uplink.health, targets: uplink.probeTargets)
+    }
 
     /// Runs until SIGTERM or SIGINT; returns the exit status.
     public func run() -> Int32 {
@@ -155,8 +169,12 @@ public final class Supervisor {
         backendHealth = initialBackendHealth()
         let backends = config.services.map(\.backends.count).reduce(0, +)
         let checked = config.services.filter { $0.health != nil }.map(\.backends.count).reduce(0, +)
-        let served = config.services.isEmpty ? "" : "; \(config.services.count) services, \(checked) of their \(backends) backends checked"
-        logger.info("run: \(config.uplinks.count) uplinks from \(options.configPath); \(prober.isEmpty ? "link state only" : "probing")\(served)")
+        let served =
+            config.services.isEmpty
+            ? "" : "; \(config.services.count) services, \(checked) of their \(backends) backends checked"
+        logger.info(
+            "run: \(config.uplinks.count) uplinks from \(options.configPath); \(prober.isEmpty ? "link state only" : "probing")\(served)"
+        )
         // At start, a config the kernel or the preflight refuses ends `run`, as it ends `apply`.
         if !reconcile(why: "start") { return refusedAtStart() }
         // READY=1 once the state is installed (at start, or on a retry when another uplinkctl held the lock).
@@ -175,8 +193,11 @@ public final class Supervisor {
             descriptors += metrics?.descriptors(now: now) ?? []
             // While a reload waits, a look every quarter second for `uplinkctl confirm`.
             let confirmLook = pendingReload.map { _ in now + 250 }
-            let deadlines = [prober.nextDeadline, backendProber.nextDeadline, notifier.watchdogInterval.map { _ in nextWatchdog }, retryAt,
-                             metrics?.nextDeadline, confirmLook].compactMap { $0 }
+            let deadlines = [
+                prober.nextDeadline, backendProber.nextDeadline, notifier.watchdogInterval.map { _ in nextWatchdog },
+                retryAt,
+                metrics?.nextDeadline, confirmLook
+            ].compactMap { $0 }
             let timeout = deadlines.min().map { Int32(max(0, min(60_000, ($0 - now).rounded(.up)))) } ?? 60_000
             _ = poll(&descriptors, nfds_t(descriptors.count), timeout)
             let woke = MonotonicClock.now()
@@ -218,16 +239,21 @@ public final class Supervisor {
     private func record(_ outcome: Prober.Outcome) -> Bool {
         guard let uplink = config.uplink(named: outcome.subject), let before = health[uplink.name] else { return false }
         let targets = uplink.probeTargets.map(\.description).joined(separator: ", ")
-        let after = rules(uplink).round(before, answered: outcome.answered, rtt: outcome.rtt, lostTo: targets, now: MonotonicClock.wall())
+        let after = rules(uplink).round(
+            before, answered: outcome.answered, rtt: outcome.rtt, lostTo: targets, now: MonotonicClock.wall())
         health[uplink.name] = after
         return after.inRotation != before.inRotation
     }
 
     /// A backend's round ended: true when it changed sides.
     private func recordBackend(_ outcome: Prober.Outcome) -> Bool {
-        guard let rules = backendRules(outcome.subject), let before = backendHealth[outcome.subject] else { return false }
+        guard let rules = backendRules(outcome.subject), let before = backendHealth[outcome.subject] else {
+            return false
+        }
         let target = rules.check.map { _ in backendTarget(outcome.subject) } ?? ""
-        let after = rules.round(before, answered: outcome.answered, rtt: outcome.rtt, lostTo: target, now: MonotonicClock.wall(), link: false)
+        let after = rules.round(
+            before, answered: outcome.answered, rtt: outcome.rtt, lostTo: target, now: MonotonicClock.wall(),
+            link: false)
         backendHealth[outcome.subject] = after
         return after.inRotation != before.inRotation
     }
@@ -249,17 +275,20 @@ public final class Supervisor {
         var down = installedDown
         let downBackends = Set(backendHealth.filter { !$0.value.inRotation }.map(\.key))
         // Never wait for the lock here: signals, probes and the watchdog must go on.
-        let result = reconciler.apply(config, from: options.configPath, waiting: nil, down: { snapshot in
-            down = self.outOfRotation(snapshot)
-            return down
-        }, downBackends: downBackends, confirm: reloadToConfirm?.request)
+        let result = reconciler.apply(
+            config, from: options.configPath, waiting: nil,
+            down: { snapshot in
+                down = self.outOfRotation(snapshot)
+                return down
+            }, downBackends: downBackends, confirm: reloadToConfirm?.request)
         if let settled = result.settled { say(settled.text) }
         if let (request, previous) = reloadToConfirm {
             if let claim = result.pending {
                 reloadToConfirm = nil
                 pendingReload = (claim, previous)
-                say("reload: keep it with `uplinkctl confirm` within \(request.seconds) s, "
-                    + "or run goes back to the previous config")
+                say(
+                    "reload: keep it with `uplinkctl confirm` within \(request.seconds) s, "
+                        + "or run goes back to the previous config")
             } else if case .inSync = result.outcome {
                 // Nothing changed, so nothing to confirm.
                 reloadToConfirm = nil
@@ -299,11 +328,17 @@ public final class Supervisor {
                 say(backendTransition(service, index, out: backendsGone.contains(name)))
             }
         }
-        if case .inSync = result.outcome, why == "start" { say("start: in sync with \(options.configPath); nothing to change") }
-        if case .applied(let changes) = result.outcome, gone.isEmpty && back.isEmpty && backendsGone.isEmpty && backendsBack.isEmpty {
+        if case .inSync = result.outcome, why == "start" {
+            say("start: in sync with \(options.configPath); nothing to change")
+        }
+        if case .applied(let changes) = result.outcome,
+            gone.isEmpty && back.isEmpty && backendsGone.isEmpty && backendsBack.isEmpty
+        {
             let count = "\(changes.lines.count) change\(changes.lines.count == 1 ? "" : "s")"
-            say(why == "event" ? "the kernel changed (links, addresses, routes, rules or nftables): applied \(count)"
-                : "\(why): applied \(count)")
+            say(
+                why == "event"
+                    ? "the kernel changed (links, addresses, routes, rules or nftables): applied \(count)"
+                    : "\(why): applied \(count)")
         }
         save()
         return true
@@ -337,8 +372,13 @@ public final class Supervisor {
             let link = snapshot.links[uplink.interface]
             // `gateway: auto` without any default route of its interface yet has nowhere to send.
             let gatewayKnown = !uplink.gatewayAuto || uplink.families.contains { facts.gateway(of: uplink, $0) != nil }
-            let why = link == nil ? "interface \(uplink.interface) missing" : !link!.isUp ? "interface \(uplink.interface) down"
-                : !link!.hasCarrier ? "carrier lost" : !gatewayKnown ? "no gateway yet (gateway: auto)" : "carrier back"
+            let why =
+                link == nil
+                ? "interface \(uplink.interface) missing"
+                : !link!.isUp
+                    ? "interface \(uplink.interface) down"
+                    : !link!.hasCarrier
+                        ? "carrier lost" : !gatewayKnown ? "no gateway yet (gateway: auto)" : "carrier back"
             health[uplink.name] = rules(uplink).link(before, up: Self.linkUp(link) && gatewayKnown, why: why, now: now)
         }
         let down = Set(config.uplinks.filter { health[$0.name]?.inRotation == false }.map(\.name))
@@ -381,7 +421,8 @@ public final class Supervisor {
         let head = "backend \(name) \(backendTarget(name))"
         guard out else { return "\(head) up: \(state?.reason ?? "answered"); its \(slots) \(plural) back" }
         let heirs = service.heirs(of: index, family, down: installedDownBackends)
-        let to = heirs.isEmpty ? "kept (every backend of \(service.name) is down)" : "now \(heirs.joined(separator: ", "))"
+        let to =
+            heirs.isEmpty ? "kept (every backend of \(service.name) is down)" : "now \(heirs.joined(separator: ", "))"
         var line = "\(head) down: \(state?.reason ?? "no answer"); its \(slots) \(plural) \(to)"
         guard !heirs.isEmpty else { return line }
         let backend = service.backends[index]
@@ -408,8 +449,9 @@ public final class Supervisor {
 
     private func save() {
         savedAt = MonotonicClock.now()
-        let state = RunState(pid: getpid(), config: options.configPath, started: started, uplinks: health, backends: backendHealth,
-                             lastEvent: lastEvent)
+        let state = RunState(
+            pid: getpid(), config: options.configPath, started: started, uplinks: health, backends: backendHealth,
+            lastEvent: lastEvent)
         do { try reconciler.store.save(state) } catch { logger.error("the state file could not be written: \(error)") }
     }
 
@@ -421,7 +463,8 @@ public final class Supervisor {
     /// the running state kept.
     private func reload() {
         if pendingReload != nil {
-            let why = "reload: the last reload still waits for `uplinkctl confirm`; "
+            let why =
+                "reload: the last reload still waits for `uplinkctl confirm`; "
                 + "confirm it or let it go back first"
             logger.error("\(why)")
             return
@@ -449,13 +492,19 @@ public final class Supervisor {
         let now = MonotonicClock.wall()
         // Uplinks that stay as they were keep their health; new or changed ones (another
         // interface, check or targets) start afresh, since the old verdict may no longer apply.
-        health = Dictionary(uniqueKeysWithValues: next.uplinks.map { uplink in
-            let old = config.uplink(named: uplink.name)
-            let same = old.map { $0.interface == uplink.interface && $0.health == uplink.health
-                && $0.probeTargets == uplink.probeTargets } ?? false
-            let kept = same ? health[uplink.name] : nil
-            return (uplink.name, kept ?? rules(uplink).initial(linkUp: Self.linkUp(links[uplink.interface]), now: now))
-        })
+        health = Dictionary(
+            uniqueKeysWithValues: next.uplinks.map { uplink in
+                let old = config.uplink(named: uplink.name)
+                let same =
+                    old.map {
+                        $0.interface == uplink.interface && $0.health == uplink.health
+                            && $0.probeTargets == uplink.probeTargets
+                    } ?? false
+                let kept = same ? health[uplink.name] : nil
+                return (
+                    uplink.name, kept ?? rules(uplink).initial(linkUp: Self.linkUp(links[uplink.interface]), now: now)
+                )
+            })
         installedDown = installedDown.filter { next.uplink(named: $0) != nil }
         let previous = config
         config = next
@@ -466,7 +515,8 @@ public final class Supervisor {
             Self.backendIdentity(previous, name) == Self.backendIdentity(next, name)
         }
         installedDownBackends = installedDownBackends.filter {
-            Self.backendIdentity(previous, $0) != nil && Self.backendIdentity(previous, $0) == Self.backendIdentity(next, $0)
+            Self.backendIdentity(previous, $0) != nil
+                && Self.backendIdentity(previous, $0) == Self.backendIdentity(next, $0)
         }
         // Series of uplinks that left the config must not be reported forever.
         metricsText = MetricsText()
@@ -514,8 +564,9 @@ public final class Supervisor {
             return false
         }
         if case .reverted(_, let changes, _, nil) = settlement {
-            say("reload: \(why); what was installed before is back (\(changes.lines.count) changes); "
-                + "run plans the previous config again")
+            say(
+                "reload: \(why); what was installed before is back (\(changes.lines.count) changes); "
+                    + "run plans the previous config again")
         } else {
             say("reload: \(settlement.text); run plans the previous config again")
         }
@@ -544,7 +595,8 @@ public final class Supervisor {
                 } catch is LockBusy where MonotonicClock.now() < giveUp {
                     usleep(20_000)
                 } catch {
-                    logger.error("\(name): the flush failed: \(error); exiting with it installed (`uplinkctl flush` removes it)")
+                    logger.error(
+                        "\(name): the flush failed: \(error); exiting with it installed (`uplinkctl flush` removes it)")
                     return 1
                 }
             }
@@ -554,7 +606,8 @@ public final class Supervisor {
             usleep(20_000)
             result = reconciler.apply(config, from: options.configPath, waiting: nil)
         }
-        let left = "exiting with the uplinks out of the rotation as they were (`uplinkctl apply` puts every uplink back)"
+        let left =
+            "exiting with the uplinks out of the rotation as they were (`uplinkctl apply` puts every uplink back)"
         switch result.outcome {
         case .applied(let changes):
             logger.notice("\(name): every uplink back in the rotation (\(changes.lines.count) changes); exiting")
@@ -564,7 +617,8 @@ public final class Supervisor {
             return 0
         case .appliedWithoutRecord(let changes, let error):
             let count = changes.lines.count
-            logger.error("\(name): every uplink back (\(count) changes), but the sysctl record could not be written: \(error)")
+            logger.error(
+                "\(name): every uplink back (\(count) changes), but the sysctl record could not be written: \(error)")
             return 1
         case .busy:
             logger.error("\(name): \(LockBusy()); \(left)")
@@ -584,7 +638,9 @@ public final class Supervisor {
     // MARK: Metrics
 
     private func renderMetrics() -> String {
-        metricsText.render(config: config, health: health, backends: backendHealth, counters: (try? reconciler.kernel.counters()) ?? [:],
-                           links: (try? reconciler.kernel.routing.links()) ?? [:])
+        metricsText.render(
+            config: config, health: health, backends: backendHealth,
+            counters: (try? reconciler.kernel.counters()) ?? [:],
+            links: (try? reconciler.kernel.routing.links()) ?? [:])
     }
 }

@@ -29,7 +29,9 @@ final class SystemdNotifier {
         let size = socklen_t(MemoryLayout<sa_family_t>.size + length)
         _ = state.withCString { text in
             withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(descriptor, text, strlen(text), 0, $0, size) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(descriptor, text, strlen(text), 0, $0, size)
+                }
             }
         }
     }

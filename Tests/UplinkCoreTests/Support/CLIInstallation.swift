@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import UplinkCore
 
 extension Installation {
@@ -13,8 +14,9 @@ extension Installation {
         case .apply:
             let applied = try UplinkctlCLI.run(["apply", "--netns", namespace, path], environment: environment)
             guard applied.status == 0 else {
-                throw CommandFailed(command: "uplinkctl apply --netns \(namespace)", status: applied.status,
-                                    output: applied.stdout + applied.stderr)
+                throw CommandFailed(
+                    command: "uplinkctl apply --netns \(namespace)", status: applied.status,
+                    output: applied.stdout + applied.stderr)
             }
             return ""
         case .nftScript, .iptablesScript:
@@ -22,13 +24,15 @@ extension Installation {
             let arguments = ["apply", "--dry-run", "--format", format.rawValue, "--netns", namespace, path]
             let printed = try UplinkctlCLI.run(arguments, environment: environment)
             guard printed.status == 0 else {
-                throw CommandFailed(command: "uplinkctl " + arguments.joined(separator: " "), status: printed.status,
-                                    output: printed.stdout + printed.stderr)
+                throw CommandFailed(
+                    command: "uplinkctl " + arguments.joined(separator: " "), status: printed.status,
+                    output: printed.stdout + printed.stderr)
             }
             let ran = try Namespaces.exec(namespace, ["sh", "-s"], input: printed.stdout)
             guard ran.status == 0 else {
-                throw CommandFailed(command: "the \(format.rawValue) dry-run script in \(namespace)",
-                                    status: ran.status, output: ran.stderr)
+                throw CommandFailed(
+                    command: "the \(format.rawValue) dry-run script in \(namespace)",
+                    status: ran.status, output: ran.stderr)
             }
             // The config's own warnings (FILE:LINE:COLUMN: warning: …) are not the script's complaints.
             let complaints = printed.stderr.split(separator: "\n").filter { !$0.hasPrefix(path + ":") }

@@ -15,9 +15,10 @@ struct ProveSettings {
     static func fromEnvironment() -> ProveSettings {
         let environment = ProcessInfo.processInfo.environment
         let directory = environment["UPLINKCTL_PROVE_REPORT_DIR"] ?? ""
-        return ProveSettings(configs: environment["UPLINKCTL_PROVE_CONFIGS"].flatMap { Int($0) } ?? defaultConfigs,
-                             firstSeed: environment["UPLINKCTL_PROVE_SEED"].flatMap { UInt64($0) } ?? defaultFirstSeed,
-                             reportDirectory: directory.isEmpty ? nil : directory)
+        return ProveSettings(
+            configs: environment["UPLINKCTL_PROVE_CONFIGS"].flatMap { Int($0) } ?? defaultConfigs,
+            firstSeed: environment["UPLINKCTL_PROVE_SEED"].flatMap { UInt64($0) } ?? defaultFirstSeed,
+            reportDirectory: directory.isEmpty ? nil : directory)
     }
 }
 

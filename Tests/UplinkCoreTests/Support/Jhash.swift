@@ -14,18 +14,23 @@ enum Jhash {
 
     static func hash(_ key: [UInt8], seed: UInt32) -> UInt32 {
         var a = 0xdead_beef &+ UInt32(key.count) &+ seed
-        var b = a, c = a
+        var b = a
+        var c = a
         var k = key[...]
         func word(_ bytes: ArraySlice<UInt8>) -> UInt32 {
             bytes.enumerated().reduce(0) { $0 | UInt32($1.element) << (8 * $1.offset) }
         }
         while k.count > 12 {
-            a &+= word(k.prefix(4)); b &+= word(k.dropFirst(4).prefix(4)); c &+= word(k.dropFirst(8).prefix(4))
+            a &+= word(k.prefix(4))
+            b &+= word(k.dropFirst(4).prefix(4))
+            c &+= word(k.dropFirst(8).prefix(4))
             mix(&a, &b, &c)
             k = k.dropFirst(12)
         }
         if k.isEmpty { return c }
-        a &+= word(k.prefix(4)); b &+= word(k.dropFirst(4).prefix(4)); c &+= word(k.dropFirst(8).prefix(4))
+        a &+= word(k.prefix(4))
+        b &+= word(k.dropFirst(4).prefix(4))
+        c &+= word(k.dropFirst(8).prefix(4))
         final(&a, &b, &c)
         return c
     }
@@ -33,22 +38,41 @@ enum Jhash {
     private static func rol(_ x: UInt32, _ n: UInt32) -> UInt32 { x << n | x >> (32 - n) }
 
     private static func mix(_ a: inout UInt32, _ b: inout UInt32, _ c: inout UInt32) {
-        a &-= c; a ^= rol(c, 4); c &+= b
-        b &-= a; b ^= rol(a, 6); a &+= c
-        c &-= b; c ^= rol(b, 8); b &+= a
-        a &-= c; a ^= rol(c, 16); c &+= b
-        b &-= a; b ^= rol(a, 19); a &+= c
-        c &-= b; c ^= rol(b, 4); b &+= a
+        a &-= c
+        a ^= rol(c, 4)
+        c &+= b
+        b &-= a
+        b ^= rol(a, 6)
+        a &+= c
+        c &-= b
+        c ^= rol(b, 8)
+        b &+= a
+        a &-= c
+        a ^= rol(c, 16)
+        c &+= b
+        b &-= a
+        b ^= rol(a, 19)
+        a &+= c
+        c &-= b
+        c ^= rol(b, 4)
+        b &+= a
     }
 
     private static func final(_ a: inout UInt32, _ b: inout UInt32, _ c: inout UInt32) {
-        c ^= b; c &-= rol(b, 14)
-        a ^= c; a &-= rol(c, 11)
-        b ^= a; b &-= rol(a, 25)
-        c ^= b; c &-= rol(b, 16)
-        a ^= c; a &-= rol(c, 4)
-        b ^= a; b &-= rol(a, 14)
-        c ^= b; c &-= rol(b, 24)
+        c ^= b
+        c &-= rol(b, 14)
+        a ^= c
+        a &-= rol(c, 11)
+        b ^= a
+        b &-= rol(a, 25)
+        c ^= b
+        c &-= rol(b, 16)
+        a ^= c
+        a &-= rol(c, 4)
+        b ^= a
+        b &-= rol(a, 14)
+        c ^= b
+        c &-= rol(b, 24)
     }
 
     private static func octets(_ address: String) -> [UInt8] { address.split(separator: ".").map { UInt8($0)! } }

@@ -51,7 +51,7 @@ struct KernelSnapshot: Equatable, CustomStringConvertible {
 
     private static let separator = "--- snapshot field ---"
     static let fields = [
-        "ip rule", "ip -6 rule", "ip route", "ip -6 route", "nft list ruleset", "sysctl", "ip mptcp",
+        "ip rule", "ip -6 rule", "ip route", "ip -6 route", "nft list ruleset", "sysctl", "ip mptcp"
     ]
 
     var values: [String] { [rules, rules6, routes, routes6, ruleset, sysctls, mptcp] }

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import UplinkCore
 
 /// A lab of network namespaces in which the dry-run scripts route real traffic.
@@ -45,8 +46,9 @@ struct Lab {
     static func with<T>(ipv6: Bool = false, _ body: (Lab) throws -> T) throws -> T {
         let roles = ["host"] + (1...uplinkCount).map { "gw\($0)" } + ["server", "lan"]
         return try Namespaces.with(roles) { names in
-            let lab = Lab(host: names[0], lan: names[uplinkCount + 2], server: names[uplinkCount + 1],
-                          gateways: Array(names[1...uplinkCount]), ipv6: ipv6)
+            let lab = Lab(
+                host: names[0], lan: names[uplinkCount + 2], server: names[uplinkCount + 1],
+                gateways: Array(names[1...uplinkCount]), ipv6: ipv6)
             try lab.wire()
             if ipv6 { try lab.wireIPv6() }
             var servers: [EchoServer] = []
@@ -55,8 +57,10 @@ struct Lab {
             defer { servers.forEach { $0.stop() } }
             let services = [serviceAddress, otherServiceAddress] + (ipv6 ? [serviceAddress6] : [])
             let lanClient = ipv6 ? "\(lanClientAddress),\(lanClientAddress6)" : lanClientAddress
-            servers.append(try EchoServer(in: lab.server, address: services.joined(separator: ","),
-                                          devices: (1...uplinkCount).map { "g\($0)" }, ports: servicePorts))
+            servers.append(
+                try EchoServer(
+                    in: lab.server, address: services.joined(separator: ","),
+                    devices: (1...uplinkCount).map { "g\($0)" }, ports: servicePorts))
             servers.append(try EchoServer(in: lab.lan, address: lanClient, devices: ["eth0"]))
             try servers.forEach { try $0.waitUntilListening() }
             return try body(lab)
@@ -69,7 +73,8 @@ struct Lab {
     func run(script: String, in namespace: String? = nil) throws -> String {
         let result = try Namespaces.exec(namespace ?? host, ["sh", "-s"], input: script)
         guard result.status == 0 else {
-            throw CommandFailed(command: "sh -s (script) in \(namespace ?? host)", status: result.status, output: result.stderr)
+            throw CommandFailed(
+                command: "sh -s (script) in \(namespace ?? host)", status: result.status, output: result.stderr)
         }
         return result.stderr
     }
@@ -77,9 +82,13 @@ struct Lab {
     /// `count` connections from `client` to the echo server at `address`, one after the
     /// other, each from a fresh socket: for each, what the far end saw ("198.18.2.2 g2"),
     /// "timeout", or "error: ...".
-    func echo(from client: Client, _ transport: Transport, count: Int, to address: String = serviceAddress) throws -> [String] {
-        let output = try must(["ip", "netns", "exec", client == .host ? host : lan,
-                               Self.python, Self.script("echo-client.py"), transport.rawValue, String(count), address])
+    func echo(from client: Client, _ transport: Transport, count: Int, to address: String = serviceAddress) throws
+        -> [String]
+    {
+        let output = try must([
+            "ip", "netns", "exec", client == .host ? host : lan,
+            Self.python, Self.script("echo-client.py"), transport.rawValue, String(count), address
+        ])
         return output.split(separator: "\n").map(String.init)
     }
 
@@ -94,7 +103,9 @@ struct Lab {
     /// returns what each batch took next to what the slot `order` (1-based uplinks) predicts,
     /// counting from connection `start`. The +1 starts each batch mid-cycle, so a counter kept
     /// per hook or per protocol would show as a shifted sequence.
-    func slotOrderBatches(_ order: [Int], from start: Int = 0) throws -> [(what: String, seen: [Int?], expected: [Int?])] {
+    func slotOrderBatches(_ order: [Int], from start: Int = 0) throws -> [(
+        what: String, seen: [Int?], expected: [Int?]
+    )] {
         let batch = 2 * order.count + 1
         var counter = start
         var result: [(what: String, seen: [Int?], expected: [Int?])] = []
@@ -124,7 +135,8 @@ struct Lab {
     /// Every namespace of the lab: IPv6 off in a lab without it (no stray packet of its own),
     /// and no duplicate address detection in one with it (nothing waits).
     var ipv6Settings: [String] {
-        ipv6 ? ["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]
+        ipv6
+            ? ["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]
             : ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]
     }
 
@@ -138,42 +150,62 @@ struct Lab {
             if gateways.contains(name) && ipv6 { settings.append("net.ipv6.conf.all.forwarding=1") }
             try must(["ip", "netns", "exec", name, "sysctl", "-qw"] + settings)
         }
-        try batch(nil, uplinks.flatMap { n in [
-            "link add up\(n) netns \(host) type veth peer name dn netns \(gateways[n - 1])",
-            "link add srv netns \(gateways[n - 1]) type veth peer name g\(n) netns \(server)",
-        ] } + ["link add lan0 netns \(host) type veth peer name eth0 netns \(lan)"])
+        try batch(
+            nil,
+            uplinks.flatMap { n in
+                [
+                    "link add up\(n) netns \(host) type veth peer name dn netns \(gateways[n - 1])",
+                    "link add srv netns \(gateways[n - 1]) type veth peer name g\(n) netns \(server)"
+                ]
+            } + ["link add lan0 netns \(host) type veth peer name eth0 netns \(lan)"])
 
-        try batch(host, uplinks.flatMap { n in ["addr add 198.18.\(n).2/24 dev up\(n)", "link set up\(n) up"] } + [
-            "addr add \(Self.hostLanAddress)/24 dev lan0", "link set lan0 up",
-            // Local sockets need a first route to send at all; uplinkctl's output hook reroutes by mark.
-            "route add default via 198.18.1.1",
-        ])
-        for n in uplinks {
-            try batch(gateways[n - 1], [
-                "addr add 198.18.\(n).1/24 dev dn", "link set dn up",
-                "addr add 198.18.\(100 + n).1/24 dev srv", "link set srv up",
-                "route add \(Self.serviceAddress)/32 via 198.18.\(100 + n).2",
-                "route add \(Self.otherServiceAddress)/32 via 198.18.\(100 + n).2",
+        try batch(
+            host,
+            uplinks.flatMap { n in ["addr add 198.18.\(n).2/24 dev up\(n)", "link set up\(n) up"] } + [
+                "addr add \(Self.hostLanAddress)/24 dev lan0", "link set lan0 up",
+                // Local sockets need a first route to send at all; uplinkctl's output hook reroutes by mark.
+                "route add default via 198.18.1.1"
             ])
+        for n in uplinks {
+            try batch(
+                gateways[n - 1],
+                [
+                    "addr add 198.18.\(n).1/24 dev dn", "link set dn up",
+                    "addr add 198.18.\(100 + n).1/24 dev srv", "link set srv up",
+                    "route add \(Self.serviceAddress)/32 via 198.18.\(100 + n).2",
+                    "route add \(Self.otherServiceAddress)/32 via 198.18.\(100 + n).2"
+                ])
         }
         // Each reply goes back through the gateway its connection came through.
-        try batch(server, ["addr add \(Self.serviceAddress)/32 dev lo", "addr add \(Self.otherServiceAddress)/32 dev lo"] + uplinks.flatMap { n in [
-            "addr add 198.18.\(100 + n).2/24 dev g\(n)", "link set g\(n) up",
-            "route add 198.18.\(n).0/24 via 198.18.\(100 + n).1",
-        ] })
-        try batch(lan, ["addr add \(Self.lanClientAddress)/24 dev eth0", "link set eth0 up",
-                        "route add default via \(Self.hostLanAddress)"])
+        try batch(
+            server,
+            ["addr add \(Self.serviceAddress)/32 dev lo", "addr add \(Self.otherServiceAddress)/32 dev lo"]
+                + uplinks.flatMap { n in
+                    [
+                        "addr add 198.18.\(100 + n).2/24 dev g\(n)", "link set g\(n) up",
+                        "route add 198.18.\(n).0/24 via 198.18.\(100 + n).1"
+                    ]
+                })
+        try batch(
+            lan,
+            [
+                "addr add \(Self.lanClientAddress)/24 dev eth0", "link set eth0 up",
+                "route add default via \(Self.hostLanAddress)"
+            ])
     }
 
     func batch(_ namespace: String?, _ commands: [String]) throws {
-        try must(["ip"] + (namespace.map { ["-n", $0] } ?? []) + ["-batch", "-"], input: commands.joined(separator: "\n") + "\n")
+        try must(
+            ["ip"] + (namespace.map { ["-n", $0] } ?? []) + ["-batch", "-"],
+            input: commands.joined(separator: "\n") + "\n")
     }
 
     // MARK: Python helpers
 
     /// The system python3 when there is one: a version manager's shim on PATH (pyenv) costs
     /// tens of milliseconds per start.
-    static let python = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"
+    static let python =
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"
 
     static func script(_ name: String) -> String {
         Paths.fixtures.appendingPathComponent("lab").appendingPathComponent(name).path
@@ -209,19 +241,27 @@ extension Lab {
     /// fresh socket; with `sources`, bound to each source address in turn (`count` from each);
     /// with `mark`, every socket carries that fwmark (SO_MARK). One line per connection, as
     /// `echo` returns them.
-    func echo(in namespace: String, _ transport: Transport, count: Int, to address: String,
-              port: Int = 7, sources: [String] = [], mark: UInt32? = nil) throws -> [String] {
-        let output = try must(["ip", "netns", "exec", namespace, Self.python, Self.script("echo-client.py"), transport.rawValue,
-                               String(count), address, String(port), sources.joined(separator: ",")]
-                              + (mark.map { ["0x" + String($0, radix: 16)] } ?? []))
+    func echo(
+        in namespace: String, _ transport: Transport, count: Int, to address: String,
+        port: Int = 7, sources: [String] = [], mark: UInt32? = nil
+    ) throws -> [String] {
+        let output = try must(
+            [
+                "ip", "netns", "exec", namespace, Self.python, Self.script("echo-client.py"), transport.rawValue,
+                String(count), address, String(port), sources.joined(separator: ",")
+            ]
+                + (mark.map { ["0x" + String($0, radix: 16)] } ?? []))
         return output.split(separator: "\n").map(String.init)
     }
 
     /// An echo server (Fixtures/lab/echo-server.py) in `namespace` for the time of `body`: on
     /// `addresses` and `ports`, bound to `devices`, or unbound (answering "PEER -") without.
-    func withEchoServer<T>(in namespace: String, addresses: [String], ports: [Int] = [7], devices: [String] = [],
-                           _ body: () throws -> T) throws -> T {
-        let server = try EchoServer(in: namespace, address: addresses.joined(separator: ","), devices: devices, ports: ports)
+    func withEchoServer<T>(
+        in namespace: String, addresses: [String], ports: [Int] = [7], devices: [String] = [],
+        _ body: () throws -> T
+    ) throws -> T {
+        let server = try EchoServer(
+            in: namespace, address: addresses.joined(separator: ","), devices: devices, ports: ports)
         defer { server.stop() }
         try server.waitUntilListening()
         return try body()
@@ -230,8 +270,9 @@ extension Lab {
     /// A download source (Fixtures/lab/mptcp-transfer.py) on the server's 198.19.0.1:`port`
     /// for the time of `body`: MPTCP, or plain TCP with `tcp`.
     func withDownloadSource<T>(port: Int, tcp: Bool = false, _ body: () throws -> T) throws -> T {
-        let source = try EchoServer(in: server, script: "mptcp-transfer.py",
-                                    ["serve", Self.serviceAddress, String(port)] + (tcp ? ["tcp"] : []))
+        let source = try EchoServer(
+            in: server, script: "mptcp-transfer.py",
+            ["serve", Self.serviceAddress, String(port)] + (tcp ? ["tcp"] : []))
         defer { source.stop() }
         try source.waitUntilListening()
         return try body()
@@ -239,21 +280,27 @@ extension Lab {
 
     /// Bytes one connection from the host downloaded from the source in `seconds` (MPTCP unless `tcp`).
     func download(port: Int, seconds: Double, tcp: Bool = false) throws -> Int {
-        let output = try must(["ip", "netns", "exec", host, Self.python, Self.script("mptcp-transfer.py"), "fetch",
-                               Self.serviceAddress, String(port), String(seconds)] + (tcp ? ["tcp"] : []))
+        let output = try must(
+            [
+                "ip", "netns", "exec", host, Self.python, Self.script("mptcp-transfer.py"), "fetch",
+                Self.serviceAddress, String(port), String(seconds)
+            ] + (tcp ? ["tcp"] : []))
         return Int(output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 
     /// Named echo servers (one per element: its name, address and port) in `namespace` for the
     /// time of `body`: each answers "PEER NAME", so a service's connection says which backend it met.
     /// `body` may stop one (by name) to play a backend that dies.
-    func withBackends<T>(in namespace: String, _ backends: [(name: String, address: String, port: Int)],
-                         _ body: (_ stop: (String) -> Void) throws -> T) throws -> T {
+    func withBackends<T>(
+        in namespace: String, _ backends: [(name: String, address: String, port: Int)],
+        _ body: (_ stop: (String) -> Void) throws -> T
+    ) throws -> T {
         var servers: [String: EchoServer] = [:]
         defer { servers.values.forEach { $0.stop() } }
         for backend in backends {
-            let server = try EchoServer(in: namespace, script: "echo-server.py",
-                                        ["--ports", String(backend.port), "--name", backend.name, backend.address])
+            let server = try EchoServer(
+                in: namespace, script: "echo-server.py",
+                ["--ports", String(backend.port), "--name", backend.name, backend.address])
             servers[backend.name] = server
         }
         try servers.values.forEach { try $0.waitUntilListening() }
@@ -263,7 +310,8 @@ extension Lab {
     /// The lab's FTP-like server (Fixtures/lab/ftp-server.py) on the server's address, bound
     /// to each gN like the echo server, for the time of `body`.
     func withFtpServer<T>(_ body: () throws -> T) throws -> T {
-        let ftp = try EchoServer(in: server, script: "ftp-server.py", [Self.serviceAddress] + (1...Self.uplinkCount).map { "g\($0)" })
+        let ftp = try EchoServer(
+            in: server, script: "ftp-server.py", [Self.serviceAddress] + (1...Self.uplinkCount).map { "g\($0)" })
         defer { ftp.stop() }
         try ftp.waitUntilListening()
         return try body()
@@ -280,25 +328,35 @@ extension Lab {
     /// IPv6 on every link (see the type's comment). One `ip -batch` per namespace.
     fileprivate func wireIPv6() throws {
         let uplinks = Array(1...Self.uplinkCount)
-        try batch(host, uplinks.map { "addr add 2001:2:0:\($0)::2/64 dev up\($0) nodad" } + [
-            "addr add \(Self.hostLanAddress6)/64 dev lan0 nodad",
-            "route add ::/0 via 2001:2:0:1::1",
-        ])
-        for n in uplinks {
-            try batch(gateways[n - 1], [
-                "addr add 2001:2:0:\(n)::1/64 dev dn nodad",
-                "addr add 2001:2:0:\(100 + n)::1/64 dev srv nodad",
-                "route add \(Self.serviceAddress6)/128 via 2001:2:0:\(100 + n)::2",
-                "route add 2001:2::/48 via 2001:2:0:\(n)::2",
+        try batch(
+            host,
+            uplinks.map { "addr add 2001:2:0:\($0)::2/64 dev up\($0) nodad" } + [
+                "addr add \(Self.hostLanAddress6)/64 dev lan0 nodad",
+                "route add ::/0 via 2001:2:0:1::1"
             ])
+        for n in uplinks {
+            try batch(
+                gateways[n - 1],
+                [
+                    "addr add 2001:2:0:\(n)::1/64 dev dn nodad",
+                    "addr add 2001:2:0:\(100 + n)::1/64 dev srv nodad",
+                    "route add \(Self.serviceAddress6)/128 via 2001:2:0:\(100 + n)::2",
+                    "route add 2001:2::/48 via 2001:2:0:\(n)::2"
+                ])
         }
         // One route back per gN, each with its own metric: an answer from a socket bound to gN
         // takes gN's (the lookup keeps to the socket's device), any other the lowest metric.
-        try batch(server, ["addr add \(Self.serviceAddress6)/128 dev lo"] + uplinks.flatMap { n in [
-            "addr add 2001:2:0:\(100 + n)::2/64 dev g\(n) nodad",
-            "route add 2001:2::/48 via 2001:2:0:\(100 + n)::1 dev g\(n) metric \(n)",
-        ] })
-        try batch(lan, ["addr add \(Self.lanClientAddress6)/64 dev eth0 nodad", "route add ::/0 via \(Self.hostLanAddress6)"])
+        try batch(
+            server,
+            ["addr add \(Self.serviceAddress6)/128 dev lo"]
+                + uplinks.flatMap { n in
+                    [
+                        "addr add 2001:2:0:\(100 + n)::2/64 dev g\(n) nodad",
+                        "route add 2001:2::/48 via 2001:2:0:\(100 + n)::1 dev g\(n) metric \(n)"
+                    ]
+                })
+        try batch(
+            lan, ["addr add \(Self.lanClientAddress6)/64 dev eth0 nodad", "route add ::/0 via \(Self.hostLanAddress6)"])
     }
 }
 
@@ -310,7 +368,9 @@ private final class EchoServer {
     private let description: String
 
     convenience init(in namespace: String, address: String, devices: [String], ports: [Int] = [7]) throws {
-        try self.init(in: namespace, script: "echo-server.py", ["--ports", ports.map(String.init).joined(separator: ","), address] + devices)
+        try self.init(
+            in: namespace, script: "echo-server.py",
+            ["--ports", ports.map(String.init).joined(separator: ","), address] + devices)
     }
 
     /// Any of the lab's servers (a script under Fixtures/lab that prints "listening").
@@ -342,8 +402,9 @@ private final class EchoServer {
         }
         let problem = process.isRunning ? "no 'listening' within \(timeout) s" : "exited before 'listening'"
         stop()
-        throw CommandFailed(command: description, status: process.terminationStatus,
-                            output: "\(problem); it printed:\n" + String(decoding: printed, as: UTF8.self))
+        throw CommandFailed(
+            command: description, status: process.terminationStatus,
+            output: "\(problem); it printed:\n" + String(decoding: printed, as: UTF8.self))
     }
 
     /// SIGKILL, as it has nothing to clean up, and SIGTERM would not do: processes started

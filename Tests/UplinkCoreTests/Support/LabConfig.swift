@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import UplinkCore
 
 /// How a test puts a config into the lab's host: through `uplinkctl apply --netns`, the
@@ -31,12 +32,16 @@ extension Lab {
             try UplinkctlCLI.withConfig(yaml) { path in
                 let applied = try UplinkctlCLI.run(["apply", "--netns", host, path])
                 guard applied.status == 0 else {
-                    throw CommandFailed(command: "uplinkctl apply --netns \(host)", status: applied.status, output: applied.stdout + applied.stderr)
+                    throw CommandFailed(
+                        command: "uplinkctl apply --netns \(host)", status: applied.status,
+                        output: applied.stdout + applied.stderr)
                 }
             }
         case .nftScript, .iptablesScript:
             let complaints = try run(script: DryRun.script(state, format: way == .nftScript ? .nft : .iptables))
-            guard complaints.isEmpty else { throw CommandFailed(command: "the \(way) script", status: 0, output: complaints) }
+            guard complaints.isEmpty else {
+                throw CommandFailed(command: "the \(way) script", status: 0, output: complaints)
+            }
         }
         return state
     }
@@ -51,7 +56,9 @@ extension Lab {
             byInterface[String(words[1]), default: []].append(address)
         }
         // "default via 198.18.1.1 dev up1 ..."
-        let defaults = try must(["ip", "-n", host, "-4", "route", "show", "table", "main", "default"]).split(separator: "\n").compactMap { line -> String? in
+        let defaults = try must(["ip", "-n", host, "-4", "route", "show", "table", "main", "default"]).split(
+            separator: "\n"
+        ).compactMap { line -> String? in
             let words = line.split(separator: " ")
             return words.firstIndex(of: "dev").flatMap { $0 + 1 < words.count ? String(words[$0 + 1]) : nil }
         }

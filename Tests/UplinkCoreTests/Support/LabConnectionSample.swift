@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import UplinkCore
 
 /// Real connections through a lab-shaped config, the same sequence under each installation,
@@ -49,12 +50,14 @@ struct LabConnectionSample {
         var batches = [
             Batch(.host, .tcp, 3, to: server, port: 7), Batch(.host, .udp, 3, to: server, port: 53),
             Batch(.host, .tcp, 2, to: other, port: 22), Batch(.host, .udp, 2, to: other, port: 7),
-            Batch(.host, .udp, 1, to: Lab.lanClientAddress, port: 7),
+            Batch(.host, .udp, 1, to: Lab.lanClientAddress, port: 7)
         ]
         let forwarded = config.traffic.contains(.forwarded)
         if forwarded {
-            batches += [Batch(.lan, .udp, 3, to: server, port: 7), Batch(.lan, .tcp, 2, to: server, port: 53),
-                        Batch(.lan, .tcp, 2, to: other, port: 22)]
+            batches += [
+                Batch(.lan, .udp, 3, to: server, port: 7), Batch(.lan, .tcp, 2, to: server, port: 53),
+                Batch(.lan, .tcp, 2, to: other, port: 22)
+            ]
         }
         if ipv6 {
             batches += [Batch(.host, .tcp, 2, to: server6, port: 7), Batch(.host, .udp, 2, to: server6, port: 53)]
@@ -67,8 +70,9 @@ struct LabConnectionSample {
     func send(_ lab: Lab) throws -> [String: [String]] {
         var seen: [String: [String]] = [:]
         for batch in batches {
-            seen[batch.name] = try lab.echo(in: lab.namespace(batch.client), batch.transport, count: batch.count,
-                                            to: batch.address, port: batch.port)
+            seen[batch.name] = try lab.echo(
+                in: lab.namespace(batch.client), batch.transport, count: batch.count,
+                to: batch.address, port: batch.port)
         }
         return seen
     }
@@ -81,8 +85,9 @@ struct LabConnectionSample {
             for (way, got) in zip(Installation.allCases, answers) {
                 let wrong = got.filter { !allowed(batch, $0) }
                 if got.count != batch.count || !wrong.isEmpty {
-                    problems.append("\(batch.name): under \(way.testDescription) the answers \(got) "
-                                    + "are not all from an uplink it may take")
+                    problems.append(
+                        "\(batch.name): under \(way.testDescription) the answers \(got) "
+                            + "are not all from an uplink it may take")
                 }
             }
             let (apply, nft, iptables) = (answers[0], answers[1], answers[2])
@@ -90,8 +95,9 @@ struct LabConnectionSample {
             case .exact where apply != nft || apply != iptables:
                 problems.append("\(batch.name): apply \(apply), nft script \(nft), iptables script \(iptables)")
             case .hash where apply != nft || Set(iptables).count > 1:
-                problems.append("\(batch.name) (hash): apply \(apply), nft script \(nft), iptables script \(iptables) "
-                                + "(apply and nft must agree, iptables keep the pair on one uplink)")
+                problems.append(
+                    "\(batch.name) (hash): apply \(apply), nft script \(nft), iptables script \(iptables) "
+                        + "(apply and nft must agree, iptables keep the pair on one uplink)")
             default:
                 break
             }

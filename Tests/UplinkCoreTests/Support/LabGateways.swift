@@ -17,10 +17,12 @@ extension Lab {
 
     /// Loads the counters in every gateway (once per lab, before the traffic to count).
     func watchGateways() throws {
-        let rules = ["v4": "ipv4", "v6": "ipv6"].sorted { $0.key < $1.key }.map { suffix, family in """
-                \t\tiifname "dn" meta nfproto \(family) meta l4proto { tcp, udp } counter name "packets-\(suffix)"
-                \t\tiifname "dn" meta nfproto \(family) meta l4proto { tcp, udp } ct state new counter name "flows-\(suffix)"
-                """ }.joined(separator: "\n")
+        let rules = ["v4": "ipv4", "v6": "ipv6"].sorted { $0.key < $1.key }.map { suffix, family in
+            """
+            \t\tiifname "dn" meta nfproto \(family) meta l4proto { tcp, udp } counter name "packets-\(suffix)"
+            \t\tiifname "dn" meta nfproto \(family) meta l4proto { tcp, udp } ct state new counter name "flows-\(suffix)"
+            """
+        }.joined(separator: "\n")
         let table = """
             table inet \(Self.witnessTable) {
             \tcounter packets-v4 { }
@@ -43,9 +45,12 @@ extension Lab {
     func gatewayCounts(ipv6: Bool = false) throws -> [GatewayCount] {
         let suffix = ipv6 ? "v6" : "v4"
         return try gateways.map { gateway in
-            let listing = try must(["ip", "netns", "exec", gateway, "nft", "list", "counters", "table", "inet", Self.witnessTable])
-            return GatewayCount(packets: Self.packets(in: listing, counter: "packets-\(suffix)"),
-                                flows: Self.packets(in: listing, counter: "flows-\(suffix)"))
+            let listing = try must([
+                "ip", "netns", "exec", gateway, "nft", "list", "counters", "table", "inet", Self.witnessTable
+            ])
+            return GatewayCount(
+                packets: Self.packets(in: listing, counter: "packets-\(suffix)"),
+                flows: Self.packets(in: listing, counter: "flows-\(suffix)"))
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import UplinkCore
 
 /// Other policy routing on the lab's host, of the kinds uplinkctl must leave alone.
@@ -35,17 +36,23 @@ extension Lab {
             try settleIPv6(in: vpn)
             try batch(nil, ["link add tun0 netns \(host) type veth peer name vpn0 netns \(vpn)"])
             try batch(host, ["addr add \(LabTunnel.hostAddress)/24 dev tun0", "link set tun0 up"])
-            try batch(vpn, [
-                "addr add \(LabTunnel.farAddress)/24 dev vpn0", "link set vpn0 up",
-                "addr add \(Self.serviceAddress)/32 dev lo", "addr add \(Self.otherServiceAddress)/32 dev lo",
-                "route add 198.18.200.0/24 via \(LabTunnel.hostAddress)",
-            ])
+            try batch(
+                vpn,
+                [
+                    "addr add \(LabTunnel.farAddress)/24 dev vpn0", "link set vpn0 up",
+                    "addr add \(Self.serviceAddress)/32 dev lo", "addr add \(Self.otherServiceAddress)/32 dev lo",
+                    "route add 198.18.200.0/24 via \(LabTunnel.hostAddress)"
+                ])
             var addresses = [Self.serviceAddress, Self.otherServiceAddress]
             if ipv6 {
                 try batch(host, ["addr add \(LabTunnel.hostAddress6)/64 dev tun0 nodad"])
-                try batch(vpn, ["addr add \(LabTunnel.farAddress6)/64 dev vpn0 nodad",
-                                "addr add \(Self.serviceAddress6)/128 dev lo",
-                                "route add 2001:2:0:200::/64 via \(LabTunnel.hostAddress6)"])
+                try batch(
+                    vpn,
+                    [
+                        "addr add \(LabTunnel.farAddress6)/64 dev vpn0 nodad",
+                        "addr add \(Self.serviceAddress6)/128 dev lo",
+                        "route add 2001:2:0:200::/64 via \(LabTunnel.hostAddress6)"
+                    ])
                 addresses.append(Self.serviceAddress6)
             }
             return try withEchoServer(in: vpn, addresses: addresses, devices: ["vpn0"]) {
@@ -59,11 +66,13 @@ extension Lab {
     /// fwmark led there, and the main table first consulted without its default route.
     func addFullTunnelRules(_ family: IPFamily = .ipv4) throws {
         let gateway = family == .ipv4 ? LabTunnel.farAddress : LabTunnel.farAddress6
-        try must(["ip", family == .ipv4 ? "-4" : "-6", "-n", host, "-batch", "-"], input: [
-            "route add default via \(gateway) dev tun0 table \(LabTunnel.table)",
-            "rule add not fwmark \(LabTunnel.table) table \(LabTunnel.table) priority 32765",
-            "rule add table main suppress_prefixlength 0 priority 32764",
-        ].joined(separator: "\n") + "\n")
+        try must(
+            ["ip", family == .ipv4 ? "-4" : "-6", "-n", host, "-batch", "-"],
+            input: [
+                "route add default via \(gateway) dev tun0 table \(LabTunnel.table)",
+                "rule add not fwmark \(LabTunnel.table) table \(LabTunnel.table) priority 32765",
+                "rule add table main suppress_prefixlength 0 priority 32764"
+            ].joined(separator: "\n") + "\n")
     }
 
     /// What `wg-quick down` removes.
@@ -78,10 +87,18 @@ extension Lab {
             let container = names[0]
             try settleIPv6(in: container)
             try batch(nil, ["link add vctr netns \(host) type veth peer name ctr0 netns \(container)"])
-            try batch(host, ["link add br0 type bridge", "link set vctr master br0", "link set vctr up",
-                             "addr add \(LabNeighbours.bridgeAddress)/24 dev br0", "link set br0 up"])
-            try batch(container, ["addr add \(LabNeighbours.containerAddress)/24 dev ctr0", "link set ctr0 up",
-                                  "route add default via \(LabNeighbours.bridgeAddress)"])
+            try batch(
+                host,
+                [
+                    "link add br0 type bridge", "link set vctr master br0", "link set vctr up",
+                    "addr add \(LabNeighbours.bridgeAddress)/24 dev br0", "link set br0 up"
+                ])
+            try batch(
+                container,
+                [
+                    "addr add \(LabNeighbours.containerAddress)/24 dev ctr0", "link set ctr0 up",
+                    "route add default via \(LabNeighbours.bridgeAddress)"
+                ])
             return try body(container)
         }
     }

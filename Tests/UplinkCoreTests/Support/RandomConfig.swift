@@ -91,14 +91,16 @@ struct ConfigDraw {
         if uplinks.contains(where: { $0.families.count == 2 }) { features.insert("family:dual") }
         if labShaped { features.insert("lab") }
         let header = "# Random config, seed \(seed)."
-        return RandomConfig(seed: seed, yaml: ([header] + lines).joined(separator: "\n") + "\n",
-                            lab: labShaped ? RandomConfig.LabShape(ipv6: labIPv6) : nil,
-                            wiring: labShaped ? HostWiring() : wiring, features: features)
+        return RandomConfig(
+            seed: seed, yaml: ([header] + lines).joined(separator: "\n") + "\n",
+            lab: labShaped ? RandomConfig.LabShape(ipv6: labIPv6) : nil,
+            wiring: labShaped ? HostWiring() : wiring, features: features)
     }
 
     private mutating func drawTraffic() {
         // The lab's LAN client needs forwarding to reach anything: mostly forwarded there.
-        let choices: [[TrafficKind]] = labShaped
+        let choices: [[TrafficKind]] =
+            labShaped
             ? [[.local, .forwarded], [.forwarded], [.forwarded, .local], [.local]]
             : [[.local], [.forwarded], [.local, .forwarded], [.forwarded, .local]]
         guard rng.chance(labShaped ? 0.6 : 0.5) else { return }
@@ -172,7 +174,8 @@ enum YAMLScalar {
     /// otherwise; a number, boolean or null word would not be read as a string).
     static func text(_ value: String) -> String {
         let special = ["true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"]
-        let word = value.first?.isLetter == true
+        let word =
+            value.first?.isLetter == true
             && value.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
         if word && !special.contains(value.lowercased()) { return value }
         let escaped = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")

@@ -29,8 +29,10 @@ extension ConfigDraw {
         }
     }
 
-    private mutating func healthMapping(families: [IPFamily], base: HealthDraw,
-                                        topLevel: Bool) -> (text: String, draw: HealthDraw) {
+    private mutating func healthMapping(
+        families: [IPFamily], base: HealthDraw,
+        topLevel: Bool
+    ) -> (text: String, draw: HealthDraw) {
         var fields: [String] = []
         var draw = base
         if rng.chance(0.6) {
@@ -85,7 +87,8 @@ extension ConfigDraw {
         if rng.chance(0.3) { lines.append("mptcp-announce: \(rng.chance(0.5))") }
         for index in uplinks.indices where rng.chance(0.3) { uplinks[index].mptcp = rng.chance(0.5) }
         while mptcpEndpoints() > MptcpEndpointLimit.kernel,
-              let index = uplinks.lastIndex(where: { $0.mptcp != false && endpoints(of: $0) > 0 }) {
+            let index = uplinks.lastIndex(where: { $0.mptcp != false && endpoints(of: $0) > 0 })
+        {
             uplinks[index].mptcp = false
         }
     }
@@ -96,7 +99,8 @@ extension ConfigDraw {
 
     private func endpoints(of uplink: RandomUplink) -> Int {
         guard uplinks.count(where: { $0.interface == uplink.interface }) == 1,
-              let interface = interfaces.first(where: { $0.name == uplink.interface }) else { return 0 }
+            let interface = interfaces.first(where: { $0.name == uplink.interface })
+        else { return 0 }
         return uplink.families.map { interface.hosts($0).count }.reduce(0, +)
     }
 }

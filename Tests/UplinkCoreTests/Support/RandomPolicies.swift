@@ -15,8 +15,10 @@ extension ConfigDraw {
                 entries += policy(keys: nil)
                 continue
             }
-            let keys = Set(rng.some(["destination", "source", "protocol", "destination-port", "in-interface"],
-                                    count: rng.int(1...3)))
+            let keys = Set(
+                rng.some(
+                    ["destination", "source", "protocol", "destination-port", "in-interface"],
+                    count: rng.int(1...3)))
             for _ in 0..<rng.int(2...8) { entries += policy(keys: keys) }
         }
         return entries
@@ -48,7 +50,8 @@ extension ConfigDraw {
                 match.protocols = written.map { YAMLReader.protocolNames[$0] ?? UInt8($0)! }
                 fields.append(("protocol", list(written)))
             }
-            let withPorts = !match.protocols.isEmpty
+            let withPorts =
+                !match.protocols.isEmpty
                 && match.protocols.allSatisfy { $0 == IPProtocolNumber.tcp || $0 == IPProtocolNumber.udp }
             if withPorts && given("destination-port", 0.6) {
                 let ports = (0..<rng.int(1...3)).map { _ in port(source: false) }
@@ -103,10 +106,14 @@ extension ConfigDraw {
     /// one that the lab's connections have: the server's two addresses, the LAN, the host's.
     private mutating func policyPrefix(destination: Bool) -> String {
         if labShaped && rng.chance(0.7) {
-            let destinations = ["198.19.0.1", "198.19.0.2", "198.19.0.0/24", "198.19.0.0/31", "198.18.0.0/15",
-                                "198.18.200.0/24", "198.18.200.2"]
+            let destinations =
+                [
+                    "198.19.0.1", "198.19.0.2", "198.19.0.0/24", "198.19.0.0/31", "198.18.0.0/15",
+                    "198.18.200.0/24", "198.18.200.2"
+                ]
                 + (labIPv6 ? ["2001:2:0:ff::1", "2001:2::/48", "2001:2:0:200::/64"] : [])
-            let sources = ["198.18.200.0/24", "198.18.200.2", "198.18.1.2", "198.18.0.0/16"]
+            let sources =
+                ["198.18.200.0/24", "198.18.200.2", "198.18.1.2", "198.18.0.0/16"]
                 + (labIPv6 ? ["2001:2:0:200::/64", "2001:2:0:1::2", "2001:2::/48"] : [])
             return rng.pick(destination ? destinations : sources)
         }

@@ -61,15 +61,19 @@ extension ConfigDraw {
     /// 1-4 backends of the service's family (any family without an address); loopback ones
     /// only where the parser takes them: IPv4 for outside clients with `interfaces`, IPv6
     /// for local clients only.
-    private mutating func backends(_ service: Int, family: IPFamily?, outside: Bool,
-                                   interfaces: [String]) -> (written: [String], onThisHost: Bool) {
+    private mutating func backends(
+        _ service: Int, family: IPFamily?, outside: Bool,
+        interfaces: [String]
+    ) -> (written: [String], onThisHost: Bool) {
         var written: [String] = []
         var seen: Set<String> = []
         var onThisHost = false
         for index in 0..<rng.int(1...4) {
             let kind = family ?? (rng.chance(0.6) ? .ipv4 : .ipv6)
             let port: Int? = rng.chance(0.6) ? rng.int(1024...60000) : nil
-            var address = kind == .ipv4 ? "198.18.\(150 + service).\(10 + index)"
+            var address =
+                kind == .ipv4
+                ? "198.18.\(150 + service).\(10 + index)"
                 : "2001:2:0:\(150 + service)::\(10 + index)"
             let loopbackAllowed = kind == .ipv4 ? (!outside || !interfaces.isEmpty) : !outside
             if loopbackAllowed && rng.chance(0.2) { address = kind == .ipv4 ? "127.0.0.1" : "::1" }

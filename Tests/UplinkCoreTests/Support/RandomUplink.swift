@@ -91,8 +91,9 @@ extension ConfigDraw {
             // none there is `gateway: auto`: two uplinks by one gateway (or both by device) would be
             // one next hop twice, which the kernel refuses in a multipath route.
             let shareable = interfaces.indices.filter { slot in
-                !ecmp || (!interfaces[slot].freeIPv4.isEmpty
-                          && !uplinks.contains { $0.auto && $0.interface == interfaces[slot].name })
+                !ecmp
+                    || (!interfaces[slot].freeIPv4.isEmpty
+                        && !uplinks.contains { $0.auto && $0.interface == interfaces[slot].name })
             }
             if !shareable.isEmpty && rng.chance(0.12) {
                 slot = rng.pick(shareable)
@@ -103,13 +104,16 @@ extension ConfigDraw {
                 while interfaceNames.contains(name) { name = interfaceName(interfaces.count + 1) }
                 interfaceNames.insert(name)
                 let needs = addressing.gatewayFamilies
-                interfaces.append(RandomInterface.make(&rng, index: interfaces.count + 1, name: name,
-                                                       ipv4: needs.contains(.ipv4) || rng.chance(0.3),
-                                                       ipv6: needs.contains(.ipv6) || rng.chance(0.25)))
+                interfaces.append(
+                    RandomInterface.make(
+                        &rng, index: interfaces.count + 1, name: name,
+                        ipv4: needs.contains(.ipv4) || rng.chance(0.3),
+                        ipv6: needs.contains(.ipv6) || rng.chance(0.25)))
                 slot = interfaces.count - 1
             }
-            var uplink = RandomUplink(name: uplinkName(index, taken: names), interface: interfaces[slot].name,
-                                      families: addressing.families)
+            var uplink = RandomUplink(
+                name: uplinkName(index, taken: names), interface: interfaces[slot].name,
+                families: addressing.families)
             names.insert(uplink.name)
             let gateways = addressing.gatewayFamilies.compactMap { takeGateway($0, slot: slot) }
             func family(_ gateway: String) -> IPFamily { gateway.contains(":") ? .ipv6 : .ipv4 }

@@ -51,8 +51,9 @@ final class RunningUplinkctl {
             if !process.isRunning { break }
             usleep(20_000)
         }
-        throw CommandFailed(command: "uplinkctl run", status: process.isRunning ? 0 : process.terminationStatus,
-                            output: "no log line with '\(needle)' within \(timeout) s; the log:\n\(text)")
+        throw CommandFailed(
+            command: "uplinkctl run", status: process.isRunning ? 0 : process.terminationStatus,
+            output: "no log line with '\(needle)' within \(timeout) s; the log:\n\(text)")
     }
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
@@ -78,8 +79,10 @@ final class RunningUplinkctl {
         return Date().timeIntervalSince(start)
     }
 
-    static func with<T>(host: String, config: String, extra: [String] = [], environment: [String: String] = [:],
-                        _ body: (RunningUplinkctl) throws -> T) throws -> T {
+    static func with<T>(
+        host: String, config: String, extra: [String] = [], environment: [String: String] = [:],
+        _ body: (RunningUplinkctl) throws -> T
+    ) throws -> T {
         let run = try RunningUplinkctl(host: host, config: config, extra: extra, environment: environment)
         defer { run.stop() }
         try run.waitFor("start:")
@@ -131,7 +134,9 @@ final class UDPFlows {
                 return line
             }
             let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { throw CommandFailed(command: "udp-flows.py", status: 0, output: "ended before answering \(command)") }
+            if chunk.isEmpty {
+                throw CommandFailed(command: "udp-flows.py", status: 0, output: "ended before answering \(command)")
+            }
             buffer.append(chunk)
         }
     }

@@ -13,7 +13,8 @@ func run(_ arguments: [String], input: String? = nil) throws -> ShellResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = arguments
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     process.standardOutput = out
     process.standardError = err
     // The input comes from a file, not a pipe: a child that stops reading (a script that fails
@@ -33,9 +34,10 @@ func run(_ arguments: [String], input: String? = nil) throws -> ShellResult {
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     let stderr = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return ShellResult(status: process.terminationStatus,
-                       stdout: String(decoding: stdout, as: UTF8.self),
-                       stderr: String(decoding: stderr, as: UTF8.self))
+    return ShellResult(
+        status: process.terminationStatus,
+        stdout: String(decoding: stdout, as: UTF8.self),
+        stderr: String(decoding: stderr, as: UTF8.self))
 }
 
 /// Runs a command that must succeed; a failure carries its output into the test's message.
@@ -43,7 +45,8 @@ func run(_ arguments: [String], input: String? = nil) throws -> ShellResult {
 func must(_ arguments: [String], input: String? = nil) throws -> String {
     let result = try run(arguments, input: input)
     guard result.status == 0 else {
-        throw CommandFailed(command: arguments.joined(separator: " "), status: result.status, output: result.stdout + result.stderr)
+        throw CommandFailed(
+            command: arguments.joined(separator: " "), status: result.status, output: result.stdout + result.stderr)
     }
     return result.stdout
 }

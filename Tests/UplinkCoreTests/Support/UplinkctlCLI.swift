@@ -4,8 +4,12 @@ import Foundation
 enum UplinkctlCLI {
     /// `environment` entries go through env(1), as `VAR=value uplinkctl ...` would.
     @discardableResult
-    static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> ShellResult {
-        try UplinkCoreTests.run(environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + [Paths.uplinkctl.path] + arguments, input: input)
+    static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws
+        -> ShellResult
+    {
+        try UplinkCoreTests.run(
+            environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + [Paths.uplinkctl.path] + arguments,
+            input: input)
     }
 
     /// A config in a temporary file, removed when `body` ends.

@@ -1,6 +1,7 @@
 import CNetlink
 import Glibc
 import Testing
+
 @testable import UplinkCore
 @testable import UplinkKernel
 
@@ -109,14 +110,18 @@ final class FakeKernel {
             answers = state.nftables.commit(messages, generation: generation, handles: &ruleHandles)
             if answers.allSatisfy({ $0.errno == 0 }) { generation += 1 }
         }
-        journal.append(Record(kind: .change, object: "nftables transaction", messages: messages,
-                              errno: answers.first { $0.errno != 0 }?.errno ?? 0))
+        journal.append(
+            Record(
+                kind: .change, object: "nftables transaction", messages: messages,
+                errno: answers.first { $0.errno != 0 }?.errno ?? 0))
         return answers
     }
 
     func readSysctls(_ paths: [[String]]) -> [Sysctl] {
-        journal.append(Record(kind: .read, object: "sysctl " + paths.map { Sysctl($0, "").key }.joined(separator: " "),
-                              messages: [], errno: 0))
+        journal.append(
+            Record(
+                kind: .read, object: "sysctl " + paths.map { Sysctl($0, "").key }.joined(separator: " "),
+                messages: [], errno: 0))
         return paths.compactMap { path in state.sysctls[path.joined(separator: "/")].map { Sysctl(path, $0) } }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+
 @testable import UplinkCore
 @testable import UplinkKernel
 
@@ -16,7 +17,7 @@ struct FakeLab {
         FakeRouting.Link(name: "lo", index: 1, addresses: ["127.0.0.1/8"]),
         FakeRouting.Link(name: "up1", index: 2, addresses: ["198.18.1.2/24"]),
         FakeRouting.Link(name: "up2", index: 3, addresses: ["198.18.2.2/24"]),
-        FakeRouting.Link(name: "up3", index: 4, addresses: ["198.18.3.2/24"]),
+        FakeRouting.Link(name: "up3", index: 4, addresses: ["198.18.3.2/24"])
     ]
 
     static var sysctls: [String: String] {
@@ -45,8 +46,10 @@ struct FakeLab {
 
     /// Runs `body` with a fresh fake lab. `handle`: what Kernel reaches the fake kernel through
     /// (the lab tests' fault injection around it, for instance).
-    static func with(_ body: (FakeLab) throws -> Void,
-                     handle: (FakeKernel) throws -> KernelHandle = { $0.handle }) throws {
+    static func with(
+        _ body: (FakeLab) throws -> Void,
+        handle: (FakeKernel) throws -> KernelHandle = { $0.handle }
+    ) throws {
         var template = Array((NSTemporaryDirectory() + "uplinkctl-fake-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw POSIXError(.EACCES) }
         let directory = String(cString: made)

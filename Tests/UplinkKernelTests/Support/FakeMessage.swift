@@ -1,4 +1,5 @@
 import CNetlink
+
 @testable import UplinkKernel
 
 /// One netlink message as the fake kernel sees it: the header's fields, and the attributes after
@@ -59,7 +60,8 @@ struct FakeMessage: Equatable {
     static func pack(_ attributes: [Attribute]) -> [UInt8] {
         attributes.flatMap { attribute -> [UInt8] in
             let length = UInt16(4 + attribute.data.count)
-            let header = withUnsafeBytes(of: length.littleEndian, Array.init)
+            let header =
+                withUnsafeBytes(of: length.littleEndian, Array.init)
                 + withUnsafeBytes(of: attribute.type.littleEndian, Array.init)
             let padding = [UInt8](repeating: 0, count: (4 - attribute.data.count % 4) % 4)
             return header + attribute.data + padding

@@ -1,5 +1,6 @@
 import CNetlink
 import Glibc
+
 @testable import UplinkKernel
 
 /// nf_tables as the fake kernel answers it: one table, kept as the messages that built it (a
@@ -23,7 +24,8 @@ struct FakeNftables: Equatable {
         /// As a dump lists it: with its handle.
         var listed: FakeMessage {
             let handle = withUnsafeBytes(of: handle.bigEndian, Array.init)
-            let attributes = message.rawAttributes(after: FakeNftables.header)
+            let attributes =
+                message.rawAttributes(after: FakeNftables.header)
                 + [(UInt16(NFTA_RULE_HANDLE.rawValue), handle)]
             return message.with(attributes, after: FakeNftables.header)
         }
@@ -36,18 +38,22 @@ struct FakeNftables: Equatable {
     }
 
     static func isRead(_ message: FakeMessage) -> Bool {
-        [NFT_MSG_GETTABLE, NFT_MSG_GETCHAIN, NFT_MSG_GETRULE, NFT_MSG_GETSET, NFT_MSG_GETSETELEM, NFT_MSG_GETGEN,
-         NFT_MSG_GETOBJ]
-            .map(type).contains(message.type)
+        [
+            NFT_MSG_GETTABLE, NFT_MSG_GETCHAIN, NFT_MSG_GETRULE, NFT_MSG_GETSET, NFT_MSG_GETSETELEM, NFT_MSG_GETGEN,
+            NFT_MSG_GETOBJ
+        ]
+        .map(type).contains(message.type)
     }
 
     func read(_ message: FakeMessage, generation: UInt32) throws -> [NetlinkMessage] {
         switch message.type {
         case Self.type(NFT_MSG_GETGEN):
-            return [FakeMessage.build(type: Self.type(NFT_MSG_NEWGEN)) { header in
-                header.putExtraHeader(nfgenmsg(nfgen_family: 0, version: UInt8(NFNETLINK_V0), res_id: 0))
-                header.put(Int32(NFTA_GEN_ID.rawValue), u32: generation.bigEndian)
-            }.reply(Self.type(NFT_MSG_NEWGEN))]
+            return [
+                FakeMessage.build(type: Self.type(NFT_MSG_NEWGEN)) { header in
+                    header.putExtraHeader(nfgenmsg(nfgen_family: 0, version: UInt8(NFNETLINK_V0), res_id: 0))
+                    header.put(Int32(NFTA_GEN_ID.rawValue), u32: generation.bigEndian)
+                }.reply(Self.type(NFT_MSG_NEWGEN))
+            ]
         case Self.type(NFT_MSG_GETTABLE):
             let name = NFTA_TABLE_NAME.rawValue
             guard let table, Self.name(table, name) == Self.name(message, name) else {
@@ -72,7 +78,8 @@ struct FakeNftables: Equatable {
     /// committed. `generation`: the ruleset's, which a batch that names another is refused by.
     mutating func commit(_ batch: [FakeMessage], generation: UInt32, handles: inout UInt64) -> [NetlinkAnswer] {
         guard let begin = batch.first, begin.type == UInt16(NFNL_MSG_BATCH_BEGIN),
-              batch.last?.type == UInt16(NFNL_MSG_BATCH_END) else {
+            batch.last?.type == UInt16(NFNL_MSG_BATCH_END)
+        else {
             return [NetlinkAnswer(sequence: batch.first?.sequence ?? 0, errno: EINVAL, detail: "not a batch")]
         }
         let named = begin.attributes(after: Self.header).u32(Int32(NFNL_BATCH_GENID.rawValue))
@@ -165,8 +172,10 @@ struct FakeNftables: Equatable {
     }
 
     /// Adds a named object to a table that exists.
-    private static func add(_ message: FakeMessage, to list: inout [FakeMessage], named attribute: UInt32,
-                            table: FakeMessage?) -> Int32 {
+    private static func add(
+        _ message: FakeMessage, to list: inout [FakeMessage], named attribute: UInt32,
+        table: FakeMessage?
+    ) -> Int32 {
         guard table != nil else { return ENOENT }
         if list.contains(where: { Self.name($0, attribute) == Self.name(message, attribute) }) {
             return message.has(NLM_F_EXCL) ? EEXIST : 0
@@ -176,7 +185,8 @@ struct FakeNftables: Equatable {
     }
 
     private static func remove(_ message: FakeMessage, from list: inout [FakeMessage], named attribute: UInt32)
-        -> Int32 {
+        -> Int32
+    {
         let name = Self.name(message, attribute)
         guard let index = list.firstIndex(where: { Self.name($0, attribute) == name }) else { return ENOENT }
         list.remove(at: index)

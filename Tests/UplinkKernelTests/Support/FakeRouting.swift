@@ -1,5 +1,6 @@
 import CNetlink
 import Glibc
+
 @testable import UplinkCore
 @testable import UplinkKernel
 
@@ -120,9 +121,11 @@ struct FakeRouting: Equatable {
             let parts = text.split(separator: "/")
             let address = IPAddress(String(parts[0]))!
             return FakeMessage.build(type: UInt16(RTM_NEWADDR)) { header in
-                header.putExtraHeader(ifaddrmsg(ifa_family: UInt8(address.family.addressFamily),
-                                                ifa_prefixlen: UInt8(parts[1])!, ifa_flags: 0, ifa_scope: 0,
-                                                ifa_index: UInt32(link.index)))
+                header.putExtraHeader(
+                    ifaddrmsg(
+                        ifa_family: UInt8(address.family.addressFamily),
+                        ifa_prefixlen: UInt8(parts[1])!, ifa_flags: 0, ifa_scope: 0,
+                        ifa_index: UInt32(link.index)))
                 header.put(Int32(IFA_ADDRESS), bytes: address.bytes)
                 if address.family == .ipv4 { header.put(Int32(IFA_LOCAL), bytes: address.bytes) }
             }.reply(UInt16(RTM_NEWADDR))
@@ -131,13 +134,16 @@ struct FakeRouting: Equatable {
 
     /// The rules every namespace starts with: lookup local, main and (IPv4) default.
     private static func defaultRules(_ family: UInt8) -> [FakeMessage] {
-        let tables: [(priority: UInt32, table: UInt32)] = family == UInt8(AF_INET)
+        let tables: [(priority: UInt32, table: UInt32)] =
+            family == UInt8(AF_INET)
             ? [(0, 255), (32766, 254), (32767, 253)] : [(0, 255), (32766, 254)]
         return tables.map { rule in
             FakeMessage.build(type: UInt16(RTM_NEWRULE)) { header in
-                header.putExtraHeader(fib_rule_hdr(family: family, dst_len: 0, src_len: 0, tos: 0,
-                                                   table: UInt8(rule.table), res1: 0, res2: 0,
-                                                   action: UInt8(FR_ACT_TO_TBL), flags: 0))
+                header.putExtraHeader(
+                    fib_rule_hdr(
+                        family: family, dst_len: 0, src_len: 0, tos: 0,
+                        table: UInt8(rule.table), res1: 0, res2: 0,
+                        action: UInt8(FR_ACT_TO_TBL), flags: 0))
                 header.put(Int32(FRA_TABLE), u32: rule.table)
                 if rule.priority != 0 { header.put(Int32(FRA_PRIORITY), u32: rule.priority) }
                 header.put(Int32(FRA_PROTOCOL), u8: 2 /* RTPROT_KERNEL */)

@@ -1,5 +1,6 @@
 import CNetlink
 import Testing
+
 @testable import UplinkKernel
 
 /// A socket of one netlink family of the fake kernel.

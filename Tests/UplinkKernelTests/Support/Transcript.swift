@@ -1,4 +1,5 @@
 import CNetlink
+
 @testable import UplinkKernel
 
 /// What the edge sent, as text a person can read and a golden can hold.
@@ -12,15 +13,19 @@ enum Transcript {
     }
 
     private static func describe(_ message: FakeMessage) -> String {
-        let flags: [(Int32, String)] = [(NLM_F_REQUEST, "request"), (NLM_F_ACK, "ack"), (NLM_F_REPLACE, "replace"),
-                                        (NLM_F_EXCL, "excl"), (NLM_F_CREATE, "create"), (NLM_F_APPEND, "append")]
+        let flags: [(Int32, String)] = [
+            (NLM_F_REQUEST, "request"), (NLM_F_ACK, "ack"), (NLM_F_REPLACE, "replace"),
+            (NLM_F_EXCL, "excl"), (NLM_F_CREATE, "create"), (NLM_F_APPEND, "append")
+        ]
         let named = flags.filter { message.has($0.0) }.map(\.1).joined(separator: ",")
         if message.type >> 8 == UInt16(NFNL_SUBSYS_NFTABLES) {
             return nftLine(message).split(separator: " ").prefix(2).joined(separator: " ") + " " + named
         }
-        let types: [Int: String] = [RTM_NEWROUTE: "RTM_NEWROUTE", RTM_DELROUTE: "RTM_DELROUTE",
-                                    RTM_NEWRULE: "RTM_NEWRULE", RTM_DELRULE: "RTM_DELRULE",
-                                    Int(NFNL_MSG_BATCH_BEGIN): "batch begin", Int(NFNL_MSG_BATCH_END): "batch end"]
+        let types: [Int: String] = [
+            RTM_NEWROUTE: "RTM_NEWROUTE", RTM_DELROUTE: "RTM_DELROUTE",
+            RTM_NEWRULE: "RTM_NEWRULE", RTM_DELRULE: "RTM_DELRULE",
+            Int(NFNL_MSG_BATCH_BEGIN): "batch begin", Int(NFNL_MSG_BATCH_END): "batch end"
+        ]
         return "\(types[Int(message.type)] ?? "type \(message.type)") \(named): \(hex(message.payload))"
     }
 
@@ -41,12 +46,14 @@ enum Transcript {
             NFT_MSG_NEWSETELEM.rawValue: ("elements", NFTA_SET_ELEM_LIST_SET.rawValue),
             NFT_MSG_DELSETELEM.rawValue: ("delete-elements", NFTA_SET_ELEM_LIST_SET.rawValue),
             NFT_MSG_NEWRULE.rawValue: ("rule", NFTA_RULE_CHAIN.rawValue),
-            NFT_MSG_DELRULE.rawValue: ("delete-rule", NFTA_RULE_CHAIN.rawValue),
+            NFT_MSG_DELRULE.rawValue: ("delete-rule", NFTA_RULE_CHAIN.rawValue)
         ]
         let type = UInt32(message.type & 0xff)
         guard let (kind, nameType) = kinds[type] else { return "nft-\(type) \(hex(message.bytes[20...]))" }
         var attributes = message.rawAttributes(after: FakeNftables.header)
-        let setID: UInt32? = type == NFT_MSG_NEWSET.rawValue ? NFTA_SET_ID.rawValue
+        let setID: UInt32? =
+            type == NFT_MSG_NEWSET.rawValue
+            ? NFTA_SET_ID.rawValue
             : type == NFT_MSG_NEWSETELEM.rawValue ? NFTA_SET_ELEM_LIST_SET_ID.rawValue : nil
         if let setID { attributes.removeAll { $0.type & 0x3fff == UInt16(setID) } }
         let name = message.string(nameType, after: FakeNftables.header) ?? "?"

@@ -35,11 +35,11 @@ public enum NftFieldValue: Sendable, Hashable, Codable, Comparable {
 
     public static func < (a: NftFieldValue, b: NftFieldValue) -> Bool {
         switch (a, b) {
-        case let (.number(x), .number(y)): return x < y
-        case let (.interfaceName(x), .interfaceName(y)): return x < y
-        case let (.prefix(x), .prefix(y)): return x < y
-        case let (.transportProtocol(x), .transportProtocol(y)): return x < y
-        case let (.ports(x), .ports(y)): return x < y
+        case (.number(let x), .number(let y)): return x < y
+        case (.interfaceName(let x), .interfaceName(let y)): return x < y
+        case (.prefix(let x), .prefix(let y)): return x < y
+        case (.transportProtocol(let x), .transportProtocol(let y)): return x < y
+        case (.ports(let x), .ports(let y)): return x < y
         default: return a.order < b.order
         }
     }

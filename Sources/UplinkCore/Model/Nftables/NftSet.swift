@@ -18,8 +18,8 @@ public struct NftSet: Sendable, Hashable, Codable {
 
         public static func < (a: Element, b: Element) -> Bool {
             switch (a, b) {
-            case let (.prefix(x), .prefix(y)): return x < y
-            case let (.interfaceName(x), .interfaceName(y)): return x < y
+            case (.prefix(let x), .prefix(let y)): return x < y
+            case (.interfaceName(let x), .interfaceName(let y)): return x < y
             case (.prefix, .interfaceName): return true
             case (.interfaceName, .prefix): return false
             }

@@ -9,8 +9,10 @@ public struct NftTable: Sendable, Hashable, Codable {
     /// Chains in dependency order: a chain comes after every chain it jumps to.
     public var chains: [NftChain]
 
-    public init(name: String = Ownership.nftTableName, counters: [String] = [], sets: [NftSet] = [],
-                maps: [NftVerdictMap] = [], chains: [NftChain] = []) {
+    public init(
+        name: String = Ownership.nftTableName, counters: [String] = [], sets: [NftSet] = [],
+        maps: [NftVerdictMap] = [], chains: [NftChain] = []
+    ) {
         self.name = name
         self.counters = counters
         self.sets = sets
