@@ -54,14 +54,14 @@ test: release
 
 # Live, in a lab of network namespaces (tools/lab.py), about 30 s; needs root, removes the lab on exit.
 demo: build
-	@python3 tools/demo.py $(BIN) examples/lab.yaml
+	@python3 -m tools.demo $(BIN) examples/lab.yaml
 
 # Benchmarks in labs of network namespaces (tools/bench.py), about 30 minutes; needs root, removes
 # the labs on exit. Writes docs/benchmarks.md, docs/aggregation.svg and docs/failover.svg. Measures
 # the release build.
 bench: release
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(BENCH_PACKAGES)"
-	@python3 tools/bench.py $(RELEASE_BIN)
+	@python3 -m tools.bench $(RELEASE_BIN)
 
 # The binary, the systemd unit (pointing at it), the manual page, bash/zsh/fish completions and,
 # when there is none, the example config. Into DESTDIR when given: never into this machine's
@@ -91,7 +91,7 @@ uninstall:
 man: deps
 	$(SWIFT) package generate-manual
 	cp .build/plugins/GenerateManual/outputs/uplinkctl/uplinkctl.1 dist/uplinkctl.1
-	python3 tools/manref.py
+	python3 -m tools.manref
 
 # A Debian package of the same files (prefix /usr), built with dpkg-deb into .build/deb.
 deb: $(if $(filter $(RELEASE_BIN),$(INSTALL_BIN)),release)

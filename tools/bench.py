@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """make bench: uplinkctl measured against the hand-made ways, in labs of network namespaces.
 
 1. Bandwidth aggregation: downloads with P parallel streams over three shaped uplinks, as a
@@ -29,7 +28,7 @@ report. Writes docs/benchmarks.md, docs/aggregation.svg and docs/failover.svg (f
 this run, never typed in). Every namespace is named ulk-bench-PID-* and removed at the end, also on Ctrl-C
 or an error; nothing touches this machine's own network, and no packet leaves the labs.
 
-Usage: bench.py UPLINKCTL_BINARY [--cases 1,2,3,4,6,7,8,9] [--runs N] [--out DIR]
+Usage: python3 -m tools.bench UPLINKCTL_BINARY [--cases 1,2,3,4,6,7,8,9] [--runs N] [--out DIR]
 """
 import argparse
 import datetime
@@ -39,13 +38,12 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lab import install_signal_handlers, require_root, sh  # noqa: E402
-from benchlib import (accuracy, aggregation, dataplane, failover, latency, mptcp, policies,  # noqa: E402
-                      routecheck, services)
-from benchlib.harness import PREFIX, ROOT, Bench, progress  # noqa: E402
-from benchlib.machine import machine  # noqa: E402
-from benchlib.report import write_report  # noqa: E402
+from .benchlib import (accuracy, aggregation, dataplane, failover, latency, mptcp, policies, routecheck,
+                       services)
+from .benchlib.harness import PREFIX, ROOT, Bench, progress
+from .benchlib.machine import machine
+from .benchlib.report import write_report
+from .lab import install_signal_handlers, require_root, sh
 
 
 def remove_leftovers():

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """make man: uplinks.yaml(5), the config reference, from the README's tables, so that the manual
 and the README say the same. Reads README.md; writes dist/uplinks.yaml.5 (roff), or $MAN_OUT.
 

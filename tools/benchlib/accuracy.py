@@ -5,9 +5,9 @@ import os
 import subprocess
 import sys
 
-from lab import SERVICE, Lab
+from ..lab import SERVICE, Lab
 
-from .harness import PREFIX, ROOT, in_ns, progress
+from .harness import PREFIX, PROGRAMS, ROOT, in_ns, progress
 from .methods import install
 from .targets import targets_line
 
@@ -15,7 +15,7 @@ NTH_CONNECTIONS = 1000
 RANDOM_CONNECTIONS = 10000
 ACCURACY_WEIGHTS = ([1, 1, 1], [3, 2, 1])
 ECHO_SERVER = os.path.join(ROOT, "Tests/UplinkCoreTests/Fixtures/lab/echo-server.py")
-UDP_SEND = os.path.join(os.path.dirname(os.path.abspath(__file__)), "udp_send.py")
+UDP_SEND = os.path.join(PROGRAMS, "udp_send.py")
 
 
 # Measuring
@@ -34,7 +34,7 @@ def balance(bench, lab, mode, weights, count, first_port):
     counts per uplink, the lines the sender printed)."""
     config = install(bench, lab.host, f"uplinkctl {mode}", weights)
     sent = in_ns(lab.host, sys.executable, UDP_SEND, "echo" if mode == "nth" else "discard",
-                 str(count), str(first_port)).splitlines()
+                 str(count), str(first_port), SERVICE).splitlines()
     counts = bench.connections(lab.host, config)
     bench.uplinkctl("flush", "--netns", lab.host)
     return counts, sent

@@ -3,7 +3,7 @@ as a share of the practical sum (the links' single-stream goodputs in the same r
 method; then unequal links (30/20/10 Mbit/s, weights 3:2:1)."""
 import time
 
-from lab import Lab
+from ..lab import Lab
 
 from .harness import PREFIX, progress
 from .methods import METHODS, ecmp_script, install, recipe_script

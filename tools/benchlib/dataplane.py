@@ -5,7 +5,7 @@ run to run, whatever the ruleset)."""
 import contextlib
 import os
 
-from lab import Lab, private_copy
+from ..lab import Lab, private_copy
 
 from .aggregation import EQUAL, SECONDS
 from .harness import PREFIX, ROOT, progress

@@ -10,11 +10,11 @@ import sys
 import threading
 import time
 
-from lab import SERVICE, Lab, UplinkctlRun, sh
+from ..lab import SERVICE, Lab, UplinkctlRun, sh
 
 from .accuracy import start_echo_server
 from .fanout import FanOut
-from .harness import PREFIX, in_ns, progress
+from .harness import PREFIX, PROGRAMS, in_ns, progress
 from .methods import ecmp_script
 from .stats import median, percentile
 from .targets import targets_line
@@ -30,7 +30,7 @@ DOWNLOADS = 6
 LOSS_SECONDS = 60
 CPU_SECONDS = 60
 CPU_UPLINKS = 8
-TCP_STREAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tcp_stream.py")
+TCP_STREAM = os.path.join(PROGRAMS, "tcp_stream.py")
 
 
 def config(health=True):

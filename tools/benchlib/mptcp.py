@@ -9,9 +9,8 @@ BBR, which namespaces inherit, overruns the shaped links' shallow tbf queues: a 
 recovers from that well enough, an MPTCP connection's subflows much less (its row shows it).
 Cubic, the usual default, cannot be chosen inside a namespace here; Reno can, everywhere."""
 import threading
-import time
 
-from lab import Lab, UplinkctlRun
+from ..lab import Lab, UplinkctlRun
 
 from .aggregation import EQUAL, UNEQUAL
 from .harness import PREFIX, in_ns, progress, rule_handle

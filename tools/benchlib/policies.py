@@ -14,12 +14,12 @@ import os
 import subprocess
 import sys
 
-from lab import SERVICE, Lab, sh
+from ..lab import SERVICE, Lab, sh
 
 from .aggregation import SECONDS
 from .dataplane import PLANE_CPU
 from .fanout import FanOut
-from .harness import PREFIX, ROOT, in_ns, progress, rule_handle
+from .harness import PREFIX, PROGRAMS, ROOT, in_ns, progress, rule_handle
 from .latency import timed
 from .stats import median, spread
 from .targets import targets_line
@@ -33,18 +33,7 @@ FLOWS = 40000  # new connections per round; a fresh conntrack table holds them a
 FIRST_FLOW_PORT = 20000  # the flows' destination ports; the entries' ports stay below 4000
 IPERF_PORT = 5201
 APPLY_RUNS = 5
-# Sends COUNT datagrams from one socket, each to its own destination port, so that each is a new
-# conntrack entry; prints the CPU time the loop took (user + system: the packets' whole path
-# through the namespaces runs in its sendto calls), so that other load on the machine counts less.
-FLOW_SENDER = """
-import socket, sys, time
-count, first = int(sys.argv[1]), int(sys.argv[2])
-sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-start = time.process_time()
-for port in range(first, first + count):
-    sock.sendto(b"x", (sys.argv[3], port))
-print(time.process_time() - start)
-"""
+UDP_SEND = os.path.join(PROGRAMS, "udp_send.py")
 
 
 # The entries and the configs
@@ -165,7 +154,7 @@ def new_connections(lab, sender=None, flows=FLOWS):
     in_ns(lab.host, "conntrack", "-F")
     before = server_packets(lab)
     out = subprocess.run(["nice", "-n", "-20", "taskset", "-c", str(PLANE_CPU), "ip", "netns", "exec", sender or lab.host,
-                          sys.executable, "-c", FLOW_SENDER, str(flows), str(FIRST_FLOW_PORT), SERVICE],
+                          sys.executable, UDP_SEND, "flows", str(flows), str(FIRST_FLOW_PORT), SERVICE],
                          capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"the flow sender failed: {out.stderr.strip()}")

@@ -11,7 +11,7 @@ of one check is then the difference over AMPLIFY + 1 checks, well above the nois
 import contextlib
 import os
 
-from lab import Lab
+from ..lab import Lab
 
 from .dataplane import PLANE_CPU
 from .harness import PREFIX, ROOT, in_ns, progress, rule_handle

@@ -26,12 +26,12 @@ import sys
 import threading
 import time
 
-from lab import Namespaces, UplinkctlRun, sh
+from ..lab import Namespaces, UplinkctlRun, sh
 
 from .accuracy import prefix_deviation, window_check
 from .dataplane import PLANE_CPU
 from .failover import process_times
-from .harness import PREFIX, in_ns, progress
+from .harness import PREFIX, PROGRAMS, in_ns, progress
 from .policies import rotated
 from .stats import median, spread
 from .targets import targets_line
@@ -69,7 +69,7 @@ KILL_AT = 1.0
 HELD = 6             # established connections held through each failover
 LATE = 0.005         # seconds: a connection answered this late was held up on its way
 DEAD = 1             # the backend killed (b2)
-SVCBENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "svcbench.c")
+SVCBENCH = os.path.join(PROGRAMS, "svcbench.c")
 
 # Holds HELD connections to the service open; each line on stdin asks every one of them once
 # ("k": the backend answers its name and keeps the connection) and prints the answers.
@@ -557,7 +557,7 @@ def section(result):
           f"({CLIENT}), the balancer ({SERVICE}, the service's address, towards the client; {BALANCER_BACK} towards "
           f"the backends) and one namespace with the three backends b1, b2, b3 ({', '.join(BACKENDS)}), each its own "
           "server process; the balancer also has the one uplink a config needs, to a gateway namespace that carries "
-          "nothing. No shaping. Client and servers are `svcbench` (tools/benchlib/svcbench.c, built with `cc -O2` "
+          "nothing. No shaping. Client and servers are `svcbench` (tools/programs/svcbench.c, built with `cc -O2` "
           "by the case): a backend is one thread with epoll, answers a line with its name and closes the connection "
           "itself (so the TIME_WAIT stays with the server and the client never runs out of ports); the client opens "
           "connections from threads, connect, a line, the answer to the end, close, and counts the answers by name. "

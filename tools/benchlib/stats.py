@@ -1,7 +1,10 @@
-"""Min / median / max: every figure in the report is one of these over a case's runs."""
+"""The statistics of the reports: min / median / max over a case's runs, percentiles, a
+least-squares slope, and a bootstrap confidence interval of a ratio over paired rounds."""
+import random
 import statistics
 
 median = statistics.median
+mean = statistics.fmean
 
 
 def spread(values):
@@ -19,3 +22,29 @@ def percentile(values, fraction):
     ordered = sorted(values)
     rank = max(1, -(-len(ordered) * fraction // 1))
     return ordered[int(rank) - 1]
+
+
+def slope(points):
+    """The least-squares slope of [(x, y)]: how fast y grows per unit of x (0 for fewer than two x)."""
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    if len(set(xs)) < 2:
+        return 0.0
+    mx, my = mean(xs), mean(ys)
+    return sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x in xs)
+
+
+def ratio_interval(numerators, denominators, confidence=0.95, resamples=10000, seed=1):
+    """The ratio of means of two paired series (round i gave numerators[i] and denominators[i])
+    and its percentile bootstrap interval: rounds resampled with replacement, pairs kept together,
+    so that a drift of the machine between rounds moves both alike. Seeded: the same figures
+    give the same interval."""
+    pairs = list(zip(numerators, denominators))
+    draw = random.Random(seed)
+    ratios = []
+    for _ in range(resamples):
+        sample = [pairs[draw.randrange(len(pairs))] for _ in pairs]
+        ratios.append(sum(n for n, _ in sample) / sum(d for _, d in sample))
+    ratios.sort()
+    tail = (1 - confidence) / 2
+    return (sum(numerators) / sum(denominators), ratios[int(tail * resamples)],
+            ratios[min(resamples - 1, int((1 - tail) * resamples))])
