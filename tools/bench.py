@@ -23,12 +23,13 @@
    per second, CPU per connection, one-stream throughput, the spread over the backends (nth, random,
    hash), and a backend dying under load with uplinkctl run.
 
-Each case is a module of benchlib/ (see its __init__); this file runs them and writes the
-report. Writes docs/benchmarks.md, docs/aggregation.svg and docs/failover.svg (figures measured in
-this run, never typed in). Every namespace is named ulk-bench-PID-* and removed at the end, also on Ctrl-C
-or an error; nothing touches this machine's own network, and no packet leaves the labs.
+Each case is a module of benchlib/ (see its __init__) that measures and returns data; this file
+runs them and hands the data to benchlib/report, which writes docs/benchmarks.md,
+docs/aggregation.svg and docs/failover.svg (figures measured in this run, never typed in). Every
+namespace is named ulk-bench-PID-* and removed at the end, also on Ctrl-C or an error; nothing
+touches this machine's own network, and no packet leaves the labs.
 
-Usage: python3 -m tools.bench UPLINKCTL_BINARY [--cases 1,2,3,4,6,7,8,9] [--runs N] [--out DIR]
+Usage: python3 -m tools.bench UPLINKCTL_BINARY [--cases 1,2,3,4,6,7,8,9,10] [--runs N] [--out DIR]
 """
 import argparse
 import datetime
@@ -55,7 +56,8 @@ def remove_leftovers():
 
 
 def main():
-    parser = argparse.ArgumentParser(description="uplinkctl benchmarks in labs of network namespaces")
+    parser = argparse.ArgumentParser(prog="python3 -m tools.bench",
+                                     description="uplinkctl benchmarks in labs of network namespaces")
     parser.add_argument("binary")
     parser.add_argument("--cases", default="1,2,3,4,6,7,8,9,10",
                         help="which cases to run (default all; 5, the chart, comes with 1)")

@@ -112,6 +112,9 @@ def one_connection(binary, config, lab):
 
 
 def main():
+    if len(sys.argv) != 3 or sys.argv[1] in ("-h", "--help"):
+        print("usage: python3 -m tools.demo UPLINKCTL_BINARY CONFIG (as root; make demo runs it)", file=sys.stderr)
+        return 2
     binary, shown = sys.argv[1], sys.argv[2]
     require_root("make demo")
     config = private_copy(shown)

@@ -24,6 +24,11 @@ def percentile(values, fraction):
     return ordered[int(rank) - 1]
 
 
+def variation(values):
+    """The coefficient of variation: standard deviation ÷ mean."""
+    return statistics.stdev(values) / mean(values)
+
+
 def slope(points):
     """The least-squares slope of [(x, y)]: how fast y grows per unit of x (0 for fewer than two x)."""
     xs, ys = [x for x, _ in points], [y for _, y in points]

@@ -13,8 +13,8 @@ FD_MARGIN = 2
 RSS_SLOPE_LIMIT_KB_PER_HOUR = 1024
 TITLES = {"equivalence.json": "Random-config equivalence", "faultpoints.json": "Every fault point",
           "concurrency.json": "Concurrency"}
-KINDS = (("flap down", "up1 far end down (carrier lost)"), ("flap up", "up1 far end up"),
-         ("delete", "up3 deleted"), ("recreate", "up3 made again"))
+KINDS = (("flap down", "up2's far end down"), ("flap up", "up2's far end up"), ("delete", "up3 deleted"),
+         ("recreate", "up3 made again"))
 
 
 def header(info, elapsed, results):
@@ -73,14 +73,15 @@ def fuzz_section(result):
 
 
 def events_table(events):
-    md = ["| event | induced | its transition logged within the bound | missed | delay p50 / p90 / p99 / max |",
-          "|---|---|---|---|---|"]
+    md = ["| event | induced | its transition logged within the bound | with the event's reason | missed "
+          "| delay p50 / p90 / p99 / max |", "|---|---|---|---|---|---|"]
     for action, name in KINDS:
         rows = [e for e in events if e["action"] == action]
         delays = [e["delay"] * 1000 for e in rows if e["delay"] is not None]
         timing = (f"{percentile(delays, 0.5):.0f} / {percentile(delays, 0.9):.0f} / {percentile(delays, 0.99):.0f} / "
                   f"{max(delays):.0f} ms" if delays else "-")
-        md.append(f"| {name} | {len(rows)} | {len(delays)} | {len(rows) - len(delays)} | {timing} |")
+        reasons = sum(1 for e in rows if e["reason"])
+        md.append(f"| {name} | {len(rows)} | {len(delays)} | {reasons} | {len(rows) - len(delays)} | {timing} |")
     return md
 
 
@@ -137,17 +138,22 @@ def soak_section(soak):
            "three uplinks (tools/lab.py), `examples/lab.yaml`'s shape, every uplink probing the server behind the "
            "gateways at the defaults (a round every 150 ms, out after 4 lost rounds, back after 3 answered). "
            "At the same time (the fuzzer shares the machine):", "",
-           f"- **up1 flaps**: every {soak['flap_every']:.0f} s the far end of its link (gateway 1's veth) is set down "
-           "or up again: the host's up1 loses its carrier, then has it back.",
-           f"- **up2 loses 10%**: an nft rule in gateway 2's namespace drops one forwarded packet in ten at random, "
-           f"both ways (`numgen random mod 10 0 drop`; this kernel has no netem): {soak['dropped']:,} packets dropped.",
+           f"- **up1 loses 10%**: an nft rule in gateway 1's namespace drops one forwarded packet in ten at random, "
+           f"both ways (`numgen random mod 10 0 drop`; this kernel has no netem): {soak['dropped']:,} packets dropped. "
+           "run must keep it in the rotation (a round fails only when both its probes or their answers are lost).",
+           f"- **up2 flaps**: every {soak['flap_every']:.0f} s the far end of its link (gateway 2's veth) is set down "
+           "or up again: the host's up2 loses its carrier, then has it back. (Not up1: its veth and the far end have "
+           "the same ifindex, each in its namespace, and the kernel's linkwatch then reports its carrier changes up "
+           "to a second late, as it does for a physical NIC; that would time the kernel, not run.)",
            f"- **up3 vanishes**: every {soak['recreate_every']:.0f} s its interface is deleted (the veth pair) and "
            f"{soak['recreate_gap']:.0f} s later made again with its address, so that run must install its routes "
            "again and probe through the new interface.", "",
            f"Each induced event (its time taken just before the command that causes it) is matched to run's log line "
-           f"of the transition it must cause (`uplink up1 down: carrier lost`, `uplink up3 up: 3 rounds answered`, "
+           f"of the transition it must cause (`uplink up2 down: carrier lost`, `uplink up3 up: 3 rounds answered`, "
            f"...), by the line's own time stamp, within {soak['bound']:.1f} s; an event without one is missed. "
-           "The delay is from the event to the line.", ""]
+           "The delay is from the event to the line; \"with the event's reason\" counts the lines that give the "
+           "reason the event must cause (carrier lost, interface missing, rounds answered) rather than, say, lost "
+           "probe rounds.", ""]
     md += events_table(events) + [""]
     if soak["unexplained"]:
         md += [f"Transitions that no event explains ({len(soak['unexplained'])}):", ""]

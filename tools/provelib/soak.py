@@ -1,11 +1,14 @@
 """The soak: `uplinkctl run` for a long time in a lab of three uplinks (tools/lab.py), each
 troubled in its own way, while its reactions, descriptors, memory and CPU are recorded.
 
-- up1 flaps: every FLAP_EVERY seconds the far end of its link (gateway 1's `dn`) is set down,
-  then up again: the host's up1 loses its carrier, then has it back. run must take it out at
-  once ("carrier lost") and bring it back after its probes' good rounds.
-- up2 loses 10% of its packets: an nft rule in gateway 2's namespace drops one forwarded packet
+- up1 loses 10% of its packets: an nft rule in gateway 1's namespace drops one forwarded packet
   in ten at random, both ways (this kernel has no netem). run must keep it in the rotation.
+- up2 flaps: every FLAP_EVERY seconds the far end of its link (gateway 2's `dn`) is set down,
+  then up again: the host's up2 loses its carrier, then has it back. run must take it out at
+  once ("carrier lost") and bring it back after its probes' good rounds. Not up1: its veth and
+  the far end have the same ifindex (2, each in its namespace), and the kernel's linkwatch then
+  reports carrier changes up to a second late (it batches those of devices whose ifindex is their
+  iflink, as it does for a physical NIC), which would measure the kernel rather than run.
 - up3 goes away: every RECREATE_EVERY seconds its interface is deleted (the veth pair, so the
   gateway's end too) and RECREATE_GAP seconds later made again with its address. run must take
   it out ("interface up3 missing"), then install its routes again and bring it back.
@@ -49,7 +52,7 @@ def schedule(seconds):
     events = []
     t = SETTLE
     while t + FLAP_EVERY <= last:
-        events += [(t, "flap down", "up1"), (t + FLAP_EVERY, "flap up", "up1")]
+        events += [(t, "flap down", "up2"), (t + FLAP_EVERY, "flap up", "up2")]
         t += 2 * FLAP_EVERY
     t = SETTLE + FLAP_EVERY / 2
     while t + RECREATE_GAP <= last:
@@ -58,16 +61,18 @@ def schedule(seconds):
     return sorted(events)
 
 
-# What each action does to the lab, and the transition run must log for it.
-EXPECTED = {"flap down": "down", "flap up": "up", "delete": "down", "recreate": "up"}
+# What each action does to the lab: the transition run must log for it, and the reason it must
+# give (a carrier loss taken for lost probe rounds would be seen late).
+EXPECTED = {"flap down": ("down", "carrier lost"), "flap up": ("up", "rounds answered"),
+            "delete": ("down", "interface up3 missing"), "recreate": ("up", "rounds answered")}
 
 
 def act(lab, action):
-    gateway1, gateway3 = lab.gateways[0], lab.gateways[2]
+    gateway2, gateway3 = lab.gateways[1], lab.gateways[2]
     if action == "flap down":
-        sh("ip", "-n", gateway1, "link", "set", "dn", "down")
+        sh("ip", "-n", gateway2, "link", "set", "dn", "down")
     elif action == "flap up":
-        sh("ip", "-n", gateway1, "link", "set", "dn", "up")
+        sh("ip", "-n", gateway2, "link", "set", "dn", "up")
     elif action == "delete":
         sh("ip", "-n", lab.host, "link", "del", "up3")
     else:
@@ -112,19 +117,21 @@ def match(events, logged):
     """Each induced event to the first unused transition of its uplink and direction logged within
     [event, event + BOUND] (50 ms of slack before it: the event's time is taken just before the
     command that causes it). Returns the events with their delay (None: missed) and the
-    transitions no event explains."""
+    transitions no event explains. `reason`: the line gives the reason the event must cause."""
     used = set()
     matched = []
     for event in events:
         delay = None
+        reason = False
         for index, (when, uplink, direction, _) in enumerate(logged):
-            if index in used or uplink != event["uplink"] or direction != EXPECTED[event["action"]]:
+            if index in used or uplink != event["uplink"] or direction != EXPECTED[event["action"]][0]:
                 continue
             if event["wall"] - 0.05 <= when <= event["wall"] + BOUND:
                 used.add(index)
                 delay = max(0.0, when - event["wall"])
+                reason = EXPECTED[event["action"]][1] in logged[index][3]
                 break
-        matched.append(dict(event, delay=delay))
+        matched.append(dict(event, delay=delay, reason=delay is not None and reason))
     unexplained = [logged[i][3] for i in range(len(logged)) if i not in used]
     return matched, unexplained
 
@@ -138,10 +145,10 @@ def run_soak(binary, scratch, prefix, seconds, progress):
     samples = []
     route_checks = []
     plan = schedule(seconds)
-    progress(f"soak: uplinkctl run for {seconds:.0f} s in namespaces {prefix}-*: up1 flapping every {FLAP_EVERY:.0f} s, "
-             f"up2 losing 10%, up3 deleted every {RECREATE_EVERY:.0f} s ({len(plan)} events)")
+    progress(f"soak: uplinkctl run for {seconds:.0f} s in namespaces {prefix}-*: up1 losing 10%, up2 flapping every "
+             f"{FLAP_EVERY:.0f} s, up3 deleted every {RECREATE_EVERY:.0f} s ({len(plan)} events)")
     with Lab(prefix, uplinks=3, lan=False) as lab:
-        sh("ip", "netns", "exec", lab.gateways[1], "nft", "-f", "-", input=LOSS_RULE)
+        sh("ip", "netns", "exec", lab.gateways[0], "nft", "-f", "-", input=LOSS_RULE)
         run = UplinkctlRun(binary, lab.host, path)
         try:
             pid = run.process.pid
@@ -177,7 +184,7 @@ def run_soak(binary, scratch, prefix, seconds, progress):
             wall_seconds = time.monotonic() - started
         finally:
             log = run.stop()
-        counters = sh("ip", "netns", "exec", lab.gateways[1], "nft", "list", "table", "ip", "loss").split()
+        counters = sh("ip", "netns", "exec", lab.gateways[0], "nft", "list", "table", "ip", "loss").split()
         dropped = int(counters[counters.index("packets") + 1])
     with open(os.path.join(scratch, "soak-run.log"), "w") as f:
         f.write(log)

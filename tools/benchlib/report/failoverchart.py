@@ -1,6 +1,6 @@
 """docs/failover.svg: case 8's first trial of `uplinkctl run` for each event, as what each uplink
 carried (Mbit/s, every 100 ms), with the failure and the repair marked."""
-from .failover import EVENT_NAMES
+from ..failover import EVENT_NAMES
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c"]
 

@@ -1,8 +1,9 @@
 """Case 5, docs/aggregation.svg: case 1 as grouped bars (median) with min–max whiskers, as % of
 the practical sum, with a line at 100%."""
-from .aggregation import STREAMS, UNEQUAL, rows_of
-from .methods import METHODS
-from .stats import spread
+from ..aggregation import STREAMS, UNEQUAL
+from ..methods import METHODS
+from ..stats import spread
+from .aggregation import rows_of
 
 COLORS = {"uplinkctl nth": "#1f77b4", "uplinkctl random": "#7fb2e5",
           "iptables recipe": "#ff7f0e", "kernel ECMP": "#2ca02c"}
