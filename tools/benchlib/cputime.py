@@ -1,6 +1,7 @@
 """CPU time and memory from /proc: of a process, of the kernel threads that run softirqs, of one
 CPU and of the whole machine. Times in seconds (the kernel counts in ticks of 1/SC_CLK_TCK)."""
 import os
+import resource
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -19,6 +20,21 @@ def process_memory(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def thread_runtime(tid):
+    """The time a thread has run so far, from the scheduler's clock (ns, not ticks): for the
+    ksoftirqd threads, whose share of a short transfer is a few ticks at most."""
+    with open(f"/proc/{tid}/schedstat") as f:
+        return int(f.read().split()[0]) / 1e9
+
+
+def children_times():
+    """User + system time of every child reaped so far. The kernel keeps it exact (the
+    scheduler's runtime, only split between user and system by ticks) and in microseconds, where
+    /proc/PID/stat counts in hundredths of a second."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def ksoftirqd_pids():

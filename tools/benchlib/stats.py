@@ -38,18 +38,26 @@ def slope(points):
     return sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x in xs)
 
 
-def ratio_interval(numerators, denominators, confidence=0.95, resamples=10000, seed=1):
-    """The ratio of means of two paired series (round i gave numerators[i] and denominators[i])
-    and its percentile bootstrap interval: rounds resampled with replacement, pairs kept together,
-    so that a drift of the machine between rounds moves both alike. Seeded: the same figures
-    give the same interval."""
+def quiet(values, highest=False):
+    """The mean of the quietest quarter of the rounds: the lowest values (or the highest, for a
+    measure that other load can only lower). Other load on a shared machine only ever adds to a
+    round's cost, so the quiet rounds are the closest to what the measured thing itself costs."""
+    ordered = sorted(values, reverse=highest)
+    return mean(ordered[:max(1, len(ordered) // 4)])
+
+
+def ratio_interval(numerators, denominators, estimate=mean, confidence=0.95, resamples=10000, seed=1):
+    """estimate(numerators) ÷ estimate(denominators) for two paired series (round i gave
+    numerators[i] and denominators[i]) and its percentile bootstrap interval: rounds resampled with
+    replacement, pairs kept together, so that a drift of the machine between rounds moves both
+    alike. Seeded: the same figures give the same interval."""
     pairs = list(zip(numerators, denominators))
     draw = random.Random(seed)
     ratios = []
     for _ in range(resamples):
         sample = [pairs[draw.randrange(len(pairs))] for _ in pairs]
-        ratios.append(sum(n for n, _ in sample) / sum(d for _, d in sample))
+        ratios.append(estimate([n for n, _ in sample]) / estimate([d for _, d in sample]))
     ratios.sort()
     tail = (1 - confidence) / 2
-    return (sum(numerators) / sum(denominators), ratios[int(tail * resamples)],
+    return (estimate(numerators) / estimate(denominators), ratios[int(tail * resamples)],
             ratios[min(resamples - 1, int((1 - tail) * resamples))])
