@@ -31,9 +31,9 @@ def transfer(lab, softirqd):
     lab.start_server(["nice", "-n", "-20", "iperf3", "-s", "-1", "-B", SERVICE, "-p", str(PORT)], PORT, "iperf3 server")
     server = lab.processes.pop()
     before = (children_times(), sum(thread_runtime(pid) for pid in softirqd), cpu_kernel_time(PLANE_CPU))
-    out = subprocess.run(["ip", "netns", "exec", lab.host, "nice", "-n", "-20", "iperf3", "-c", SERVICE, "-p", str(PORT),
-                          "-R", "-J",
-                          "-n", str(PLANE_BYTES), "-A", f"{PLANE_CPU},{PLANE_CPU}"], capture_output=True, text=True)
+    out = subprocess.run(["ip", "netns", "exec", lab.host, "nice", "-n", "-20", "iperf3", "-c", SERVICE,
+                          "-p", str(PORT), "-R", "-J", "-n", str(PLANE_BYTES), "-A", f"{PLANE_CPU},{PLANE_CPU}"],
+                         capture_output=True, text=True)
     try:
         server.wait(timeout=10)
     except subprocess.TimeoutExpired:

@@ -34,8 +34,10 @@ TCP_STREAM = os.path.join(PROGRAMS, "tcp_stream.py")
 
 def config(health=True):
     """examples/lab.yaml's shape, probing the server through each uplink (or not)."""
-    return ("balance: nth\ntraffic: [local, forwarded]\n" + ("health:\n  targets: [" + SERVICE + "]\n" if health else "")
-            + "uplinks:\n" + "".join(f"  - {{name: up{n}, interface: up{n}, gateway: 198.18.{n}.1}}\n" for n in (1, 2, 3)))
+    return ("balance: nth\ntraffic: [local, forwarded]\n"
+            + ("health:\n  targets: [" + SERVICE + "]\n" if health else "")
+            + "uplinks:\n"
+            + "".join(f"  - {{name: up{n}, interface: up{n}, gateway: 198.18.{n}.1}}\n" for n in (1, 2, 3)))
 
 
 def install(bench, lab, arm):
@@ -134,7 +136,8 @@ def measure_trials(bench):
                         result[arm][kind].append(outcome)
                         back = "never" if outcome["back"] is None else f"{outcome['back'] * 1000:.0f} ms"
                         progress(f"  {arm:28} {kind:8} trial {index + 1:2d}: last failed start "
-                                 f"{outcome['last_failed'] * 1000:6.0f} ms after the event, {outcome['failed']} failed; "
+                                 f"{outcome['last_failed'] * 1000:6.0f} ms after the event, {outcome['failed']} "
+                                 f"failed; "
                                  f"back in the cycle after {back}")
                         settle(lab)
             finally:

@@ -72,7 +72,8 @@ def measure_size(bench, count):
 
             times["nft -f + ip -batch"].append(timed("ip", "netns", "exec", fan.host, "sh", "-c", by_hand)[0])
             if run == 0:  # the same state as apply builds: uplinkctl finds nothing to change
-                diff = subprocess.run([bench.binary, "diff", "--netns", fan.host, config], capture_output=True, text=True)
+                diff = subprocess.run([bench.binary, "diff", "--netns", fan.host, config], capture_output=True,
+                                      text=True)
                 if diff.returncode != 0:
                     raise RuntimeError(f"nft -f + ip -batch did not build apply's state:\n{diff.stdout}{diff.stderr}")
             fan.reset()

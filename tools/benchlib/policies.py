@@ -152,7 +152,8 @@ def new_connections(lab, sender=None, flows=FLOWS):
     table is emptied first, so that every round starts alike."""
     in_ns(lab.host, "conntrack", "-F")
     before = server_packets(lab)
-    out = subprocess.run(["nice", "-n", "-20", "taskset", "-c", str(PLANE_CPU), "ip", "netns", "exec", sender or lab.host,
+    out = subprocess.run(["nice", "-n", "-20", "taskset", "-c", str(PLANE_CPU), "ip", "netns", "exec",
+                          sender or lab.host,
                           sys.executable, UDP_SEND, "flows", str(flows), str(FIRST_FLOW_PORT), SERVICE],
                          capture_output=True, text=True)
     if out.returncode != 0:

@@ -65,5 +65,6 @@ def measure(bench):
                     lab = labs[arm]
                     rate = new_connections(lab, sender=lab.lan if source == "forwarded" else None, flows=FLOWS)
                     result[source][arm].append(rate)
-                progress(f"  {source:9} " + ", ".join(f"{arm} {result[source][arm][-1] / 1000:.1f} k/s" for arm in ARMS))
+                progress(f"  {source:9} "
+                         + ", ".join(f"{arm} {result[source][arm][-1] / 1000:.1f} k/s" for arm in ARMS))
     return result

@@ -103,7 +103,8 @@ class ServiceLab(Namespaces):
             self.add_namespace(name)
         # The balancer routes (the direct arm's path, and the recipe's); uplinkctl sets it too.
         in_ns(self.balancer, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-        sh("ip", "-batch", "-", input=f"link add cl0 netns {self.balancer} type veth peer name eth0 netns {self.client}\n"
+        sh("ip", "-batch", "-",
+           input=f"link add cl0 netns {self.balancer} type veth peer name eth0 netns {self.client}\n"
            f"link add bk0 netns {self.balancer} type veth peer name eth0 netns {self.backends}\n"
            f"link add up1 netns {self.balancer} type veth peer name dn netns {self.gateway}\n")
         sh("ip", "-n", self.client, "-batch", "-", input=f"addr add {CLIENT}/24 dev eth0\n"
@@ -143,8 +144,8 @@ class ServiceLab(Namespaces):
         """svcbench load from the client: its JSON summary (and, with `log`, one line per connection).
         cpu: run the client on that CPU only."""
         pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
-        out = sh(*pin, "ip", "netns", "exec", self.client, self.tool, "load", address, str(port), str(workers), str(seconds),
-                 str(count), f"{rate:.0f}", ",".join(sources) if sources else "-", log or "-")
+        out = sh(*pin, "ip", "netns", "exec", self.client, self.tool, "load", address, str(port), str(workers),
+                 str(seconds), str(count), f"{rate:.0f}", ",".join(sources) if sources else "-", log or "-")
         return json.loads(out)
 
     def pin(self, cpus):
@@ -168,7 +169,8 @@ def uplinkctl_config(health=True):
     only (health: false elsewhere), so its log is about the one that dies."""
     def backends(port, weights=None):
         if weights:
-            return "[" + ", ".join(f"{{address: {a}, port: {port}, weight: {w}}}" for a, w in zip(BACKENDS, weights)) + "]"
+            return "[" + ", ".join(f"{{address: {a}, port: {port}, weight: {w}}}"
+                                   for a, w in zip(BACKENDS, weights)) + "]"
         return "[" + ", ".join(f"{a}:{port}" for a in BACKENDS) + "]"
 
     def service(name, port, balance, to_port, weights=None, checked=False):
@@ -188,7 +190,8 @@ def recipe_script():
         for n, backend in enumerate(BACKENDS):
             lines += [f"iptables -t nat -A PREROUTING -d {SERVICE} -p tcp --dport {port} -m statistic --mode nth "
                       f"--every {len(BACKENDS) - n} --packet 0 -j DNAT --to-destination {backend}:{port}",
-                      f"iptables -t nat -A POSTROUTING -d {backend} -p tcp --dport {port} -j SNAT --to-source {SERVICE}"]
+                      f"iptables -t nat -A POSTROUTING -d {backend} -p tcp --dport {port} -j SNAT --to-source "
+                      f"{SERVICE}"]
     return "\n".join(lines) + "\n"
 
 
@@ -244,7 +247,8 @@ def compile_tool(bench):
 def require_tools():
     """bench.py asks before any case runs, so that a missing tool shows in seconds."""
     missing = [tool for tool in ("cc", "haproxy") if not any(
-        os.access(os.path.join(d, tool), os.X_OK) for d in os.environ.get("PATH", "").split(os.pathsep) + ["/usr/sbin"])]
+        os.access(os.path.join(d, tool), os.X_OK)
+        for d in os.environ.get("PATH", "").split(os.pathsep) + ["/usr/sbin"])]
     if missing:
         raise RuntimeError(f"case 9 needs {' and '.join(missing)}: apt-get install "
                            + " ".join("gcc" if t == "cc" else t for t in missing))
@@ -304,8 +308,8 @@ def measured_load(lab, arm, softirqd, cpu=None):
     lab.flush_conntrack()
     before, children, busy = path_cpu(lab, softirqd), resource.getrusage(resource.RUSAGE_CHILDREN), cpu_busy()
     summary = lab.load(*target(arm, PORT), RATE_SECONDS, cpu=cpu)
-    (busy, steal), after, children_after = ((now - then for now, then in zip(cpu_busy(), busy)), path_cpu(lab, softirqd),
-                                             resource.getrusage(resource.RUSAGE_CHILDREN))
+    (busy, steal), after, children_after = ((now - then for now, then in zip(cpu_busy(), busy)),
+                                             path_cpu(lab, softirqd), resource.getrusage(resource.RUSAGE_CHILDREN))
     used = {key: after[key] - before[key] for key in before}
     used["client"] = (children_after.ru_utime + children_after.ru_stime) - (children.ru_utime + children.ru_stime)
     used["path"] = sum(used.values())
@@ -391,7 +395,8 @@ def failover_trial(bench, lab, run, watch, rate):
     """HELD connections opened, then new connections at `rate` for FAILOVER_SECONDS; KILL_AT in,
     the dead backend's server is killed (SIGKILL: its port refuses from then on). Then the held
     connections are asked again, and the server restarted until run puts it back."""
-    holder = subprocess.Popen(["ip", "netns", "exec", lab.client, sys.executable, "-c", HOLDER, SERVICE, str(PORT), str(HELD)],
+    holder = subprocess.Popen(["ip", "netns", "exec", lab.client, sys.executable, "-c", HOLDER, SERVICE, str(PORT),
+                               str(HELD)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     lab.processes.append(holder)
     try:
@@ -430,7 +435,8 @@ def failover_trial(bench, lab, run, watch, rate):
     if not run.wait_for(f"backend rate-{DEAD + 1} {BACKENDS[DEAD]}:{PORT} up", 5, log_at):
         raise RuntimeError("uplinkctl run did not put the backend back:\n" + run.text()[log_at:])
     with open(log) as f:
-        connections = [(float(s), float(e), result, backend, port) for s, e, result, backend, port in (l.split() for l in f)]
+        connections = [(float(s), float(e), result, backend, port)
+                       for s, e, result, backend, port in (line.split() for line in f)]
     after_kill = [c for c in connections if c[0] >= killed]
     failed = [c for c in connections if c[2] != "ok"]
     # Only the dead backend refuses, or resets what it had accepted when it died: until run
@@ -472,7 +478,8 @@ def measure_failover(bench, lab, rate):
             trials.append(trial)
             logged = "never" if trial["logged"] is None else f"{trial['logged'] * 1000:.0f} ms"
             changed = "never" if trial["changed"] is None else f"{trial['changed'] * 1000:.0f} ms"
-            progress(f"  failover: map changed after {changed}, logged after {logged}, last connection to the dead backend "
+            progress(f"  failover: map changed after {changed}, logged after {logged}, last connection to the dead "
+                     "backend "
                      f"before the change "
                      f"{trial['last_dead'] * 1000:.0f} ms after the kill; {trial['dead']} of {trial['window']} failed, "
                      f"{trial['stale']} after the change, {trial['other']} otherwise; held {trial['held_kept']} of "
@@ -485,8 +492,10 @@ def measure_failover(bench, lab, rate):
 
 def measure(bench):
     require_tools()
-    progress(f"case 9: services, {len(ARMS)} arms: spread; {RATE_ROUNDS['pinned']} pinned and {RATE_ROUNDS['free']} free "
-             f"rounds of {RATE_SECONDS} s of new connections ({WORKERS} clients); {STREAM_ROUNDS} one-stream downloads; "
+    progress(f"case 9: services, {len(ARMS)} arms: spread; {RATE_ROUNDS['pinned']} pinned and "
+             f"{RATE_ROUNDS['free']} free "
+             f"rounds of {RATE_SECONDS} s of new connections ({WORKERS} clients); {STREAM_ROUNDS} one-stream "
+             f"downloads; "
              f"{FAILOVER_TRIALS} backend failures under run")
     tool = compile_tool(bench)
     with contextlib.ExitStack() as stack:

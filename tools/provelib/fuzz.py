@@ -44,8 +44,8 @@ class FuzzRun:
         with open(self.log, errors="replace") as f:
             result["log_tail"] = f.read().splitlines()[-15:]
         findings = (result["summary"] or {}).get("findings") if isinstance(result["summary"], dict) else None
-        result["passed"] = status == 0 and isinstance(result["summary"], dict) and "unreadable" not in result["summary"] \
-            and not findings
+        result["passed"] = (status == 0 and isinstance(result["summary"], dict)
+                            and "unreadable" not in result["summary"] and not findings)
         return result
 
     def stop(self):

@@ -21,7 +21,8 @@ def header(info, elapsed, results):
     settings = results["settings"]
     return ["# uplinkctl under stress", "",
             f"Measured {info['date']} by `make prove` (tools/prove.py) in {elapsed / 60:.1f} minutes: the Swift proof "
-            f"tests with {settings['configs']} random configs, `make fuzz` for {settings['fuzz_seconds']} s and, at the "
+            f"tests with {settings['configs']} random configs, `make fuzz` for {settings['fuzz_seconds']} s and, at "
+            f"the "
             f"same time, a soak of `uplinkctl run` for {settings['soak_seconds']} s. To rerun, as root in a checkout: "
             "`make prove` (PROVE_CONFIGS, PROVE_FUZZ_SECONDS, PROVE_SOAK_SECONDS); it rewrites this file. Every figure "
             "below was measured in that run.", "",

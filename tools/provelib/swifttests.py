@@ -51,7 +51,8 @@ def run_swift_tests(swift, scratch, configs, progress):
     result["seconds"] = time.monotonic() - started
     with open(log, errors="replace") as f:
         lines = f.read().splitlines()
-    result["summary"] = [line.strip() for line in lines if "Test run with" in line or line.lstrip().startswith("Executed ")]
+    result["summary"] = [line.strip() for line in lines
+                         if "Test run with" in line or line.lstrip().startswith("Executed ")]
     result["failures"] = [line.strip() for line in lines if line.lstrip().startswith("✘")][:40]
     for name in REPORTS:
         path = os.path.join(reports_dir, name)
@@ -62,6 +63,7 @@ def run_swift_tests(swift, scratch, configs, progress):
             result["reports"][name] = None
         except ValueError as error:
             result["reports"][name] = {"unreadable": f"{name} is not JSON: {error}"}
-    result["passed"] = build == 0 and result["test_status"] == 0 and all(
-        isinstance(r, (dict, list)) and not (isinstance(r, dict) and "unreadable" in r) for r in result["reports"].values())
+    readable = all(isinstance(r, (dict, list)) and not (isinstance(r, dict) and "unreadable" in r)
+                   for r in result["reports"].values())
+    result["passed"] = build == 0 and result["test_status"] == 0 and readable
     return result

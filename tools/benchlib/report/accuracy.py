@@ -16,7 +16,8 @@ def section(rows):
           f"saw and the interface it came in by, so the harness knows each connection's uplink in order. "
           f"random: {RANDOM_CONNECTIONS} datagrams to port 9 (no listener; the connection exists from the "
           f"first packet).", "",
-          "| mode | weights | connections | counts | expected | max deviation | max deviation, % of expected | per-cycle check |",
+          "| mode | weights | connections | counts | expected | max deviation | max deviation, % of expected | "
+          "per-cycle check |",
           "|---|---|---|---|---|---|---|---|"]
     verdicts = []
     for row in rows:

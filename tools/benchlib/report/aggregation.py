@@ -63,7 +63,8 @@ def section(agg, runs):
 
 def table(rows, title, streams, runs):
     md = [f"### {title}", "",
-          "| P | method | min | median | max | median Mbit/s | runs with an idle link | link split in the worst run (% of bytes) |",
+          "| P | method | min | median | max | median Mbit/s | runs with an idle link | link split in the worst run "
+          "(% of bytes) |",
           "|---|---|---|---|---|---|---|---|"]
     for p in streams:
         for method in METHODS:

@@ -14,7 +14,8 @@ def section(result, binary):
           f"back (uplinkctl flush, or nft flush ruleset + the rules and routes + the sysctls) and "
           f"checked to be fresh.", "",
           "- **apply**: `uplinkctl apply --netns HOST CONFIG` on a fresh host.",
-          "- **iptables script**: the dry-run in its default form, `uplinkctl apply --dry-run --netns HOST CONFIG` (for that host's addresses), "
+          "- **iptables script**: the dry-run in its default form, `uplinkctl apply --dry-run --netns HOST CONFIG` "
+          "(for that host's addresses), "
           "generated beforehand and run as `ip netns exec HOST sh SCRIPT` (the generation is not counted). "
           "`iptables` here is iptables-nft (see the machine section): each command is one nft transaction.",
           "- **nft -f + ip -batch**: from `--dry-run --format nft`: its sysctls as one `sysctl -w`, its "
@@ -36,7 +37,8 @@ def section(result, binary):
         md.append(f"| {count} | " + " | ".join(cells) + " |")
     med = {count: medians(data["times"]) for count, data in result.items()}
     md += ["", "Ratios of medians (targets in bold):", "",
-           "| uplinks | iptables commands | apply ÷ (nft -f + ip -batch), **≤ 1** | iptables script ÷ apply, **≥ 10 at 32** | re-apply ÷ apply, **well under 1** |",
+           "| uplinks | iptables commands | apply ÷ (nft -f + ip -batch), **≤ 1** | iptables script ÷ apply, **≥ 10 "
+           "at 32** | re-apply ÷ apply, **well under 1** |",
            "|---|---|---|---|---|"]
     for count, data in result.items():
         m = med[count]
@@ -47,12 +49,14 @@ def section(result, binary):
     verdicts = [
         ("apply no slower than nft -f + ip -batch", all(m["apply"] <= m["nft -f + ip -batch"] for m in med.values())),
         (f"at least 10× faster than the iptables script at {largest}", top["iptables script"] >= 10 * top["apply"]),
-        ("no-change re-apply well under a fresh apply (≤ half)", all(m["re-apply"] <= 0.5 * m["apply"] for m in med.values())),
+        ("no-change re-apply well under a fresh apply (≤ half)",
+         all(m["re-apply"] <= 0.5 * m["apply"] for m in med.values())),
     ]
     start = top["uplinkctl check"]
     md += ["", targets_line(verdicts),
            "", f"The binary measured is the one `make bench` builds (`{binary}`). Starting uplinkctl, "
-           f"reading the config and the ip rules (the `check` column) takes {start * 1000:.1f} ms of the {top['apply'] * 1000:.1f} ms "
+           f"reading the config and the ip rules (the `check` column) takes {start * 1000:.1f} ms of the "
+           f"{top['apply'] * 1000:.1f} ms "
            f"of an apply at {largest} uplinks and of the {top['re-apply'] * 1000:.1f} ms of a re-apply; the "
            f"rest, {(top['apply'] - start) * 1000:.1f} ms and {(top['re-apply'] - start) * 1000:.1f} ms, is "
            f"reading the kernel's state, planning and writing the changes. `nft -f` + `ip -batch` take "

@@ -108,7 +108,8 @@ def apply_section(times):
     ways = list(times[0])
     md = [f"### Apply time with {POLICY_COUNT:,} entries", "",
           f"On a bare host with three uplinks (as in section 2), {APPLY_RUNS} rounds, each with both "
-          f"configs in turn: `uplinkctl check` (reading and checking the config, and reading the ip rules), `apply` on a "
+          f"configs in turn: `uplinkctl check` (reading and checking the config, and reading the ip rules), `apply` "
+          f"on a "
           f"fresh host, `apply` again with no change (it answers \"nothing changed\"), `diff` (nothing to "
           f"change), then `flush`, after which the host must be fresh. Wall time of the process, "
           f"min / **median** / max in milliseconds.", "",

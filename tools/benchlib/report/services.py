@@ -26,7 +26,8 @@ def even_deviation(counts, weights):
 
 
 def section(result):
-    rates = {kind: {arm: [r["rate"] for r in runs] for arm, runs in series.items()} for kind, series in result["rates"].items()}
+    rates = {kind: {arm: [r["rate"] for r in runs] for arm, runs in series.items()}
+             for kind, series in result["rates"].items()}
     pinned = result["rates"]["pinned"]
     cpu = {arm: [per_connection(r) for r in runs] for arm, runs in pinned.items()}
     streams, spread_result, trials = result["streams"], result["spread"], result["failover"]
@@ -46,10 +47,12 @@ def section(result):
           "ruleset, so no conntrack in its namespace). What a connection costs the lab without any balancing: "
           "the baseline.",
           f"- **uplinkctl**: `uplinkctl apply --netns` of a config whose service for the load is "
-          f"`{{name: rate, port: {PORT}, address: {SERVICE}, backends: [{', '.join(f'{a}:{PORT}' for a in BACKENDS)}]}}` "
+          f"`{{name: rate, port: {PORT}, address: {SERVICE}, "
+          f"backends: [{', '.join(f'{a}:{PORT}' for a in BACKENDS)}]}}` "
           f"(nth; masqueraded toward the backends by default), with more services for the spread below "
           f"(ports {WEIGHTED_PORT} to {HASH_PORT}, each to the same port of the backends) and one uplink.",
-          f"- **iptables recipe**: seed 001's commands, per backend k of n: `iptables -t nat -A PREROUTING -d {SERVICE} "
+          f"- **iptables recipe**: seed 001's commands, per backend k of n: `iptables -t nat -A PREROUTING -d "
+          f"{SERVICE} "
           f"-p tcp --dport {PORT} -m statistic --mode nth --every n−k --packet 0 -j DNAT --to-destination B:{PORT}` "
           f"(cascaded: --every 3, 2, 1) and `iptables -t nat -A POSTROUTING -d B -p tcp --dport {PORT} -j SNAT "
           f"--to-source {SERVICE}`, with ip_forward.",
@@ -70,11 +73,13 @@ def section(result):
     md += [targets_line([
         (f"nth exact per cycle, 1:1:1 and {':'.join(map(str, WEIGHTS))} (every window of W consecutive connections "
          f"meets each backend its weight's number of times)", nth_ok),
-        (f"random within 3% over {RANDOM_CONNECTIONS:,} connections (max deviation {random_dev:.2f}%)", random_dev <= 3),
+        (f"random within 3% over {RANDOM_CONNECTIONS:,} connections (max deviation {random_dev:.2f}%)",
+         random_dev <= 3),
         (f"hash sticky (each of {len(HASH_CLIENTS)} clients met one backend)", sticky),
         (f"new connections per second through uplinkctl at least 95% of direct, pinned ({100 * rate_ratio:.1f}%; "
          f"free {100 * ratio(rates['free'], 'uplinkctl'):.1f}%)", rate_ratio >= 0.95),
-        (f"ahead of HAProxy, pinned ({over_haproxy:.2f}× its rate, free {ratio(rates['free'], 'uplinkctl', 'HAProxy'):.2f}×; "
+        (f"ahead of HAProxy, pinned ({over_haproxy:.2f}× its rate, "
+         f"free {ratio(rates['free'], 'uplinkctl', 'HAProxy'):.2f}×; "
          f"CPU per connection {median(cpu['uplinkctl']):.1f} µs against {median(cpu['HAProxy']):.1f} µs)",
          over_haproxy > 1),
         (f"one-stream throughput at least 95% of direct ({100 * stream_ratio:.1f}%)", stream_ratio >= 0.95),
@@ -99,7 +104,8 @@ def rate_part(result, rates):
           f"this {os.cpu_count()}-core machine everything shares both cores.", "",
           "The spread is the answers' backend names, summed over the runs, and their largest deviation from an even "
           "share.", "",
-          "| runs | arm | min | median | max | median ÷ direct | answers per backend (b1 / b2 / b3) | deviation from even "
+          "| runs | arm | min | median | max | median ÷ direct | answers per backend (b1 / b2 / b3) | deviation from "
+          "even "
           "| failed |", "|---|---|---|---|---|---|---|---|---|"]
     for kind, series in rates.items():
         for arm in ARMS:
@@ -107,14 +113,16 @@ def rate_part(result, rates):
             runs = result["rates"][kind][arm]
             counts = [sum(r["backends"].get(name, 0) for r in runs) for name in NAMES]
             deviation = "(one backend)" if arm == "direct" else f"{even_deviation(counts, [1] * len(BACKENDS)):.3f}%"
-            md.append(f"| {kind} | {arm} | {low:.1f} k/s | {mid:.1f} k/s | {high:.1f} k/s | {100 * ratio(series, arm):.1f}% | "
+            md.append(f"| {kind} | {arm} | {low:.1f} k/s | {mid:.1f} k/s | {high:.1f} k/s | "
+                      f"{100 * ratio(series, arm):.1f}% | "
                       f"{counts_text(counts)} | {deviation} | {sum(r['failed'] for r in runs)} |")
     pinned = rates["pinned"]
     apart = min(pinned["direct"]) > max(pinned["uplinkctl"]) or min(pinned["uplinkctl"]) > max(pinned["direct"])
     md += ["", "Every run (k/s): " + "; ".join(f"{kind} {arm} " + ", ".join(f"{v / 1000:.1f}" for v in series[arm])
                                             for kind, series in rates.items() for arm in ARMS) + ".", "",
            f"Pinned, uplinkctl keeps {100 * ratio(pinned, 'uplinkctl'):.1f}% of direct (the runs of the two "
-           + ("do not overlap" if apart else "overlap") + f"), the recipe {100 * ratio(pinned, 'iptables recipe'):.1f}% "
+           + ("do not overlap" if apart else "overlap")
+           + f"), the recipe {100 * ratio(pinned, 'iptables recipe'):.1f}% "
            f"and HAProxy {100 * ratio(pinned, 'HAProxy'):.1f}%; uplinkctl makes "
            f"{ratio(pinned, 'uplinkctl', 'HAProxy'):.2f}× HAProxy's rate.", ""]
     return md
@@ -136,7 +144,8 @@ def cpu_part(pinned, cpu):
              if median(others) >= 0.05 else "the machine's busy time in /proc/stat was within 5% of a core of the "
              "path's, median, during these runs")
           + f"; the hypervisor's steal time was {100 * median(steal):.1f}% of a core, median, at most "
-          f"{100 * max(steal):.1f}%). What the balancer costs a connection is the difference from direct; HAProxy's own process is shown "
+          f"{100 * max(steal):.1f}%). What the balancer costs a connection is the difference from direct; HAProxy's "
+          f"own process is shown "
           "apart.", "",
           "| arm | CPU per connection, min / median / max | added over direct (medians) | HAProxy's process, median |",
           "|---|---|---|---|"]
@@ -161,8 +170,10 @@ def stream_part(streams):
           "| arm | min | median | max | median ÷ direct |", "|---|---|---|---|---|"]
     for arm in ARMS:
         low, mid, high = spread(streams[arm])
-        md.append(f"| {arm} | {low:.2f} Gbit/s | {mid:.2f} Gbit/s | {high:.2f} Gbit/s | {100 * ratio(streams, arm):.1f}% |")
-    md += ["", "Every run (Gbit/s): " + "; ".join(f"{arm} " + ", ".join(f"{v:.2f}" for v in streams[arm]) for arm in ARMS)
+        md.append(f"| {arm} | {low:.2f} Gbit/s | {mid:.2f} Gbit/s | {high:.2f} Gbit/s | "
+                  f"{100 * ratio(streams, arm):.1f}% |")
+    md += ["", "Every run (Gbit/s): "
+           + "; ".join(f"{arm} " + ", ".join(f"{v:.2f}" for v in streams[arm]) for arm in ARMS)
            + ".", ""]
     return md
 
@@ -176,11 +187,13 @@ def spread_part(result):
     md = ["### Spread over the backends", "",
           f"nth: {NTH_CONNECTIONS:,} connections one after another from one client thread, so that the answers are "
           "in the order the balancer saw the connections; every window of W consecutive connections (W = the sum of "
-          f"the weights), wherever it starts, must meet each backend exactly its weight. random: {RANDOM_CONNECTIONS:,} "
+          f"the weights), wherever it starts, must meet each backend exactly its weight. random: "
+          f"{RANDOM_CONNECTIONS:,} "
           f"connections from {WORKERS} threads. hash: {HASH_PER_CLIENT} connections from each of {len(HASH_CLIENTS)} "
           f"client addresses ({HASH_CLIENTS[0]} to {HASH_CLIENTS[-1]}), in turn. uplinkctl's counters (`status "
           "--json`, each backend's `connections`) are shown beside the answers.", "",
-          "| balancer | mode | connections | answers per backend | check | uplinkctl's counters |", "|---|---|---|---|---|---|"]
+          "| balancer | mode | connections | answers per backend | check | uplinkctl's counters |",
+          "|---|---|---|---|---|---|"]
     for arm, row in result["nth"].items():
         mode = "nth 1:1:1" if arm != "HAProxy" else "roundrobin"
         md.append(f"| {arm} | {mode} | {row['n']:,} | {counts_text(row['counts'])} | {nth_check(row)} | "
@@ -189,9 +202,11 @@ def spread_part(result):
     md.append(f"| uplinkctl | nth {':'.join(map(str, WEIGHTS))} | {row['n']:,} | {counts_text(row['counts'])} | "
               f"{nth_check(row)} | {counts_text(counters['weighted'])} |")
     random_row = result["random"]
-    md.append(f"| uplinkctl | random 1:1:1 | {random_row['n']:,} | {counts_text(random_row['counts'])} | largest deviation "
+    md.append(f"| uplinkctl | random 1:1:1 | {random_row['n']:,} | {counts_text(random_row['counts'])} | "
+              "largest deviation "
               f"{even_deviation(random_row['counts'], [1] * len(BACKENDS)):.2f}% of the expected "
-              f"{random_row['n'] / len(BACKENDS):.0f}; {random_row['failed']} failed | {counts_text(counters['random'])} |")
+              f"{random_row['n'] / len(BACKENDS):.0f}; {random_row['failed']} failed | "
+              f"{counts_text(counters['random'])} |")
     seen = result["hash"]
     met = sorted({b for backends in seen.values() for b in backends})
     one = sum(1 for backends in seen.values() if len(backends) == 1 and backends[0] != "failed")
@@ -203,7 +218,8 @@ def spread_part(result):
     sigma = (n * p * (1 - p)) ** 0.5
     within = math.erf(0.03 * n * p / sigma / 2 ** 0.5) ** len(BACKENDS)
     md += ["", f"random is chance: each backend's count varies by σ = √(N·p·(1−p)) = {sigma:.0f} connections "
-           f"({100 * sigma / (n * p):.1f}% of {n * p:.0f}), so all three land within 3% in about {100 * within:.0f}% of "
+           f"({100 * sigma / (n * p):.1f}% of {n * p:.0f}), so all three land within 3% in about {100 * within:.0f}% "
+           f"of "
            f"runs. hash: the client's address and the service's, hashed (nft `jhash`), so a client keeps its backend "
            f"for as long as the backends do not change.", ""]
     return md
@@ -220,7 +236,8 @@ def failover_part(result, trials):
           f"In the uplinkctl lab, `uplinkctl run --netns` with the same config; only the load's service is checked "
           f"(the default: a TCP connect to each backend every 150 ms, out after 4 lost rounds). {FAILOVER_TRIALS} "
           f"trials. Each: {HELD} connections opened and held (they meet the backends in turn), then new connections "
-          f"at {result['failover_rate'] / 1000:.1f} k/s ({100 * FAILOVER_LOAD:.0f}% of uplinkctl's free median rate above, "
+          f"at {result['failover_rate'] / 1000:.1f} k/s ({100 * FAILOVER_LOAD:.0f}% of uplinkctl's free median rate "
+          f"above, "
           f"{WORKERS} threads) for {FAILOVER_SECONDS:.0f} s; {KILL_AT:.0f} s in, b2's server is killed (SIGKILL: its "
           "port refuses from then on, and what it had accepted is reset). Measured from the kill: when the map "
           "changed (`nft monitor` in the balancer, the first event of the service's slot map), when run's log line "
@@ -244,28 +261,33 @@ def failover_part(result, trials):
         md.append(f"| {number} | {ms(t['changed'])} | {ms(t['logged'])} | {ms(t['last_any'])} | {t['window']}, "
                   f"{t['dead']}, {t['late']} | {t['late_before']} of {t['before']} | {stale} | "
                   f"{t['other']}{f' ({kinds})' if kinds else ''} | "
-                  f"{t['entries']} ({t['closed_entries']}) | {counts_text(t['after'])} | {t['held_kept']} of {t['held_live']} |")
+                  f"{t['entries']} ({t['closed_entries']}) | {counts_text(t['after'])} | {t['held_kept']} of "
+                  f"{t['held_live']} |")
     line = trials[0]["line"].split(" ", 1)[1] if trials and trials[0]["line"] else ""
     window = sum(t["window"] for t in trials)
     after = sum(sum(t["after"]) for t in trials) or 1
     stale = sum(t["stale"] for t in trials)
     gap = [t["logged"] - t["changed"] for t in trials if t["logged"] is not None and t["changed"] is not None]
     md += ["", f"run's line in trial 1: `{line}`."
-           + (f" It comes {1000 * min(gap):.0f} to {1000 * max(gap):.0f} ms after the map change: run writes it once it "
+           + (f" It comes {1000 * min(gap):.0f} to {1000 * max(gap):.0f} ms after the map change: run writes it once "
+              "it "
               "has also dealt with the dead backend's conntrack entries." if gap else ""), "",
            f"Until the map changes, the balancer sends b2's share of new connections (a third) to b2. Fewer fail "
-           f"({sum(t['dead'] for t in trials)} of the {window} started in those spans, all trials) because b2 closed its "
+           f"({sum(t['dead'] for t in trials)} of the {window} started in those spans, all trials) because b2 closed "
+           f"its "
            "earlier connections first and still holds many of their tuples in TIME_WAIT: a SYN that NAT maps onto one "
            "of those is answered with a bare ACK (no listener takes it over), the client resets it and resends its SYN "
            "about 10 ms later (the kernel's quickest retransmission), conntrack opens a new connection for it, and the "
            f"next slot sends it to b1 or b3: it is answered, late ({sum(t['late'] for t in trials)} of them, against "
-           f"{sum(t['late_before'] for t in trials)} in the second before the kills). The client threads wait on those, "
+           f"{sum(t['late_before'] for t in trials)} in the second before the kills). The client threads wait on "
+           f"those, "
            "so they started fewer connections in that span than the pace asks.", ""]
     if stale:
         md += [f"After the change, {stale} new connection{'s' if stale != 1 else ''} (all trials) still met b2. When "
                "the load ended, conntrack "
                f"still held {sum(t['entries'] for t in trials)} entries translated to b2 (all trials), "
-               f"{sum(t['closed_entries'] for t in trials)} of them closed by a reset. A connection that b2 reset as it "
+               f"{sum(t['closed_entries'] for t in trials)} of them closed by a reset. A connection that b2 reset as "
+               f"it "
                "died leaves such an entry, with its translation to b2; a new connection from the same client port "
                "matches it, and conntrack reuses it as it is (it reopens a closed entry only after a FIN, or after a "
                "reset from the client's side), so the SYN goes to b2 and is refused, which keeps the entry for another "
