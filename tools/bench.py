@@ -6,7 +6,8 @@
    then unequal links (30/20/10 Mbit/s, weights 3:2:1).
 2. Apply latency for 2, 8 and 32 uplinks: uplinkctl apply, its own dry-run iptables script,
    nft -f + ip -batch + sysctl, and a re-apply with no change.
-3. Data-plane cost: one unshaped TCP stream with no ruleset, uplinkctl's, and the seed's.
+3. Data-plane cost: the CPU time a gigabyte costs over one unshaped TCP stream with no ruleset,
+   uplinkctl's, and the seed's, in many short rounds; each ratio with its confidence interval.
 4. Balance accuracy: new UDP connections in nth and random mode, counted by uplinkctl's
    counters and, for nth, checked one by one at the server.
 5. docs/aggregation.svg: case 1 as a chart.
