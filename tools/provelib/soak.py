@@ -19,10 +19,12 @@ writes it up.
 """
 import datetime
 import heapq
+import json
 import os
 import subprocess
 import time
 
+from ..benchlib.cputime import process_memory, process_times
 from ..lab import Lab, UplinkctlRun, sh
 
 FLAP_EVERY = 2.0
@@ -83,15 +85,8 @@ def act(lab, action):
 
 def process_sample(pid, started):
     """Seconds since the start, open descriptors, resident kB, CPU seconds (user + system)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    rss = 0
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                rss = int(line.split()[1])
-    return {"t": time.monotonic() - started, "fds": len(os.listdir(f"/proc/{pid}/fd")), "rss_kb": rss, "cpu_s": cpu}
+    return {"t": time.monotonic() - started, "fds": len(os.listdir(f"/proc/{pid}/fd")), "rss_kb": process_memory(pid),
+            "cpu_s": process_times(pid)}
 
 
 def uplink3_routed(lab):
@@ -114,24 +109,28 @@ def transitions(log):
 
 
 def match(events, logged):
-    """Each induced event to the first unused transition of its uplink and direction logged within
-    [event, event + BOUND] (50 ms of slack before it: the event's time is taken just before the
-    command that causes it). Returns the events with their delay (None: missed) and the
-    transitions no event explains. `reason`: the line gives the reason the event must cause."""
+    """Each induced event to the first unused transition of its uplink and direction logged from
+    its time on (50 ms of slack before it: the event's time is taken just before the command that
+    causes it) and before the uplink's next event. Returns the events with their delay (None: no
+    such line at all) and whether it came within BOUND (`missed` when not), and the transitions
+    no event explains. `reason`: the line gives the reason the event must cause."""
     used = set()
     matched = []
-    for event in events:
+    for number, event in enumerate(events):
+        following = [e["wall"] for e in events[number + 1:] if e["uplink"] == event["uplink"]]
+        until = following[0] if following else float("inf")
         delay = None
         reason = False
-        for index, (when, uplink, direction, _) in enumerate(logged):
+        for index, (when, uplink, direction, line) in enumerate(logged):
             if index in used or uplink != event["uplink"] or direction != EXPECTED[event["action"]][0]:
                 continue
-            if event["wall"] - 0.05 <= when <= event["wall"] + BOUND:
+            if event["wall"] - 0.05 <= when < until:
                 used.add(index)
                 delay = max(0.0, when - event["wall"])
-                reason = EXPECTED[event["action"]][1] in logged[index][3]
+                reason = EXPECTED[event["action"]][1] in line
                 break
-        matched.append(dict(event, delay=delay, reason=delay is not None and reason))
+        missed = delay is None or delay > BOUND
+        matched.append(dict(event, delay=delay, missed=missed, reason=not missed and reason))
     unexplained = [logged[i][3] for i in range(len(logged)) if i not in used]
     return matched, unexplained
 
@@ -189,9 +188,12 @@ def run_soak(binary, scratch, prefix, seconds, progress):
     with open(os.path.join(scratch, "soak-run.log"), "w") as f:
         f.write(log)
     matched, unexplained = match(events, transitions(log))
-    return {"seconds": seconds, "wall_seconds": wall_seconds, "bound": BOUND, "flap_every": FLAP_EVERY,
+    result = {"seconds": seconds, "wall_seconds": wall_seconds, "bound": BOUND, "flap_every": FLAP_EVERY,
             "recreate_every": RECREATE_EVERY, "recreate_gap": RECREATE_GAP, "events": matched,
             "unexplained": unexplained, "samples": samples, "route_checks": route_checks,
             "diff": {"status": diff.returncode, "output": (diff.stdout + diff.stderr).strip()},
             "dropped": dropped, "log_lines": len(log.splitlines()),
             "errors": [line for line in log.splitlines() if " error: " in line or " critical: " in line]}
+    with open(os.path.join(scratch, "soak.json"), "w") as f:
+        json.dump(result, f)
+    return result
