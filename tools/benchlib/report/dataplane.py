@@ -51,8 +51,8 @@ def section(result):
     gib = result["bytes"] / 2 ** 30
     md = ["## 3. Data-plane cost", "",
           f"Labs without shaping; {PLANE_ROUNDS} rounds, each a download of {gib:.0f} GiB over one TCP stream from the "
-          f"server to the host (`iperf3 -R -n {result['bytes']} -A {cpu},{cpu}`, both ends at `nice -n -20`: both "
-          f"ends, and with them the whole path through the namespaces, on CPU {cpu}) through each of three labs in a "
+          f"server to the host (`iperf3 -R -n {result['bytes']} -A {cpu},{cpu}`, both ends at `nice -n -20`: they, "
+          f"and with them the whole path through the namespaces, run on CPU {cpu}) through each of three labs in a "
           "rotating order: **none** (no ruleset ever installed, so no conntrack in the host either), **uplinkctl** "
           "(`examples/lab.yaml` applied: conntrack, the marks, the ip rules and masquerading are all in the path) "
           "and, for comparison, the seed's **iptables recipe** (section 1).", "",
