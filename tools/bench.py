@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """make bench: uplinkctl measured against the hand-made ways, in labs of network namespaces.
 
 1. Bandwidth aggregation: downloads with P parallel streams over three shaped uplinks, as a
@@ -7,7 +6,8 @@
    then unequal links (30/20/10 Mbit/s, weights 3:2:1).
 2. Apply latency for 2, 8 and 32 uplinks: uplinkctl apply, its own dry-run iptables script,
    nft -f + ip -batch + sysctl, and a re-apply with no change.
-3. Data-plane cost: one unshaped TCP stream with no ruleset, uplinkctl's, and the seed's.
+3. Data-plane cost: the CPU time a gigabyte costs over one unshaped TCP stream with no ruleset,
+   uplinkctl's, and the seed's, in many short rounds; each ratio with its confidence interval.
 4. Balance accuracy: new UDP connections in nth and random mode, counted by uplinkctl's
    counters and, for nth, checked one by one at the server.
 5. docs/aggregation.svg: case 1 as a chart.
@@ -24,12 +24,13 @@
    per second, CPU per connection, one-stream throughput, the spread over the backends (nth, random,
    hash), and a backend dying under load with uplinkctl run.
 
-Each case is a module of benchlib/ (see its __init__); this file runs them and writes the
-report. Writes docs/benchmarks.md, docs/aggregation.svg and docs/failover.svg (figures measured in
-this run, never typed in). Every namespace is named ulk-bench-PID-* and removed at the end, also on Ctrl-C
-or an error; nothing touches this machine's own network, and no packet leaves the labs.
+Each case is a module of benchlib/ (see its __init__) that measures and returns data; this file
+runs them and hands the data to benchlib/report, which writes docs/benchmarks.md,
+docs/aggregation.svg and docs/failover.svg (figures measured in this run, never typed in). Every
+namespace is named ulk-bench-PID-* and removed at the end, also on Ctrl-C or an error; nothing
+touches this machine's own network, and no packet leaves the labs.
 
-Usage: bench.py UPLINKCTL_BINARY [--cases 1,2,3,4,6,7,8,9] [--runs N] [--out DIR]
+Usage: python3 -m tools.bench UPLINKCTL_BINARY [--cases 1,2,3,4,6,7,8,9,10] [--runs N] [--out DIR]
 """
 import argparse
 import datetime
@@ -39,13 +40,12 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lab import install_signal_handlers, require_root, sh  # noqa: E402
-from benchlib import (accuracy, aggregation, dataplane, failover, latency, mptcp, policies,  # noqa: E402
-                      routecheck, services)
-from benchlib.harness import PREFIX, ROOT, Bench, progress  # noqa: E402
-from benchlib.machine import machine  # noqa: E402
-from benchlib.report import write_report  # noqa: E402
+from .benchlib import (accuracy, aggregation, dataplane, failover, latency, mptcp, policies, routecheck,
+                       services)
+from .benchlib.harness import PREFIX, ROOT, Bench, progress
+from .benchlib.machine import machine
+from .benchlib.report import write_report
+from .lab import install_signal_handlers, require_root, sh
 
 
 def remove_leftovers():
@@ -57,7 +57,8 @@ def remove_leftovers():
 
 
 def main():
-    parser = argparse.ArgumentParser(description="uplinkctl benchmarks in labs of network namespaces")
+    parser = argparse.ArgumentParser(prog="python3 -m tools.bench",
+                                     description="uplinkctl benchmarks in labs of network namespaces")
     parser.add_argument("binary")
     parser.add_argument("--cases", default="1,2,3,4,6,7,8,9,10",
                         help="which cases to run (default all; 5, the chart, comes with 1)")

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """make demo: uplinkctl live, in a lab of network namespaces (see lab.py).
 
 Three uplinks shaped to 20 Mbit/s each way. A download over one link first; then uplinkctl
@@ -8,15 +7,14 @@ download over one connection, plain TCP and then Multipath TCP (the same config 
 `mptcp: true`); then failover: `uplinkctl run` during a download, gateway 2 stops forwarding and comes back. Then
 flush. The lab is removed at the end, also on Ctrl-C or an error.
 
-Usage: demo.py UPLINKCTL_BINARY CONFIG
+Usage: python3 -m tools.demo UPLINKCTL_BINARY CONFIG
 """
 import os
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lab import Lab, UplinkctlRun, install_signal_handlers, private_copy, require_root  # noqa: E402
+from .lab import Lab, UplinkctlRun, install_signal_handlers, private_copy, require_root
 
 RATE = 20
 SECONDS = 4
@@ -114,6 +112,9 @@ def one_connection(binary, config, lab):
 
 
 def main():
+    if len(sys.argv) != 3 or sys.argv[1] in ("-h", "--help"):
+        print("usage: python3 -m tools.demo UPLINKCTL_BINARY CONFIG (as root; make demo runs it)", file=sys.stderr)
+        return 2
     binary, shown = sys.argv[1], sys.argv[2]
     require_root("make demo")
     config = private_copy(shown)

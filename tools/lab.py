@@ -1,5 +1,5 @@
-"""The lab: network namespaces in which uplinkctl balances real traffic, for `make demo` and
-`make bench`. The same layout as the tests' lab (Tests/UplinkCoreTests/Support/Lab.swift):
+"""The lab: network namespaces in which uplinkctl balances real traffic, for `make demo`,
+`make bench` and `make prove`. The same layout as the tests' lab (Tests/UplinkCoreTests/Support/Lab.swift):
 
     lan ─(eth0 · lan0)─ host ─(upN · dn)─ gwN ─(srv · gN)─ server     N = 1 … uplinks
 
@@ -119,7 +119,8 @@ class Lab(Namespaces):
                        f"route add 198.18.{n}.0/24 via 198.18.{100 + n}.1"]
         self.batch(self.server, server)
         if self.lan_enabled:
-            self.batch(self.lan, [f"addr add {LAN_CLIENT}/24 dev eth0", "link set eth0 up", "route add default via 198.18.200.1"])
+            self.batch(self.lan, [f"addr add {LAN_CLIENT}/24 dev eth0", "link set eth0 up",
+                                  "route add default via 198.18.200.1"])
         if self.rates:
             self.shape(self.rates)
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """make man: uplinks.yaml(5), the config reference, from the README's tables, so that the manual
 and the README say the same. Reads README.md; writes dist/uplinks.yaml.5 (roff), or $MAN_OUT.
 
@@ -82,8 +81,10 @@ def main():
            ".SH DESCRIPTION"]
     out += convert(lines_of(readme, "## Configuration reference"))
     out += [".SH HEALTH CHECKS"] + convert(lines_of(readme, "### Health checks"), only_tables=True)
-    out += [".SH SERVICES"] + convert(lines_of(readme, "## Services: incoming connections over several backends"), only_tables=True)
-    out += [".SH SEE ALSO", "\\fBuplinkctl\\fR(1); the README, for how balancing, policies, failover and services work."]
+    out += [".SH SERVICES"] + convert(lines_of(readme, "## Services: incoming connections over several backends"),
+                                      only_tables=True)
+    out += [".SH SEE ALSO",
+            "\\fBuplinkctl\\fR(1); the README, for how balancing, policies, failover and services work."]
     target = os.environ.get("MAN_OUT") or os.path.join(ROOT, "dist", "uplinks.yaml.5")
     with open(target, "w", encoding="utf-8") as f:
         f.write("\n".join(out) + "\n")

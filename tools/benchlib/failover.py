@@ -10,14 +10,13 @@ import sys
 import threading
 import time
 
-from lab import SERVICE, Lab, UplinkctlRun, sh
+from ..lab import SERVICE, Lab, UplinkctlRun, sh
 
 from .accuracy import start_echo_server
+from .cputime import process_memory, process_times
 from .fanout import FanOut
-from .harness import PREFIX, in_ns, progress
+from .harness import PREFIX, PROGRAMS, in_ns, progress
 from .methods import ecmp_script
-from .stats import median, percentile
-from .targets import targets_line
 
 ARMS = ("uplinkctl run", "uplinkctl, no health checks", "kernel ECMP")
 EVENTS = ("carrier", "silent")
@@ -30,13 +29,15 @@ DOWNLOADS = 6
 LOSS_SECONDS = 60
 CPU_SECONDS = 60
 CPU_UPLINKS = 8
-TCP_STREAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tcp_stream.py")
+TCP_STREAM = os.path.join(PROGRAMS, "tcp_stream.py")
 
 
 def config(health=True):
     """examples/lab.yaml's shape, probing the server through each uplink (or not)."""
-    return ("balance: nth\ntraffic: [local, forwarded]\n" + ("health:\n  targets: [" + SERVICE + "]\n" if health else "")
-            + "uplinks:\n" + "".join(f"  - {{name: up{n}, interface: up{n}, gateway: 198.18.{n}.1}}\n" for n in (1, 2, 3)))
+    return ("balance: nth\ntraffic: [local, forwarded]\n"
+            + ("health:\n  targets: [" + SERVICE + "]\n" if health else "")
+            + "uplinks:\n"
+            + "".join(f"  - {{name: up{n}, interface: up{n}, gateway: 198.18.{n}.1}}\n" for n in (1, 2, 3)))
 
 
 def install(bench, lab, arm):
@@ -135,7 +136,8 @@ def measure_trials(bench):
                         result[arm][kind].append(outcome)
                         back = "never" if outcome["back"] is None else f"{outcome['back'] * 1000:.0f} ms"
                         progress(f"  {arm:28} {kind:8} trial {index + 1:2d}: last failed start "
-                                 f"{outcome['last_failed'] * 1000:6.0f} ms after the event, {outcome['failed']} failed; "
+                                 f"{outcome['last_failed'] * 1000:6.0f} ms after the event, {outcome['failed']} "
+                                 f"failed; "
                                  f"back in the cycle after {back}")
                         settle(lab)
             finally:
@@ -157,21 +159,6 @@ def measure_loss(bench):
     transitions = log.count("uplink up2 down") + log.count("uplink up2 up")
     words = dropped.split()
     return {"transitions": transitions, "dropped": int(words[words.index("packets") + 1])}
-
-
-def process_times(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
-
-
-def process_memory(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def measure_cpu(bench):
@@ -202,67 +189,3 @@ def measure(bench):
     cpu = measure_cpu(bench)
     progress(f"  run with {CPU_UPLINKS} uplinks probed: {cpu['cpu'] * 100:.2f}% of one core")
     return {"trials": trials, "charts": charts, "loss": loss, "cpu": cpu}
-
-
-# Writing up
-
-def section(result):
-    trials, loss, cpu = result["trials"], result["loss"], result["cpu"]
-    md = ["## 8. Failover", "",
-          f"A lab of three uplinks shaped to 20 Mbit/s, the echo server behind them. In each trial {DOWNLOADS} "
-          f"one-connection downloads run from the LAN client (so every uplink carries some), and the LAN client opens a new TCP "
-          f"connection to the echo server every {INTERVAL_MS} ms (each in its own thread, {CONNECT_TIMEOUT:.0f} s to be "
-          f"answered; the answer names the gateway it came through). {BEFORE} s in, uplink 2 fails: **carrier lost** (the "
-          f"far end of its link set down) or **gateway stops forwarding** (the link stays up); {REPAIR_AFTER} s later it "
-          f"is repaired. {TRIALS} trials per arm and event, the conntrack table emptied between them. "
-          "Arms, one lab each:", "",
-          "- **uplinkctl run**: `examples/lab.yaml`'s shape with `health: {targets: [198.19.0.1]}`, the defaults (a "
-          "round every 150 ms, out after 4 lost rounds, back after 3).",
-          "- **uplinkctl, no health checks**: the same config applied once, nothing watching.",
-          "- **kernel ECMP**: the multipath route of section 1 with `net.ipv4.conf.all.ignore_routes_with_linkdown=1`, "
-          "the kernel's own reaction to a lost carrier.", "",
-          "Per trial: the last failed connection's start, from the event (0 when none failed); the bytes the other two "
-          "uplinks carried in the half second after the event, as a share of the half second before (their downloads "
-          "must go on); after the repair, the first connection answered through uplink 2 (back in the cycle). An arm "
-          "that does not react fails until the repair; its last failed start stays under the 1.5 s outage, because a "
-          "connection started in its last half second or so is saved by its SYN's retransmission (1 s later) after the "
-          "repair.", "",
-          "| arm | event | last failed start, p50 / p99 / max | failed connections, median "
-          "| healthy uplinks' bytes after ÷ before, min | back in the cycle after repair, p50 / max |",
-          "|---|---|---|---|---|---|"]
-    for arm in ARMS:
-        for kind in EVENTS:
-            rows = trials[arm][kind]
-            last = [r["last_failed"] * 1000 for r in rows]
-            healthy = [r["healthy_after"] / r["healthy_before"] if r["healthy_before"] else 0 for r in rows]
-            back = [r["back"] * 1000 for r in rows if r["back"] is not None]
-            back_text = f"{median(back):.0f} / {max(back):.0f} ms" if len(back) == len(rows) else \
-                (f"{median(back):.0f} / {max(back):.0f} ms ({len(rows) - len(back)} trials never)" if back else "never")
-            failed = median([r["failed"] for r in rows])
-            md.append(f"| {arm} | {EVENT_NAMES[kind]} | {median(last):.0f} / {percentile(last, 0.99):.0f} / "
-                      f"{max(last):.0f} ms | {failed:.0f} of "
-                      f"{rows[0]['connections']} | {100 * min(healthy):.0f}% | {back_text} |")
-    ours = trials[ARMS[0]]
-    carrier_max = max(r["last_failed"] for r in ours["carrier"]) * 1000
-    silent_max = max(r["last_failed"] for r in ours["silent"]) * 1000
-    recovery = [r["back"] for r in ours["silent"]]
-    recovery_max = max(recovery) * 1000 if all(b is not None for b in recovery) else float("inf")
-    healthy_min = min(r["healthy_after"] / r["healthy_before"] for kind in EVENTS for r in ours[kind] if r["healthy_before"])
-    md += ["", targets_line([
-        (f"carrier loss: no new connection fails that started more than 50 ms after it (max {carrier_max:.0f} ms)",
-         carrier_max <= 50),
-        (f"silent gateway: none that started more than 1 s after it (max {silent_max:.0f} ms)", silent_max <= 1000),
-        (f"back into the cycle within 2 s of the gateway's return (max {recovery_max:.0f} ms)", recovery_max <= 2000),
-        (f"the healthy uplinks keep carrying their downloads (at least 90% of their bytes, min {100 * healthy_min:.0f}%)",
-         healthy_min >= 0.9),
-        (f"no transition in {LOSS_SECONDS} s of 10% random loss ({loss['transitions']})", loss["transitions"] == 0),
-        (f"run under 1% of one core with {CPU_UPLINKS} uplinks probed ({cpu['cpu'] * 100:.2f}%)", cpu["cpu"] < 0.01),
-    ]), "",
-        f"The loss: an nft rule in gateway 2's namespace drops one forwarded packet in ten at random "
-        f"(`numgen random mod 10 0 drop`, both ways: {loss['dropped']} packets dropped in {LOSS_SECONDS} s); "
-        f"`uplinkctl run` logged {loss['transitions']} transitions.", "",
-        f"`uplinkctl run` with {CPU_UPLINKS} uplinks, each probing its own gateway at the defaults, for {CPU_SECONDS} s: "
-        f"{cpu['cpu'] * 100:.2f}% of one core; resident memory {cpu['rss_start']} kB at the start, {cpu['rss_end']} kB at "
-        f"the end; {cpu['fds_start']} file descriptors at the start, {cpu['fds_end']} at the end.", "",
-        "![Case 8: what each uplink carried around the failure and the repair](failover.svg)", ""]
-    return md

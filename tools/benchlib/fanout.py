@@ -1,5 +1,5 @@
 """Case 2's lab: bare, so that an apply has nothing but its own work to do."""
-from lab import sh
+from ..lab import sh
 
 from .harness import PREFIX, in_ns
 

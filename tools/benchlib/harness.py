@@ -4,9 +4,11 @@ scratch directory for the configs and scripts it is given)."""
 import json
 import os
 
-from lab import sh
+from ..lab import sh
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Standalone programs the cases run inside the labs' namespaces, by path.
+PROGRAMS = os.path.join(ROOT, "tools", "programs")
 # Every namespace of this run starts with it, so that cleanup removes ours only.
 PREFIX = f"ulk-bench-{os.getpid()}"
 

@@ -1,8 +1,9 @@
 """Case 5, docs/aggregation.svg: case 1 as grouped bars (median) with min–max whiskers, as % of
 the practical sum, with a line at 100%."""
-from .aggregation import STREAMS, UNEQUAL, rows_of
-from .methods import METHODS
-from .stats import spread
+from ..aggregation import STREAMS, UNEQUAL
+from ..methods import METHODS
+from ..stats import spread
+from .aggregation import rows_of
 
 COLORS = {"uplinkctl nth": "#1f77b4", "uplinkctl random": "#7fb2e5",
           "iptables recipe": "#ff7f0e", "kernel ECMP": "#2ca02c"}
@@ -48,7 +49,8 @@ def aggregation_svg(groups):
                        f'min {low:.1f}%, max {high:.1f}%</title></rect>')
             out.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y(low):.1f}" y2="{y(high):.1f}" stroke="black"/>')
             for v in (low, high):
-                out.append(f'<line x1="{cx - 4:.1f}" x2="{cx + 4:.1f}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="black"/>')
+                out.append(f'<line x1="{cx - 4:.1f}" x2="{cx + 4:.1f}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
+                           'stroke="black"/>')
         for i, text in enumerate(label.split("\n")):
             out.append(f'<text x="{left + (g + 0.5) * group_w:.1f}" y="{top + plot_h + 18 + 15 * i}" '
                        f'text-anchor="middle">{text}</text>')
@@ -64,7 +66,8 @@ def aggregation_svg(groups):
         out.append(f'<rect x="{x}" y="40" width="14" height="14" fill="{COLORS[method]}"/>')
         out.append(f'<text x="{x + 20}" y="52">{method}</text>')
     x = left + len(METHODS) * 150
-    out.append(f'<line x1="{x}" x2="{x + 22}" y1="47" y2="47" stroke="#d62728" stroke-width="1.5" stroke-dasharray="6 4"/>')
+    out.append(f'<line x1="{x}" x2="{x + 22}" y1="47" y2="47" stroke="#d62728" stroke-width="1.5" '
+               'stroke-dasharray="6 4"/>')
     out.append(f'<text x="{x + 28}" y="52">100% = practical sum</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"

@@ -16,7 +16,8 @@ def header(info, elapsed):
             "## Machine", "",
             f"- {info['cores']} cores ({info['cpu']}), kernel {info['kernel']}",
             f"- uplinkctl {info['commit']} (`{info['binary']}`)",
-            f"- {info['iperf3']}; {info['iptables']}; {info['nft']}" + (f"; {info['haproxy']}" if info.get("haproxy") else ""),
+            f"- {info['iperf3']}; {info['iptables']}; "
+            f"{info['nft']}" + (f"; {info['haproxy']}" if info.get("haproxy") else ""),
             "- Everything ran in network namespaces `ulk-bench-PID-*` that the harness made and removed; "
             "the machine's own network was not touched.", ""]
 

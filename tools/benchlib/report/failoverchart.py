@@ -1,6 +1,6 @@
 """docs/failover.svg: case 8's first trial of `uplinkctl run` for each event, as what each uplink
 carried (Mbit/s, every 100 ms), with the failure and the repair marked."""
-from .failover import EVENT_NAMES
+from ..failover import EVENT_NAMES
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c"]
 
@@ -28,7 +28,8 @@ def failover_svg(charts):
 
         out.append(f'<text x="{left}" y="{y0 - 6}" font-weight="bold">{EVENT_NAMES[kind]}</text>')
         for value in range(0, int(top_value) + 1, 5):
-            out.append(f'<line x1="{left}" x2="{width - right}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#eee"/>')
+            out.append(f'<line x1="{left}" x2="{width - right}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
+                       'stroke="#eee"/>')
             out.append(f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end">{value}</text>')
         for label, t in (("failure", times["event"]), ("repair", times["repair"])):
             out.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{y0}" y2="{y0 + panel_h}" '
@@ -39,7 +40,8 @@ def failover_svg(charts):
             out.append(f'<polyline points="{points}" fill="none" stroke="{COLORS[uplink % 3]}" stroke-width="2"/>')
             out.append(f'<text x="{width - right - 60}" y="{y0 + 14 + 14 * uplink}" '
                        f'fill="{COLORS[uplink % 3]}">up{uplink + 1}</text>')
-        out.append(f'<text x="{left - 50}" y="{y0 + panel_h / 2}" transform="rotate(-90 {left - 50} {y0 + panel_h / 2})" '
+        out.append(f'<text x="{left - 50}" y="{y0 + panel_h / 2}" '
+                   f'transform="rotate(-90 {left - 50} {y0 + panel_h / 2})" '
                    f'text-anchor="middle">Mbit/s</text>')
         out.append(f'<text x="{left}" y="{y0 + panel_h + 16}">0 s</text>')
         out.append(f'<text x="{width - right}" y="{y0 + panel_h + 16}" text-anchor="end">{end - start:.1f} s</text>')
