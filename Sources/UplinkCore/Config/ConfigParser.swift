@@ -35,6 +35,12 @@ public enum ConfigParser {
 
     public static func parse(_ text: String, file: String) -> ConfigCheck {
         var reader = YAMLReader(file: file, text: text)
+        if let key = AliasedKey.first(in: text) {
+            reader.record(ConfigDiagnostic(at: reader.location((key.line, key.column)),
+                                           "a key here is, or holds, the alias '*\(key.alias)' of a list or mapping; keys "
+                                           + "must be plain words such as 'name' (nothing else in the file was checked)"))
+            return ConfigCheck(config: nil, diagnostics: reader.diagnostics)
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
