@@ -68,6 +68,7 @@ fuzz-build:
 		-Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address
 
 fuzz: fuzz-build
+	@$(MAKE) --no-print-directory deps APT_PACKAGES=python3
 	python3 tools/fuzz.py $(FUZZ_BIN) --seconds $(FUZZ_SECONDS) $(if $(FUZZ_SUMMARY),--summary $(FUZZ_SUMMARY))
 
 # Live, in a lab of network namespaces (tools/lab.py), about 30 s; needs root, removes the lab on exit.

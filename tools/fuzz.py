@@ -4,7 +4,8 @@
     python3 tools/fuzz.py BINARY --seconds N [--summary PATH]
 
 The seeds (examples/*.yaml and the bad-config corpus) are copied into a scratch corpus
-(.build-fuzz/corpus, kept between runs so that they build on each other); findings go to
+(.build-fuzz/corpus, kept between runs so that they build on each other, and merged down to the
+inputs that add coverage after each); findings go to
 .build-fuzz/artifacts. libFuzzer stops at the first crash, hang (over 1 s on one input), leak or
 memory error. At the end it prints a summary (seconds, runs, exec/s, corpus size, coverage and
 features at the start and end, findings) and writes it as JSON to PATH if given. Exit status 0
@@ -93,6 +94,22 @@ def collect(line: str, facts: dict):
         facts["modules"] = line.strip()
 
 
+def merge(binary: str, corpus: Path, log: Path):
+    """Keeps in the corpus only inputs that add coverage: libFuzzer leaves on disk every input it
+    loaded, though most add nothing, and the next run would read them all again."""
+    merged = corpus.with_name("corpus.merged")
+    shutil.rmtree(merged, ignore_errors=True)
+    merged.mkdir()
+    arguments = [binary, "-merge=1", f"-max_len={MAX_LEN}", f"-timeout={TIMEOUT_SECONDS}",
+                 f"-rss_limit_mb={RSS_LIMIT_MB}", str(merged), str(corpus)]
+    with open(log, "a") as out:
+        status = subprocess.run(arguments, stdout=out, stderr=subprocess.STDOUT,
+                                env=dict(os.environ, SWIFT_BACKTRACE="enable=no")).returncode
+    if status == 0 and any(merged.iterdir()):
+        shutil.rmtree(corpus)
+        merged.rename(corpus)
+
+
 def summary(facts: dict, corpus: Path, seeds: int, seconds: int) -> dict:
     first = facts["first"] or {}
     last = facts["last"] or {}
@@ -137,7 +154,12 @@ def main():
     corpus = SCRATCH / "corpus"
     artifacts = SCRATCH / "artifacts"
     seeds = prepare(corpus, artifacts)
-    facts = run(command(options.binary, options.seconds, corpus, artifacts), SCRATCH / "fuzz.log")
+    log = SCRATCH / "fuzz.log"
+    facts = run(command(options.binary, options.seconds, corpus, artifacts), log)
+    # Worth it when the files on disk are well beyond the inputs libFuzzer kept.
+    kept = (facts["last"] or {}).get("corpus", 0)
+    if facts["status"] == 0 and sum(1 for _ in corpus.iterdir()) > 1.5 * kept:
+        merge(options.binary, corpus, log)
     result = summary(facts, corpus, seeds, options.seconds)
     print(show(result))
     if options.summary:
