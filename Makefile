@@ -27,7 +27,15 @@ INSTALLED = $(BINDIR)/uplinkctl $(UNITDIR)/uplinkctl.service $(MANDIR)/man1/upli
 	$(DATADIR)/fish/vendor_completions.d/uplinkctl.fish
 CONFIG = $(SYSCONFDIR)/uplinkctl/uplinks.yaml
 
-.PHONY: all build release test demo bench prove deps clean install uninstall deb man
+# make fuzz: the libFuzzer target for the config reader and checker, in its own scratch path
+# (clang's libFuzzer and AddressSanitizer come with the Swift toolchain). FUZZ_SUMMARY=PATH also
+# writes the run's figures as JSON there; make test runs it for FUZZ_SMOKE_SECONDS.
+FUZZ_SECONDS ?= 1800
+FUZZ_SMOKE_SECONDS ?= 60
+FUZZ_SUMMARY ?=
+FUZZ_BIN = .build-fuzz/release/UplinkFuzz
+
+.PHONY: all build release test demo bench prove deps clean install uninstall deb man fuzz fuzz-build
 
 all: build
 
@@ -51,11 +59,22 @@ RELEASE_FLAGS = -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-man
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib $(RELEASE_FLAGS)
 
-# The release build too: the packaging test builds a .deb of it.
+# The release build too: the packaging test builds a .deb of it. A short fuzzing run (make fuzz) first.
 test: release
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(TEST_PACKAGES)"
 	$(SWIFT) build --build-tests
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
 	$(SWIFT) test --skip-build
+
+# UPLINKCTL_FUZZ=1 declares the target (Package.swift); -sanitize=fuzzer links libFuzzer. The C
+# of Yams (libyaml) is instrumented too: its coverage guides the fuzzer, and ASan watches it.
+fuzz-build:
+	UPLINKCTL_FUZZ=1 $(SWIFT) build -c release --product UplinkFuzz --scratch-path .build-fuzz \
+		-Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address
+
+fuzz: fuzz-build
+	@$(MAKE) --no-print-directory deps APT_PACKAGES=python3
+	python3 tools/fuzz.py $(FUZZ_BIN) --seconds $(FUZZ_SECONDS) $(if $(FUZZ_SUMMARY),--summary $(FUZZ_SUMMARY))
 
 # Live, in a lab of network namespaces (tools/lab.py), about 30 s; needs root, removes the lab on exit.
 demo: build
@@ -115,4 +134,4 @@ deb: $(if $(filter $(RELEASE_BIN),$(INSTALL_BIN)),release)
 	@tools/deb.sh $(INSTALL_BIN)
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -21,26 +21,8 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try config.load()
-        let state = Planner.plan(loaded)
-        let total = state.uplinks.map(\.slots).reduce(0, +)
-        let summary = state.uplinks.map { planned in
-            let auto = planned.uplink.gatewayAuto ? ", gateway auto: read from the kernel" : ""
-            return "\(planned.uplink.name) (\(planned.uplink.interface)\(auto), \(planned.slots)/\(total))"
-        }
-        let count = loaded.policies.count
-        let policies = count == 0 ? "" : "; \(count) policy entr\(count == 1 ? "y" : "ies")"
-        print(
-            "\(config.path == "-" ? "<stdin>" : config.path): valid; \(loaded.balance.rawValue) over \(summary.joined(separator: ", "))\(policies)"
-        )
-        for service in loaded.services { print("  " + service.summary) }
-        if let mptcp = state.mptcp {
-            let carriers = loaded.uplinks.filter(\.mptcp).map(\.name)
-            let without = loaded.uplinks.filter { !$0.mptcp }.map(\.name)
-            print(
-                "  mptcp: subflows over \(carriers.joined(separator: ", "))"
-                    + (without.isEmpty ? "" : "; none over \(without.joined(separator: ", "))")
-                    + "; limits \(mptcp.limits)" + (loaded.mptcp?.announce == true ? "; addresses announced" : ""))
-        }
+        let file = config.path == "-" ? "<stdin>" : config.path
+        for line in CheckReport.lines(loaded, state: Planner.plan(loaded), file: file) { print(line) }
         if let rules = kernelOptions.foreignRulesForCheck() {
             kernelOptions.printNotices(RoutingNotice.notices(loaded, foreignRules: rules))
         }

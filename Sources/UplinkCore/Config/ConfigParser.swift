@@ -39,7 +39,13 @@ public enum ConfigParser {
     ]
 
     public static func parse(_ text: String, file: String) -> ConfigCheck {
-        var reader = YAMLReader(file: file)
+        var reader = YAMLReader(file: file, text: text)
+        if let key = AliasedKey.first(in: text) {
+            reader.record(ConfigDiagnostic(at: reader.location((key.line, key.column)),
+                                           "a key here is, or holds, the alias '*\(key.alias)' of a list or mapping; keys "
+                                           + "must be plain words such as 'name' (nothing else in the file was checked)"))
+            return ConfigCheck(config: nil, diagnostics: reader.diagnostics)
+        }
         let root: Node?
         do {
             // Nodes only: the reader interprets every scalar itself, so no tag resolution (Yams'
@@ -47,7 +53,7 @@ public enum ConfigParser {
             // for Swift values, and UTF-8 without asking the environment.
             root = try Yams.compose(yaml: text, .basic, Constructor([:], [:], [:]), .utf8)
         } catch {
-            reader.record(syntaxDiagnostic(error, text: text, file: file))
+            reader.record(syntaxDiagnostic(error, text: text, reader: reader))
             return ConfigCheck(config: nil, diagnostics: reader.diagnostics)
         }
         guard let root else {
@@ -523,8 +529,8 @@ public enum ConfigParser {
             && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_")
     }
 
-    private static func syntaxDiagnostic(_ error: Error, text: String, file: String) -> ConfigDiagnostic {
-        func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
+    private static func syntaxDiagnostic(_ error: Error, text: String, reader: YAMLReader) -> ConfigDiagnostic {
+        func at(_ mark: Mark) -> SourceLocation { reader.location((mark.line, mark.column)) }
         switch error as? YamlError {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
@@ -533,7 +539,8 @@ public enum ConfigParser {
             let message: String
             switch context {
             case .some(let context) where problem.hasPrefix("but "): message = "\(context.text), \(problem)"
-            case .some(let context): message = "\(problem) \(context.text) that starts at line \(context.mark.line)"
+            case .some(let context):
+                message = "\(problem) \(context.text) that starts at line \(at(context.mark).line)"
             case .none: message = problem
             }
             return ConfigDiagnostic(at: at(mark), "not valid YAML: \(message)")
@@ -541,16 +548,14 @@ public enum ConfigParser {
             let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
             // Yams marks the first occurrence; point at the repetition, which is the line to change.
             if let key = duplicates.first, let again = repetition(of: key, after: context.mark, in: text) {
-                return ConfigDiagnostic(
-                    at: SourceLocation(file: file, line: again.line, column: again.column),
-                    "key \(keys) is given again in the same mapping (first at line \(context.mark.line)); each key may be given once"
-                )
+                return ConfigDiagnostic(at: reader.location(again),
+                                        "key \(keys) is given again in the same mapping (first at line \(context.mark.line)); each key may be given once")
             }
             return ConfigDiagnostic(
                 at: at(context.mark),
                 "key \(keys) is given more than once in the same mapping; each key may be given once")
         default:
-            return ConfigDiagnostic(at: SourceLocation(file: file, line: 1, column: 1), "not valid YAML: \(error)")
+            return ConfigDiagnostic(at: reader.location((1, 1)), "not valid YAML: \(error)")
         }
     }
 

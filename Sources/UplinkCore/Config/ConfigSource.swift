@@ -17,7 +17,7 @@ public enum ConfigSource {
     public static func load(_ path: String) throws(UnreadableConfig) -> ConfigCheck {
         if path == "-" {
             let data = FileHandle.standardInput.readDataToEndOfFile()
-            return ConfigParser.parse(try decode(data, path: "<stdin>"), file: "<stdin>")
+            return try check(data, file: "<stdin>")
         }
         guard FileManager.default.fileExists(atPath: path) else {
             throw UnreadableConfig(path: path, reason: "no such file")
@@ -28,13 +28,14 @@ public enum ConfigSource {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw UnreadableConfig(path: path, reason: "cannot be read (permissions?)")
         }
-        return ConfigParser.parse(try decode(data, path: path), file: path)
+        return try check(data, file: path)
     }
 
-    private static func decode(_ data: Data, path: String) throws(UnreadableConfig) -> String {
+    /// The bytes of a config, as read from `file`: UTF-8 text, then parsed and checked.
+    public static func check(_ data: Data, file: String) throws(UnreadableConfig) -> ConfigCheck {
         guard let text = String(data: data, encoding: .utf8) else {
-            throw UnreadableConfig(path: path, reason: "is not UTF-8 text")
+            throw UnreadableConfig(path: file, reason: "is not UTF-8 text")
         }
-        return text
+        return ConfigParser.parse(text, file: file)
     }
 }

@@ -4,13 +4,22 @@ import Yams
 /// does not fit: the parser keeps going so that one run reports every problem in a file.
 struct YAMLReader {
     let file: String
+    let end: SourceEnd
     private(set) var diagnostics: [ConfigDiagnostic] = []
 
-    init(file: String) { self.file = file }
+    init(file: String, text: String) {
+        self.file = file
+        end = SourceEnd(text)
+    }
 
     func location(of node: Node) -> SourceLocation {
-        let mark = node.mark
-        return SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
+        location(node.mark.map { ($0.line, $0.column) } ?? (1, 1))
+    }
+
+    /// A place libyaml gave, inside the text.
+    func location(_ place: (line: Int, column: Int)) -> SourceLocation {
+        let (line, column) = end.clamped(place)
+        return SourceLocation(file: file, line: line, column: column)
     }
 
     mutating func error(_ node: Node, _ message: String) {
