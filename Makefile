@@ -74,7 +74,7 @@ fuzz-build:
 
 fuzz: fuzz-build
 	@$(MAKE) --no-print-directory deps APT_PACKAGES=python3
-	python3 tools/fuzz.py $(FUZZ_BIN) --seconds $(FUZZ_SECONDS) $(if $(FUZZ_SUMMARY),--summary $(FUZZ_SUMMARY))
+	python3 -m tools.fuzz $(FUZZ_BIN) --seconds $(FUZZ_SECONDS) $(if $(FUZZ_SUMMARY),--summary $(FUZZ_SUMMARY))
 
 # Live, in a lab of network namespaces (tools/lab.py), about 30 s; needs root, removes the lab on exit.
 demo: build

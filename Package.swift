@@ -64,9 +64,10 @@ let package = Package(
 // fuzz build asks for it (UPLINKCTL_FUZZ=1), so the normal build neither compiles nor links it.
 // libFuzzer supplies main: the target is a library to the compiler (-parse-as-library).
 if Context.environment["UPLINKCTL_FUZZ"] == "1" {
-    package.targets.append(.executableTarget(
-        name: "UplinkFuzz",
-        dependencies: ["UplinkCore"],
-        swiftSettings: [.unsafeFlags(["-parse-as-library", "-enable-experimental-feature", "Extern"])]
-    ))
+    package.targets.append(
+        .executableTarget(
+            name: "UplinkFuzz",
+            dependencies: ["UplinkCore"],
+            swiftSettings: [.unsafeFlags(["-parse-as-library", "-enable-experimental-feature", "Extern"])]
+        ))
 }

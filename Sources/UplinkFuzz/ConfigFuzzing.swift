@@ -18,8 +18,9 @@ enum ConfigFuzzing {
         for state in [plain, Planner.plan(config, facts: FuzzFacts.facts(for: config))] {
             for format in DryRunFormat.allCases { output.append(DryRun.script(state, format: format)) }
         }
-        let notices = RoutingNotice.notices(config, foreignRules: FuzzFacts.foreignRules,
-                                            defaultRoutes: FuzzFacts.defaultRoutes(for: config))
+        let notices = RoutingNotice.notices(
+            config, foreignRules: FuzzFacts.foreignRules,
+            defaultRoutes: FuzzFacts.defaultRoutes(for: config))
         output += notices.map(\.description)
         // Keeps the rendering from being optimised away.
         if output.contains(where: \.isEmpty) { violated("an empty line of output", data) }
@@ -34,7 +35,8 @@ enum ConfigFuzzing {
         }
         let locations = check.diagnostics.map(\.location)
         if locations != locations.sorted() { violated("diagnostics out of file order", data) }
-        for location in locations where location.line < 1 || location.column < 1 || (location.line, location.column) > end {
+        for location in locations
+        where location.line < 1 || location.column < 1 || (location.line, location.column) > end {
             violated("a diagnostic at \(location), after the file's end at \(end.line):\(end.column)", data)
         }
     }
@@ -48,7 +50,8 @@ enum ConfigFuzzing {
             let next = index + 1 < text.count ? text[text.startIndex + index + 1] : nil
             let third = index + 2 < text.count ? text[text.startIndex + index + 2] : nil
             if byte == 0x0a || (byte == 0x0d && next != 0x0a) || (byte == 0xc2 && next == 0x85)
-                || (byte == 0xe2 && next == 0x80 && (third == 0xa8 || third == 0xa9)) {
+                || (byte == 0xe2 && next == 0x80 && (third == 0xa8 || third == 0xa9))
+            {
                 line += 1
                 column = 0
             }

@@ -29,20 +29,27 @@ enum FuzzFacts {
     /// uplinkctl's rules, selectors a forwarded connection's route lookup cannot see, a drop.
     static let foreignRules: [ForeignRule] = [
         ForeignRule(priority: 100, inputInterface: "lo", selectors: ["from all", "iif lo"], action: .lookup(51820)),
-        ForeignRule(priority: 32765, inverted: true, fwmark: MarkedBits(value: 0xca6c, mask: 0xffff_ffff),
-                    selectors: ["from all", "fwmark 0xca6c"], action: .lookup(51820)),
-        ForeignRule(priority: 32000, inputInterface: "guest0", selectors: ["from all", "iif guest0"],
-                    action: .other("unreachable")),
-        ForeignRule(priority: 200, transportProtocol: 6, matchesPorts: true,
-                    selectors: ["from all", "ipproto tcp", "dport 443"], action: .lookup(300)),
-        ForeignRule(family: .ipv6, priority: 32100, inverted: true, matchesPorts: true,
-                    selectors: ["from all", "sport 53"], action: .other("blackhole")),
+        ForeignRule(
+            priority: 32765, inverted: true, fwmark: MarkedBits(value: 0xca6c, mask: 0xffff_ffff),
+            selectors: ["from all", "fwmark 0xca6c"], action: .lookup(51820)),
+        ForeignRule(
+            priority: 32000, inputInterface: "guest0", selectors: ["from all", "iif guest0"],
+            action: .other("unreachable")),
+        ForeignRule(
+            priority: 200, transportProtocol: 6, matchesPorts: true,
+            selectors: ["from all", "ipproto tcp", "dport 443"], action: .lookup(300)),
+        ForeignRule(
+            family: .ipv6, priority: 32100, inverted: true, matchesPorts: true,
+            selectors: ["from all", "sport 53"], action: .other("blackhole"))
     ]
 
     /// A main-table default route by the first uplink only, so the other family is missing one.
     static func defaultRoutes(for config: Config) -> [Route] {
         guard let first = config.uplinks.first, let everywhere = IPPrefix("0.0.0.0/0") else { return [] }
-        return [Route(table: RoutingTable.main, destination: everywhere, gateway: IPAddress("198.18.1.1"),
-                      device: first.interface)]
+        return [
+            Route(
+                table: RoutingTable.main, destination: everywhere, gateway: IPAddress("198.18.1.1"),
+                device: first.interface)
+        ]
     }
 }

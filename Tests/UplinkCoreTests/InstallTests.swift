@@ -135,7 +135,7 @@ struct InstallTests {
         let fresh = FileManager.default.temporaryDirectory.appendingPathComponent("uplinks-\(UUID().uuidString).5")
         defer { try? FileManager.default.removeItem(at: fresh) }
         let generated = try run([
-            "env", "-C", Paths.repository.path, "MAN_OUT=\(fresh.path)", "python3", "-m", "tools.manref",
+            "env", "-C", Paths.repository.path, "MAN_OUT=\(fresh.path)", "python3", "-m", "tools.manref"
         ])
         #expect(generated.status == 0, "\(generated.stderr)")
         func body(_ text: String) -> [Substring] { text.split(separator: "\n").dropFirst().map { $0 } }  // without the dated .TH line

@@ -41,9 +41,11 @@ public enum ConfigParser {
     public static func parse(_ text: String, file: String) -> ConfigCheck {
         var reader = YAMLReader(file: file, text: text)
         if let key = AliasedKey.first(in: text) {
-            reader.record(ConfigDiagnostic(at: reader.location((key.line, key.column)),
-                                           "a key here is, or holds, the alias '*\(key.alias)' of a list or mapping; keys "
-                                           + "must be plain words such as 'name' (nothing else in the file was checked)"))
+            reader.record(
+                ConfigDiagnostic(
+                    at: reader.location((key.line, key.column)),
+                    "a key here is, or holds, the alias '*\(key.alias)' of a list or mapping; keys "
+                        + "must be plain words such as 'name' (nothing else in the file was checked)"))
             return ConfigCheck(config: nil, diagnostics: reader.diagnostics)
         }
         let root: Node?
@@ -548,8 +550,10 @@ public enum ConfigParser {
             let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
             // Yams marks the first occurrence; point at the repetition, which is the line to change.
             if let key = duplicates.first, let again = repetition(of: key, after: context.mark, in: text) {
-                return ConfigDiagnostic(at: reader.location(again),
-                                        "key \(keys) is given again in the same mapping (first at line \(context.mark.line)); each key may be given once")
+                return ConfigDiagnostic(
+                    at: reader.location(again),
+                    "key \(keys) is given again in the same mapping (first at line \(context.mark.line)); each key may be given once"
+                )
             }
             return ConfigDiagnostic(
                 at: at(context.mark),

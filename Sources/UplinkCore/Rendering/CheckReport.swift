@@ -15,9 +15,10 @@ public enum CheckReport {
         if let mptcp = state.mptcp {
             let carriers = config.uplinks.filter(\.mptcp).map(\.name)
             let without = config.uplinks.filter { !$0.mptcp }.map(\.name)
-            lines.append("  mptcp: subflows over \(carriers.joined(separator: ", "))"
-                         + (without.isEmpty ? "" : "; none over \(without.joined(separator: ", "))")
-                         + "; limits \(mptcp.limits)" + (config.mptcp?.announce == true ? "; addresses announced" : ""))
+            lines.append(
+                "  mptcp: subflows over \(carriers.joined(separator: ", "))"
+                    + (without.isEmpty ? "" : "; none over \(without.joined(separator: ", "))")
+                    + "; limits \(mptcp.limits)" + (config.mptcp?.announce == true ? "; addresses announced" : ""))
         }
         return lines
     }
