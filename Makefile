@@ -87,7 +87,7 @@ bench: release
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(BENCH_PACKAGES)"
 	@python3 -m tools.bench $(RELEASE_BIN)
 
-# Proof under stress (tools/prove.py), about an hour; needs root, removes its labs on exit. The Swift
+# Proof under stress (tools/prove.py), about 50 minutes; needs root, removes its labs on exit. The Swift
 # proof tests with PROVE_CONFIGS random configs, then `make fuzz` for PROVE_FUZZ_SECONDS while a soak
 # of the release build's `uplinkctl run` lasts PROVE_SOAK_SECONDS. Writes docs/proof.md; fails when a
 # part does. PROVE_SKIP=swift,fuzz,soak leaves parts out (the report says so).
