@@ -35,6 +35,8 @@ STATUS = re.compile(r"^#(\d+)\s+(\w+)\s+cov: (\d+) ft: (\d+) corp: (\d+)/")
 FINAL = re.compile(r"^stat::(\w+):\s+(\d+)")
 ARTIFACT = re.compile(r"Test unit written to (\S+)")
 REPORT = re.compile(r"ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer): ([^\n]*)")
+# The Swift runtime's own crash handler would hide the sanitizer's report of a crash.
+ENVIRONMENT = dict(os.environ, SWIFT_BACKTRACE="enable=no")
 
 
 def prepare(corpus: Path, artifacts: Path) -> int:
@@ -55,14 +57,12 @@ def command(binary: str, seconds: int, corpus: Path, artifacts: Path) -> list:
 
 def run(arguments: list, log: Path) -> dict:
     """Runs libFuzzer, passing its output through, and collects its figures."""
-    # The Swift runtime's own crash handler would hide the sanitizer's report of a crash.
-    environment = dict(os.environ, SWIFT_BACKTRACE="enable=no")
     facts = {"first": None, "last": None, "final": {}, "artifacts": [], "reports": [], "modules": None}
     started = time.monotonic()
     quiet = False
     with open(log, "w") as out:
         process = subprocess.Popen(arguments, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   errors="replace", env=environment)
+                                   errors="replace", env=ENVIRONMENT)
         for line in process.stdout:
             out.write(line)
             # Progress at powers of two only, not every new input, nor the dictionary libFuzzer proposes.
@@ -90,6 +90,9 @@ def collect(line: str, facts: dict):
         facts["artifacts"].append(match[1])
     elif match := REPORT.search(line):
         facts["reports"].append(f"{match[1]}: {match[2]}")
+    elif line.startswith("uplinkctl fuzz: "):
+        # A promise of the checker broken (ConfigFuzzing.violated).
+        facts["reports"].append(line.strip())
     elif line.startswith("INFO: Loaded") and "counters" in line:
         facts["modules"] = line.strip()
 
@@ -103,8 +106,7 @@ def merge(binary: str, corpus: Path, log: Path):
     arguments = [binary, "-merge=1", f"-max_len={MAX_LEN}", f"-timeout={TIMEOUT_SECONDS}",
                  f"-rss_limit_mb={RSS_LIMIT_MB}", str(merged), str(corpus)]
     with open(log, "a") as out:
-        status = subprocess.run(arguments, stdout=out, stderr=subprocess.STDOUT,
-                                env=dict(os.environ, SWIFT_BACKTRACE="enable=no")).returncode
+        status = subprocess.run(arguments, stdout=out, stderr=subprocess.STDOUT, env=ENVIRONMENT).returncode
     if status == 0 and any(merged.iterdir()):
         shutil.rmtree(corpus)
         merged.rename(corpus)
@@ -114,10 +116,16 @@ def summary(facts: dict, corpus: Path, seeds: int, seconds: int) -> dict:
     first = facts["first"] or {}
     last = facts["last"] or {}
     runs = facts["final"].get("number_of_executed_units", last.get("runs", 0))
-    findings = [{"report": report} for report in facts["reports"]]
-    findings += [{"artifact": path} for path in facts["artifacts"]]
+    # libFuzzer stops at the first finding: its report, and the input it wrote.
+    reports, artifacts = facts["reports"], facts["artifacts"]
+    # A broken promise aborts: libFuzzer's "deadly signal" after it adds nothing.
+    if reports and reports[0].startswith("uplinkctl fuzz: "):
+        reports = [report for report in reports if not report.endswith("deadly signal")]
+    findings = [{"report": reports[i] if i < len(reports) else None,
+                 "artifact": artifacts[i] if i < len(artifacts) else None}
+                for i in range(max(len(reports), len(artifacts)))]
     if facts["status"] != 0 and not findings:
-        findings.append({"report": f"libFuzzer exited with status {facts['status']}"})
+        findings.append({"report": f"libFuzzer exited with status {facts['status']}", "artifact": None})
     return {
         "seconds_asked": seconds,
         "seconds": facts["seconds"],
@@ -138,7 +146,7 @@ def summary(facts: dict, corpus: Path, seeds: int, seconds: int) -> dict:
 
 
 def show(result: dict) -> str:
-    found = "; ".join(next(iter(f.values())) for f in result["findings"]) or "none"
+    found = "; ".join(f"{f['report']} ({f['artifact']})" for f in result["findings"]) or "none"
     return (f"fuzz: {result['seconds']} s, {result['runs']} runs ({result['exec_per_second']} exec/s), "
             f"corpus {result['corpus_inputs']} inputs ({result['corpus_files']} files, {result['seeds']} seeds), "
             f"cov {result['cov_at_start']} -> {result['cov']}, ft {result['ft_at_start']} -> {result['ft']}, "
