@@ -46,16 +46,29 @@ let package = Package(
         ),
         // `uplinkctl --version`: the git commit of the build, written before each build.
         .plugin(name: "BuildInfo", capability: .buildTool()),
+        // What several test targets share: repository paths, the seeded random configs, the bad
+        // config corpus, tables the encoding tests plan. A test target (it has no tests) so that
+        // it may import UplinkCore @testable and only test builds compile it.
+        .testTarget(name: "TestSupport", dependencies: ["UplinkCore"], path: "Tests/TestSupport"),
+        // The pure core: config, planning, rendering, diff. No root, no namespace, no kernel.
+        // Fixtures/ holds what the tests of every target read (Paths.fixtures).
         .testTarget(
             name: "UplinkCoreTests",
-            dependencies: ["UplinkCore", "UplinkKernel"],
+            dependencies: ["UplinkCore", "TestSupport"],
             exclude: ["Fixtures"]
         ),
-        // The kernel edge against a recording fake kernel: no root, no namespace, no socket.
+        // The kernel edge without root: netlink encodings against nft's own bytes, and the
+        // reconciler against a recording fake kernel. No namespace, no socket.
         .testTarget(
             name: "UplinkKernelTests",
-            dependencies: ["UplinkCore", "UplinkKernel", "CNetlink"],
+            dependencies: ["UplinkCore", "UplinkKernel", "CNetlink", "TestSupport"],
             exclude: ["Fixtures"]
+        ),
+        // The lab: root, network namespaces, the real kernel and the built binary (uplinkctl
+        // check, make install and make deb too).
+        .testTarget(
+            name: "UplinkLabTests",
+            dependencies: ["UplinkCore", "UplinkKernel", "CNetlink", "TestSupport"]
         )
     ]
 )

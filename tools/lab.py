@@ -1,5 +1,5 @@
 """The lab: network namespaces in which uplinkctl balances real traffic, for `make demo`,
-`make bench` and `make prove`. The same layout as the tests' lab (Tests/UplinkCoreTests/Support/Lab.swift):
+`make bench` and `make prove`. The same layout as the tests' lab (Tests/UplinkLabTests/Support/Lab.swift):
 
     lan ─(eth0 · lan0)─ host ─(upN · dn)─ gwN ─(srv · gN)─ server     N = 1 … uplinks
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import UplinkCore
 
@@ -12,12 +13,6 @@ import UplinkCore
 struct GoldenDryRunTests {
     static let updating = ProcessInfo.processInfo.environment["UPDATE_GOLDENS"] == "1"
     static let goldenDirectory = Paths.fixtures.appendingPathComponent("golden")
-
-    /// The examples' names without `.yaml`, sorted.
-    static let examples: [String] = {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: Paths.examples.path)) ?? []
-        return names.filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(".yaml".count)) }.sorted()
-    }()
 
     static func golden(_ example: String, _ format: DryRunFormat) -> URL {
         goldenDirectory.appendingPathComponent("\(example).\(format.rawValue).sh")
@@ -34,16 +29,16 @@ struct GoldenDryRunTests {
 
     @Test("the examples directory is not empty")
     func examplesExist() {
-        #expect(!Self.examples.isEmpty, "no examples/*.yaml found under \(Paths.examples.path)")
+        #expect(!Paths.exampleNames.isEmpty, "no examples/*.yaml found under \(Paths.examples.path)")
     }
 
-    @Test("each example starts with a comment block saying what it is for", arguments: examples)
+    @Test("each example starts with a comment block saying what it is for", arguments: Paths.exampleNames)
     func startsWithComment(_ example: String) throws {
         let text = try Paths.read(Paths.examples.appendingPathComponent("\(example).yaml"))
         #expect(text.hasPrefix("# "), "examples/\(example).yaml must begin with a comment")
     }
 
-    @Test("dry-run matches the golden script", arguments: examples, DryRunFormat.allCases)
+    @Test("dry-run matches the golden script", arguments: Paths.exampleNames, DryRunFormat.allCases)
     func matchesGolden(_ example: String, _ format: DryRunFormat) throws {
         let script = DryRun.script(try Self.plan(example), format: format)
         let url = Self.golden(example, format)
@@ -73,7 +68,8 @@ struct GoldenDryRunTests {
         guard !Self.updating else { return }
         let files = (try? FileManager.default.contentsOfDirectory(atPath: Self.goldenDirectory.path)) ?? []
         let expected = Set(
-            Self.examples.flatMap { example in DryRunFormat.allCases.map { Self.golden(example, $0).lastPathComponent }
+            Paths.exampleNames.flatMap { example in
+                DryRunFormat.allCases.map { Self.golden(example, $0).lastPathComponent }
             })
         let stale = files.filter { $0.hasSuffix(".sh") && !expected.contains($0) }.sorted()
         #expect(stale.isEmpty, "goldens without an example (delete them): \(stale.joined(separator: ", "))")

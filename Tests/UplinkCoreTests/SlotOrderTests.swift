@@ -1,8 +1,9 @@
+import TestSupport
 import Testing
 
 @testable import UplinkCore
 
-/// Random weight vectors: 1 to 8 uplinks, weights 1 to 20, the same every run (Support/SplitMix64.swift).
+/// Random weight vectors: 1 to 8 uplinks, weights 1 to 20, the same every run (Tests/TestSupport/SplitMix64.swift).
 private func randomWeightVectors(count: Int, seed: UInt64 = 0x5107_0DE5) -> [[Int]] {
     var generator = SplitMix64(seed: seed)
     return (0..<count).map { _ in

@@ -1,5 +1,6 @@
 import CNetlink
 import Foundation
+import TestSupport
 import Testing
 
 @testable import UplinkCore
@@ -7,7 +8,7 @@ import Testing
 
 /// The reconcile workflow (Reconciler.apply: read, plan, diff, change) against the fake kernel.
 @Suite struct ReconcileTests {
-    static let fixtures = FakeLab.repository.appendingPathComponent("Tests/UplinkKernelTests/Fixtures")
+    static let fixtures = Paths.repository.appendingPathComponent("Tests/UplinkKernelTests/Fixtures")
 
     /// A fresh apply of the lab's config: every read first, then every change in its order and
     /// byte for byte (Fixtures/lab-apply.txt; UPDATE_GOLDENS=1 rewrites it), the nft batch

@@ -1,11 +1,12 @@
 import Foundation
 import Glibc
+import TestSupport
 
 @testable import UplinkCore
 @testable import UplinkKernel
 
 /// The lab of the root tests, as a fake kernel: the host's interfaces up1, up2 and up3
-/// (198.18.N.2/24, as Tests/UplinkCoreTests/Support/Lab.swift makes them) and its sysctls at a
+/// (198.18.N.2/24, as Tests/UplinkLabTests/Support/Lab.swift makes them) and its sysctls at a
 /// new namespace's values, with a Reconciler whose lock and records live in a directory of
 /// their own, removed afterwards.
 struct FakeLab {
@@ -28,19 +29,16 @@ struct FakeLab {
         return values
     }
 
-    static let repository = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     /// A config of examples/.
     static func example(_ name: String) throws -> Config {
-        let path = repository.appendingPathComponent("examples/\(name).yaml").path
+        let path = Paths.examples.appendingPathComponent("\(name).yaml").path
         return try ConfigParser.parse(try String(contentsOfFile: path, encoding: .utf8), file: path).get()
     }
 
     /// nft's own batch for the lab's table, message by message, as Transcript.nftLine writes them
     /// (Tests/UplinkCoreTests/Fixtures/nft-debug/lab.messages.txt).
     static func nftBatch() throws -> [String] {
-        let fixture = repository.appendingPathComponent("Tests/UplinkCoreTests/Fixtures/nft-debug/lab.messages.txt")
+        let fixture = Paths.fixtures.appendingPathComponent("nft-debug/lab.messages.txt")
         return try String(contentsOf: fixture, encoding: .utf8).split(separator: "\n").map(String.init)
     }
 
