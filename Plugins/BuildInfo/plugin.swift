@@ -11,7 +11,9 @@ struct BuildInfo: BuildToolPlugin {
         let script = """
             mkdir -p "$2"
             commit=$(git -C "$1" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-            if [ -n "$(git -C "$1" status --porcelain -- Sources Package.swift 2>/dev/null | head -1)" ]; then commit="$commit+changes"; fi
+            if [ -n "$(git -C "$1" status --porcelain -- Sources Package.swift 2>/dev/null | head -1)" ]; then
+                commit="$commit+changes"
+            fi
             text="enum BuildInfo { static let commit = \\"$commit\\" }"
             [ "$(cat "$2/BuildInfo.swift" 2>/dev/null)" = "$text" ] || printf '%s\\n' "$text" > "$2/BuildInfo.swift"
             """

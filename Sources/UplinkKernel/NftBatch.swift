@@ -71,6 +71,7 @@ struct UncertainBatch: Error, CustomStringConvertible {
     let acknowledged: Int
     let sent: Int
     var description: String {
-        "nftables transaction: the kernel acknowledged \(acknowledged) of \(sent) changes; whether it committed is unknown"
+        "nftables transaction: the kernel acknowledged \(acknowledged) "
+            + "of \(sent) changes; whether it committed is unknown"
     }
 }

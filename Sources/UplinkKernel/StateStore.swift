@@ -230,6 +230,7 @@ public final class StateStore {
 public struct AlreadyRunning: Error, CustomStringConvertible {
     public let pid: Int32
     public var description: String {
-        "uplinkctl run (pid \(pid)) already manages this namespace; edit its config and reload it (kill -HUP \(pid), or systemctl reload uplinkctl)"
+        "uplinkctl run (pid \(pid)) already manages this namespace; edit its config "
+            + "and reload it (kill -HUP \(pid), or systemctl reload uplinkctl)"
     }
 }

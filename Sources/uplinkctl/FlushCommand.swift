@@ -19,7 +19,9 @@ struct FlushCommand: ParsableCommand {
         let reconciler = try kernelOptions.open(pending: .refuse)
         if let pid = reconciler.store.runningProcess() {
             printError(
-                "uplinkctl: uplinkctl run (pid \(pid)) manages this namespace and would put everything back; stop it first: kill \(pid) (or systemctl stop uplinkctl), and give it --flush-on-exit to remove everything as it ends; nothing was changed"
+                "uplinkctl: uplinkctl run (pid \(pid)) manages this namespace and would put "
+                    + "everything back; stop it first: kill \(pid) (or systemctl stop uplinkctl), and "
+                    + "give it --flush-on-exit to remove everything as it ends; nothing was changed"
             )
             throw ExitStatus.kernelRefused
         }

@@ -61,7 +61,8 @@ struct KernelOptions: ParsableArguments {
             return try RoutingKernel(namespace: nil).snapshot().facts(config)
         } catch {
             printError(
-                "uplinkctl: the interfaces' addresses could not be read (\(error)); the script has no `from ADDRESS` rules"
+                "uplinkctl: the interfaces' addresses could not be read "
+                    + "(\(error)); the script has no `from ADDRESS` rules"
             )
             return nil
         }
@@ -75,7 +76,8 @@ struct KernelOptions: ParsableArguments {
             return try RoutingKernel(namespace: nil).foreignRules()
         } catch {
             printError(
-                "uplinkctl: note (\(place)): the ip rules could not be read (\(error)); nothing is said about other policy routing"
+                "uplinkctl: note (\(place)): the ip rules could not be read "
+                    + "(\(error)); nothing is said about other policy routing"
             )
             return nil
         }
@@ -107,6 +109,7 @@ struct KernelOptions: ParsableArguments {
 struct UnsupportedKernel: Error, CustomStringConvertible {
     let release: String
     var description: String {
-        "Linux \(release) is too old: uplinkctl needs \(KernelOptions.minimumKernel.0).\(KernelOptions.minimumKernel.1) or later (nf_tables inet nat chains)"
+        "Linux \(release) is too old: uplinkctl needs "
+            + "\(KernelOptions.minimumKernel.0).\(KernelOptions.minimumKernel.1) or later (nf_tables inet nat chains)"
     }
 }

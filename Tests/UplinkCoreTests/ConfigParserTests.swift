@@ -406,7 +406,9 @@ struct ConfigParserTests {
                     match: PolicyMatch(
                         sources: [IPPrefix("198.18.201.0/24")!, IPPrefix("2001:2:0:9::1/128")!],
                         protocols: [17, 1, 58, 58, 47]),
-                    action: .balance([PolicyShare(uplink: "wifi", weight: 3), PolicyShare(uplink: "wired", weight: 1)])),
+                    action: .balance([
+                        PolicyShare(uplink: "wifi", weight: 3), PolicyShare(uplink: "wired", weight: 1)
+                    ])),
                 Policy(line: 26, match: PolicyMatch(), action: .bypass)
             ])
         #expect(config.ecmp == nil)

@@ -164,7 +164,8 @@ struct PlannerTests {
         let state = Planner.plan(config)
         #expect(
             state.routes.filter(\.isMultipath).map { shellCommand(IPCommands.route($0)) } == [
-                "ip route add default table 113 proto 117 nexthop via 198.18.1.1 dev up1 weight 4 nexthop via 198.18.2.1 dev up2 weight 2 nexthop via 198.18.3.1 dev up3 weight 1"
+                "ip route add default table 113 proto 117 nexthop via 198.18.1.1 dev up1 weight 4 "
+                    + "nexthop via 198.18.2.1 dev up2 weight 2 nexthop via 198.18.3.1 dev up3 weight 1"
             ])
         #expect(
             state.rules.contains(

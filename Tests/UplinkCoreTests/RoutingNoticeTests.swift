@@ -37,8 +37,9 @@ import Testing
         let notices = RoutingNotice.notices(Self.config, foreignRules: Self.wgQuick + Self.tailscale)
         #expect(
             notices.map(\.description) == [
-                "note: ip rule 32765: not from all fwmark 0xca6c lookup 51820 comes after uplinkctl's rules (priority 31000): "
-                    + "new connections it sends by an interface that is not an uplink's are left alone, not balanced"
+                "note: ip rule 32765: not from all fwmark 0xca6c lookup 51820 comes after "
+                    + "uplinkctl's rules (priority 31000): new connections it sends by an "
+                    + "interface that is not an uplink's are left alone, not balanced"
             ])
     }
 
@@ -77,9 +78,10 @@ import Testing
         before.priority = 100
         #expect(
             RoutingNotice.notices(Self.config, foreignRules: [before]).map(\.text) == [
-                "ip rule 100: from all iif guest0 lookup 300 matches by input interface (iif guest0), which the route lookup "
-                    + "uplinkctl makes for a forwarded connection cannot see as its routing does (it asks as if from this host, "
-                    + "without ports or protocol): connections arriving on guest0 still follow it, but take a balancing slot and "
+                "ip rule 100: from all iif guest0 lookup 300 matches by input interface (iif guest0), "
+                    + "which the route lookup uplinkctl makes for a forwarded connection cannot see as "
+                    + "its routing does (it asks as if from this host, without ports or protocol): "
+                    + "connections arriving on guest0 still follow it, but take a balancing slot and "
                     + "count on an uplink; the policy `- {in-interface: guest0, bypass: true}` avoids that"
             ])
     }

@@ -58,7 +58,8 @@ import Testing
         #expect(
             moved
                 == (0...2).map {
-                    "meta l4proto tcp th dport \(8000 + $0) counter name \"backend-api-1\" dnat ip to 198.18.5.2:\(9000 + $0)"
+                    "meta l4proto tcp th dport \(8000 + $0) counter name "
+                        + "\"backend-api-1\" dnat ip to 198.18.5.2:\(9000 + $0)"
                 })
         let same = try #require(state.nftables.chain(named: "backend-api-2")).rules.map(NftText.rule)
         #expect(same == ["meta l4proto tcp counter name \"backend-api-2\" dnat ip to 198.18.5.3"])

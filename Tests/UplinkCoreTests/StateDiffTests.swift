@@ -51,7 +51,8 @@ import Testing
             changes.lines == [
                 "- nft delete rule inet uplinkctl balance-v4 handle 14 # numgen inc mod 3 vmap @slots-v4",
                 "- nft delete map inet uplinkctl slots-v4",
-                "+ nft add map inet uplinkctl slots-v4 { typeof numgen inc mod 4 : verdict; elements = { 0 : goto new-a, 1 : goto new-b, 2 : goto new-a, 3 : goto new-c } }",
+                "+ nft add map inet uplinkctl slots-v4 { typeof numgen inc mod 4 : verdict; elements "
+                    + "= { 0 : goto new-a, 1 : goto new-b, 2 : goto new-a, 3 : goto new-c } }",
                 "+ nft add rule inet uplinkctl balance-v4 numgen inc mod 4 vmap @slots-v4"
             ])
     }
@@ -116,7 +117,8 @@ import Testing
         let changes = StateDiff.changes(from: Self.installed(before), to: after, record: SysctlRecord())
         #expect(
             changes.lines == [
-                "+ ip route replace default via 198.18.2.254 dev eth1 table 111 proto 117 realm 2 # was via 198.18.2.1 dev eth1"
+                "+ ip route replace default via 198.18.2.254 dev eth1 table "
+                    + "111 proto 117 realm 2 # was via 198.18.2.1 dev eth1"
             ])
     }
 

@@ -149,7 +149,8 @@ import Testing
             lines.contains(
                 .comment([
                     "Not expressible in iptables: tcp option mptcp subtype 1 (MPTCP MP_JOIN).",
-                    "- Left out: `tcp option mptcp subtype 1 return`; such packets go on through the chain like any other."
+                    "- Left out: `tcp option mptcp subtype 1 return`; such "
+                        + "packets go on through the chain like any other."
                 ])))
     }
 

@@ -27,8 +27,10 @@ struct ApplyRefusalTests {
                 #expect(
                     lines == [
                         "uplinkctl: uplink one: gateway 198.18.9.1 is not on a network of up1 (it has 198.18.1.0/24)",
-                        "uplinkctl: uplink one: table 110 is already used by a rule that is not ours (ip rule 500: from all fwmark 0x7 lookup 110); choose another with `table:`",
-                        "uplinkctl: uplink two: mark 0x200/0xff00 is already used by a rule that is not ours (ip rule 600: from all fwmark 0x200/0xff00 lookup 300); choose another mark-mask or mark",
+                        "uplinkctl: uplink one: table 110 is already used by a rule that is not ours (ip "
+                            + "rule 500: from all fwmark 0x7 lookup 110); choose another with `table:`",
+                        "uplinkctl: uplink two: mark 0x200/0xff00 is already used by a rule that is not ours (ip "
+                            + "rule 600: from all fwmark 0x200/0xff00 lookup 300); choose another mark-mask or mark",
                         "uplinkctl: uplink three: interface up3 is down (ip link set up3 up)",
                         "uplinkctl: nothing was changed"
                     ], "\(result.stderr)")
@@ -77,7 +79,8 @@ struct ApplyRefusalTests {
             // The namespace's cookie (SO_NETNS_COOKIE), by which uplinkctl names its lock.
             let cookie = try must([
                 "ip", "netns", "exec", lab.host, Lab.python, "-c",
-                "import socket, struct; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); print(struct.unpack('Q', s.getsockopt(socket.SOL_SOCKET, 71, 8))[0])"
+                "import socket, struct; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); "
+                    + "print(struct.unpack('Q', s.getsockopt(socket.SOL_SOCKET, 71, 8))[0])"
             ])
             .trimmingCharacters(in: .whitespacesAndNewlines)
             try FileManager.default.createDirectory(atPath: "/run/uplinkctl", withIntermediateDirectories: true)

@@ -139,7 +139,8 @@ struct CheckCommandTests {
         #expect(
             result.stderr == """
                 <stdin>:4:5: error: unknown key 'gatway' in an uplink; did you mean 'gateway'? \
-                Allowed keys: name, interface, gateway, family, weight, mark, table, masquerade, masquerade6, health, mptcp
+                Allowed keys: name, interface, gateway, family, weight, mark, table, masquerade, masquerade6, \
+                health, mptcp
                 uplinkctl: 1 error in <stdin>; nothing was applied
 
                 """)
@@ -157,7 +158,8 @@ struct DefaultConfigPathTests {
             #expect(result.status == 66)
             #expect(
                 lines.last
-                    == "uplinkctl: /etc/uplinkctl/uplinks.yaml: no such file; give the config's path as the last argument"
+                    == "uplinkctl: /etc/uplinkctl/uplinks.yaml: no such "
+                    + "file; give the config's path as the last argument"
             )
         }
         // Given, no such line.
@@ -195,7 +197,9 @@ struct ConfigPermissionTests {
             #expect(group.status == 66)
             #expect(
                 group.stderr
-                    == "uplinkctl: \(config.path): refused: \(config.path) can be changed by its group (mode 664): they could change what uplinkctl installs; chmod go-w \(config.path); nothing was read or changed\n"
+                    == "uplinkctl: \(config.path): refused: \(config.path) can be changed by "
+                    + "its group (mode 664): they could change what uplinkctl installs; "
+                    + "chmod go-w \(config.path); nothing was read or changed\n"
             )
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: config.path)
             let directory = config.deletingLastPathComponent().path

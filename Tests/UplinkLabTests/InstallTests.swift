@@ -139,7 +139,8 @@ struct InstallTests {
             "env", "-C", Paths.repository.path, "MAN_OUT=\(fresh.path)", "python3", "-m", "tools.manref"
         ])
         #expect(generated.status == 0, "\(generated.stderr)")
-        func body(_ text: String) -> [Substring] { text.split(separator: "\n").dropFirst().map { $0 } }  // without the dated .TH line
+        // Without the dated .TH line.
+        func body(_ text: String) -> [Substring] { text.split(separator: "\n").dropFirst().map { $0 } }
         let committed = try Paths.read(Paths.repository.appendingPathComponent("dist/uplinks.yaml.5"))
         #expect(
             body(try String(contentsOf: fresh, encoding: .utf8)) == body(committed),

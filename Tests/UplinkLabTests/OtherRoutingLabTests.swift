@@ -135,9 +135,10 @@ struct OtherRoutingLabTests {
                         let applied = try UplinkctlCLI.run(["apply", "--netns", lab.host, path])
                         try #require(applied.status == 0, "\(applied.stderr)")
                         #expect(
-                            applied.stderr == "uplinkctl: note (namespace \(lab.host)): ip rule 32000: from all to "
-                                + "198.19.0.2 lookup 200 comes after uplinkctl's rules (priority 31000): new connections it sends "
-                                + "by an interface that is not an uplink's are left alone, not balanced\n")
+                            applied.stderr == "uplinkctl: note (namespace \(lab.host)): ip rule "
+                                + "32000: from all to 198.19.0.2 lookup 200 comes after uplinkctl's "
+                                + "rules (priority 31000): new connections it sends by an interface "
+                                + "that is not an uplink's are left alone, not balanced\n")
                     } else {
                         try lab.install(Self.lab, by: way)
                     }
@@ -212,9 +213,10 @@ struct OtherRoutingLabTests {
                     " comes after uplinkctl's rules (priority 31000): new connections it sends by an interface that "
                     + "is not an uplink's are left alone, not balanced"
                 let unseen =
-                    " matches by input interface (iif lan0), which the route lookup uplinkctl makes for a forwarded "
-                    + "connection cannot see as its routing does (it asks as if from this host, without ports or protocol): "
-                    + "connections arriving on lan0 are balanced whenever the main routing sends them by an uplink; to leave "
+                    " matches by input interface (iif lan0), which the route lookup uplinkctl makes "
+                    + "for a forwarded connection cannot see as its routing does (it asks as if "
+                    + "from this host, without ports or protocol): connections arriving on lan0 "
+                    + "are balanced whenever the main routing sends them by an uplink; to leave "
                     + "them to this rule, add the policy `- {in-interface: lan0, bypass: true}`"
                 let guest = "ip rule 32100: from all iif lan0 lookup 300"
                 let tunnel = "ip rule 32765: not from all fwmark 0xca6c lookup 51820"

@@ -321,7 +321,8 @@ struct RoutingKernelTests {
             let error = #expect(throws: KernelRefusal.self) { try kernel.add(route, links: kernel.links()) }
             #expect(
                 error?.description.contains(
-                    "ip -6 route add default table 113 proto 117 nexthop via 2001:2:0:1::1 dev up1 weight 2 nexthop dev up3 weight 1"
+                    "ip -6 route add default table 113 proto 117 nexthop via 2001:2:0:1::1 dev up1 weight 2 nexthop "
+                        + "dev up3 weight 1"
                 ) == true, "\(String(describing: error))")
             #expect(
                 error?.description.contains("Device only routes can not be added for IPv6 using the multipath API")
@@ -441,7 +442,8 @@ struct RoutingKernelTests {
                 """
                 import socket
                 for _ in range(\(flows)):
-                    s = socket.socket(socket.AF_INET6 if \(v6 ? "True" : "False") else socket.AF_INET, socket.SOCK_DGRAM)
+                    s = socket.socket(
+                        socket.AF_INET6 if \(v6 ? "True" : "False") else socket.AF_INET, socket.SOCK_DGRAM)
                     s.sendto(b"x", ("\(target)", 9999))
                     s.close()
                 """

@@ -158,8 +158,10 @@ struct RunLabTests {
         let policies = """
             policies:
               - {destination: \(Lab.otherServiceAddress), protocol: udp, destination-port: 7, uplink: up2}
-              - {destination: \(Lab.otherServiceAddress), protocol: udp, destination-port: 22, uplink: up2, fallback: up3}
-              - {destination: \(Lab.otherServiceAddress), protocol: udp, destination-port: 53, uplink: up2, fallback: none}
+              - {destination: \(Lab.otherServiceAddress), protocol: udp, destination-port: 22, uplink: up2, \
+            fallback: up3}
+              - {destination: \(Lab.otherServiceAddress), protocol: udp, destination-port: 53, uplink: up2, \
+            fallback: none}
 
             """
         try Lab.with { lab in
@@ -318,7 +320,8 @@ struct RunLabTests {
                     _ = try lab.connections(from: .host, .udp, count: 3)
                     let before = try descriptors()
                     let scrape =
-                        "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9520/metrics', timeout=5).read().decode())"
+                        "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9520/metrics', "
+                        + "timeout=5).read().decode())"
                     let text = try must(["ip", "netns", "exec", lab.host, Lab.python, "-c", scrape])
                     #expect(text.contains("uplinkctl_uplink_up{uplink=\"up2\",interface=\"up2\"} 1"), "\(text)")
                     #expect(
@@ -331,7 +334,8 @@ struct RunLabTests {
                     // the loop does not spin.
                     let idle =
                         "import socket, urllib.request; idle = [socket.create_connection(('127.0.0.1', 9520)) "
-                        + "for _ in range(24)]; print(urllib.request.urlopen('http://127.0.0.1:9520/metrics', timeout=15).read().decode())"
+                        + "for _ in range(24)]; print(urllib.request.urlopen('http://127.0.0.1:9520/metrics', "
+                        + "timeout=15).read().decode())"
                     let cpuBefore = try Self.cpuSeconds(run.process.processIdentifier)
                     #expect(
                         try must(["ip", "netns", "exec", lab.host, Lab.python, "-c", idle]).contains(
@@ -368,7 +372,8 @@ struct RunLabTests {
                 #expect(
                     refused.status == 1
                         && refused.stderr.contains(
-                            "uplink up2: 'gateway: auto', and no IPv4 default route leaves by up2 yet (ip route show default dev up2)"
+                            "uplink up2: 'gateway: auto', and no IPv4 default route leaves by up2 yet (ip route show "
+                                + "default dev up2)"
                         ),
                     "\(refused.stderr)")
                 // What a DHCP client does: a default route of its own, here with a higher metric.

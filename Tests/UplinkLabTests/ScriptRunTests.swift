@@ -384,13 +384,14 @@ struct ScriptRunTests {
             // Local sockets need a first route to send at all; the output hook then reroutes by mark.
             try must(["ip", "-n", host, "route", "add", "default", "via", "198.18.1.1"])
             let counters = config.uplinks.indices.map { "p\($0 + 1)" }
+            let countingRules = counters.map { "\t\tudp dport 9 iifname \"\($0)\" counter name \"\($0)\"" }
             try must(
                 ["ip", "netns", "exec", peer, "nft", "-f", "-"],
                 input: """
                     table ip lab {
                     \(counters.map { "\tcounter \($0) { }" }.joined(separator: "\n"))
                     \tchain in { type filter hook prerouting priority 0; policy accept;
-                    \(counters.map { "\t\tudp dport 9 iifname \"\($0)\" counter name \"\($0)\"" }.joined(separator: "\n"))
+                    \(countingRules.joined(separator: "\n"))
                     \t}
                     }
                     """)

@@ -318,19 +318,23 @@ struct ServiceLabTests {
                         let line = try run.waitFor("backend replicas-2 127.0.0.1:8082 down")
                         #expect(
                             line.contains(
-                                "rounds lost to 127.0.0.1:8082; its 1 slot now replicas-1; 1 stale conntrack entry flushed"
+                                "rounds lost to 127.0.0.1:8082; its 1 slot now "
+                                    + "replicas-1; 1 stale conntrack entry flushed"
                             ), "\(line)")
                         #expect(try Self.map(lab, "backends-replicas-v4").contains("1 : goto backend-replicas-1"))
                         let scrape =
-                            "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9521/metrics', timeout=5).read().decode())"
+                            "import urllib.request; print(urllib.request.urlopen("
+                            + "'http://127.0.0.1:9521/metrics', timeout=5).read().decode())"
                         let metrics = try must(["ip", "netns", "exec", lab.host, Lab.python, "-c", scrape])
                         #expect(
                             metrics.contains(
-                                "uplinkctl_backend_up{service=\"replicas\",backend=\"replicas-2\",target=\"127.0.0.1:8082\"} 0"
+                                "uplinkctl_backend_up{service=\"replicas\",backend=\"replicas-2\","
+                                    + "target=\"127.0.0.1:8082\"} 0"
                             ), "\(metrics)")
                         #expect(
                             metrics.contains(
-                                "uplinkctl_backend_new_connections_total{service=\"replicas\",backend=\"replicas-1\",target=\"127.0.0.1:8081\"} 1"
+                                "uplinkctl_backend_new_connections_total{service=\"replicas\","
+                                    + "backend=\"replicas-1\",target=\"127.0.0.1:8081\"} 1"
                             ), "\(metrics)")
                         #expect(try flows.again(first[0].index).hasSuffix(" b1"))
                         #expect(try flows.again(first[2].index).hasSuffix(" b3"))

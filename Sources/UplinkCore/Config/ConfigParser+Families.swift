@@ -17,7 +17,9 @@ extension ConfigParser {
             guard let address = IPAddress(text) else {
                 reader.error(
                     item,
-                    "gateway '\(text)' is not an IPv4 or IPv6 address; write an IPv4 address as four numbers from 0 to 255 joined by dots, such as 198.18.1.1, an IPv6 one such as 2001:2:0:1::1, or leave 'gateway' out on a point-to-point link"
+                    "gateway '\(text)' is not an IPv4 or IPv6 address; write an IPv4 address as four "
+                        + "numbers from 0 to 255 joined by dots, such as 198.18.1.1, an IPv6 one "
+                        + "such as 2001:2:0:1::1, or leave 'gateway' out on a point-to-point link"
                 )
                 ok = false
                 continue
@@ -26,7 +28,8 @@ extension ConfigParser {
                 let family = familyName(address.family)
                 reader.error(
                     item,
-                    "this uplink already has an \(family) gateway, \(first.address); give at most one \(family) and one \(family == "IPv4" ? "IPv6" : "IPv4") gateway"
+                    "this uplink already has an \(family) gateway, \(first.address); give at most "
+                        + "one \(family) and one \(family == "IPv4" ? "IPv6" : "IPv4") gateway"
                 )
                 ok = false
                 continue
@@ -81,7 +84,9 @@ extension ConfigParser {
                     let family = gateway.address.family
                     reader.error(
                         gateway.node,
-                        "gateway '\(gateway.address)' is \(familyName(family)), but 'family' lists only \(listed.map(\.rawValue).joined(separator: " and ")); add \(family.rawValue) to 'family' or drop this gateway"
+                        "gateway '\(gateway.address)' is \(familyName(family)), but 'family' "
+                            + "lists only \(listed.map(\.rawValue).joined(separator: " and ")); "
+                            + "add \(family.rawValue) to 'family' or drop this gateway"
                     )
                 }
             } else {
@@ -95,7 +100,8 @@ extension ConfigParser {
             if masquerade6, known, !families.contains(.ipv6) {
                 reader.error(
                     value,
-                    "'masquerade6: true' masquerades IPv6, and this uplink carries only IPv4; give it an IPv6 gateway or add ipv6 to 'family', or drop 'masquerade6'"
+                    "'masquerade6: true' masquerades IPv6, and this uplink carries only IPv4; "
+                        + "give it an IPv6 gateway or add ipv6 to 'family', or drop 'masquerade6'"
                 )
             }
         }

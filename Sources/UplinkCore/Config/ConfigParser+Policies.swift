@@ -61,7 +61,8 @@ extension ConfigParser {
         if draft.action == .bypass {
             reader.error(
                 key,
-                "'fallback' says where the connections of an 'uplink' or 'balance' entry go while its uplinks are down; a 'bypass' entry uses no uplink, so drop it"
+                "'fallback' says where the connections of an 'uplink' or 'balance' entry go "
+                    + "while its uplinks are down; a 'bypass' entry uses no uplink, so drop it"
             )
             return
         }
@@ -130,13 +131,15 @@ extension ConfigParser {
         if fields["protocol"] == nil {
             reader.error(
                 portKey.key,
-                "'\(portName)' needs 'protocol: tcp', 'protocol: udp' or both: ports exist only in tcp and udp; add the protocol"
+                "'\(portName)' needs 'protocol: tcp', 'protocol: udp' or "
+                    + "both: ports exist only in tcp and udp; add the protocol"
             )
         }
         for (number, node) in protocols where number != IPProtocolNumber.tcp && number != IPProtocolNumber.udp {
             reader.error(
                 node,
-                "protocol '\(node.scalar?.string ?? String(number))' has no ports, and this entry gives '\(portName)'; ports go with 'tcp' and 'udp' only: put this protocol in an entry of its own without ports"
+                "protocol '\(node.scalar?.string ?? String(number))' has no ports, and this entry gives '\(portName)'; "
+                    + "ports go with 'tcp' and 'udp' only: put this protocol in an entry of its own without ports"
             )
         }
     }
@@ -161,7 +164,8 @@ extension ConfigParser {
             let only = { (prefixes: [IPPrefix]) in prefixes.first.map { familyName($0.family) } ?? "" }
             reader.error(
                 destination.value,
-                "'destination' holds only \(only(match.destinations)) addresses and 'source' only \(only(match.sources)); a connection is one or the other, so this entry can never match"
+                "'destination' holds only \(only(match.destinations)) addresses and 'source' only "
+                    + "\(only(match.sources)); a connection is one or the other, so this entry can never match"
             )
         } else if let family = addressFamilies.first, let node = draft.fields["protocol"]?.value {
             // Every protocol given exists only in the other family (icmp with IPv6 addresses, or icmpv6 with IPv4).
@@ -193,7 +197,8 @@ extension ConfigParser {
             if let first = counted.first, first.key != entry.key, counted.contains(where: { $0.key == entry.key }) {
                 reader.error(
                     entry.key,
-                    "this policy entry already has '\(first.name)' (line \(reader.location(of: first.key).line)); give exactly one of \(actionChoices)"
+                    "this policy entry already has '\(first.name)' (line "
+                        + "\(reader.location(of: first.key).line)); give exactly one of \(actionChoices)"
                 )
             }
             switch entry.name {
@@ -210,7 +215,8 @@ extension ConfigParser {
                 } else {
                     reader.error(
                         entry.value,
-                        "'bypass' can only be true (the connections this entry matches are not balanced); drop it, or give 'uplink' or 'balance'"
+                        "'bypass' can only be true (the connections this entry matches "
+                            + "are not balanced); drop it, or give 'uplink' or 'balance'"
                     )
                 }
             default:
@@ -231,7 +237,8 @@ extension ConfigParser {
         guard case .mapping(let mapping) = node else {
             reader.error(
                 node,
-                "'balance' in a policy entry must be a mapping of uplink names to weights, such as \(example) (\(reader.kindName(node)) found)"
+                "'balance' in a policy entry must be a mapping of uplink names to "
+                    + "weights, such as \(example) (\(reader.kindName(node)) found)"
             )
             return nil
         }

@@ -9,13 +9,17 @@ extension ConfigParser {
             if context.balance == .ecmp, case .balance = draft.action, let key = draft.fields["balance"]?.key {
                 reader.error(
                     key,
-                    "a policy entry cannot 'balance' over some uplinks with 'balance: ecmp': the kernel's multipath route spreads over all of them; use 'uplink: NAME' here, or set the top-level 'balance' to nth, random or hash"
+                    "a policy entry cannot 'balance' over some uplinks with 'balance: ecmp': "
+                        + "the kernel's multipath route spreads over all of them; use 'uplink: "
+                        + "NAME' here, or set the top-level 'balance' to nth, random or hash"
                 )
             }
             if context.traffic == [.local], let key = draft.fields["in-interface"]?.key {
                 reader.warning(
                     key,
-                    "'in-interface' matches forwarded connections only, and 'traffic' is [local]: local connections have no incoming interface, so this entry never matches; add 'forwarded' to 'traffic' or drop the entry"
+                    "'in-interface' matches forwarded connections only, and 'traffic' is "
+                        + "[local]: local connections have no incoming interface, so this "
+                        + "entry never matches; add 'forwarded' to 'traffic' or drop the entry"
                 )
             }
         }
@@ -58,7 +62,9 @@ extension ConfigParser {
             let wanted = matched.map(familyName).joined(separator: " and ")
             reader.error(
                 node,
-                "\(has) \(carried.sorted().map(familyName).joined(separator: " and ")), and this entry matches only \(wanted) connections, so it can never send them there; name an uplink with \(wanted), or give \(single ? names : "one of them") an \(wanted) gateway or 'family'"
+                "\(has) \(carried.sorted().map(familyName).joined(separator: " and ")), and this entry matches "
+                    + "only \(wanted) connections, so it can never send them there; name an uplink with "
+                    + "\(wanted), or give \(single ? names : "one of them") an \(wanted) gateway or 'family'"
             )
             return
         }

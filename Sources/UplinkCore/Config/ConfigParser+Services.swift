@@ -72,7 +72,8 @@ extension ConfigParser {
                 {
                     reader.error(
                         item,
-                        "a service's 'protocol' is 'tcp', 'udp' or [tcp, udp]: DNAT to a port needs a protocol with ports, and '\(text)' has none"
+                        "a service's 'protocol' is 'tcp', 'udp' or [tcp, udp]: DNAT to a "
+                            + "port needs a protocol with ports, and '\(text)' has none"
                     )
                     return nil
                 }
@@ -100,7 +101,8 @@ extension ConfigParser {
             if let given = address, given == .zero(given.family) {
                 reader.error(
                     value,
-                    "'address: \(text)' is no address a connection goes to; leave 'address' out to listen on any address of this host"
+                    "'address: \(text)' is no address a connection goes to; leave "
+                        + "'address' out to listen on any address of this host"
                 )
                 address = nil
             }
@@ -128,7 +130,8 @@ extension ConfigParser {
             if !clients.contains(.outside) {
                 reader.error(
                     key,
-                    "'interfaces' says where outside clients come from, and this service takes only local clients; drop it, or add 'outside' to 'clients'"
+                    "'interfaces' says where outside clients come from, and this service "
+                        + "takes only local clients; drop it, or add 'outside' to 'clients'"
                 )
             }
         }
@@ -137,7 +140,8 @@ extension ConfigParser {
             if value.scalar?.string == BalanceMode.ecmp.rawValue {
                 reader.error(
                     value,
-                    "a service balances with 'nth', 'random' or 'hash' (the client's address); 'ecmp' is a routing choice for uplinks"
+                    "a service balances with 'nth', 'random' or 'hash' (the "
+                        + "client's address); 'ecmp' is a routing choice for uplinks"
                 )
             } else if let mode = reader.choice(
                 value, key: "balance", as: ServiceBalance.self, synonyms: serviceBalanceSynonyms)
@@ -168,7 +172,8 @@ extension ConfigParser {
                 if masquerade == true && backend.address.map(\.isLoopback) ?? true {
                     reader.error(
                         item,
-                        "backend \(backend.description) is on this host and needs no 'masquerade' (its answers never leave); set 'masquerade: auto'"
+                        "backend \(backend.description) is on this host and needs no "
+                            + "'masquerade' (its answers never leave); set 'masquerade: auto'"
                     )
                 }
                 backend.masquerade = masquerade ?? Backend.masqueradeByDefault(backend.address)
@@ -178,7 +183,8 @@ extension ConfigParser {
                 if backends.contains(where: { $0.address == backend.address && $0.port == backend.port }) {
                     reader.error(
                         item,
-                        "backend \(backend.description) is listed twice; list it once, with a 'weight' for a larger share"
+                        "backend \(backend.description) is listed twice; list "
+                            + "it once, with a 'weight' for a larger share"
                     )
                 }
                 backends.append(backend)
@@ -186,7 +192,8 @@ extension ConfigParser {
         } else if fields["backends"] == nil {
             reader.error(
                 node,
-                "this service has no 'backends'; list where its connections go, such as ['198.18.5.2:8080', '198.18.5.3:8080']"
+                "this service has no 'backends'; list where its connections "
+                    + "go, such as ['198.18.5.2:8080', '198.18.5.3:8080']"
             )
         }
         guard reader.errorCount == before, let name, let ports else { return nil }
@@ -199,7 +206,8 @@ extension ConfigParser {
     /// `ADDRESS:PORT`, `[IPv6]:PORT`, `ADDRESS`, or `{address, port, weight}`; `{port: N}` alone is this host.
     private static func readBackend(_ node: Node, reader: inout YAMLReader) -> Backend? {
         let what =
-            "'ADDRESS:PORT' such as 198.18.5.2:8080 or [2001:2::5]:8080, or a mapping with 'address', 'port' and 'weight'"
+            "'ADDRESS:PORT' such as 198.18.5.2:8080 or [2001:2::5]:8080, "
+            + "or a mapping with 'address', 'port' and 'weight'"
         if case .scalar = node {
             guard let text = reader.string(node, key: "backends", what: what) else { return nil }
             switch Self.endpoint(text) {
@@ -211,7 +219,8 @@ extension ConfigParser {
                     let bracketed = "[\(groups.dropLast().joined(separator: ":"))]:\(last)"
                     reader.warning(
                         node,
-                        "backend '\(text)' is read as the IPv6 address \(address), keeping the service's port; for port \(last) write it as '\(bracketed)'"
+                        "backend '\(text)' is read as the IPv6 address \(address), keeping "
+                            + "the service's port; for port \(last) write it as '\(bracketed)'"
                     )
                 }
                 return Backend(address: address, port: port)
@@ -220,7 +229,8 @@ extension ConfigParser {
             case .bracketsWithoutPort(let address):
                 reader.error(
                     node,
-                    "backend '\(text)' has brackets but no port; write [\(address)]:PORT, or \(address) alone to keep the service's port"
+                    "backend '\(text)' has brackets but no port; write [\(address)]:PORT, "
+                        + "or \(address) alone to keep the service's port"
                 )
             case .invalid:
                 reader.error(
@@ -250,7 +260,8 @@ extension ConfigParser {
         if fields["address"] == nil && fields["port"] == nil {
             reader.error(
                 node,
-                "this backend has neither 'address' nor 'port'; give both, 'address' alone (the service's port), or 'port' alone (a port of this host)"
+                "this backend has neither 'address' nor 'port'; give both, 'address' "
+                    + "alone (the service's port), or 'port' alone (a port of this host)"
             )
         }
         var weight = 1
@@ -300,14 +311,16 @@ extension ConfigParser {
         if let own = backend.address, !own.isUnicast {
             reader.error(
                 node,
-                "backend \(backend.description) is no address a connection can go to (unspecified, multicast or broadcast); give one host's address"
+                "backend \(backend.description) is no address a connection can go to "
+                    + "(unspecified, multicast or broadcast); give one host's address"
             )
             return
         }
         if let address, let own = backend.address, own.family != address.family {
             reader.error(
                 node,
-                "backend \(backend.description) is \(familyName(own.family)), and the service's address \(address) is \(familyName(address.family)); DNAT keeps the family, so give a backend of the same family"
+                "backend \(backend.description) is \(familyName(own.family)), and the service's address \(address) "
+                    + "is \(familyName(address.family)); DNAT keeps the family, so give a backend of the same family"
             )
             return
         }
@@ -325,12 +338,17 @@ extension ConfigParser {
         if own.family == .ipv6 {
             reader.error(
                 node,
-                "backend \(backend.description) is IPv6 loopback, which outside clients can never reach (IPv6 has no route_localnet); give 'port' alone (this host, at the address the connection came to), or 'clients: [local]'"
+                "backend \(backend.description) is IPv6 loopback, which outside clients can "
+                    + "never reach (IPv6 has no route_localnet); give 'port' alone (this "
+                    + "host, at the address the connection came to), or 'clients: [local]'"
             )
         } else if interfaces.isEmpty {
             reader.error(
                 node,
-                "backend \(backend.description) is on 127.0.0.0/8 and outside clients reach it only with route_localnet, which uplinkctl sets on the interfaces they come from (guarded: nothing else on 127.0.0.0/8 becomes reachable); name them in 'interfaces', or write the backend as 'port: \(backend.port.map(String.init) ?? "N")' alone (this host, no route_localnet)"
+                "backend \(backend.description) is on 127.0.0.0/8 and outside clients reach it only with "
+                    + "route_localnet, which uplinkctl sets on the interfaces they come from (guarded: nothing "
+                    + "else on 127.0.0.0/8 becomes reachable); name them in 'interfaces', or write the backend "
+                    + "as 'port: \(backend.port.map(String.init) ?? "N")' alone (this host, no route_localnet)"
             )
         }
     }
@@ -342,12 +360,15 @@ extension ConfigParser {
         if Int(port) + span > 65535 {
             reader.error(
                 node,
-                "backend \(backend.description) takes ports \(port)-\(Int(port) + span) for the service's \(ports) (the offset is kept), past 65535; give a lower first port"
+                "backend \(backend.description) takes ports \(port)-\(Int(port) + span) for the "
+                    + "service's \(ports) (the offset is kept), past 65535; give a lower first port"
             )
         } else if port != ports.lower && span + 1 > maximumShiftedPorts {
             reader.error(
                 node,
-                "backend \(backend.description) moves the service's \(span + 1) ports \(ports) to \(port)-\(Int(port) + span): that takes one rule per port, at most \(maximumShiftedPorts); keep the same ports (leave 'port' out) or use a smaller range"
+                "backend \(backend.description) moves the service's \(span + 1) ports \(ports) to "
+                    + "\(port)-\(Int(port) + span): that takes one rule per port, at most "
+                    + "\(maximumShiftedPorts); keep the same ports (leave 'port' out) or use a smaller range"
             )
         }
     }
@@ -376,7 +397,8 @@ extension ConfigParser {
             if let first = names[service.name] {
                 reader.error(
                     draft.nameNode,
-                    "service name '\(service.name)' is used twice (first at line \(reader.location(of: first).line)); names must be unique"
+                    "service name '\(service.name)' is used twice (first at line "
+                        + "\(reader.location(of: first).line)); names must be unique"
                 )
             } else {
                 names[service.name] = draft.nameNode
@@ -396,7 +418,10 @@ extension ConfigParser {
                 guard overlap else { continue }
                 reader.error(
                     draft.portNode,
-                    "service '\(service.name)' listens on port \(service.ports)\(service.address.map { " of \($0)" } ?? ""), which overlaps service '\(earlier.name)' (\(earlier.ports)\(earlier.address.map { " of \($0)" } ?? "")): a connection can go to one service only; give them ports (or addresses) of their own"
+                    "service '\(service.name)' listens on port "
+                        + "\(service.ports)\(service.address.map { " of \($0)" } ?? ""), which overlaps service "
+                        + "'\(earlier.name)' (\(earlier.ports)\(earlier.address.map { " of \($0)" } ?? "")): a "
+                        + "connection can go to one service only; give them ports (or addresses) of their own"
                 )
             }
         }
@@ -419,7 +444,9 @@ extension ConfigParser {
             {
                 reader.warning(
                     draft.portNode,
-                    "the policy at line \(policy.line) matches port \(service.ports) too: it applies to connections to other hosts; connections to this host's service '\(service.name)' are sent to its backends and never balanced over the uplinks"
+                    "the policy at line \(policy.line) matches port \(service.ports) too: it applies to "
+                        + "connections to other hosts; connections to this host's service "
+                        + "'\(service.name)' are sent to its backends and never balanced over the uplinks"
                 )
             }
         }

@@ -97,7 +97,8 @@ public enum ConfigParser {
                     let given = fields["balance"] == nil ? "the default, 'nth'" : "'\(balance.rawValue)'"
                     reader.error(
                         key,
-                        "'ecmp-table' is only used with 'balance: ecmp' (balance is \(given)); drop it, or set 'balance: ecmp'"
+                        "'ecmp-table' is only used with 'balance: ecmp' (balance "
+                            + "is \(given)); drop it, or set 'balance: ecmp'"
                     )
                     usable = false
                 } else {
@@ -131,7 +132,9 @@ public enum ConfigParser {
             if let priority = reader.integer(
                 node, key: "rule-priority", in: 2...32764,
                 what:
-                    "a whole number from 2 to 32764 (uplinkctl's rules use this priority and the ones just below and above it, which must stay after the local table's rule at 0 and before the main table's at 32766)"
+                    "a whole number from 2 to 32764 (uplinkctl's rules use this priority "
+                    + "and the ones just below and above it, which must stay after the "
+                    + "local table's rule at 0 and before the main table's at 32766)"
             ) {
                 config.rulePriority = UInt32(priority)
             } else {
@@ -168,7 +171,9 @@ public enum ConfigParser {
             for draft in drafts where draft.valid && draft.health?.targets.isEmpty == true {
                 reader.warning(
                     draft.node,
-                    "uplink '\(draft.name ?? "?")' has no health 'targets': only its link state counts, so a gateway that stops forwarding behind a live link is not noticed (nor anything behind a tunnel or a PPP link, which keep their carrier); give it targets beyond its gateway"
+                    "uplink '\(draft.name ?? "?")' has no health 'targets': only its link state counts, so a "
+                        + "gateway that stops forwarding behind a live link is not noticed (nor anything behind "
+                        + "a tunnel or a PPP link, which keep their carrier); give it targets beyond its gateway"
                 )
             }
         }
@@ -177,7 +182,8 @@ public enum ConfigParser {
                 guard let node = draft.weightNode else { continue }
                 reader.error(
                     node,
-                    "with 'balance: ecmp', 'weight' must be a whole number from 1 to \(maximumEcmpWeight), the largest weight the kernel gives a multipath route's nexthop; '\(draft.weight)' is not"
+                    "with 'balance: ecmp', 'weight' must be a whole number from 1 to \(maximumEcmpWeight), the "
+                        + "largest weight the kernel gives a multipath route's nexthop; '\(draft.weight)' is not"
                 )
                 usable = false
             }
@@ -188,7 +194,9 @@ public enum ConfigParser {
             {
                 reader.error(
                     draft.node,
-                    "with 'balance: ecmp', an uplink that carries IPv6 needs an IPv6 'gateway': the kernel refuses device-only IPv6 next hops in a multipath route (a link-local gateway such as fe80::1 will do)"
+                    "with 'balance: ecmp', an uplink that carries IPv6 needs an IPv6 "
+                        + "'gateway': the kernel refuses device-only IPv6 next hops in a "
+                        + "multipath route (a link-local gateway such as fe80::1 will do)"
                 )
                 usable = false
             }
@@ -224,7 +232,8 @@ public enum ConfigParser {
         guard !reservedTables.contains(UInt32(table)) else {
             reader.error(
                 node,
-                "table \(table) is the kernel's \(table == 253 ? "'default'" : table == 254 ? "'main'" : "'local'") table; choose a number from 1 to 4294967295 other than 253, 254 and 255"
+                "table \(table) is the kernel's \(table == 253 ? "'default'" : table == 254 ? "'main'" : "'local'") "
+                    + "table; choose a number from 1 to 4294967295 other than 253, 254 and 255"
             )
             return nil
         }
@@ -378,7 +387,9 @@ public enum ConfigParser {
                 for target in check.targets where !families.contains(target.family) {
                     reader.error(
                         own,
-                        "health target \(target) is \(familyName(target.family)), and this uplink carries only \(families.map(familyName).joined(separator: " and ")); probe it with a target of a family it carries"
+                        "health target \(target) is \(familyName(target.family)), and this uplink "
+                            + "carries only \(families.map(familyName).joined(separator: " and ")); "
+                            + "probe it with a target of a family it carries"
                     )
                 }
             }
@@ -404,7 +415,8 @@ public enum ConfigParser {
                 if let first = names[name] {
                     reader.error(
                         node,
-                        "uplink name '\(name)' is used twice (first at line \(reader.location(of: first).line)); names must be unique"
+                        "uplink name '\(name)' is used twice (first at line "
+                            + "\(reader.location(of: first).line)); names must be unique"
                     )
                     ok = false
                 } else {
@@ -415,19 +427,24 @@ public enum ConfigParser {
                 if let markMask, mark & ~markMask != 0 {
                     reader.error(
                         node,
-                        "mark \(shown(mark, node)) has bits outside mark-mask \(hex(markMask)); uplinkctl only sets bits of its mask, so the mark must lie inside it (for example \(hex(depositBits(1, into: markMask) ?? markMask)))"
+                        "mark \(shown(mark, node)) has bits outside mark-mask \(hex(markMask)); "
+                            + "uplinkctl only sets bits of its mask, so the mark must lie inside "
+                            + "it (for example \(hex(depositBits(1, into: markMask) ?? markMask)))"
                     )
                     ok = false
                 } else if let markMask, mark == markMask {
                     reader.error(
                         node,
-                        "mark \(shown(mark, node)) is every bit of mark-mask \(hex(markMask)), the value uplinkctl gives connections it leaves alone (their route does not leave by an uplink); choose another mark inside the mask"
+                        "mark \(shown(mark, node)) is every bit of mark-mask \(hex(markMask)), "
+                            + "the value uplinkctl gives connections it leaves alone (their route "
+                            + "does not leave by an uplink); choose another mark inside the mask"
                     )
                     ok = false
                 } else if let first = marks[mark] {
                     reader.error(
                         node,
-                        "mark \(shown(mark, node)) is used by two uplinks (first at line \(reader.location(of: first).line)); each uplink needs its own mark"
+                        "mark \(shown(mark, node)) is used by two uplinks (first at line "
+                            + "\(reader.location(of: first).line)); each uplink needs its own mark"
                     )
                     ok = false
                 } else {
@@ -438,7 +455,8 @@ public enum ConfigParser {
                 if let first = tables[table] {
                     reader.error(
                         node,
-                        "table \(table) is used by two uplinks (first at line \(reader.location(of: first).line)); each uplink needs its own table"
+                        "table \(table) is used by two uplinks (first at line "
+                            + "\(reader.location(of: first).line)); each uplink needs its own table"
                     )
                     ok = false
                 } else {
@@ -450,7 +468,8 @@ public enum ConfigParser {
             if let first = tables[table] {
                 reader.error(
                     node,
-                    "table \(table) is already the table of an uplink (line \(reader.location(of: first).line)); the ECMP route needs a table of its own"
+                    "table \(table) is already the table of an uplink (line "
+                        + "\(reader.location(of: first).line)); the ECMP route needs a table of its own"
                 )
                 ok = false
             } else {
@@ -552,7 +571,8 @@ public enum ConfigParser {
             if let key = duplicates.first, let again = repetition(of: key, after: context.mark, in: text) {
                 return ConfigDiagnostic(
                     at: reader.location(again),
-                    "key \(keys) is given again in the same mapping (first at line \(context.mark.line)); each key may be given once"
+                    "key \(keys) is given again in the same mapping (first at "
+                        + "line \(context.mark.line)); each key may be given once"
                 )
             }
             return ConfigDiagnostic(

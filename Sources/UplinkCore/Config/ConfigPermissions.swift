@@ -37,12 +37,14 @@ public enum ConfigPermissions {
         if status.st_uid != 0 {
             let fix = directory ? "chown root \(path)" : "chown root \(path) (or keep it where only root can write)"
             return
-                "\(what) belongs to user \(status.st_uid), not root: that user could change what uplinkctl installs; \(fix)"
+                "\(what) belongs to user \(status.st_uid), not root: that "
+                + "user could change what uplinkctl installs; \(fix)"
         }
         if mode & 0o022 != 0 && !sticky {
             let who = mode & 0o002 != 0 ? "anyone" : "its group"
             return
-                "\(what) can be changed by \(who) (mode \(String(mode, radix: 8))): they could change what uplinkctl installs; chmod go-w \(path)"
+                "\(what) can be changed by \(who) (mode \(String(mode, radix: 8))): "
+                + "they could change what uplinkctl installs; chmod go-w \(path)"
         }
         return nil
     }

@@ -42,13 +42,15 @@ extension YAMLReader {
         else {
             error(
                 node,
-                "'\(key)' cannot be '\(text)': an \(familyName(address.family)) prefix length is a number from 0 to \(bits)"
+                "'\(key)' cannot be '\(text)': an \(familyName(address.family)) "
+                    + "prefix length is a number from 0 to \(bits)"
             )
             return nil
         }
         error(
             node,
-            "'\(key)' cannot be '\(text)': it has host bits set; write the network, \(network), or \(address) for that one address"
+            "'\(key)' cannot be '\(text)': it has host bits set; write the "
+                + "network, \(network), or \(address) for that one address"
         )
         return nil
     }

@@ -38,7 +38,8 @@ struct YAMLReader {
         guard case .mapping(let mapping) = node else {
             error(
                 node,
-                "\(what) must be a mapping of keys to values (\(kindName(node)) found); allowed keys: \(allowed.joined(separator: ", "))"
+                "\(what) must be a mapping of keys to values (\(kindName(node)) "
+                    + "found); allowed keys: \(allowed.joined(separator: ", "))"
             )
             return [:]
         }
@@ -54,7 +55,8 @@ struct YAMLReader {
             } else if let suggestion = closestMatch(to: name, among: allowed) {
                 error(
                     key,
-                    "unknown key '\(name)' in \(what); did you mean '\(suggestion)'? Allowed keys: \(allowed.joined(separator: ", "))"
+                    "unknown key '\(name)' in \(what); did you mean '\(suggestion)'? "
+                        + "Allowed keys: \(allowed.joined(separator: ", "))"
                 )
             } else {
                 error(key, "unknown key '\(name)' in \(what); allowed keys: \(allowed.joined(separator: ", "))")

@@ -106,6 +106,7 @@ public struct UnknownRule: Sendable, Hashable {
 
     /// How diff names its removal.
     public var deletion: String {
-        "ip \(family == .ipv6 ? "-6 " : "")rule del priority \(priority) lookup \(RoutingTable.name(table)) protocol \(Ownership.routeProtocol) # with selectors uplinkctl does not write"
+        "ip \(family == .ipv6 ? "-6 " : "")rule del priority \(priority) lookup \(RoutingTable.name(table)) "
+            + "protocol \(Ownership.routeProtocol) # with selectors uplinkctl does not write"
     }
 }

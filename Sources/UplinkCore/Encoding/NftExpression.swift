@@ -146,7 +146,8 @@ extension NftExpression: CustomStringConvertible {
             return "[ byteorder reg \(register) = hton(reg \(register), \(size), \(length)) ]"
         case .jenkinsHash(let source, let length, let modulus, let seed, let register):
             return
-                "[ hash reg \(register) = jhash(reg \(source), \(length), 0x\(String(seed, radix: 16).leftPadded(to: 8))) % mod \(modulus) ]"
+                "[ hash reg \(register) = jhash(reg \(source), \(length), "
+                + "0x\(String(seed, radix: 16).leftPadded(to: 8))) % mod \(modulus) ]"
         case .lookup(let set, let register, let verdictRegister):
             return "[ lookup reg \(register) set \(set)\(verdictRegister ? " dreg 0" : "") ]"
         case .verdict(let code):

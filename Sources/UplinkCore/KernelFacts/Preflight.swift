@@ -38,7 +38,9 @@ public enum Preflight {
         }
         for family in uplink.families where uplink.gatewayAuto && facts.gateway(of: uplink, family) == nil {
             problems.append(
-                "uplink \(uplink.name): 'gateway: auto', and no \(familyName(family)) default route leaves by \(uplink.interface) yet (ip \(family == .ipv6 ? "-6 " : "")route show default dev \(uplink.interface)); its DHCP or PPP client installs one once it has a lease: is it running?"
+                "uplink \(uplink.name): 'gateway: auto', and no \(familyName(family)) default route leaves by "
+                    + "\(uplink.interface) yet (ip \(family == .ipv6 ? "-6 " : "")route show default dev "
+                    + "\(uplink.interface)); its DHCP or PPP client installs one once it has a lease: is it running?"
             )
         }
         for gateway in uplink.gateways where !Self.reaches(interface, gateway) {
@@ -46,7 +48,8 @@ public enum Preflight {
                 separator: ", ")
             let none = "no \(familyName(gateway.family)) address"
             problems.append(
-                "uplink \(uplink.name): gateway \(gateway) is not on a network of \(uplink.interface) (it has \(networks.isEmpty ? none : networks))"
+                "uplink \(uplink.name): gateway \(gateway) is not on a network of "
+                    + "\(uplink.interface) (it has \(networks.isEmpty ? none : networks))"
             )
         }
         return problems
@@ -61,19 +64,22 @@ public enum Preflight {
         var problems: [String] = []
         for rule in foreignRules where rule.table == table {
             problems.append(
-                "\(owner): table \(RoutingTable.name(table)) is already used by a rule that is not ours (\(rule.shown)); choose another with `\(tableKey):`"
+                "\(owner): table \(RoutingTable.name(table)) is already used by a rule "
+                    + "that is not ours (\(rule.shown)); choose another with `\(tableKey):`"
             )
         }
         if foreignRoutes.contains(where: { $0.table == table }) {
             problems.append(
-                "\(owner): table \(RoutingTable.name(table)) already holds routes that are not ours (ip route show table \(table)); choose another with `\(tableKey):`"
+                "\(owner): table \(RoutingTable.name(table)) already holds routes that are not "
+                    + "ours (ip route show table \(table)); choose another with `\(tableKey):`"
             )
         }
         let ours = MarkedBits(value: mark, mask: config.markMask)
         for rule in foreignRules where rule.priority <= config.rulePriority {
             guard let foreign = rule.fwmark, Self.catches(inverted: rule.inverted, foreign, ours) else { continue }
             problems.append(
-                "\(owner): mark \(ours) is already used by a rule that is not ours (\(rule.shown)); choose another mark-mask or mark"
+                "\(owner): mark \(ours) is already used by a rule that is not "
+                    + "ours (\(rule.shown)); choose another mark-mask or mark"
             )
         }
         return problems

@@ -34,8 +34,8 @@ public struct RoutingNotice: Sendable, Hashable, CustomStringConvertible {
                     RoutingNotice(
                         level: .note,
                         text: "\(rule.shown) comes after uplinkctl's rules (priority "
-                            + "\(config.rulePriority)): new connections it sends by an interface that is not an uplink's are left "
-                            + "alone, not balanced"))
+                            + "\(config.rulePriority)): new connections it sends by an "
+                            + "interface that is not an uplink's are left alone, not balanced"))
             }
             if config.traffic.contains(.forwarded), let blindSpot = blindSpot(rule, after: after) {
                 notices.append(RoutingNotice(level: .warning, text: blindSpot))
@@ -117,9 +117,9 @@ public struct RoutingNotice: Sendable, Hashable, CustomStringConvertible {
             let command = family == .ipv4 ? "ip route show default" : "ip -6 route show default"
             return RoutingNotice(
                 level: .warning,
-                text: "no \(name) default route leaves by an uplink (\(command)): uplinkctl "
-                    + "balances only connections whose route leaves by an uplink, so it balances no \(name) connection to the "
-                    + "internet until one does (a DHCP or PPP client normally adds it; or `ip route add default via GATEWAY`)"
+                text: "no \(name) default route leaves by an uplink (\(command)): uplinkctl balances only connections "
+                    + "whose route leaves by an uplink, so it balances no \(name) connection to the internet until "
+                    + "one does (a DHCP or PPP client normally adds it; or `ip route add default via GATEWAY`)"
             )
         }
     }

@@ -11,7 +11,8 @@ public func interfaceNameProblem(_ name: String) -> String? {
             ? "a space"
             : (bad.properties.isWhitespace || bad.value < 0x20 ? "a control or blank character" : "'\(bad)'")
         return
-            "interface name '\(name)' contains \(shown); allowed are printable ASCII characters except '/', ':', '\"', '\\' and blanks"
+            "interface name '\(name)' contains \(shown); allowed are printable "
+            + "ASCII characters except '/', ':', '\"', '\\' and blanks"
     }
     return nil
 }

@@ -153,9 +153,11 @@ struct IptablesMaps {
                 Self.hashHeadline,
                 "- HMARK hashes source and destination address with another function than nft's jhash: a pair of",
                 "  addresses may take another uplink than under the nft form, but always the same one.",
-                "- HMARK overwrites the whole packet mark. So the packet mark outside \(hex(mask)) waits in the conntrack",
+                "- HMARK overwrites the whole packet mark. So the packet "
+                    + "mark outside \(hex(mask)) waits in the conntrack",
                 "  mark, each slot writes its uplink's mark there, and the conntrack mark is copied back whole.",
-                "- Cost: a new connection's conntrack mark outside \(hex(mask)) becomes its packet mark's (the nft form",
+                "- Cost: a new connection's conntrack mark outside "
+                    + "\(hex(mask)) becomes its packet mark's (the nft form",
                 "  leaves it as it was: 0 unless another program marks connections before their first packet)."
             ]),
             .command(matches + ["-j", "CONNMARK", "--save-mark", "--nfmask", others, "--ctmask", others]),
@@ -193,9 +195,11 @@ struct IptablesMaps {
                 Self.hashHeadline,
                 "- HMARK hashes source and destination address with another function than nft's jhash: a client may",
                 "  meet another backend than under the nft form, but always the same one.",
-                "- HMARK overwrites the packet mark of the connection's first packet with its slot (0 to \(modulus - 1)): that",
+                "- HMARK overwrites the packet mark of the connection's first "
+                    + "packet with its slot (0 to \(modulus - 1)): that",
                 "  packet is routed by the main table, unless the slot has bits of the mark mask (weights summing past",
-                "  255 with the default mask 0xff00), when an uplink's rule may route it; later packets keep their mark."
+                "  255 with the default mask 0xff00), when an uplink's "
+                    + "rule may route it; later packets keep their mark."
             ]),
             .command(
                 matches + [

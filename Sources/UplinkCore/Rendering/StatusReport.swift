@@ -241,12 +241,15 @@ public struct StatusReport: Sendable {
             lines.append("installed, in sync with the config; balance: \(summary.balance)")
         } else {
             lines.append(
-                "installed, \(summary.differences) difference\(summary.differences == 1 ? "" : "s") from the config (uplinkctl diff shows them); balance: \(summary.balance)"
+                "installed, \(summary.differences) difference\(summary.differences == 1 ? "" : "s") "
+                    + "from the config (uplinkctl diff shows them); balance: \(summary.balance)"
             )
         }
         if summary.policyMaps > 0 {
             lines.append(
-                "policies: \(summary.policyElements) element\(summary.policyElements == 1 ? "" : "s") in \(summary.policyMaps) verdict map\(summary.policyMaps == 1 ? "" : "s") (one lookup each per new connection)"
+                "policies: \(summary.policyElements) element\(summary.policyElements == 1 ? "" : "s") "
+                    + "in \(summary.policyMaps) verdict map\(summary.policyMaps == 1 ? "" : "s") (one "
+                    + "lookup each per new connection)"
             )
         }
         if let mptcp = summary.mptcp {
@@ -257,7 +260,8 @@ public struct StatusReport: Sendable {
         }
         if let ecmp = summary.ecmpConnections {
             lines.append(
-                "multipath route (ecmp): \(ecmp) new connection\(ecmp == 1 ? "" : "s") handed to the kernel's hash since apply"
+                "multipath route (ecmp): \(ecmp) new connection\(ecmp == 1 ? "" : "s") "
+                    + "handed to the kernel's hash since apply"
             )
         }
         let now = Date().timeIntervalSince1970
@@ -269,7 +273,8 @@ public struct StatusReport: Sendable {
         if summary.installed {
             let count = summary.leftAlone
             lines.append(
-                "left alone: \(count) new connection\(count == 1 ? "" : "s") since apply whose route leaves by another interface (not balanced)"
+                "left alone: \(count) new connection\(count == 1 ? "" : "s") since "
+                    + "apply whose route leaves by another interface (not balanced)"
             )
         }
         lines.append("")
@@ -306,7 +311,8 @@ public struct StatusReport: Sendable {
             for (u, carried) in zip(summary.uplinks, bytes) {
                 let name = u.name.padding(toLength: width, withPad: " ", startingAt: 0)
                 lines.append(
-                    "  \(name) conns \(Self.bar(u.connections, of: totalConnections))  bytes \(Self.bar(carried, of: totalBytes))"
+                    "  \(name) conns \(Self.bar(u.connections, of: totalConnections)) "
+                        + " bytes \(Self.bar(carried, of: totalBytes))"
                 )
             }
         }

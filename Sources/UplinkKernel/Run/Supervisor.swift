@@ -6,8 +6,8 @@ import UplinkCore
 /// `uplinkctl run`: keeps the kernel equal to the plan of (config, health of each uplink,
 /// interfaces and addresses), one reaction at a time. It sleeps in poll(2) until something
 /// happens: a link, address, route, rule or nf_tables event, a probe's answer or deadline, a
-/// signal, a metrics scrape, a retry's deadline. Every reaction reads the kernel afresh and goes through the same workflow as
-/// `apply` (the namespace's lock held only while it changes something).
+/// signal, a metrics scrape, a retry's deadline. Every reaction reads the kernel afresh and goes
+/// through the same workflow as `apply` (the namespace's lock held only while it changes something).
 public final class Supervisor {
     public struct Options {
         public var configPath: String
@@ -172,9 +172,8 @@ public final class Supervisor {
         let served =
             config.services.isEmpty
             ? "" : "; \(config.services.count) services, \(checked) of their \(backends) backends checked"
-        logger.info(
-            "run: \(config.uplinks.count) uplinks from \(options.configPath); \(prober.isEmpty ? "link state only" : "probing")\(served)"
-        )
+        let watching = prober.isEmpty ? "link state only" : "probing"
+        logger.info("run: \(config.uplinks.count) uplinks from \(options.configPath); \(watching)\(served)")
         // At start, a config the kernel or the preflight refuses ends `run`, as it ends `apply`.
         if !reconcile(why: "start") { return refusedAtStart() }
         // READY=1 once the state is installed (at start, or on a retry when another uplinkctl held the lock).

@@ -20,7 +20,8 @@ extension Lab {
         let rules = ["v4": "ipv4", "v6": "ipv6"].sorted { $0.key < $1.key }.map { suffix, family in
             """
             \t\tiifname "dn" meta nfproto \(family) meta l4proto { tcp, udp } counter name "packets-\(suffix)"
-            \t\tiifname "dn" meta nfproto \(family) meta l4proto { tcp, udp } ct state new counter name "flows-\(suffix)"
+            \t\tiifname "dn" meta nfproto \(family) meta l4proto { tcp, udp } ct state new \
+            counter name "flows-\(suffix)"
             """
         }.joined(separator: "\n")
         let table = """
