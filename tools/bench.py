@@ -45,15 +45,7 @@ from .benchlib import (accuracy, aggregation, dataplane, failover, latency, mptc
 from .benchlib.harness import PREFIX, ROOT, Bench, progress
 from .benchlib.machine import machine
 from .benchlib.report import write_report
-from .lab import install_signal_handlers, require_root, sh
-
-
-def remove_leftovers():
-    """Safety net: any namespace of this run that a failure left behind (ours only, by PID)."""
-    for line in sh("ip", "netns", "list", check=False).splitlines():
-        name = line.split()[0] if line.split() else ""
-        if name.startswith(PREFIX + "-"):
-            sh("ip", "netns", "del", name, check=False)
+from .lab import install_signal_handlers, remove_namespaces, require_root
 
 
 def main():
@@ -91,7 +83,7 @@ def main():
                     results[case] = measure(bench)
                     progress(f"  ({time.monotonic() - t:.0f} s)")
     finally:
-        remove_leftovers()
+        remove_namespaces(PREFIX)
     elapsed = time.monotonic() - started
     write_report(args.out, info, results, args.runs, elapsed)
     progress(f"Wrote {os.path.relpath(args.out, ROOT)}/benchmarks.md"

@@ -31,6 +31,14 @@ def sh(*args, input=None, check=True):
     return result.stdout
 
 
+def remove_namespaces(prefix):
+    """Safety net: every namespace named PREFIX-* (a run's own, by its PID) that a failure left behind."""
+    for line in sh("ip", "netns", "list", check=False).splitlines():
+        name = line.split()[0] if line.split() else ""
+        if name.startswith(prefix + "-"):
+            sh("ip", "netns", "del", name, check=False)
+
+
 class Namespaces:
     """Network namespaces made for a lab and the processes started in them, all removed on exit
     (also on an error while building): the processes first, since a namespace lives on while a

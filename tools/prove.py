@@ -24,7 +24,7 @@ import time
 
 from .benchlib.harness import ROOT, progress
 from .benchlib.machine import machine
-from .lab import install_signal_handlers, require_root, sh
+from .lab import install_signal_handlers, remove_namespaces, require_root
 from .provelib.fuzz import FuzzRun
 from .provelib.report import write_report
 from .provelib.soak import run_soak
@@ -32,14 +32,6 @@ from .provelib.swifttests import run_swift_tests
 
 PREFIX = f"ulk-prove-{os.getpid()}"
 PARTS = ("swift", "fuzz", "soak")
-
-
-def remove_leftovers():
-    """Safety net: any namespace of this run that a failure left behind (ours only, by PID)."""
-    for line in sh("ip", "netns", "list", check=False).splitlines():
-        name = line.split()[0] if line.split() else ""
-        if name.startswith(PREFIX + "-"):
-            sh("ip", "netns", "del", name, check=False)
 
 
 def main():
@@ -82,7 +74,7 @@ def main():
     finally:
         if fuzz:
             fuzz.stop()
-        remove_leftovers()
+        remove_namespaces(PREFIX)
     elapsed = time.monotonic() - started
     passed = write_report(args.out, info, results, elapsed)
     progress(f"Wrote {os.path.relpath(os.path.join(args.out, 'proof.md'), ROOT)} in {elapsed / 60:.1f} minutes: "

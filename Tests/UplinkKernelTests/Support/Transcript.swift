@@ -33,6 +33,11 @@ enum Transcript {
     /// nft's: kind, the object it names, its attributes as hex without the per-transaction set
     /// IDs (NFTA_SET_ID, NFTA_SET_ELEM_LIST_SET_ID).
     static func nftLine(_ message: FakeMessage) -> String {
+        nftLine(type: UInt32(message.type & 0xff), payload: Array(message.bytes.dropFirst(16 + FakeNftables.header)))
+    }
+
+    /// The same, for a message of `type` whose attributes are `payload`.
+    static func nftLine(type: UInt32, payload: [UInt8]) -> String {
         // Kind, and the attribute that names the object (a rule: its chain).
         let kinds: [UInt32: (String, UInt32)] = [
             NFT_MSG_NEWTABLE.rawValue: ("table", NFTA_TABLE_NAME.rawValue),
@@ -48,15 +53,16 @@ enum Transcript {
             NFT_MSG_NEWRULE.rawValue: ("rule", NFTA_RULE_CHAIN.rawValue),
             NFT_MSG_DELRULE.rawValue: ("delete-rule", NFTA_RULE_CHAIN.rawValue)
         ]
-        let type = UInt32(message.type & 0xff)
-        guard let (kind, nameType) = kinds[type] else { return "nft-\(type) \(hex(message.bytes[20...]))" }
-        var attributes = message.rawAttributes(after: FakeNftables.header)
+        guard let (kind, nameType) = kinds[type] else { return "nft-\(type) \(hex(payload))" }
+        var attributes = FakeMessage.unpack(payload)
         let setID: UInt32? =
             type == NFT_MSG_NEWSET.rawValue
             ? NFTA_SET_ID.rawValue
             : type == NFT_MSG_NEWSETELEM.rawValue ? NFTA_SET_ELEM_LIST_SET_ID.rawValue : nil
         if let setID { attributes.removeAll { $0.type & 0x3fff == UInt16(setID) } }
-        let name = message.string(nameType, after: FakeNftables.header) ?? "?"
+        let name =
+            attributes.first { $0.type & 0x3fff == UInt16(nameType) }
+            .map { String(decoding: $0.data.prefix { $0 != 0 }, as: UTF8.self) } ?? "?"
         return "\(kind) \(name) \(hex(FakeMessage.pack(attributes)))"
     }
 
